@@ -1,0 +1,692 @@
+//! The whole bridge, sans-IO: a request (route, headers, body) plus settings
+//! and a clock becomes an `Exchange`, which asks its shell for store reads,
+//! store writes and deliveries one `Step` at a time and ends with the
+//! response for the sender.
+//!
+//! ```text
+//! let mut exchange = bridge.exchange(&request, now);
+//! loop {
+//!     match exchange.step() {
+//!         Step::Read(keys)       => exchange.provide(store.get_all(keys)),
+//!         Step::Write(entries)   => store.put_all(entries),
+//!         Step::Deliver(request) => exchange.delivered(http.send(request)),
+//!         Step::Respond(response) => return response,
+//!     }
+//! }
+//! ```
+//!
+//! `drive` is that loop for a synchronous `Store`. Async shells (Workers KV,
+//! JS stores, `fetch`) write the same loop with `await`.
+
+use std::sync::Arc;
+
+use http::HeaderMap;
+use serde_json::{json, Value};
+
+use crate::providers::{Event, Outcome, Provider, TranslateError, Translation};
+use crate::reamaze::{self, Channel, Outgoing, ReplyError, SmsPart, StaffReply};
+use crate::settings::{names, Secret, Settings};
+use crate::signature::{self, Scheme, Signed, VerifyError, Window};
+use crate::store::{keys, ttl, Entry, Store};
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// How much of an upstream answer is quoted back to the sender.
+const UPSTREAM_QUOTE_CHARS: usize = 300;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Route {
+    Webhook(Provider),
+    /// Re:amaze's staff SMS reply, sent on through Voice360.
+    StaffReply,
+    Health,
+    /// The signature debugger page, served by the shell from `www/`.
+    Page,
+}
+
+impl Route {
+    /// Routes a method and path (without query); unknown paths are 404,
+    /// known paths with another method 405 (with `Allow`).
+    pub fn of(method: &str, path: &str) -> Result<Route, Response> {
+        let path = if path.len() > 1 { path.trim_end_matches('/') } else { path };
+        let (route, allowed) = match path {
+            "/webhooks/voice360" => (Route::Webhook(Provider::Voice360), "POST"),
+            "/webhooks/bird" => (Route::Webhook(Provider::Bird), "POST"),
+            "/webhooks/volubile" => (Route::Webhook(Provider::Volubile), "POST"),
+            "/webhooks/reamaze/sms" => (Route::StaffReply, "POST"),
+            "/healthz" => (Route::Health, "GET"),
+            "/" | "/index.html" => (Route::Page, "GET"),
+            _ => return Err(Response::error(404, "not_found", format!("no route for {path}"))),
+        };
+        if method.eq_ignore_ascii_case(allowed) {
+            Ok(route)
+        } else {
+            let mut response =
+                Response::error(405, "method_not_allowed", format!("{path} accepts {allowed} only, not {method}"));
+            response.headers.push(("Allow".into(), allowed.into()));
+            Err(response)
+        }
+    }
+}
+
+/// A request as received.
+#[derive(Clone, Copy, Debug)]
+pub struct Request<'a> {
+    pub method: &'a str,
+    /// The path, without the query.
+    pub path: &'a str,
+    /// The full URL as received; Bird signs it (unless `BIRD_WEBHOOK_URL`
+    /// names the public one).
+    pub url: &'a str,
+    pub headers: &'a HeaderMap,
+    pub body: &'a [u8],
+}
+
+/// The answer for the sender: a status and a small JSON body saying what
+/// happened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn json(status: u16, body: Value) -> Response {
+        Response {
+            status,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: serde_json::to_vec(&body).expect("JSON values serialize"),
+        }
+    }
+
+    pub fn error(status: u16, code: &str, message: impl Into<String>) -> Response {
+        Response::json(status, json!({ "status": "error", "error": code, "message": message.into() }))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    pub fn body_json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+
+    fn with_header(mut self, name: &str, value: Option<String>) -> Response {
+        if let Some(value) = value {
+            self.headers.push((name.into(), value));
+        }
+        self
+    }
+}
+
+/// Where a delivery goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// A message for a Re:amaze custom channel.
+    Reamaze { channel: Channel, message_id: String },
+    /// One SMS part through Voice360's send-SMS API.
+    Voice360Sms { part: usize, parts: usize },
+}
+
+/// An outbound HTTP request, ready to send as is: the signature covers
+/// exactly `body`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    pub target: Target,
+    pub method: &'static str,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// What came of a delivery.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct DeliveryResult {
+    /// The HTTP status, or `None` when no answer came (timeout, refused
+    /// connection, DNS): always temporary.
+    pub status: Option<u16>,
+    /// The `Retry-After` header of the answer, as sent.
+    pub retry_after: Option<String>,
+    /// The answer's body (or its beginning), or the network error.
+    pub body: String,
+}
+
+impl DeliveryResult {
+    pub fn answered(status: u16, body: impl Into<String>) -> Self {
+        DeliveryResult { status: Some(status), retry_after: None, body: body.into() }
+    }
+
+    pub fn unanswered(why: impl Into<String>) -> Self {
+        DeliveryResult { status: None, retry_after: None, body: why.into() }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Accepted,
+    /// Worth retrying: no answer, 408, 425, 429, 5xx.
+    Temporary,
+    /// Refused: do not retry unchanged.
+    Permanent,
+}
+
+impl DeliveryResult {
+    /// Re:amaze: 2xx is success. Voice360 also says `"error": true` in a
+    /// 2xx body when it did not send.
+    pub fn verdict(&self, target: &Target) -> Verdict {
+        match self.status {
+            None => Verdict::Temporary,
+            Some(200..=299) => {
+                let refused_in_body = matches!(target, Target::Voice360Sms { .. })
+                    && serde_json::from_str::<Value>(&self.body)
+                        .ok()
+                        .and_then(|v| v.get("error").and_then(Value::as_bool))
+                        .unwrap_or(false);
+                if refused_in_body {
+                    Verdict::Permanent
+                } else {
+                    Verdict::Accepted
+                }
+            }
+            Some(408 | 425 | 429 | 500..=599) => Verdict::Temporary,
+            Some(_) => Verdict::Permanent,
+        }
+    }
+}
+
+/// What the shell must do next.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Read these keys; answer with `provide`, values in the same order.
+    Read(Vec<String>),
+    /// Write these entries, then call `step` again.
+    Write(Vec<Entry>),
+    /// Send this request; answer with `delivered`.
+    Deliver(Delivery),
+    /// Done: answer the sender with this.
+    Respond(Response),
+}
+
+/// The bridge: settings, shared by every exchange.
+#[derive(Clone, Debug)]
+pub struct Bridge {
+    settings: Arc<Settings>,
+}
+
+impl Bridge {
+    pub fn new(settings: Settings) -> Self {
+        Bridge { settings: Arc::new(settings) }
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Verifies and parses `request` (no IO needed for that) and returns
+    /// the exchange that carries it through.
+    pub fn exchange(&self, request: &Request, now: i64) -> Exchange {
+        let prepared = self.prepare(request, now).unwrap_or_else(Prepared::Done);
+        Exchange { settings: self.settings.clone(), prepared, answers: Vec::new(), pending: None }
+    }
+
+    fn prepare(&self, request: &Request, now: i64) -> Result<Prepared, Response> {
+        let route = Route::of(request.method, request.path)?;
+        if request.body.len() > self.settings.max_body_bytes {
+            return Err(Response::error(
+                413,
+                "body_too_large",
+                format!("the body has {} bytes; the limit is {}", request.body.len(), self.settings.max_body_bytes),
+            ));
+        }
+        match route {
+            Route::Health => Ok(Prepared::Done(self.health())),
+            Route::Page => Err(Response::error(404, "not_found", "this build serves no page")),
+            Route::Webhook(provider) => self.prepare_webhook(provider, request, now),
+            Route::StaffReply => self.prepare_staff_reply(request),
+        }
+    }
+
+    fn prepare_webhook(&self, provider: Provider, request: &Request, now: i64) -> Result<Prepared, Response> {
+        let s = &self.settings;
+        let (scheme, secrets, setting) = match provider {
+            Provider::Voice360 => (Scheme::Voice360, &s.voice360_webhook_secrets, names::VOICE360_WEBHOOK_SECRETS),
+            Provider::Bird => (Scheme::Bird, &s.bird_signing_keys, names::BIRD_SIGNING_KEYS),
+            Provider::Volubile => (Scheme::Volubile, &s.volubile_webhook_secrets, names::VOLUBILE_WEBHOOK_SECRETS),
+        };
+        if secrets.is_empty() {
+            return Err(not_configured(setting));
+        }
+        let url = s.bird_webhook_url.as_deref().unwrap_or(request.url);
+        let timestamp = header(request.headers, signature::BIRD_TIMESTAMP_HEADER);
+        let signed = Signed { body: request.body, timestamp, url: Some(url) };
+        let received = header(request.headers, scheme.header());
+        signature::verify(scheme, secrets, &signed, received, s.bird_window(now)).map_err(unauthorized)?;
+        let event = Event::parse(provider, request.body).map_err(|e| bad_payload(provider, None, &e))?;
+        Ok(Prepared::Webhook(Box::new(event)))
+    }
+
+    fn prepare_staff_reply(&self, request: &Request) -> Result<Prepared, Response> {
+        let s = &self.settings;
+        let secret = s.reamaze_sms_secret.as_ref().ok_or_else(|| not_configured(names::REAMAZE_SMS_SECRET))?;
+        let received = header(request.headers, Scheme::Reamaze.header());
+        // Re:amaze's scheme has no timestamp, so the window is never consulted.
+        let no_window = Window::at(0);
+        signature::verify(Scheme::Reamaze, std::slice::from_ref(secret), &Signed::body(request.body), received, no_window)
+            .map_err(unauthorized)?;
+        let reply: StaffReply = serde_json::from_slice(request.body)
+            .map_err(|e| Response::error(400, "invalid_json", format!("the staff reply is not the expected JSON: {e}")))?;
+        let channel_number =
+            s.sms_channel_number.as_deref().ok_or_else(|| not_configured(names::SMS_CHANNEL_NUMBER))?;
+        let api_key = s.voice360_api_key.clone().ok_or_else(|| not_configured(names::VOICE360_API_KEY))?;
+        let account = s.voice360_account_id.as_deref().ok_or_else(|| not_configured(names::VOICE360_ACCOUNT_ID))?;
+        let parts = reamaze::reply_to_sms(&reply, channel_number).map_err(|e| match e {
+            ReplyError::Missing(field) => Response::json(
+                400,
+                json!({ "status": "error", "error": "missing_field", "field": field,
+                        "message": format!("required field {field} is missing") }),
+            ),
+            ReplyError::Empty => Response::error(400, "empty_reply", "the reply has neither text nor attachments"),
+        })?;
+        Ok(Prepared::StaffReply {
+            url: format!("{}/{}/sms/send", s.voice360_api_base, account),
+            api_key,
+            // Keyed by the exact reply, so Re:amaze's retry of it skips the
+            // parts already sent, while a new reply with the same text is sent.
+            part_keys: (0..parts.len()).map(|i| keys::reply_part(request.body, i)).collect(),
+            parts,
+        })
+    }
+
+    fn health(&self) -> Response {
+        let s = &self.settings;
+        Response::json(
+            200,
+            json!({
+                "status": "ok",
+                "version": VERSION,
+                "providers": {
+                    "voice360": !s.voice360_webhook_secrets.is_empty(),
+                    "bird": !s.bird_signing_keys.is_empty(),
+                    "volubile": !s.volubile_webhook_secrets.is_empty(),
+                },
+                "reamaze": {
+                    "voice": s.reamaze_voice_secret.is_some(),
+                    "sms": s.reamaze_sms_secret.is_some(),
+                },
+                "staff_replies": s.reamaze_sms_secret.is_some() && s.sms_channel_number.is_some()
+                    && s.voice360_api_key.is_some() && s.voice360_account_id.is_some(),
+            }),
+        )
+    }
+}
+
+/// What could be decided without IO.
+#[derive(Clone, Debug)]
+enum Prepared {
+    Done(Response),
+    Webhook(Box<Event>),
+    StaffReply { parts: Vec<SmsPart>, part_keys: Vec<String>, url: String, api_key: Secret },
+}
+
+/// One request carried through the bridge; see the module docs.
+#[derive(Debug)]
+pub struct Exchange {
+    settings: Arc<Settings>,
+    prepared: Prepared,
+    /// The shell's answers so far, in the order they were asked for.
+    answers: Vec<Answer>,
+    pending: Option<Step>,
+}
+
+#[derive(Clone, Debug)]
+enum Answer {
+    Read(Vec<Option<String>>),
+    Written,
+    Delivered(DeliveryResult),
+}
+
+impl Exchange {
+    /// The next thing to do. Asking again before answering repeats the step,
+    /// except that a `Write` counts as done once `step` is called again.
+    pub fn step(&mut self) -> Step {
+        if matches!(self.pending, Some(Step::Write(_))) {
+            self.answers.push(Answer::Written);
+        }
+        let mut script = Script { answers: &self.answers, cursor: 0 };
+        let step = match run(&self.settings, &self.prepared, &mut script) {
+            Ok(response) => Step::Respond(response),
+            Err(Suspend(step)) => step,
+        };
+        self.pending = Some(step.clone());
+        step
+    }
+
+    /// Answers a `Read`: one value per key, in the order asked.
+    pub fn provide(&mut self, values: Vec<Option<String>>) {
+        assert!(matches!(self.pending.take(), Some(Step::Read(_))), "provide answers a Step::Read");
+        self.answers.push(Answer::Read(values));
+    }
+
+    /// Answers a `Deliver`.
+    pub fn delivered(&mut self, result: DeliveryResult) {
+        assert!(matches!(self.pending.take(), Some(Step::Deliver(_))), "delivered answers a Step::Deliver");
+        self.answers.push(Answer::Delivered(result));
+    }
+}
+
+/// Runs an exchange to its end against a synchronous store and a
+/// synchronous sender.
+pub fn drive(
+    mut exchange: Exchange,
+    store: &mut dyn Store,
+    now: i64,
+    mut send: impl FnMut(&Delivery) -> DeliveryResult,
+) -> Response {
+    loop {
+        match exchange.step() {
+            Step::Read(keys) => exchange.provide(keys.iter().map(|k| store.get(k, now)).collect()),
+            Step::Write(entries) => entries.iter().for_each(|e| store.put(e, now)),
+            Step::Deliver(delivery) => exchange.delivered(send(&delivery)),
+            Step::Respond(response) => return response,
+        }
+    }
+}
+
+/// The IO part of an exchange as straight-line code. It is re-run from the
+/// top on every `step` with the answers recorded so far, and stops (`Err`)
+/// at the first request not yet answered. Everything in it is a pure
+/// function of the prepared request and those answers, so each run takes
+/// the same path.
+struct Script<'a> {
+    answers: &'a [Answer],
+    cursor: usize,
+}
+
+struct Suspend(Step);
+
+impl Script<'_> {
+    fn next(&mut self, ask: Step) -> Result<Answer, Suspend> {
+        let answer = self.answers.get(self.cursor).cloned().ok_or(Suspend(ask))?;
+        self.cursor += 1;
+        Ok(answer)
+    }
+
+    fn read(&mut self, keys: Vec<String>) -> Result<Vec<Option<String>>, Suspend> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let wanted = keys.len();
+        match self.next(Step::Read(keys))? {
+            Answer::Read(mut values) => {
+                values.resize(wanted, None);
+                Ok(values)
+            }
+            other => unreachable!("a read was answered with {other:?}"),
+        }
+    }
+
+    fn write(&mut self, entries: Vec<Entry>) -> Result<(), Suspend> {
+        if entries.is_empty() {
+            return Ok(());
+        }
+        match self.next(Step::Write(entries))? {
+            Answer::Written => Ok(()),
+            other => unreachable!("a write was answered with {other:?}"),
+        }
+    }
+
+    fn deliver(&mut self, delivery: Delivery) -> Result<DeliveryResult, Suspend> {
+        match self.next(Step::Deliver(delivery))? {
+            Answer::Delivered(result) => Ok(result),
+            other => unreachable!("a delivery was answered with {other:?}"),
+        }
+    }
+}
+
+fn run(settings: &Settings, prepared: &Prepared, script: &mut Script) -> Result<Response, Suspend> {
+    match prepared {
+        Prepared::Done(response) => Ok(response.clone()),
+        Prepared::Webhook(event) => run_webhook(settings, event, script),
+        Prepared::StaffReply { parts, part_keys, url, api_key } => {
+            run_staff_reply(parts, part_keys, url, api_key, script)
+        }
+    }
+}
+
+fn run_webhook(settings: &Settings, event: &Event, script: &mut Script) -> Result<Response, Suspend> {
+    let provider = event.provider();
+    let name = event.name();
+    let reads = event.reads();
+    let values = script.read(reads.clone())?;
+    let lookup = |key: &str| reads.iter().position(|k| k == key).and_then(|i| values[i].clone());
+    let Translation { outcome, remember } = match event.translate(settings, &lookup) {
+        Ok(translation) => translation,
+        Err(e) => return Ok(bad_payload(provider, Some(&name), &e)),
+    };
+    let messages = match outcome {
+        Outcome::Ignored(reason) => {
+            script.write(remember)?;
+            return Ok(Response::json(
+                200,
+                json!({ "status": "ignored", "provider": provider.name(), "event": name, "reason": reason }),
+            ));
+        }
+        Outcome::Messages(messages) => messages,
+    };
+    // Check every channel secret before sending anything, so a half-set-up
+    // deployment does not deliver some messages of an event and not others.
+    if let Some(Err(response)) = messages.iter().map(|m| channel_secret(settings, m.channel)).find(Result::is_err) {
+        return Ok(response);
+    }
+
+    let seen = script.read(messages.iter().map(|m| keys::seen(&m.message.id)).collect())?;
+    script.write(remember)?;
+
+    let mut reports = Vec::new();
+    let mut delivered = Vec::new();
+    let mut refused: Option<DeliveryResult> = None;
+    for (outgoing, seen) in messages.iter().zip(seen) {
+        let id = outgoing.message.id.clone();
+        if seen.is_some() {
+            reports.push(json!({ "id": id, "channel": outgoing.channel.name(), "result": "duplicate" }));
+            continue;
+        }
+        let delivery = reamaze_delivery(settings, outgoing);
+        let target = delivery.target.clone();
+        let result = script.deliver(delivery)?;
+        match result.verdict(&target) {
+            Verdict::Accepted => {
+                reports.push(json!({ "id": id, "channel": outgoing.channel.name(), "result": "delivered" }));
+                delivered.push(Entry { key: keys::seen(&id), value: "1".into(), ttl_seconds: ttl::SEEN });
+            }
+            Verdict::Permanent => {
+                reports.push(json!({ "id": id, "channel": outgoing.channel.name(), "result": "refused" }));
+                refused.get_or_insert(result);
+            }
+            Verdict::Temporary => {
+                // Stop: what was delivered is marked, so the sender's retry
+                // posts only the rest.
+                script.write(delivered)?;
+                return Ok(upstream_failure(503, "reamaze_unavailable", "Re:amaze", provider, &name, &result, reports));
+            }
+        }
+    }
+    script.write(delivered)?;
+    if let Some(result) = refused {
+        return Ok(upstream_failure(502, "reamaze_refused", "Re:amaze", provider, &name, &result, reports));
+    }
+    let all_duplicates = reports.iter().all(|r| r["result"] == "duplicate");
+    Ok(Response::json(
+        200,
+        json!({
+            "status": if all_duplicates { "duplicate" } else { "delivered" },
+            "provider": provider.name(),
+            "event": name,
+            "messages": reports,
+        }),
+    ))
+}
+
+fn run_staff_reply(
+    parts: &[SmsPart],
+    part_keys: &[String],
+    url: &str,
+    api_key: &Secret,
+    script: &mut Script,
+) -> Result<Response, Suspend> {
+    let already_sent = script.read(part_keys.to_vec())?;
+    // The echo markers go first: Voice360's SMS_SENT webhook for a part may
+    // arrive before its send call returns.
+    let echoes = parts
+        .iter()
+        .zip(&already_sent)
+        .filter(|(_, sent)| sent.is_none())
+        .map(|(p, _)| Entry { key: keys::echo(&p.from, &p.to, &p.message), value: "1".into(), ttl_seconds: ttl::ECHO })
+        .collect();
+    script.write(echoes)?;
+
+    let total = parts.len();
+    for (index, (part, sent)) in parts.iter().zip(&already_sent).enumerate() {
+        if sent.is_some() {
+            continue;
+        }
+        let delivery = Delivery {
+            target: Target::Voice360Sms { part: index, parts: total },
+            method: "POST",
+            url: url.to_string(),
+            headers: vec![
+                ("Content-Type".into(), "application/json".into()),
+                ("X-API-Key".into(), api_key.expose().to_string()),
+            ],
+            body: serde_json::to_vec(part).expect("SMS parts serialize"),
+        };
+        let target = delivery.target.clone();
+        let result = script.deliver(delivery)?;
+        let (status, code) = match result.verdict(&target) {
+            Verdict::Accepted => {
+                let mark = Entry { key: part_keys[index].clone(), value: "1".into(), ttl_seconds: ttl::SEEN };
+                script.write(vec![mark])?;
+                continue;
+            }
+            Verdict::Temporary => (503, "sms_unavailable"),
+            Verdict::Permanent => (502, "sms_refused"),
+        };
+        let quote = quote(&result.body);
+        let said = match result.status {
+            Some(status) => format!("Voice360 answered {status}: {quote}"),
+            None => format!("Voice360 did not answer: {quote}"),
+        };
+        return Ok(Response::json(
+            status,
+            json!({
+                "status": "error",
+                "error": code,
+                "message": format!("SMS part {} of {total} was not sent. {said}", index + 1),
+                "parts_sent": index,
+                "parts": total,
+                "upstream": { "status": result.status, "body": quote },
+            }),
+        )
+        .with_header("Retry-After", if status == 503 { result.retry_after.clone() } else { None }));
+    }
+    Ok(Response::json(200, json!({ "status": "sent", "parts": total })))
+}
+
+fn reamaze_delivery(settings: &Settings, outgoing: &Outgoing) -> Delivery {
+    let body = outgoing.message.to_json();
+    let secret = channel_secret(settings, outgoing.channel).expect("checked before delivering");
+    Delivery {
+        target: Target::Reamaze { channel: outgoing.channel, message_id: outgoing.message.id.clone() },
+        method: "POST",
+        url: outgoing.channel.endpoint(&settings.reamaze_base_url),
+        headers: vec![
+            ("Content-Type".into(), "application/json".into()),
+            (Scheme::Reamaze.header().into(), signature::sign_reamaze(secret.as_ref(), &body)),
+        ],
+        body,
+    }
+}
+
+/// The channel's shared secret, or the 503 that says it is not set.
+fn channel_secret(settings: &Settings, channel: Channel) -> Result<&Secret, Response> {
+    let (secret, name) = match channel {
+        Channel::Voice => (&settings.reamaze_voice_secret, names::REAMAZE_VOICE_SECRET),
+        Channel::Sms => (&settings.reamaze_sms_secret, names::REAMAZE_SMS_SECRET),
+    };
+    secret.as_ref().ok_or_else(|| not_configured(name))
+}
+
+fn upstream_failure(
+    status: u16,
+    code: &str,
+    upstream: &str,
+    provider: Provider,
+    event: &str,
+    result: &DeliveryResult,
+    reports: Vec<Value>,
+) -> Response {
+    let quote = quote(&result.body);
+    let message = match result.status {
+        Some(s) => format!("{upstream} answered {s}: {quote}"),
+        None => format!("{upstream} did not answer: {quote}"),
+    };
+    Response::json(
+        status,
+        json!({
+            "status": "error",
+            "error": code,
+            "message": message,
+            "provider": provider.name(),
+            "event": event,
+            "messages": reports,
+            "upstream": { "status": result.status, "body": quote },
+        }),
+    )
+    .with_header("Retry-After", if status == 503 { result.retry_after.clone() } else { None })
+}
+
+fn quote(text: &str) -> String {
+    let text = text.trim();
+    match text.char_indices().nth(UPSTREAM_QUOTE_CHARS) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    // A value that is not visible ASCII cannot be a valid signature; this
+    // placeholder makes it fail decoding, reported as malformed.
+    headers.get(name).map(|v| v.to_str().unwrap_or("<not ASCII>"))
+}
+
+fn not_configured(setting: &str) -> Response {
+    Response::error(503, "not_configured", format!("{setting} is not set on this bridge"))
+}
+
+fn unauthorized(error: VerifyError) -> Response {
+    match error {
+        VerifyError::NoSecrets => Response::error(503, "not_configured", error.to_string()),
+        other => Response::error(401, other.code(), other.to_string()),
+    }
+}
+
+fn bad_payload(provider: Provider, event: Option<&str>, error: &TranslateError) -> Response {
+    let status = match error {
+        TranslateError::UnknownCall { .. } => 422,
+        _ => 400,
+    };
+    let mut body = json!({
+        "status": "error",
+        "error": error.code(),
+        "message": error.to_string(),
+        "provider": provider.name(),
+    });
+    if let Some(event) = event {
+        body["event"] = json!(event);
+    }
+    if let Some(field) = error.field() {
+        body["field"] = json!(field);
+    }
+    Response::json(status, body)
+}

@@ -1,0 +1,316 @@
+//! The providers' events, parsed leniently (unknown fields are fine, numbers
+//! may come as strings) but strictly about what a message needs, naming
+//! what is missing; and their translation into Re:amaze messages.
+//!
+//! Translation is two steps so that stores may be async: `Event::reads`
+//! names the store keys the translation consults (remembered call parties,
+//! echo markers), then `Event::translate` runs on their values.
+
+pub mod bird;
+pub mod volubile;
+pub mod voice360;
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde_json::{Map, Value};
+
+use crate::reamaze::Outgoing;
+use crate::settings::Settings;
+use crate::store::Entry;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Provider {
+    Voice360,
+    Bird,
+    Volubile,
+}
+
+impl Provider {
+    pub const ALL: [Provider; 3] = [Provider::Voice360, Provider::Bird, Provider::Volubile];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Provider::Voice360 => "voice360",
+            Provider::Bird => "bird",
+            Provider::Volubile => "volubile",
+        }
+    }
+}
+
+impl fmt::Display for Provider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Provider {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Provider::ALL
+            .into_iter()
+            .find(|p| p.name().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| format!("unknown provider {s:?}: expected voice360, bird or volubile"))
+    }
+}
+
+/// Why a payload cannot be translated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TranslateError {
+    /// Not JSON at all (or not a JSON object); carries the parser's words.
+    NotJson(String),
+    /// A field the message needs is absent, empty or of the wrong type.
+    Missing(String),
+    /// A field is there but unusable; says what was expected.
+    Invalid { field: String, expected: &'static str },
+    /// A Voice360 transcription for a call the bridge never saw, so it cannot
+    /// tell whose call it was.
+    UnknownCall { call_id: String },
+}
+
+impl TranslateError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            TranslateError::NotJson(_) => "invalid_json",
+            TranslateError::Missing(_) => "missing_field",
+            TranslateError::Invalid { .. } => "invalid_field",
+            TranslateError::UnknownCall { .. } => "unknown_call",
+        }
+    }
+
+    /// The field concerned, where there is one.
+    pub fn field(&self) -> Option<&str> {
+        match self {
+            TranslateError::Missing(field) | TranslateError::Invalid { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for TranslateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TranslateError::NotJson(why) => write!(f, "the body is not a JSON object: {why}"),
+            TranslateError::Missing(field) => write!(f, "required field {field} is missing, empty or not text"),
+            TranslateError::Invalid { field, expected } => write!(f, "field {field} is invalid: expected {expected}"),
+            TranslateError::UnknownCall { call_id } => write!(
+                f,
+                "transcription for call {call_id}, which the bridge has not seen: its caller is unknown, so it \
+                 cannot be placed in a conversation (are the call-event webhooks of this call configured?)"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for TranslateError {}
+
+/// What an event becomes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Messages to post, in order.
+    Messages(Vec<Outgoing>),
+    /// Nothing for an agent; acknowledged, with the reason.
+    Ignored(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Translation {
+    pub outcome: Outcome,
+    /// Store entries to write whatever happens to the messages (the parties
+    /// of a call, for later events of the same call).
+    pub remember: Vec<Entry>,
+}
+
+impl Translation {
+    fn messages(messages: Vec<Outgoing>) -> Self {
+        Translation { outcome: Outcome::Messages(messages), remember: Vec::new() }
+    }
+
+    fn ignored(reason: impl Into<String>) -> Self {
+        Translation { outcome: Outcome::Ignored(reason.into()), remember: Vec::new() }
+    }
+
+    fn remembering(mut self, entry: Option<Entry>) -> Self {
+        self.remember.extend(entry);
+        self
+    }
+}
+
+/// A parsed provider event.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    Voice360(voice360::Event),
+    Bird(bird::Event),
+    Volubile(volubile::Call),
+}
+
+/// Read access to the store values an event asked for.
+pub type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+impl Event {
+    pub fn parse(provider: Provider, body: &[u8]) -> Result<Event, TranslateError> {
+        let object = parse_object(body)?;
+        Ok(match provider {
+            Provider::Voice360 => Event::Voice360(voice360::Event::parse(object)?),
+            Provider::Bird => Event::Bird(bird::Event::parse(object)?),
+            Provider::Volubile => Event::Volubile(volubile::Call::parse(object)?),
+        })
+    }
+
+    pub fn provider(&self) -> Provider {
+        match self {
+            Event::Voice360(_) => Provider::Voice360,
+            Event::Bird(_) => Provider::Bird,
+            Event::Volubile(_) => Provider::Volubile,
+        }
+    }
+
+    /// The event's name for responses and logs (Voice360's `event_name`,
+    /// Bird's event and status, Volubile's status).
+    pub fn name(&self) -> String {
+        match self {
+            Event::Voice360(e) => e.name.clone(),
+            Event::Bird(e) => format!("{}:{}", e.event, e.status),
+            Event::Volubile(c) => c.status.clone(),
+        }
+    }
+
+    /// The store keys `translate` will consult.
+    pub fn reads(&self) -> Vec<String> {
+        match self {
+            Event::Voice360(e) => e.reads(),
+            Event::Bird(_) | Event::Volubile(_) => Vec::new(),
+        }
+    }
+
+    pub fn translate(&self, settings: &Settings, lookup: Lookup) -> Result<Translation, TranslateError> {
+        match self {
+            Event::Voice360(e) => e.translate(settings, lookup),
+            Event::Bird(e) => Ok(e.translate(settings)),
+            Event::Volubile(c) => Ok(c.translate(settings)),
+        }
+    }
+}
+
+pub(crate) fn parse_object(body: &[u8]) -> Result<Map<String, Value>, TranslateError> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Ok(map),
+        Ok(other) => Err(TranslateError::NotJson(format!("found {}, expected an object", kind(&other)))),
+        Err(e) => Err(TranslateError::NotJson(e.to_string())),
+    }
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A JSON object seen through lenient, typed accessors that know their own
+/// path, so a missing field is named as `metadata.caller_id_number`.
+#[derive(Clone, Copy)]
+pub(crate) struct Fields<'a> {
+    object: &'a Map<String, Value>,
+    path: &'a str,
+}
+
+impl<'a> Fields<'a> {
+    pub fn new(object: &'a Map<String, Value>, path: &'a str) -> Self {
+        Fields { object, path }
+    }
+
+    fn field_path(&self, key: &str) -> String {
+        if self.path.is_empty() {
+            key.to_string()
+        } else {
+            format!("{}.{key}", self.path)
+        }
+    }
+
+    pub fn value(&self, key: &str) -> Option<&'a Value> {
+        self.object.get(key)
+    }
+
+    /// Text, trimmed and non-empty; numbers count as text (ids and phone
+    /// numbers are sometimes sent as numbers).
+    pub fn text(&self, key: &str) -> Option<String> {
+        value_text(self.object.get(key)?)
+    }
+
+    /// The first of `keys` that holds text (for fields spelt two ways).
+    pub fn text_of(&self, keys: &[&str]) -> Option<String> {
+        keys.iter().find_map(|k| self.text(k))
+    }
+
+    pub fn need_text(&self, key: &str) -> Result<String, TranslateError> {
+        self.text(key).ok_or_else(|| TranslateError::Missing(self.field_path(key)))
+    }
+
+    pub fn need_text_of(&self, keys: &[&str]) -> Result<String, TranslateError> {
+        self.text_of(keys).ok_or_else(|| TranslateError::Missing(self.field_path(keys[0])))
+    }
+
+    /// A number, or a string holding one. Absent or null is `None`; anything
+    /// else is an error naming the field.
+    pub fn number(&self, key: &str) -> Result<Option<f64>, TranslateError> {
+        let invalid = || TranslateError::Invalid { field: self.field_path(key), expected: "a number" };
+        match self.object.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) => n.as_f64().map(Some).ok_or_else(invalid),
+            Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+            Some(Value::String(s)) => s.trim().parse::<f64>().ok().filter(|n| n.is_finite()).map(Some).ok_or_else(invalid),
+            Some(_) => Err(invalid()),
+        }
+    }
+
+    /// Text or a list of texts, as a list.
+    pub fn texts(&self, key: &str) -> Vec<String> {
+        match self.object.get(key) {
+            Some(Value::Array(items)) => items.iter().filter_map(value_text).collect(),
+            Some(other) => value_text(other).into_iter().collect(),
+            None => Vec::new(),
+        }
+    }
+
+    pub fn bool(&self, key: &str) -> Option<bool> {
+        match self.object.get(key)? {
+            Value::Bool(b) => Some(*b),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+    }
+
+    pub fn object(&self, key: &str) -> Option<&'a Map<String, Value>> {
+        self.object.get(key)?.as_object()
+    }
+}
+
+pub(crate) fn value_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(s) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// How a party is named in a sentence: its name, else its number.
+pub(crate) fn label(party: &crate::reamaze::Party) -> String {
+    party.name.clone().or_else(|| party.phone.clone()).unwrap_or_else(|| "an unknown caller".into())
+}
+
+/// Appends a line (none when empty).
+pub(crate) fn push_line(body: &mut String, line: impl AsRef<str>) {
+    let line = line.as_ref();
+    if line.is_empty() {
+        return;
+    }
+    if !body.is_empty() {
+        body.push('\n');
+    }
+    body.push_str(line);
+}

@@ -1,0 +1,584 @@
+//! Voice360 webhooks: envelope `event_name`, `account_id`, `timestamp`
+//! (Unix seconds), `metadata` (per event; see the reference text).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::{label, push_line, value_text, Fields, Lookup, TranslateError, Translation};
+use crate::format;
+use crate::reamaze::{Channel, Direction, Message, Outgoing, Party};
+use crate::settings::Settings;
+use crate::store::{keys, ttl, Entry};
+
+const PROVIDER: &str = "voice360";
+
+/// The event names of the reference text, and any other.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    IncomingExternalCall,
+    UserAnswer,
+    CallEnded,
+    UserDial,
+    UserHangup,
+    SmsReceived,
+    SmsSent,
+    SmsDelivered,
+    QueueEnter,
+    QueueMemberDial,
+    QueueMemberAnswer,
+    QueueMemberDialHangup,
+    QueueHangup,
+    QueueNoAnswer,
+    QueueHangupTimeout,
+    QueueHangupAbandoned,
+    ContactCreated,
+    ContactUpdated,
+    ContactDeleted,
+    TranscriptionFinished,
+    Unknown,
+}
+
+impl Kind {
+    pub fn of(name: &str) -> Kind {
+        match name {
+            "INCOMING_EXTERNAL_CALL" => Kind::IncomingExternalCall,
+            "USER_ANSWER" => Kind::UserAnswer,
+            "CALL_ENDED" => Kind::CallEnded,
+            "USER_DIAL" => Kind::UserDial,
+            "USER_HANGUP" => Kind::UserHangup,
+            "SMS_RECEIVED" => Kind::SmsReceived,
+            "SMS_SENT" => Kind::SmsSent,
+            "SMS_DELIVERED" => Kind::SmsDelivered,
+            "QUEUE_ENTER" => Kind::QueueEnter,
+            "QUEUE_MEMBER_DIAL" => Kind::QueueMemberDial,
+            "QUEUE_MEMBER_ANSWER" => Kind::QueueMemberAnswer,
+            "QUEUE_MEMBER_DIAL_HANGUP" => Kind::QueueMemberDialHangup,
+            "QUEUE_HANGUP" => Kind::QueueHangup,
+            "QUEUE_NO_ANSWER" => Kind::QueueNoAnswer,
+            "QUEUE_HANGUP_TIMEOUT" => Kind::QueueHangupTimeout,
+            "QUEUE_HANGUP_ABANDONED" => Kind::QueueHangupAbandoned,
+            "CONTACT_CREATED" => Kind::ContactCreated,
+            "CONTACT_UPDATED" => Kind::ContactUpdated,
+            "CONTACT_DELETED" => Kind::ContactDeleted,
+            "TRANSCRIPTION_FINISHED" => Kind::TranscriptionFinished,
+            _ => Kind::Unknown,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    pub name: String,
+    pub kind: Kind,
+    pub account_id: Option<String>,
+    pub timestamp: i64,
+    metadata: Map<String, Value>,
+}
+
+/// What the bridge remembers of a call, so that events which leave a party
+/// out (USER_ANSWER has no `dnis`, TRANSCRIPTION_FINISHED no number at all)
+/// can still be placed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct CallMemory {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    direction: Option<Direction>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    customer_phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    customer_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    channel_phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    answered_by: Option<String>,
+}
+
+impl CallMemory {
+    /// Fills what is unknown from `newer`, letting `newer` win where both know.
+    fn merged(&self, newer: CallMemory) -> CallMemory {
+        CallMemory {
+            direction: newer.direction.or(self.direction),
+            customer_phone: newer.customer_phone.or_else(|| self.customer_phone.clone()),
+            customer_name: newer.customer_name.or_else(|| self.customer_name.clone()),
+            channel_phone: newer.channel_phone.or_else(|| self.channel_phone.clone()),
+            answered_by: newer.answered_by.or_else(|| self.answered_by.clone()),
+        }
+    }
+
+    fn customer(&self) -> Party {
+        Party::named(self.customer_name.clone(), self.customer_phone.clone())
+    }
+
+    fn channel(&self) -> Party {
+        Party::named(None, self.channel_phone.clone())
+    }
+}
+
+impl Event {
+    pub(super) fn parse(envelope: Map<String, Value>) -> Result<Event, TranslateError> {
+        let top = Fields::new(&envelope, "");
+        let name = top.need_text("event_name")?;
+        let timestamp = top
+            .number("timestamp")?
+            .ok_or_else(|| TranslateError::Missing("timestamp".into()))?;
+        if !(0.0..=253_402_300_799.0).contains(&timestamp) {
+            return Err(TranslateError::Invalid { field: "timestamp".into(), expected: "Unix seconds" });
+        }
+        let account_id = top.text("account_id");
+        let metadata = match envelope.get("metadata") {
+            Some(Value::Object(m)) => m.clone(),
+            None | Some(Value::Null) => Map::new(),
+            Some(_) => return Err(TranslateError::Invalid { field: "metadata".into(), expected: "an object" }),
+        };
+        Ok(Event { kind: Kind::of(&name), name, account_id, timestamp: timestamp as i64, metadata })
+    }
+
+    fn meta(&self) -> Fields<'_> {
+        Fields::new(&self.metadata, "metadata")
+    }
+
+    fn call_key(&self) -> Option<String> {
+        self.meta().text("uniqueid").map(|id| keys::call(PROVIDER, &id))
+    }
+
+    pub(super) fn reads(&self) -> Vec<String> {
+        match self.kind {
+            Kind::SmsSent => self.sms_sent_echo_keys(),
+            _ => self.call_key().into_iter().collect(),
+        }
+    }
+
+    fn sms_sent_echo_keys(&self) -> Vec<String> {
+        let meta = self.meta();
+        let from = meta.text("from_number").unwrap_or_default();
+        let body = meta.text("body").unwrap_or_default();
+        meta.texts("to_number").iter().map(|to| keys::echo(&from, to, &body)).collect()
+    }
+
+    pub(super) fn translate(&self, _settings: &Settings, lookup: Lookup) -> Result<Translation, TranslateError> {
+        let memory = self
+            .call_key()
+            .and_then(|key| lookup(&key))
+            .and_then(|value| serde_json::from_str::<CallMemory>(&value).ok())
+            .unwrap_or_default();
+        let meta = self.meta();
+        let user = |key: &str| meta.text(key).map(|id| format!("user {id}"));
+        let waited = |m: &Fields| -> Result<String, TranslateError> {
+            Ok(m.number("wait_time")?.map(|s| format!(" (waited {})", format::duration(s))).unwrap_or_default())
+        };
+
+        let translation = match self.kind {
+            Kind::IncomingExternalCall => {
+                let seen = self.seen(Direction::Inbound, &["caller_id_number"], &["caller_id_name"], &["dnis"])?;
+                let body = format!("Incoming call from {}", label(&seen.customer()));
+                self.call_message(&memory, seen, &[], body)
+            }
+            Kind::UserAnswer => {
+                let seen = CallMemory { answered_by: meta.text("to_user_id"), ..self.caller(&memory, "caller_id_number")? };
+                let body = match user("to_user_id") {
+                    Some(user) => format!("Answered by {user}"),
+                    None => "Call answered".to_string(),
+                };
+                self.call_message(&memory, seen, &[meta.text("to_user_id").as_deref().unwrap_or("")], body)
+            }
+            Kind::CallEnded => self.call_ended(&memory)?,
+            Kind::UserDial => {
+                let seen = self.seen(Direction::Outbound, &["dialed_number"], &[], &[])?;
+                let body = match user("from_user_id") {
+                    Some(user) => format!("Outbound call by {user}"),
+                    None => "Outbound call".to_string(),
+                };
+                self.call_message(&memory, seen, &[], body)
+            }
+            Kind::UserHangup => {
+                let seen = self.seen(Direction::Outbound, &["dialed_number"], &[], &[])?;
+                let body = outbound_end(user("from_user_id"), meta.number("duration")?);
+                self.call_message(&memory, seen, &[], body)
+            }
+            Kind::QueueEnter => {
+                let seen = self.seen(
+                    Direction::Inbound,
+                    &["callerid_number", "caller_id_number"],
+                    &["callerid_name", "caller_id_name"],
+                    &["dnis"],
+                )?;
+                let body = format!("{} is waiting in queue {}", label(&seen.customer()), self.queue());
+                self.call_message(&memory, seen, &[], body)
+            }
+            Kind::QueueMemberDial => {
+                let seen = self.caller(&memory, "caller_id_number")?;
+                let body = match user("to_user_id") {
+                    Some(user) => format!("Queue is ringing {user}"),
+                    None => "Queue is ringing an agent".to_string(),
+                };
+                self.call_message(&memory, seen, &[meta.text("to_user_id").as_deref().unwrap_or("")], body)
+            }
+            Kind::QueueMemberAnswer => {
+                let seen = CallMemory { answered_by: meta.text("to_user_id"), ..self.caller(&memory, "caller_id_number")? };
+                let body = match user("to_user_id") {
+                    Some(user) => format!("Answered by {user} from the queue"),
+                    None => "Answered from the queue".to_string(),
+                };
+                self.call_message(&memory, seen, &[meta.text("to_user_id").as_deref().unwrap_or("")], body)
+            }
+            Kind::QueueMemberDialHangup => {
+                let seen = self.caller(&memory, "caller_id_number")?;
+                let who = user("to_user_id").unwrap_or_else(|| "an agent".to_string());
+                let body = match meta.number("duration")? {
+                    Some(d) if d > 0.0 => format!("Queue call with {who} ended after {}", format::duration(d)),
+                    Some(_) => format!("{} did not pick up", capitalize(&who)),
+                    None => format!("Queue call with {who} ended"),
+                };
+                self.call_message(&memory, seen, &[meta.text("to_user_id").as_deref().unwrap_or("")], body)
+            }
+            Kind::QueueHangup => {
+                let seen = self.caller(&memory, "caller_id_number")?;
+                let body = match meta.number("duration")? {
+                    Some(d) => format!("Left queue {} after {}", self.queue(), format::duration(d)),
+                    None => format!("Left queue {}", self.queue()),
+                };
+                self.call_message(&memory, seen, &[], body)
+            }
+            Kind::QueueNoAnswer => {
+                let body = format!("Missed call: nobody in {} answered{}", self.queue(), waited(&meta)?);
+                self.queue_miss(body)?
+            }
+            Kind::QueueHangupTimeout => {
+                let body = format!("Missed call: timed out waiting in {}{}", self.queue(), waited(&meta)?);
+                self.queue_miss(body)?
+            }
+            Kind::QueueHangupAbandoned => {
+                let body = format!("Missed call: the caller hung up while waiting in {}{}", self.queue(), waited(&meta)?);
+                self.queue_miss(body)?
+            }
+            Kind::TranscriptionFinished => self.transcription(&memory)?,
+            Kind::SmsReceived => self.sms_received()?,
+            Kind::SmsSent => self.sms_sent(lookup)?,
+            Kind::SmsDelivered => Translation::ignored(
+                "SMS_DELIVERED is a carrier delivery receipt: the message itself was posted when it was sent",
+            ),
+            Kind::ContactCreated | Kind::ContactUpdated | Kind::ContactDeleted => Translation::ignored(format!(
+                "{}: contacts are not synchronised; Re:amaze knows customers from their calls and messages",
+                self.name
+            )),
+            Kind::Unknown => {
+                Translation::ignored(format!("{} is not a Voice360 event the bridge knows: nothing to post", self.name))
+            }
+        };
+        Ok(translation)
+    }
+
+    /// The parties this event names: the customer from the first of
+    /// `customer_keys` present (required), their name, the channel number.
+    fn seen(
+        &self,
+        direction: Direction,
+        customer_keys: &[&str],
+        name_keys: &[&str],
+        channel_keys: &[&str],
+    ) -> Result<CallMemory, TranslateError> {
+        let meta = self.meta();
+        Ok(CallMemory {
+            direction: Some(direction),
+            customer_phone: Some(meta.need_text_of(customer_keys)?),
+            customer_name: meta.text_of(name_keys),
+            channel_phone: meta.text_of(channel_keys),
+            answered_by: None,
+        })
+    }
+
+    /// The caller of an inbound event that may omit the number when the
+    /// call is already known.
+    fn caller(&self, memory: &CallMemory, key: &str) -> Result<CallMemory, TranslateError> {
+        let meta = self.meta();
+        let phone = meta.text(key).or_else(|| memory.customer_phone.clone());
+        Ok(CallMemory {
+            direction: Some(memory.direction.unwrap_or(Direction::Inbound)),
+            customer_phone: Some(phone.ok_or_else(|| TranslateError::Missing(format!("metadata.{key}")))?),
+            customer_name: None,
+            channel_phone: meta.text("dnis"),
+            answered_by: None,
+        })
+    }
+
+    fn call_ended(&self, memory: &CallMemory) -> Result<Translation, TranslateError> {
+        let meta = self.meta();
+        let direction = match meta.text("call_direction").map(|d| d.to_ascii_lowercase()).as_deref() {
+            Some("outbound") => Direction::Outbound,
+            Some("inbound") => Direction::Inbound,
+            _ => memory.direction.unwrap_or(Direction::Inbound),
+        };
+        // Inbound: the caller is the customer and `dnis` the number called;
+        // outbound: `dnis` is the customer dialled.
+        let (customer_key, channel_key) = match direction {
+            Direction::Inbound => ("caller_id_number", "dnis"),
+            Direction::Outbound => ("dnis", "caller_id_number"),
+        };
+        let seen = CallMemory {
+            answered_by: meta.text("to_user_id"),
+            ..self.seen(direction, &[customer_key], &[], &[channel_key])?
+        };
+        let duration = meta.number("duration")?;
+        let body = match direction {
+            Direction::Outbound => outbound_end(meta.text("from_user_id").map(|id| format!("user {id}")), duration),
+            Direction::Inbound => match seen.answered_by.clone().or_else(|| memory.answered_by.clone()) {
+                Some(user) => match duration {
+                    Some(d) => format!("Call ended after {}, answered by user {user}", format::duration(d)),
+                    None => format!("Call ended, answered by user {user}"),
+                },
+                None => "Missed call: nobody answered".to_string(),
+            },
+        };
+        Ok(self.call_message(memory, seen, &[], body))
+    }
+
+    /// QUEUE_NO_ANSWER and its kin carry no call id: no thread, and the
+    /// message id takes the timestamp.
+    fn queue_miss(&self, body: String) -> Result<Translation, TranslateError> {
+        let meta = self.meta();
+        let customer = meta.need_text("caller_id_number")?;
+        let id = self.id(&[&customer, meta.text("queue_id").as_deref().unwrap_or(""), &self.timestamp.to_string()]);
+        let message =
+            Message::between(id, Direction::Inbound, Party::phone(customer), Party::named(None, meta.text("dnis")), body)
+                .at(format::unix_to_iso(self.timestamp));
+        Ok(Translation::messages(vec![Outgoing { channel: Channel::Voice, message }]))
+    }
+
+    fn queue(&self) -> String {
+        self.meta().text_of(&["queue_name", "queuename", "queue_id"]).unwrap_or_else(|| "the queue".to_string())
+    }
+
+    fn id(&self, parts: &[&str]) -> String {
+        let mut id = format!("{PROVIDER}:{}", self.name);
+        for part in parts.iter().filter(|p| !p.is_empty()) {
+            id.push(':');
+            id.push_str(part);
+        }
+        id
+    }
+
+    /// A voice message in this call's thread, its parties completed from
+    /// memory, and the memory updated with what this event told.
+    fn call_message(&self, memory: &CallMemory, seen: CallMemory, extra_id: &[&str], body: String) -> Translation {
+        let uniqueid = self.meta().text("uniqueid");
+        let merged = memory.merged(seen);
+        // Without a call id, the event's own time tells deliveries apart.
+        let timestamp = self.timestamp.to_string();
+        let mut id_parts = vec![uniqueid.as_deref().unwrap_or("")];
+        id_parts.extend_from_slice(extra_id);
+        if uniqueid.is_none() {
+            id_parts.push(&timestamp);
+        }
+        let message = Message::between(
+            self.id(&id_parts),
+            merged.direction.unwrap_or(Direction::Inbound),
+            merged.customer(),
+            merged.channel(),
+            body,
+        )
+        .thread(uniqueid.as_ref().map(|u| format!("{PROVIDER}:{u}")))
+        .at(format::unix_to_iso(self.timestamp));
+        let remember = (merged != *memory)
+            .then(|| self.call_key())
+            .flatten()
+            .map(|key| Entry { key, value: serde_json::to_string(&merged).unwrap_or_default(), ttl_seconds: ttl::CALL });
+        Translation::messages(vec![Outgoing { channel: Channel::Voice, message }]).remembering(remember)
+    }
+
+    fn transcription(&self, memory: &CallMemory) -> Result<Translation, TranslateError> {
+        let meta = self.meta();
+        let uniqueid = meta.need_text("uniqueid")?;
+        if memory.customer_phone.is_none() {
+            return Err(TranslateError::UnknownCall { call_id: uniqueid });
+        }
+        let success = meta.bool("success").unwrap_or_else(|| meta.text("transcription").is_some());
+        let body = if success {
+            let text = meta.need_text("transcription")?;
+            let document = serde_json::from_str::<Value>(&text).ok().and_then(|v| v.as_object().cloned()).ok_or(
+                TranslateError::Invalid {
+                    field: "metadata.transcription".into(),
+                    expected: "a JSON object inside the string",
+                },
+            )?;
+            transcript_body(&document)
+        } else {
+            let reason = meta.text("error").unwrap_or_else(|| "no reason was given".to_string());
+            format!("Call transcription failed: {reason}")
+        };
+        let message = Message::between(
+            self.id(&[&uniqueid]),
+            memory.direction.unwrap_or(Direction::Inbound),
+            memory.customer(),
+            memory.channel(),
+            body,
+        )
+        .thread(Some(format!("{PROVIDER}:{uniqueid}")))
+        .at(format::unix_to_iso(self.timestamp));
+        Ok(Translation::messages(vec![Outgoing { channel: Channel::Voice, message }]))
+    }
+
+    fn sms_received(&self) -> Result<Translation, TranslateError> {
+        let meta = self.meta();
+        let customer = meta.need_text("from_number")?;
+        let channel = meta.text("to_number");
+        let id = match meta.text("message_id") {
+            Some(m) => self.id(&[&m]),
+            None => self.id(&[&customer, &self.timestamp.to_string()]),
+        };
+        let message = Message::between(
+            id,
+            Direction::Inbound,
+            Party::phone(customer.clone()),
+            Party::named(None, channel.clone()),
+            sms_text(&meta),
+        )
+        .thread(Some(sms_thread(channel.as_deref(), &customer)))
+        .at(format::unix_to_iso(self.timestamp));
+        Ok(Translation::messages(vec![Outgoing { channel: Channel::Sms, message }]))
+    }
+
+    /// One message per recipient, except the provider's echo of an SMS the
+    /// bridge itself sent for an agent (Re:amaze already shows that reply).
+    fn sms_sent(&self, lookup: Lookup) -> Result<Translation, TranslateError> {
+        let meta = self.meta();
+        let channel = meta.need_text("from_number")?;
+        let recipients = meta.texts("to_number");
+        if recipients.is_empty() {
+            return Err(TranslateError::Missing("metadata.to_number".into()));
+        }
+        let sender = meta.text("sms_sent_by_user_id").map(|id| format!("User {id}"));
+        let message_id = meta.text("message_id").unwrap_or_else(|| self.timestamp.to_string());
+        let echo_keys = self.sms_sent_echo_keys();
+        let messages: Vec<Outgoing> = recipients
+            .iter()
+            .zip(&echo_keys)
+            .filter(|(_, echo_key)| lookup(echo_key).is_none())
+            .map(|(to, _)| Outgoing {
+                channel: Channel::Sms,
+                message: Message::between(
+                    self.id(&[&message_id, to]),
+                    Direction::Outbound,
+                    Party::phone(to.clone()),
+                    Party::named(sender.clone(), Some(channel.clone())),
+                    sms_text(&meta),
+                )
+                .thread(Some(sms_thread(Some(&channel), to)))
+                .at(format::unix_to_iso(self.timestamp)),
+            })
+            .collect();
+        Ok(if messages.is_empty() {
+            Translation::ignored("SMS_SENT echoes a reply the bridge sent for an agent: Re:amaze already shows it")
+        } else {
+            Translation::messages(messages)
+        })
+    }
+}
+
+/// One SMS conversation per channel number and customer number.
+fn sms_thread(channel: Option<&str>, customer: &str) -> String {
+    let digits = |s: &str| s.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect::<String>();
+    match channel {
+        Some(channel) => format!("{PROVIDER}:sms:{}:{}", digits(channel), digits(customer)),
+        None => format!("{PROVIDER}:sms:{}", digits(customer)),
+    }
+}
+
+fn sms_text(meta: &Fields) -> String {
+    meta.value("body").and_then(Value::as_str).filter(|b| !b.trim().is_empty()).unwrap_or("(empty message)").to_string()
+}
+
+fn outbound_end(user: Option<String>, duration: Option<f64>) -> String {
+    let call = match user {
+        Some(user) => format!("Outbound call by {user}"),
+        None => "Outbound call".to_string(),
+    };
+    match duration {
+        Some(d) if d > 0.0 => format!("{call} ended after {}", format::duration(d)),
+        Some(_) => format!("{call} was not answered"),
+        None => format!("{call} ended"),
+    }
+}
+
+fn capitalize(text: &str) -> String {
+    let mut chars = text.chars();
+    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+}
+
+/// The recap, outcome, action items and topics, then the conversation by
+/// speaker, from the AWS Call Analytics–style document.
+fn transcript_body(doc: &Map<String, Value>) -> String {
+    let doc = Fields::new(doc, "transcription");
+    let mut body = String::new();
+    let duration = doc
+        .object("ConversationCharacteristics")
+        .and_then(|c| c.get("TotalConversationDurationMillis"))
+        .and_then(Value::as_f64)
+        .map(|ms| format!(" ({})", format::duration(ms / 1000.0)))
+        .unwrap_or_default();
+    push_line(&mut body, format!("Call transcript{duration}"));
+
+    let recap = doc.object("CallRecap").map(|r| Fields::new(r, "CallRecap"));
+    let summary = recap.and_then(|r| r.text("summary")).or_else(|| {
+        let auto = doc.object("ContactSummary")?.get("AutoGenerated")?;
+        value_text(auto.get("OverallSummary")?.get("Content")?)
+    });
+    if let Some(summary) = summary {
+        push_line(&mut body, format!("Summary: {summary}"));
+    }
+    if let Some(recap) = recap {
+        if let Some(outcome) = recap.text("outcome") {
+            push_line(&mut body, format!("Outcome: {outcome}"));
+        }
+        let actions = recap.texts("action_items");
+        if !actions.is_empty() {
+            push_line(&mut body, "Action items:");
+            for action in actions {
+                push_line(&mut body, format!("- {action}"));
+            }
+        }
+        let topics = recap.texts("topics");
+        if !topics.is_empty() {
+            push_line(&mut body, format!("Topics: {}", topics.join(", ")));
+        }
+    }
+
+    let lines = conversation(&doc);
+    if !lines.is_empty() {
+        body.push('\n');
+        for (speaker, text) in lines {
+            push_line(&mut body, format!("{speaker}: {text}"));
+        }
+    }
+    body
+}
+
+/// The transcript as (speaker, text) in time order: `Transcript` when it has
+/// turns, otherwise the per-channel `AgentTranscript` and
+/// `CustomerTranscript` merged by start time.
+fn conversation(doc: &Fields) -> Vec<(String, String)> {
+    let turns = |key: &str| doc.value(key).and_then(Value::as_array).cloned().unwrap_or_default();
+    let mut timed: Vec<(f64, String, String)> = turns("Transcript")
+        .iter()
+        .filter_map(|turn| {
+            let text = value_text(turn.get("Content")?)?;
+            let role = turn.get("ParticipantRole").and_then(value_text).unwrap_or_else(|| "SPEAKER".into());
+            let start = turn.get("BeginOffsetMillis").and_then(Value::as_f64).unwrap_or(0.0) / 1000.0;
+            Some((start, speaker(&role), text))
+        })
+        .collect();
+    if timed.is_empty() {
+        for (key, role) in [("AgentTranscript", "Agent"), ("CustomerTranscript", "Customer")] {
+            timed.extend(turns(key).iter().filter_map(|turn| {
+                let text = value_text(turn.get("text")?)?;
+                let start = turn.get("start").and_then(Value::as_f64).unwrap_or(0.0);
+                Some((start, role.to_string(), text))
+            }));
+        }
+    }
+    // Stable: turns that start together keep their order.
+    timed.sort_by(|a, b| a.0.total_cmp(&b.0));
+    timed.into_iter().map(|(_, who, text)| (who, text)).collect()
+}
+
+fn speaker(role: &str) -> String {
+    capitalize(&role.to_ascii_lowercase())
+}

@@ -1,0 +1,160 @@
+//! Volubile: one delivery per finished call, the body being the "Get a call"
+//! object. Its docs spell some fields two ways (`extractorData` /
+//! `extractedData`, `classifierData` / `classificationData`); both are read.
+
+use serde_json::{Map, Value};
+
+use super::{push_line, value_text, Fields, TranslateError, Translation};
+use crate::format;
+use crate::reamaze::{Channel, Direction, Message, Outgoing, Party};
+use crate::settings::Settings;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Call {
+    pub id: String,
+    pub status: String,
+    pub direction: Direction,
+    /// `None` only for an anonymous caller.
+    pub phone: Option<String>,
+    pub anonymous: bool,
+    object: Map<String, Value>,
+}
+
+impl Call {
+    pub(super) fn parse(object: Map<String, Value>) -> Result<Call, TranslateError> {
+        let fields = Fields::new(&object, "");
+        let id = fields.need_text("id")?;
+        let status = fields.need_text("status")?.to_ascii_uppercase();
+        let direction = match fields.need_text("type")?.to_ascii_uppercase().as_str() {
+            "INBOUND" => Direction::Inbound,
+            "OUTBOUND" => Direction::Outbound,
+            _ => return Err(TranslateError::Invalid { field: "type".into(), expected: "INBOUND or OUTBOUND" }),
+        };
+        let anonymous = fields.bool("anonymous").unwrap_or(false);
+        let phone = fields.text("phone");
+        if phone.is_none() && !anonymous {
+            return Err(TranslateError::Missing("phone".into()));
+        }
+        Ok(Call { id, status, direction, phone, anonymous, object })
+    }
+
+    pub(super) fn translate(&self, settings: &Settings) -> Translation {
+        let fields = Fields::new(&self.object, "");
+        let duration = fields.number("duration").ok().flatten().filter(|d| *d > 0.0);
+        let after = |verb: &str| match duration {
+            Some(d) => format!("{verb} after {}", format::duration(d)),
+            None => verb.to_string(),
+        };
+        let outcome = match self.status.as_str() {
+            "COMPLETED" => after("completed"),
+            "TRANSFERRED" => after("transferred"),
+            "VOICE_BOX" => "missed, reached voicemail".to_string(),
+            "NO_ANSWER" => "missed, no answer".to_string(),
+            "UNREACHABLE" => "missed, the number was unreachable".to_string(),
+            "REJECTED" => "missed, the call was rejected".to_string(),
+            "CANCELED" | "CANCELLED" => "cancelled".to_string(),
+            "FAILED" => "failed".to_string(),
+            "IN_PROGRESS" => "in progress".to_string(),
+            other => format!("ended with status {other}"),
+        };
+        let call = match self.direction {
+            Direction::Inbound => "Inbound call with the AI agent",
+            Direction::Outbound => "Outbound call by the AI agent",
+        };
+        let mut body = format!("{call}: {outcome}");
+        if self.anonymous {
+            body.push_str(" (the caller withheld their number)");
+        }
+        if let Some(summary) = fields.text("summary") {
+            push_line(&mut body, format!("Summary: {summary}"));
+        }
+        for (name, value) in self.classifiers() {
+            push_line(&mut body, format!("{name}: {value}"));
+        }
+        let extracted = self.extracted();
+        if !extracted.is_empty() {
+            push_line(&mut body, "Extracted:");
+            for (name, value) in extracted {
+                push_line(&mut body, format!("{name}: {value}"));
+            }
+        }
+
+        let customer = match &self.phone {
+            Some(phone) if !self.anonymous => Party::phone(phone.clone()),
+            // Re:amaze needs a number to know the customer: anonymous calls
+            // go to one "Anonymous caller" rather than being dropped.
+            _ => Party::named(Some("Anonymous caller".into()), Some("anonymous".into())),
+        };
+        let agent = Party::named(Some("Volubile AI agent".into()), settings.volubile_number.clone());
+        let created_at = ["endTime", "created", "startTime"]
+            .iter()
+            .find_map(|k| fields.text(k))
+            .and_then(|t| format::normalize_iso(&t));
+        let message = Message::between(format!("volubile:{}", self.id), self.direction, customer, agent, body)
+            .thread(Some(format!("volubile:{}", self.id)))
+            .at(created_at);
+        Translation::messages(vec![Outgoing { channel: Channel::Voice, message }])
+    }
+
+    /// `Customer's request: Refund`, from the data map (either spelling),
+    /// else from the `classifiers` list.
+    fn classifiers(&self) -> Vec<(String, String)> {
+        let fields = Fields::new(&self.object, "");
+        if let Some(map) = fields.object("classifierData").or_else(|| fields.object("classificationData")) {
+            return map.iter().filter_map(|(k, v)| Some((k.clone(), flat_text(v)?))).collect();
+        }
+        let list = fields.value("classifiers").and_then(Value::as_array).cloned().unwrap_or_default();
+        list.iter()
+            .filter_map(|c| Some((c.get("name").and_then(value_text)?, flat_text(c.get("value")?)?)))
+            .collect()
+    }
+
+    /// `firstname: John`, nested groups flattened, from the data map (either
+    /// spelling), else from the `extractors` list.
+    fn extracted(&self) -> Vec<(String, String)> {
+        let fields = Fields::new(&self.object, "");
+        let mut out = Vec::new();
+        if let Some(map) = fields.object("extractorData").or_else(|| fields.object("extractedData")) {
+            for (name, value) in map {
+                flatten(name, value, &mut out);
+            }
+        } else if let Some(list) = fields.value("extractors").and_then(Value::as_array) {
+            flatten_named(list, &mut out);
+        }
+        out
+    }
+}
+
+/// A map entry: objects are groups whose entries are listed by their own
+/// names; anything else is one line.
+fn flatten(name: &str, value: &Value, out: &mut Vec<(String, String)>) {
+    match value {
+        Value::Object(group) => group.iter().for_each(|(k, v)| flatten(k, v, out)),
+        other => out.extend(flat_text(other).map(|text| (name.to_string(), text))),
+    }
+}
+
+/// The list form: `[{"name": "customer", "value": [{"name": "firstname",
+/// "value": ["John"]}]}, {"name": "example", "value": ["a", "b"]}]`.
+fn flatten_named(list: &[Value], out: &mut Vec<(String, String)>) {
+    for item in list {
+        let Some(name) = item.get("name").and_then(value_text) else { continue };
+        match item.get("value") {
+            Some(Value::Array(values)) if values.iter().any(|v| v.get("name").is_some()) => flatten_named(values, out),
+            Some(value) => out.extend(flat_text(value).map(|text| (name, text))),
+            None => {}
+        }
+    }
+}
+
+/// A scalar, or a list of scalars joined with commas.
+fn flat_text(value: &Value) -> Option<String> {
+    match value {
+        Value::Array(items) => {
+            let texts: Vec<String> = items.iter().filter_map(value_text).collect();
+            (!texts.is_empty()).then(|| texts.join(", "))
+        }
+        Value::Bool(b) => Some(if *b { "yes" } else { "no" }.to_string()),
+        other => value_text(other),
+    }
+}

@@ -1,0 +1,237 @@
+//! Settings, read by name from any key/value source: the process
+//! environment (CLI), Worker vars and secrets, a JS object. The names are the
+//! HTTP contract's (`../shared/design/architecture.md`), the same everywhere.
+
+use std::fmt;
+
+use crate::signature::Window;
+
+/// A secret value. Its `Debug` never shows it, so a settings dump or a
+/// panic message cannot leak it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<[u8]> for Secret {
+    fn as_ref(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+/// Every setting name, in the order the README documents them.
+pub mod names {
+    pub const REAMAZE_BASE_URL: &str = "REAMAZE_BASE_URL";
+    pub const REAMAZE_VOICE_SECRET: &str = "REAMAZE_VOICE_SECRET";
+    pub const REAMAZE_SMS_SECRET: &str = "REAMAZE_SMS_SECRET";
+    pub const VOICE360_WEBHOOK_SECRETS: &str = "VOICE360_WEBHOOK_SECRETS";
+    pub const VOICE360_API_KEY: &str = "VOICE360_API_KEY";
+    pub const VOICE360_ACCOUNT_ID: &str = "VOICE360_ACCOUNT_ID";
+    pub const VOICE360_API_BASE: &str = "VOICE360_API_BASE";
+    pub const SMS_CHANNEL_NUMBER: &str = "SMS_CHANNEL_NUMBER";
+    pub const BIRD_SIGNING_KEYS: &str = "BIRD_SIGNING_KEYS";
+    pub const BIRD_WEBHOOK_URL: &str = "BIRD_WEBHOOK_URL";
+    pub const BIRD_MAX_AGE_SECONDS: &str = "BIRD_MAX_AGE_SECONDS";
+    pub const BIRD_MAX_FUTURE_SECONDS: &str = "BIRD_MAX_FUTURE_SECONDS";
+    pub const BIRD_POST_STATUSES: &str = "BIRD_POST_STATUSES";
+    pub const VOLUBILE_WEBHOOK_SECRETS: &str = "VOLUBILE_WEBHOOK_SECRETS";
+    pub const VOLUBILE_NUMBER: &str = "VOLUBILE_NUMBER";
+    pub const MAX_BODY_BYTES: &str = "MAX_BODY_BYTES";
+
+    pub const ALL: [&str; 16] = [
+        REAMAZE_BASE_URL,
+        REAMAZE_VOICE_SECRET,
+        REAMAZE_SMS_SECRET,
+        VOICE360_WEBHOOK_SECRETS,
+        VOICE360_API_KEY,
+        VOICE360_ACCOUNT_ID,
+        VOICE360_API_BASE,
+        SMS_CHANNEL_NUMBER,
+        BIRD_SIGNING_KEYS,
+        BIRD_WEBHOOK_URL,
+        BIRD_MAX_AGE_SECONDS,
+        BIRD_MAX_FUTURE_SECONDS,
+        BIRD_POST_STATUSES,
+        VOLUBILE_WEBHOOK_SECRETS,
+        VOLUBILE_NUMBER,
+        MAX_BODY_BYTES,
+    ];
+}
+
+pub const DEFAULT_REAMAZE_BASE_URL: &str = "https://www.reamaze.io";
+pub const DEFAULT_VOICE360_API_BASE: &str = "https://api.voice360.app/v3/voice";
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+/// Bird statuses posted unless `BIRD_POST_STATUSES` says otherwise: every
+/// status that tells an agent something; `ringing` and `accepted` do not.
+pub const DEFAULT_BIRD_STATUSES: [&str; 7] =
+    ["starting", "ongoing", "completed", "no-answer", "busy", "failed", "cancelled"];
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Settings {
+    pub reamaze_base_url: String,
+    pub reamaze_voice_secret: Option<Secret>,
+    pub reamaze_sms_secret: Option<Secret>,
+    pub voice360_webhook_secrets: Vec<Secret>,
+    pub voice360_api_key: Option<Secret>,
+    pub voice360_account_id: Option<String>,
+    pub voice360_api_base: String,
+    pub sms_channel_number: Option<String>,
+    pub bird_signing_keys: Vec<Secret>,
+    pub bird_webhook_url: Option<String>,
+    pub bird_max_age_seconds: u64,
+    pub bird_max_future_seconds: u64,
+    pub bird_post_statuses: Vec<String>,
+    pub volubile_webhook_secrets: Vec<Secret>,
+    pub volubile_number: Option<String>,
+    pub max_body_bytes: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            reamaze_base_url: DEFAULT_REAMAZE_BASE_URL.into(),
+            reamaze_voice_secret: None,
+            reamaze_sms_secret: None,
+            voice360_webhook_secrets: Vec::new(),
+            voice360_api_key: None,
+            voice360_account_id: None,
+            voice360_api_base: DEFAULT_VOICE360_API_BASE.into(),
+            sms_channel_number: None,
+            bird_signing_keys: Vec::new(),
+            bird_webhook_url: None,
+            bird_max_age_seconds: Window::DEFAULT_MAX_AGE,
+            bird_max_future_seconds: Window::DEFAULT_MAX_FUTURE,
+            bird_post_statuses: DEFAULT_BIRD_STATUSES.iter().map(|s| s.to_string()).collect(),
+            volubile_webhook_secrets: Vec::new(),
+            volubile_number: None,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+        }
+    }
+}
+
+/// A setting whose value cannot be used. Carries the name and what was
+/// expected, never the value (it may be a secret).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SettingsError {
+    pub name: &'static str,
+    pub expected: &'static str,
+}
+
+impl fmt::Display for SettingsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "setting {} is invalid: expected {}", self.name, self.expected)
+    }
+}
+
+impl std::error::Error for SettingsError {}
+
+impl Settings {
+    /// Reads every setting through `get`; absent or blank values take their
+    /// defaults.
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        use names::*;
+        let text = |name: &str| get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let secret = |name: &str| text(name).map(Secret::new);
+        let list = |name: &str| -> Vec<String> {
+            text(name)
+                .map(|v| v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect())
+                .unwrap_or_default()
+        };
+        let secrets = |name: &str| list(name).into_iter().map(Secret::new).collect::<Vec<_>>();
+        let number = |name: &'static str, default: u64| -> Result<u64, SettingsError> {
+            match text(name) {
+                None => Ok(default),
+                Some(v) => v.parse().map_err(|_| SettingsError { name, expected: "a whole number" }),
+            }
+        };
+        let url = |name: &'static str, default: &str| -> Result<String, SettingsError> {
+            let value = text(name).unwrap_or_else(|| default.to_string());
+            if value.starts_with("https://") || value.starts_with("http://") {
+                Ok(value.trim_end_matches('/').to_string())
+            } else {
+                Err(SettingsError { name, expected: "an http:// or https:// URL" })
+            }
+        };
+
+        let defaults = Settings::default();
+        let statuses = list(BIRD_POST_STATUSES);
+        Ok(Settings {
+            reamaze_base_url: url(REAMAZE_BASE_URL, DEFAULT_REAMAZE_BASE_URL)?,
+            reamaze_voice_secret: secret(REAMAZE_VOICE_SECRET),
+            reamaze_sms_secret: secret(REAMAZE_SMS_SECRET),
+            voice360_webhook_secrets: secrets(VOICE360_WEBHOOK_SECRETS),
+            voice360_api_key: secret(VOICE360_API_KEY),
+            voice360_account_id: text(VOICE360_ACCOUNT_ID),
+            voice360_api_base: url(VOICE360_API_BASE, DEFAULT_VOICE360_API_BASE)?,
+            sms_channel_number: text(SMS_CHANNEL_NUMBER),
+            bird_signing_keys: secrets(BIRD_SIGNING_KEYS),
+            bird_webhook_url: text(BIRD_WEBHOOK_URL),
+            bird_max_age_seconds: number(BIRD_MAX_AGE_SECONDS, defaults.bird_max_age_seconds)?,
+            bird_max_future_seconds: number(BIRD_MAX_FUTURE_SECONDS, defaults.bird_max_future_seconds)?,
+            bird_post_statuses: if statuses.is_empty() {
+                defaults.bird_post_statuses
+            } else {
+                statuses.into_iter().map(|s| s.to_ascii_lowercase()).collect()
+            },
+            volubile_webhook_secrets: secrets(VOLUBILE_WEBHOOK_SECRETS),
+            volubile_number: text(VOLUBILE_NUMBER),
+            max_body_bytes: usize::try_from(number(MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES as u64)?)
+                .map_err(|_| SettingsError { name: MAX_BODY_BYTES, expected: "a size this machine can hold" })?,
+        })
+    }
+
+    /// Bird's freshness window at `now`.
+    pub fn bird_window(&self, now: i64) -> Window {
+        Window { now, max_age: self.bird_max_age_seconds, max_future: self.bird_max_future_seconds }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn from(pairs: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Settings::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_and_lists() {
+        let s = from(&[("VOICE360_WEBHOOK_SECRETS", " a, b ,,c "), ("REAMAZE_BASE_URL", "https://acme.reamaze.io/")])
+            .unwrap();
+        assert_eq!(s.voice360_webhook_secrets, vec![Secret::new("a"), Secret::new("b"), Secret::new("c")]);
+        assert_eq!(s.reamaze_base_url, "https://acme.reamaze.io");
+        assert_eq!(s.voice360_api_base, DEFAULT_VOICE360_API_BASE);
+        assert_eq!(s.bird_max_age_seconds, 86_400);
+        assert!(s.reamaze_voice_secret.is_none());
+    }
+
+    #[test]
+    fn bad_values_name_the_setting_not_the_value() {
+        let err = from(&[("BIRD_MAX_AGE_SECONDS", "a day")]).unwrap_err();
+        assert_eq!(err.name, "BIRD_MAX_AGE_SECONDS");
+        assert!(!err.to_string().contains("a day"));
+        assert!(from(&[("REAMAZE_BASE_URL", "www.reamaze.io")]).is_err());
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug() {
+        let s = from(&[("REAMAZE_VOICE_SECRET", "hunter2")]).unwrap();
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}
