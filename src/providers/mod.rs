@@ -314,3 +314,22 @@ pub(crate) fn push_line(body: &mut String, line: impl AsRef<str>) {
     }
     body.push_str(line);
 }
+
+/// Translates one payload against a synchronous store: parse, the reads
+/// the event asks for, the translation, and the entries it remembers.
+/// (The bridge does the same through `Exchange` steps, plus deduplication
+/// and delivery.)
+pub fn translate_payload(
+    provider: Provider,
+    body: &[u8],
+    settings: &Settings,
+    store: &mut dyn crate::store::Store,
+    now: i64,
+) -> Result<(Event, Translation), TranslateError> {
+    let event = Event::parse(provider, body)?;
+    let translation = event.translate(settings, &|key| store.get(key, now))?;
+    for entry in &translation.remember {
+        store.put(entry, now);
+    }
+    Ok((event, translation))
+}

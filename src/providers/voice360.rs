@@ -109,7 +109,7 @@ impl CallMemory {
     }
 
     fn channel(&self) -> Party {
-        Party::named(None, self.channel_phone.clone())
+        channel_party(self.channel_phone.clone())
     }
 }
 
@@ -337,9 +337,8 @@ impl Event {
         let meta = self.meta();
         let customer = meta.need_text("caller_id_number")?;
         let id = self.id(&[&customer, meta.text("queue_id").as_deref().unwrap_or(""), &self.timestamp.to_string()]);
-        let message =
-            Message::between(id, Direction::Inbound, Party::phone(customer), Party::named(None, meta.text("dnis")), body)
-                .at(format::unix_to_iso(self.timestamp));
+        let message = Message::between(id, Direction::Inbound, Party::phone(customer), channel_party(meta.text("dnis")), body)
+            .at(format::unix_to_iso(self.timestamp));
         Ok(Translation::messages(vec![Outgoing { channel: Channel::Voice, message }]))
     }
 
@@ -428,7 +427,7 @@ impl Event {
             id,
             Direction::Inbound,
             Party::phone(customer.clone()),
-            Party::named(None, channel.clone()),
+            channel_party(channel.clone()),
             sms_text(&meta),
         )
         .thread(Some(sms_thread(channel.as_deref(), &customer)))
@@ -470,6 +469,16 @@ impl Event {
         } else {
             Translation::messages(messages)
         })
+    }
+}
+
+/// The channel's side of a message. Some events do not say which of the
+/// account's numbers was involved (USER_DIAL names only the user); the side
+/// is then named after the provider rather than left as an empty object.
+fn channel_party(phone: Option<String>) -> Party {
+    match phone {
+        Some(phone) => Party::phone(phone),
+        None => Party::named(Some("Voice360".into()), None),
     }
 }
 
@@ -551,12 +560,13 @@ fn transcript_body(doc: &Map<String, Value>) -> String {
     body
 }
 
-/// The transcript as (speaker, text) in time order: `Transcript` when it has
-/// turns, otherwise the per-channel `AgentTranscript` and
-/// `CustomerTranscript` merged by start time.
+/// The transcript as (speaker, text) in time order, from whichever source
+/// is more complete: `Transcript`, or the per-channel `AgentTranscript` and
+/// `CustomerTranscript` merged by start time (the documented example fills
+/// the latter more fully than the former). A tie goes to `Transcript`.
 fn conversation(doc: &Fields) -> Vec<(String, String)> {
-    let turns = |key: &str| doc.value(key).and_then(Value::as_array).cloned().unwrap_or_default();
-    let mut timed: Vec<(f64, String, String)> = turns("Transcript")
+    let turns = |key: &str| doc.value(key).and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    let combined: Vec<(f64, String, String)> = turns("Transcript")
         .iter()
         .filter_map(|turn| {
             let text = value_text(turn.get("Content")?)?;
@@ -565,16 +575,18 @@ fn conversation(doc: &Fields) -> Vec<(String, String)> {
             Some((start, speaker(&role), text))
         })
         .collect();
-    if timed.is_empty() {
-        for (key, role) in [("AgentTranscript", "Agent"), ("CustomerTranscript", "Customer")] {
-            timed.extend(turns(key).iter().filter_map(|turn| {
+    let per_channel: Vec<(f64, String, String)> = [("AgentTranscript", "Agent"), ("CustomerTranscript", "Customer")]
+        .into_iter()
+        .flat_map(|(key, role)| {
+            turns(key).iter().filter_map(move |turn| {
                 let text = value_text(turn.get("text")?)?;
                 let start = turn.get("start").and_then(Value::as_f64).unwrap_or(0.0);
                 Some((start, role.to_string(), text))
-            }));
-        }
-    }
-    // Stable: turns that start together keep their order.
+            })
+        })
+        .collect();
+    let mut timed = if per_channel.len() > combined.len() { per_channel } else { combined };
+    // A stable sort: turns that start together keep their order.
     timed.sort_by(|a, b| a.0.total_cmp(&b.0));
     timed.into_iter().map(|(_, who, text)| (who, text)).collect()
 }
