@@ -1,0 +1,352 @@
+//! The bridge plan's behaviour: what the sender is answered and what is
+//! delivered, for good and bad requests and for every upstream outcome.
+
+use std::collections::HashMap;
+
+use http::{HeaderMap, HeaderName, HeaderValue};
+use reamaze_bridge::bridge::{drive, Bridge, Delivery, DeliveryResult, Request, Response, Step};
+use reamaze_bridge::signature::{self, Scheme, Signed};
+use reamaze_bridge::{MemoryStore, Settings};
+use serde_json::{json, Value};
+
+const NOW: i64 = 1_704_067_200;
+const WEBHOOK_SECRET: &[u8] = b"v360-secret";
+
+fn settings(extra: &[(&str, &str)]) -> Settings {
+    let mut values: HashMap<&str, &str> = HashMap::from([
+        ("REAMAZE_BASE_URL", "https://reamaze.test"),
+        ("REAMAZE_VOICE_SECRET", "voice-secret"),
+        ("REAMAZE_SMS_SECRET", "sms-secret"),
+        ("VOICE360_WEBHOOK_SECRETS", "old-secret,v360-secret"),
+        ("VOICE360_API_KEY", "api-key-123"),
+        ("VOICE360_ACCOUNT_ID", "61"),
+        ("VOICE360_API_BASE", "https://voice360.test/v3/voice"),
+        ("SMS_CHANNEL_NUMBER", "+15559876543"),
+        ("BIRD_SIGNING_KEYS", "bird-key"),
+        ("VOLUBILE_WEBHOOK_SECRETS", "vol-secret"),
+    ]);
+    values.extend(extra.iter().copied());
+    Settings::from_lookup(|name| values.get(name).map(|v| v.to_string()).filter(|v| !v.is_empty())).unwrap()
+}
+
+/// A bridge with its store, and a record of what it delivered.
+struct Harness {
+    bridge: Bridge,
+    store: MemoryStore,
+    delivered: Vec<Delivery>,
+}
+
+impl Harness {
+    fn new(extra: &[(&str, &str)]) -> Self {
+        Harness { bridge: Bridge::new(settings(extra)), store: MemoryStore::new(), delivered: Vec::new() }
+    }
+
+    fn request(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, String)],
+        body: &[u8],
+        mut answer: impl FnMut(&Delivery) -> DeliveryResult,
+    ) -> Response {
+        let mut map = HeaderMap::new();
+        for (k, v) in headers {
+            map.append(HeaderName::from_bytes(k.as_bytes()).unwrap(), HeaderValue::from_str(v).unwrap());
+        }
+        let url = format!("https://bridge.test{path}");
+        let request = Request { method, path, url: &url, headers: &map, body };
+        let delivered = &mut self.delivered;
+        drive(self.bridge.exchange(&request, NOW), &mut self.store, NOW, |d| {
+            delivered.push(d.clone());
+            answer(d)
+        })
+    }
+
+    /// A Voice360 webhook signed with the second configured secret.
+    fn voice360(&mut self, body: &Value, answer: impl FnMut(&Delivery) -> DeliveryResult) -> Response {
+        let body = serde_json::to_vec(body).unwrap();
+        let sig = signature::sign(Scheme::Voice360, WEBHOOK_SECRET, &Signed::body(&body)).unwrap();
+        self.request("POST", "/webhooks/voice360", &[("X-Voice360-Signature", sig)], &body, answer)
+    }
+
+    fn staff_reply(&mut self, body: &Value, answer: impl FnMut(&Delivery) -> DeliveryResult) -> Response {
+        let body = serde_json::to_vec(body).unwrap();
+        let sig = signature::sign_reamaze(b"sms-secret", &body);
+        self.request("POST", "/webhooks/reamaze/sms", &[("X-Reamaze-Hmac-SHA256", sig)], &body, answer)
+    }
+}
+
+fn accepted() -> DeliveryResult {
+    DeliveryResult::answered(200, r#"{"error":false,"message":"Success"}"#)
+}
+
+fn ok(_: &Delivery) -> DeliveryResult {
+    accepted()
+}
+
+fn never(d: &Delivery) -> DeliveryResult {
+    panic!("nothing should be delivered, but {} was", d.url)
+}
+
+fn incoming_call(uniqueid: &str) -> Value {
+    json!({"event_name": "INCOMING_EXTERNAL_CALL", "account_id": "12345", "timestamp": NOW,
+           "metadata": {"caller_id_number": "+15551234567", "caller_id_name": "John Doe",
+                        "dnis": "+15559876543", "uniqueid": uniqueid}})
+}
+
+fn sms_sent(to: &[&str], text: &str) -> Value {
+    json!({"event_name": "SMS_SENT", "account_id": "12345", "timestamp": NOW,
+           "metadata": {"from_number": "+15559876543", "to_number": to, "body": text, "message_id": "m1"}})
+}
+
+#[test]
+fn delivers_a_signed_message_once() {
+    let mut h = Harness::new(&[]);
+    let first = h.voice360(&incoming_call("1.1"), ok);
+    assert_eq!(first.status, 200, "{:?}", first.body_json());
+    assert_eq!(first.body_json()["status"], "delivered");
+    assert_eq!(h.delivered.len(), 1);
+    let d = &h.delivered[0];
+    assert_eq!(d.url, "https://reamaze.test/incoming/voice");
+    let sig = d.headers.iter().find(|(k, _)| k == "X-Reamaze-Hmac-SHA256").unwrap();
+    assert_eq!(sig.1, signature::sign_reamaze(b"voice-secret", &d.body));
+
+    let again = h.voice360(&incoming_call("1.1"), never);
+    assert_eq!(again.status, 200);
+    assert_eq!(again.body_json()["status"], "duplicate");
+    assert_eq!(h.delivered.len(), 1);
+}
+
+#[test]
+fn routes_methods_and_size() {
+    let mut h = Harness::new(&[("MAX_BODY_BYTES", "64")]);
+    let r = h.request("POST", "/webhooks/twilio", &[], b"{}", never);
+    assert_eq!((r.status, r.body_json()["error"].clone()), (404, json!("not_found")));
+    let r = h.request("GET", "/webhooks/voice360", &[], b"", never);
+    assert_eq!(r.status, 405);
+    assert_eq!(r.header("Allow"), Some("POST"));
+    let r = h.request("POST", "/webhooks/voice360", &[], &[b' '; 65], never);
+    assert_eq!((r.status, r.body_json()["error"].clone()), (413, json!("body_too_large")));
+    let r = h.request("GET", "/healthz/", &[], b"", never);
+    assert_eq!(r.status, 200);
+}
+
+#[test]
+fn bad_signatures_are_401_and_deliver_nothing() {
+    let mut h = Harness::new(&[]);
+    let body = serde_json::to_vec(&incoming_call("2.1")).unwrap();
+    let cases: Vec<(Vec<(&str, String)>, &str)> = vec![
+        (vec![], "missing_signature"),
+        (vec![("X-Voice360-Signature", "sha256=zz".into())], "malformed_signature"),
+        (
+            vec![("X-Voice360-Signature", signature::sign(Scheme::Voice360, b"wrong", &Signed::body(&body)).unwrap())],
+            "signature_mismatch",
+        ),
+        // Another route's secret: a Re:amaze signature on a provider route.
+        (vec![("X-Voice360-Signature", format!("sha256={}", signature::sign_reamaze(b"voice-secret", &body)))], "malformed_signature"),
+    ];
+    for (headers, code) in cases {
+        let r = h.request("POST", "/webhooks/voice360", &headers, &body, never);
+        assert_eq!(r.status, 401, "{code}");
+        let json = r.body_json();
+        assert_eq!(json["error"], code);
+        let text = String::from_utf8(r.body.clone()).unwrap();
+        assert!(!text.contains("v360-secret") && !text.contains("old-secret"), "a secret leaked: {text}");
+    }
+}
+
+#[test]
+fn malformed_json_is_400_after_a_valid_signature() {
+    let mut h = Harness::new(&[]);
+    let body = b"{\"event_name\": ";
+    let sig = signature::sign(Scheme::Voice360, WEBHOOK_SECRET, &Signed::body(body)).unwrap();
+    let r = h.request("POST", "/webhooks/voice360", &[("X-Voice360-Signature", sig)], body, never);
+    assert_eq!((r.status, r.body_json()["error"].clone()), (400, json!("invalid_json")));
+}
+
+#[test]
+fn unconfigured_parts_answer_503_and_name_the_setting() {
+    let mut h = Harness::new(&[("VOICE360_WEBHOOK_SECRETS", "")]);
+    let r = h.request("POST", "/webhooks/voice360", &[], b"{}", never);
+    assert_eq!(r.status, 503);
+    assert!(r.body_json()["message"].as_str().unwrap().contains("VOICE360_WEBHOOK_SECRETS"));
+
+    let mut h = Harness::new(&[("REAMAZE_VOICE_SECRET", "")]);
+    let r = h.voice360(&incoming_call("3.1"), never);
+    assert_eq!(r.status, 503);
+    assert!(r.body_json()["message"].as_str().unwrap().contains("REAMAZE_VOICE_SECRET"));
+}
+
+#[test]
+fn reamaze_failures_map_to_the_senders_status() {
+    type Answer = fn(&Delivery) -> DeliveryResult;
+    let cases: [(Answer, u16, Option<&str>); 5] = [
+        (|_| DeliveryResult { status: Some(503), retry_after: Some("30".into()), body: "down".into() }, 503, Some("30")),
+        (|_| DeliveryResult { status: Some(429), retry_after: Some("7".into()), body: "slow down".into() }, 503, Some("7")),
+        (|_| DeliveryResult::answered(400, r#"{"error":"bad phone"}"#), 502, None),
+        (|_| DeliveryResult::unanswered("timed out after 10 s"), 503, None),
+        (|_| DeliveryResult::unanswered("connection refused"), 503, None),
+    ];
+    for (i, (answer, status, retry_after)) in cases.into_iter().enumerate() {
+        let mut h = Harness::new(&[]);
+        let r = h.voice360(&incoming_call(&format!("4.{i}")), answer);
+        assert_eq!(r.status, status, "case {i}: {:?}", r.body_json());
+        assert_eq!(r.header("Retry-After"), retry_after, "case {i}");
+        let upstream = &r.body_json()["upstream"];
+        assert!(upstream["body"].as_str().is_some_and(|b| !b.is_empty()), "case {i}: says what upstream said");
+        // Nothing was marked as delivered: the sender's retry posts it.
+        let retry = h.voice360(&incoming_call(&format!("4.{i}")), ok);
+        assert_eq!((retry.status, retry.body_json()["status"].clone()), (200, json!("delivered")), "case {i}");
+    }
+}
+
+#[test]
+fn a_retry_posts_only_what_did_not_get_through() {
+    let mut h = Harness::new(&[]);
+    let event = sms_sent(&["+15551234567", "+15550001111"], "Closed today");
+    let mut calls = 0;
+    let r = h.voice360(&event, |_| {
+        calls += 1;
+        if calls == 1 { accepted() } else { DeliveryResult::answered(502, "bad gateway") }
+    });
+    assert_eq!(r.status, 503);
+    assert_eq!(h.delivered.len(), 2);
+    let retry = h.voice360(&event, ok);
+    assert_eq!(retry.status, 200);
+    assert_eq!(h.delivered.len(), 3);
+    let last: Value = serde_json::from_slice(&h.delivered[2].body).unwrap();
+    assert_eq!(last["to"]["phone"], "+15550001111");
+    let results: Vec<String> =
+        retry.body_json()["messages"].as_array().unwrap().iter().map(|m| m["result"].as_str().unwrap().to_string()).collect();
+    assert_eq!(results, ["duplicate", "delivered"]);
+}
+
+#[test]
+fn staff_reply_is_sent_through_voice360() {
+    let mut h = Harness::new(&[]);
+    let reply = json!({"to": {"name": "Support", "phone": "+15559876543"}, "from": {"name": "Customer", "phone": "+15551234567"},
+                       "body": "Your parcel left today", "attachments": ["https://cdn.test/label.pdf"], "thread_id": "t1"});
+    let r = h.staff_reply(&reply, ok);
+    assert_eq!(r.status, 200, "{:?}", r.body_json());
+    assert_eq!(h.delivered.len(), 1);
+    let d = &h.delivered[0];
+    assert_eq!(d.url, "https://voice360.test/v3/voice/61/sms/send");
+    assert!(d.headers.contains(&("X-API-Key".into(), "api-key-123".into())));
+    let sent: Value = serde_json::from_slice(&d.body).unwrap();
+    assert_eq!(
+        sent,
+        json!({"from": "+15559876543", "to": "+15551234567", "message": "Your parcel left today\nhttps://cdn.test/label.pdf"})
+    );
+
+    // Voice360's own SMS_SENT echo of that reply is not posted back...
+    let echo = sms_sent(&["+15551234567"], "Your parcel left today\nhttps://cdn.test/label.pdf");
+    let r = h.voice360(&echo, never);
+    assert_eq!((r.status, r.body_json()["status"].clone()), (200, json!("ignored")));
+    // ...but an SMS an agent sent from Voice360's own app is.
+    let r = h.voice360(&sms_sent(&["+15551234567"], "Sent from the desk phone"), ok);
+    assert_eq!((r.status, r.body_json()["status"].clone()), (200, json!("delivered")));
+}
+
+#[test]
+fn staff_reply_is_200_only_when_every_part_went_out() {
+    let long = "word ".repeat(70); // 349 characters: parts of 159, 159 and 29
+    let reply = json!({"to": {"phone": "+15551234567"}, "from": {"phone": "+15559876543"}, "body": long});
+
+    let mut h = Harness::new(&[]);
+    let r = h.staff_reply(&reply, |_| DeliveryResult::answered(200, r#"{"result":null,"error":true,"message":"Invalid number"}"#));
+    assert_eq!(r.status, 502, "a 2xx with error:true is a refusal");
+    assert!(r.body_json()["message"].as_str().unwrap().contains("Invalid number"));
+
+    let mut h = Harness::new(&[]);
+    let mut n = 0;
+    let r = h.staff_reply(&reply, |_| {
+        n += 1;
+        if n == 2 { DeliveryResult { status: Some(429), retry_after: Some("60".into()), body: "RATE_LIMITED".into() } } else { accepted() }
+    });
+    assert_eq!(r.status, 503);
+    assert_eq!(r.header("Retry-After"), Some("60"));
+    assert_eq!(r.body_json()["parts_sent"], 1);
+    assert_eq!(h.delivered.len(), 2, "stops at the failed part, keeping the order");
+    // Re:amaze's retry of the same reply sends the remaining parts only.
+    let r = h.staff_reply(&reply, ok);
+    assert_eq!(r.status, 200);
+    let sent: Vec<Value> = h.delivered.iter().map(|d| serde_json::from_slice(&d.body).unwrap()).collect();
+    assert_eq!(sent.len(), 4);
+    assert_eq!(sent[1], sent[2], "part 2 retried");
+    assert_ne!(sent[3], sent[0]);
+
+    let mut h = Harness::new(&[]);
+    let r = h.staff_reply(&reply, |_| DeliveryResult::unanswered("connection refused"));
+    assert_eq!(r.status, 503);
+}
+
+#[test]
+fn staff_reply_needs_its_settings_and_signature() {
+    let reply = json!({"to": {"phone": "+15551234567"}, "body": "hi"});
+    let mut h = Harness::new(&[("VOICE360_API_KEY", "")]);
+    let r = h.staff_reply(&reply, never);
+    assert_eq!(r.status, 503);
+    assert!(r.body_json()["message"].as_str().unwrap().contains("VOICE360_API_KEY"));
+
+    let mut h = Harness::new(&[]);
+    let body = serde_json::to_vec(&reply).unwrap();
+    // Signed with the voice channel's secret instead of the SMS channel's.
+    let sig = signature::sign_reamaze(b"voice-secret", &body);
+    let r = h.request("POST", "/webhooks/reamaze/sms", &[("X-Reamaze-Hmac-SHA256", sig)], &body, never);
+    assert_eq!((r.status, r.body_json()["error"].clone()), (401, json!("signature_mismatch")));
+}
+
+#[test]
+fn bird_uses_the_configured_public_url_and_its_window() {
+    let mut h = Harness::new(&[("BIRD_WEBHOOK_URL", "https://public.example.com/hooks/bird")]);
+    let body = serde_json::to_vec(&json!({"service": "channels", "event": "voice.inbound",
+        "payload": {"id": "c1", "direction": "incoming", "status": "completed", "from": "+31612345678", "to": "+31201234567", "duration": 5}}))
+    .unwrap();
+    let sign = |ts: &str, url: &str| signature::sign(Scheme::Bird, b"bird-key", &Signed::bird(&body, ts, url)).unwrap();
+    let headers = |ts: i64, url: &str| vec![("messagebird-signature", sign(&ts.to_string(), url)), ("messagebird-request-timestamp", ts.to_string())];
+
+    let r = h.request("POST", "/webhooks/bird", &headers(NOW, "https://bridge.test/webhooks/bird"), &body, never);
+    assert_eq!(r.status, 401, "signed for the internal URL, not the public one");
+    let r = h.request("POST", "/webhooks/bird", &headers(NOW - 90_000, "https://public.example.com/hooks/bird"), &body, never);
+    assert_eq!((r.status, r.body_json()["error"].clone()), (401, json!("timestamp_too_old")));
+    let r = h.request("POST", "/webhooks/bird", &headers(NOW - 3_600, "https://public.example.com/hooks/bird"), &body, ok);
+    assert_eq!(r.status, 200, "{:?}", r.body_json());
+}
+
+#[test]
+fn health_tells_what_is_configured_and_no_secret() {
+    let mut h = Harness::new(&[("BIRD_SIGNING_KEYS", "")]);
+    let r = h.request("GET", "/healthz", &[], b"", never);
+    let json = r.body_json();
+    assert_eq!(json["providers"], json!({"voice360": true, "bird": false, "volubile": true}));
+    assert_eq!(json["staff_replies"], true);
+    let text = String::from_utf8(r.body).unwrap();
+    for secret in ["voice-secret", "sms-secret", "v360-secret", "api-key-123", "vol-secret"] {
+        assert!(!text.contains(secret));
+    }
+}
+
+#[test]
+fn the_step_protocol_repeats_an_unanswered_step() {
+    let h = Harness::new(&[]);
+    let body = serde_json::to_vec(&incoming_call("5.1")).unwrap();
+    let sig = signature::sign(Scheme::Voice360, WEBHOOK_SECRET, &Signed::body(&body)).unwrap();
+    let mut headers = HeaderMap::new();
+    headers.insert("x-voice360-signature", HeaderValue::from_str(&sig).unwrap());
+    let request = Request { method: "POST", path: "/webhooks/voice360", url: "https://b.test/webhooks/voice360", headers: &headers, body: &body };
+    let mut exchange = h.bridge.exchange(&request, NOW);
+    let first = exchange.step();
+    assert!(matches!(&first, Step::Read(keys) if keys == &["call:voice360:5.1".to_string()]));
+    assert_eq!(exchange.step(), first, "asking again repeats the step");
+    exchange.provide(vec![None]);
+    assert!(matches!(exchange.step(), Step::Read(keys) if keys[0].starts_with("seen:")));
+    exchange.provide(vec![None]);
+    assert!(matches!(exchange.step(), Step::Write(entries) if entries[0].key == "call:voice360:5.1"));
+    let Step::Deliver(delivery) = exchange.step() else { panic!("expected a delivery") };
+    assert_eq!(delivery.url, "https://reamaze.test/incoming/voice");
+    exchange.delivered(DeliveryResult::answered(201, ""));
+    assert!(matches!(exchange.step(), Step::Write(entries) if entries[0].key.starts_with("seen:")));
+    let Step::Respond(response) = exchange.step() else { panic!("expected the response") };
+    assert_eq!(response.status, 200);
+}
+
