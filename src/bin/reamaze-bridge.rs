@@ -1,1 +1,312 @@
-fn main() {}
+//! `reamaze-bridge`: sign, verify and translate from a terminal or a script.
+//! Bodies and payloads are read from standard input, byte for byte.
+
+use std::io::{self, Read, Write};
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use clap::{Parser, Subcommand, ValueEnum};
+use reamaze_bridge::providers::{translate_payload, Outcome, Provider};
+use reamaze_bridge::reamaze::{reply_to_sms, ReplyError, StaffReply};
+use reamaze_bridge::settings::names;
+use reamaze_bridge::signature::{self, Scheme, Signed, Window};
+use reamaze_bridge::{MemoryStore, Settings};
+use serde_json::{json, Value};
+
+#[derive(Parser)]
+#[command(name = "reamaze-bridge", version, about = "Sign, verify and translate webhooks between phone providers and Re:amaze")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Print the signature header value for the body on stdin.
+    Sign {
+        #[command(flatten)]
+        scheme: SchemeArgs,
+        /// Bird: the Unix-seconds timestamp to sign (default: now, printed to stderr).
+        #[arg(long)]
+        timestamp: Option<String>,
+    },
+    /// Check a signature over the body on stdin: exit 0 when it holds,
+    /// 1 with the reason when it does not.
+    Verify {
+        #[command(flatten)]
+        scheme: SchemeArgs,
+        /// The received signature header value.
+        #[arg(long)]
+        signature: String,
+        /// Bird: the received messagebird-request-timestamp.
+        #[arg(long)]
+        timestamp: Option<String>,
+        /// The clock, in Unix seconds, for Bird's freshness window (default: now).
+        #[arg(long)]
+        now: Option<i64>,
+        /// Bird: how old a timestamp may be, in seconds [env: BIRD_MAX_AGE_SECONDS, default 86400].
+        #[arg(long)]
+        max_age: Option<u64>,
+    },
+    /// Print, as JSON, the Re:amaze messages a provider payload on stdin
+    /// becomes, or why it is ignored. Several payloads in a row (JSON lines)
+    /// are translated in order, remembering calls between them, as the bridge does.
+    Translate {
+        /// Whose payload: a provider, or `reamaze-reply` for a staff SMS reply.
+        source: Source,
+        /// Re:amaze base URL for the endpoints shown [env: REAMAZE_BASE_URL].
+        #[arg(long)]
+        reamaze_base_url: Option<String>,
+        /// The number behind the Re:amaze SMS channel [env: SMS_CHANNEL_NUMBER].
+        #[arg(long)]
+        sms_channel_number: Option<String>,
+        /// The Volubile AI agent's own number [env: VOLUBILE_NUMBER].
+        #[arg(long)]
+        volubile_number: Option<String>,
+        /// Bird statuses to post, comma-separated [env: BIRD_POST_STATUSES].
+        #[arg(long)]
+        bird_statuses: Option<String>,
+    },
+}
+
+#[derive(clap::Args)]
+struct SchemeArgs {
+    #[arg(long, value_enum)]
+    scheme: SchemeArg,
+    /// A signing secret; repeat to try several. Default: the scheme's setting
+    /// from the environment (VOICE360_WEBHOOK_SECRETS, BIRD_SIGNING_KEYS,
+    /// VOLUBILE_WEBHOOK_SECRETS, REAMAZE_VOICE_SECRET and REAMAZE_SMS_SECRET),
+    /// which keeps secrets out of the process list.
+    #[arg(long = "secret")]
+    secrets: Vec<String>,
+    /// Bird: the full URL the webhook is sent to [env: BIRD_WEBHOOK_URL].
+    #[arg(long)]
+    url: Option<String>,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SchemeArg {
+    Reamaze,
+    Voice360,
+    Bird,
+    Volubile,
+}
+
+impl From<SchemeArg> for Scheme {
+    fn from(s: SchemeArg) -> Scheme {
+        match s {
+            SchemeArg::Reamaze => Scheme::Reamaze,
+            SchemeArg::Voice360 => Scheme::Voice360,
+            SchemeArg::Bird => Scheme::Bird,
+            SchemeArg::Volubile => Scheme::Volubile,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Source {
+    Voice360,
+    Bird,
+    Volubile,
+    ReamazeReply,
+}
+
+/// A failure to report: the message for stderr and the exit code.
+struct Failure(String, u8);
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Sign { scheme, timestamp } => sign(scheme, timestamp),
+        Command::Verify { scheme, signature, timestamp, now, max_age } => verify(scheme, signature, timestamp, now, max_age),
+        Command::Translate { source, reamaze_base_url, sms_channel_number, volubile_number, bird_statuses } => {
+            let overrides = [
+                (names::REAMAZE_BASE_URL, reamaze_base_url),
+                (names::SMS_CHANNEL_NUMBER, sms_channel_number),
+                (names::VOLUBILE_NUMBER, volubile_number),
+                (names::BIRD_POST_STATUSES, bird_statuses),
+            ];
+            translate(source, &overrides)
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure(message, code)) => {
+            eprintln!("reamaze-bridge: {message}");
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn usage(message: impl Into<String>) -> Failure {
+    Failure(message.into(), 2)
+}
+
+fn stdin_bytes() -> Result<Vec<u8>, Failure> {
+    let mut body = Vec::new();
+    io::stdin().read_to_end(&mut body).map_err(|e| usage(format!("cannot read stdin: {e}")))?;
+    Ok(body)
+}
+
+fn now() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// The secrets to use: the flags, else the scheme's settings.
+fn secrets(args: &SchemeArgs) -> Result<Vec<String>, Failure> {
+    if !args.secrets.is_empty() {
+        return Ok(args.secrets.clone());
+    }
+    let settings: &[&str] = match args.scheme {
+        SchemeArg::Reamaze => &[names::REAMAZE_VOICE_SECRET, names::REAMAZE_SMS_SECRET],
+        SchemeArg::Voice360 => &[names::VOICE360_WEBHOOK_SECRETS],
+        SchemeArg::Bird => &[names::BIRD_SIGNING_KEYS],
+        SchemeArg::Volubile => &[names::VOLUBILE_WEBHOOK_SECRETS],
+    };
+    let found: Vec<String> = settings
+        .iter()
+        .filter_map(|name| env(name))
+        .flat_map(|v| v.split(',').map(|s| s.trim().to_string()).collect::<Vec<_>>())
+        .filter(|s| !s.is_empty())
+        .collect();
+    if found.is_empty() {
+        return Err(usage(format!("give --secret, or set {}", settings.join(" or "))));
+    }
+    Ok(found)
+}
+
+fn bird_url(args: &SchemeArgs) -> Result<Option<String>, Failure> {
+    let url = args.url.clone().or_else(|| env(names::BIRD_WEBHOOK_URL));
+    if matches!(args.scheme, SchemeArg::Bird) && url.is_none() {
+        return Err(usage("Bird signs the request URL: give --url (or set BIRD_WEBHOOK_URL)"));
+    }
+    Ok(url)
+}
+
+fn sign(args: SchemeArgs, timestamp: Option<String>) -> Result<(), Failure> {
+    let secret = secrets(&args)?.remove(0);
+    let url = bird_url(&args)?;
+    let scheme = Scheme::from(args.scheme);
+    let timestamp = match (scheme, timestamp) {
+        (Scheme::Bird, None) => {
+            let now = now().to_string();
+            eprintln!("timestamp: {now}");
+            Some(now)
+        }
+        (_, given) => given,
+    };
+    let body = stdin_bytes()?;
+    let signed = Signed { body: &body, timestamp: timestamp.as_deref(), url: url.as_deref() };
+    let header = signature::sign(scheme, secret.as_bytes(), &signed).map_err(|e| usage(e.to_string()))?;
+    println!("{header}");
+    Ok(())
+}
+
+fn verify(
+    args: SchemeArgs,
+    received: String,
+    timestamp: Option<String>,
+    now_arg: Option<i64>,
+    max_age: Option<u64>,
+) -> Result<(), Failure> {
+    let secrets = secrets(&args)?;
+    let url = bird_url(&args)?;
+    let scheme = Scheme::from(args.scheme);
+    let default_age = env(names::BIRD_MAX_AGE_SECONDS).and_then(|v| v.parse().ok()).unwrap_or(Window::DEFAULT_MAX_AGE);
+    let window = Window { max_age: max_age.unwrap_or(default_age), ..Window::at(now_arg.unwrap_or_else(now)) };
+    let body = stdin_bytes()?;
+    let signed = Signed { body: &body, timestamp: timestamp.as_deref(), url: url.as_deref() };
+    match signature::verify(scheme, &secrets, &signed, Some(&received), window) {
+        Ok(verified) => {
+            println!("valid: {} signature, secret {} of {}", scheme, verified.secret_index + 1, secrets.len());
+            Ok(())
+        }
+        Err(e) => Err(Failure(format!("invalid: {} ({})", e, e.code()), 1)),
+    }
+}
+
+fn translate(source: Source, overrides: &[(&str, Option<String>)]) -> Result<(), Failure> {
+    let settings = Settings::from_lookup(|name| {
+        overrides.iter().find(|(n, _)| *n == name).and_then(|(_, v)| v.clone()).or_else(|| env(name))
+    })
+    .map_err(|e| usage(e.to_string()))?;
+    let input = stdin_bytes()?;
+    // Several JSON documents in a row are translated one by one; anything
+    // else (one payload, or input that is not JSON) goes to the core as is,
+    // which names what is wrong with it.
+    let stream: Result<Vec<Value>, _> = serde_json::Deserializer::from_slice(&input).into_iter::<Value>().collect();
+    let payloads: Vec<Vec<u8>> = match stream {
+        Ok(values) if values.len() > 1 => {
+            values.iter().map(|v| serde_json::to_vec(v).expect("a parsed value serializes")).collect()
+        }
+        _ => vec![input],
+    };
+    let mut store = MemoryStore::new();
+    let mut out = io::stdout().lock();
+    let mut failed = false;
+    for raw in &payloads {
+        let report = match source {
+            Source::ReamazeReply => reply_report(&settings, raw),
+            Source::Voice360 => provider_report(Provider::Voice360, &settings, raw, &mut store),
+            Source::Bird => provider_report(Provider::Bird, &settings, raw, &mut store),
+            Source::Volubile => provider_report(Provider::Volubile, &settings, raw, &mut store),
+        };
+        failed |= report.get("error").is_some();
+        write_json(&mut out, &report)?;
+    }
+    if failed {
+        return Err(Failure("some payloads could not be translated (see the error above)".into(), 1));
+    }
+    Ok(())
+}
+
+fn write_json(out: &mut impl Write, value: &Value) -> Result<(), Failure> {
+    let text = serde_json::to_string_pretty(value).expect("JSON values serialize");
+    writeln!(out, "{text}").map_err(|e| Failure(format!("cannot write: {e}"), 1))
+}
+
+fn provider_report(provider: Provider, settings: &Settings, raw: &[u8], store: &mut MemoryStore) -> Value {
+    match translate_payload(provider, raw, settings, store, now()) {
+        Ok((event, translation)) => match translation.outcome {
+            Outcome::Messages(messages) => json!({
+                "provider": provider.name(),
+                "event": event.name(),
+                "messages": messages.iter().map(|m| json!({
+                    "channel": m.channel,
+                    "endpoint": m.channel.endpoint(&settings.reamaze_base_url),
+                    "body": m.message,
+                })).collect::<Vec<_>>(),
+            }),
+            Outcome::Ignored(reason) => json!({ "provider": provider.name(), "event": event.name(), "ignored": reason }),
+        },
+        Err(e) => json!({
+            "provider": provider.name(),
+            "error": { "code": e.code(), "message": e.to_string(), "field": e.field() },
+        }),
+    }
+}
+
+fn reply_report(settings: &Settings, raw: &[u8]) -> Value {
+    let Some(channel) = settings.sms_channel_number.as_deref() else {
+        return json!({ "error": { "code": "not_configured", "message": "set SMS_CHANNEL_NUMBER (or --sms-channel-number)" } });
+    };
+    let reply: StaffReply = match serde_json::from_slice(raw) {
+        Ok(reply) => reply,
+        Err(e) => return json!({ "error": { "code": "invalid_json", "message": e.to_string() } }),
+    };
+    match reply_to_sms(&reply, channel) {
+        Ok(parts) => json!({
+            "endpoint": format!("{}/{}/sms/send", settings.voice360_api_base,
+                                settings.voice360_account_id.as_deref().unwrap_or("{VOICE360_ACCOUNT_ID}")),
+            "sms": parts,
+        }),
+        Err(ReplyError::Empty) => json!({ "error": { "code": "empty_reply", "message": "neither text nor attachments" } }),
+        Err(ReplyError::Missing(field)) => {
+            json!({ "error": { "code": "missing_field", "message": format!("required field {field} is missing"), "field": field } })
+        }
+    }
+}
