@@ -272,10 +272,17 @@ impl Bridge {
         let received = header(request.headers, Scheme::Reamaze.header());
         // Re:amaze's scheme has no timestamp, so the window is never consulted.
         let no_window = Window::at(0);
-        signature::verify(Scheme::Reamaze, std::slice::from_ref(secret), &Signed::body(request.body), received, no_window)
-            .map_err(unauthorized)?;
-        let reply: StaffReply = serde_json::from_slice(request.body)
-            .map_err(|e| Response::error(400, "invalid_json", format!("the staff reply is not the expected JSON: {e}")))?;
+        signature::verify(
+            Scheme::Reamaze,
+            std::slice::from_ref(secret),
+            &Signed::body(request.body),
+            received,
+            no_window,
+        )
+        .map_err(unauthorized)?;
+        let reply: StaffReply = serde_json::from_slice(request.body).map_err(|e| {
+            Response::error(400, "invalid_json", format!("the staff reply is not the expected JSON: {e}"))
+        })?;
         let channel_number =
             s.sms_channel_number.as_deref().ok_or_else(|| not_configured(names::SMS_CHANNEL_NUMBER))?;
         let api_key = s.voice360_api_key.clone().ok_or_else(|| not_configured(names::VOICE360_API_KEY))?;

@@ -11,9 +11,9 @@ pub mod settings;
 pub mod signature;
 pub mod store;
 
+pub use bridge::{drive, Bridge, Delivery, DeliveryResult, Exchange, Request, Response, Route, Step, Target};
 pub use providers::{Event, Outcome, Provider, TranslateError, Translation};
 pub use reamaze::{Channel, Direction, Message, Outgoing, Party, SmsPart, StaffReply};
 pub use settings::{Secret, Settings, SettingsError};
 pub use signature::{Scheme, Signed, VerifyError, Window};
 pub use store::{Entry, MemoryStore, Store};
-pub use bridge::{drive, Bridge, Delivery, DeliveryResult, Exchange, Request, Response, Route, Step, Target};

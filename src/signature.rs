@@ -129,11 +129,17 @@ impl Window {
 pub enum Malformed {
     Empty,
     /// Voice360's value must start with `sha256=`.
-    MissingPrefix { expected: &'static str },
+    MissingPrefix {
+        expected: &'static str,
+    },
     /// Not valid in the scheme's encoding.
-    Encoding { expected: &'static str },
+    Encoding {
+        expected: &'static str,
+    },
     /// Decodes, but not to a 32-byte HMAC-SHA256.
-    Length { bytes: usize },
+    Length {
+        bytes: usize,
+    },
     /// Bird's timestamp is not whole Unix seconds.
     Timestamp,
 }
@@ -144,14 +150,28 @@ pub enum VerifyError {
     NoSecrets,
     /// Bird signs the URL, and none was given.
     MissingUrl,
-    MissingHeader { header: &'static str },
-    Malformed { header: &'static str, problem: Malformed },
+    MissingHeader {
+        header: &'static str,
+    },
+    Malformed {
+        header: &'static str,
+        problem: Malformed,
+    },
     /// Well-formed, but made with none of the configured secrets.
-    Mismatch { header: &'static str, secrets_tried: usize },
+    Mismatch {
+        header: &'static str,
+        secrets_tried: usize,
+    },
     /// Authentic, but older than the window allows.
-    TimestampTooOld { age: u64, max_age: u64 },
+    TimestampTooOld {
+        age: u64,
+        max_age: u64,
+    },
     /// Authentic, but from too far in the future.
-    TimestampInFuture { ahead: u64, max_future: u64 },
+    TimestampInFuture {
+        ahead: u64,
+        max_future: u64,
+    },
 }
 
 impl VerifyError {
@@ -188,9 +208,11 @@ impl fmt::Display for VerifyError {
                     Malformed::Timestamp => f.write_str("it is not a whole number of Unix seconds"),
                 }
             }
+            VerifyError::Mismatch { header, secrets_tried: 1 } => {
+                write!(f, "header {header} does not match the configured secret")
+            }
             VerifyError::Mismatch { header, secrets_tried } => {
-                let secrets = if *secrets_tried == 1 { "secret" } else { "secrets" };
-                write!(f, "header {header} matches none of the {secrets_tried} configured {secrets}")
+                write!(f, "header {header} matches none of the {secrets_tried} configured secrets")
             }
             VerifyError::TimestampTooOld { age, max_age } => {
                 write!(f, "timestamp is {age} s old, more than the {max_age} s allowed")
@@ -267,17 +289,15 @@ pub fn parse_header(scheme: Scheme, header: Option<&str>) -> Result<[u8; MAC_LEN
         return Err(malformed(Malformed::Empty));
     }
     let decoded = match scheme {
-        Scheme::Reamaze | Scheme::Bird => BASE64_LENIENT
-            .decode(value)
-            .map_err(|_| malformed(Malformed::Encoding { expected: "base64" }))?,
+        Scheme::Reamaze | Scheme::Bird => {
+            BASE64_LENIENT.decode(value).map_err(|_| malformed(Malformed::Encoding { expected: "base64" }))?
+        }
         Scheme::Voice360 => {
             let hex_part = strip_prefix_ignore_case(value, "sha256=")
                 .ok_or(malformed(Malformed::MissingPrefix { expected: "sha256=" }))?;
             hex::decode(hex_part).map_err(|_| malformed(Malformed::Encoding { expected: "hex" }))?
         }
-        Scheme::Volubile => {
-            hex::decode(value).map_err(|_| malformed(Malformed::Encoding { expected: "hex" }))?
-        }
+        Scheme::Volubile => hex::decode(value).map_err(|_| malformed(Malformed::Encoding { expected: "hex" }))?,
     };
     decoded.as_slice().try_into().map_err(|_| malformed(Malformed::Length { bytes: decoded.len() }))
 }
@@ -293,9 +313,7 @@ fn parse_bird_timestamp(timestamp: Option<&str>) -> Result<i64, VerifyError> {
     if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
         return Err(VerifyError::Malformed { header: BIRD_TIMESTAMP_HEADER, problem: Malformed::Timestamp });
     }
-    value
-        .parse()
-        .map_err(|_| VerifyError::Malformed { header: BIRD_TIMESTAMP_HEADER, problem: Malformed::Timestamp })
+    value.parse().map_err(|_| VerifyError::Malformed { header: BIRD_TIMESTAMP_HEADER, problem: Malformed::Timestamp })
 }
 
 fn check_window(timestamp: i64, window: Window) -> Result<(), VerifyError> {

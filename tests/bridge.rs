@@ -143,7 +143,10 @@ fn bad_signatures_are_401_and_deliver_nothing() {
             "signature_mismatch",
         ),
         // Another route's secret: a Re:amaze signature on a provider route.
-        (vec![("X-Voice360-Signature", format!("sha256={}", signature::sign_reamaze(b"voice-secret", &body)))], "malformed_signature"),
+        (
+            vec![("X-Voice360-Signature", format!("sha256={}", signature::sign_reamaze(b"voice-secret", &body)))],
+            "malformed_signature",
+        ),
     ];
     for (headers, code) in cases {
         let r = h.request("POST", "/webhooks/voice360", &headers, &body, never);
@@ -181,8 +184,16 @@ fn unconfigured_parts_answer_503_and_name_the_setting() {
 fn reamaze_failures_map_to_the_senders_status() {
     type Answer = fn(&Delivery) -> DeliveryResult;
     let cases: [(Answer, u16, Option<&str>); 5] = [
-        (|_| DeliveryResult { status: Some(503), retry_after: Some("30".into()), body: "down".into() }, 503, Some("30")),
-        (|_| DeliveryResult { status: Some(429), retry_after: Some("7".into()), body: "slow down".into() }, 503, Some("7")),
+        (
+            |_| DeliveryResult { status: Some(503), retry_after: Some("30".into()), body: "down".into() },
+            503,
+            Some("30"),
+        ),
+        (
+            |_| DeliveryResult { status: Some(429), retry_after: Some("7".into()), body: "slow down".into() },
+            503,
+            Some("7"),
+        ),
         (|_| DeliveryResult::answered(400, r#"{"error":"bad phone"}"#), 502, None),
         (|_| DeliveryResult::unanswered("timed out after 10 s"), 503, None),
         (|_| DeliveryResult::unanswered("connection refused"), 503, None),
@@ -207,7 +218,11 @@ fn a_retry_posts_only_what_did_not_get_through() {
     let mut calls = 0;
     let r = h.voice360(&event, |_| {
         calls += 1;
-        if calls == 1 { accepted() } else { DeliveryResult::answered(502, "bad gateway") }
+        if calls == 1 {
+            accepted()
+        } else {
+            DeliveryResult::answered(502, "bad gateway")
+        }
     });
     assert_eq!(r.status, 503);
     assert_eq!(h.delivered.len(), 2);
@@ -216,8 +231,12 @@ fn a_retry_posts_only_what_did_not_get_through() {
     assert_eq!(h.delivered.len(), 3);
     let last: Value = serde_json::from_slice(&h.delivered[2].body).unwrap();
     assert_eq!(last["to"]["phone"], "+15550001111");
-    let results: Vec<String> =
-        retry.body_json()["messages"].as_array().unwrap().iter().map(|m| m["result"].as_str().unwrap().to_string()).collect();
+    let results: Vec<String> = retry.body_json()["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["result"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(results, ["duplicate", "delivered"]);
 }
 
@@ -253,7 +272,9 @@ fn staff_reply_is_200_only_when_every_part_went_out() {
     let reply = json!({"to": {"phone": "+15551234567"}, "from": {"phone": "+15559876543"}, "body": long});
 
     let mut h = Harness::new(&[]);
-    let r = h.staff_reply(&reply, |_| DeliveryResult::answered(200, r#"{"result":null,"error":true,"message":"Invalid number"}"#));
+    let r = h.staff_reply(&reply, |_| {
+        DeliveryResult::answered(200, r#"{"result":null,"error":true,"message":"Invalid number"}"#)
+    });
     assert_eq!(r.status, 502, "a 2xx with error:true is a refusal");
     assert!(r.body_json()["message"].as_str().unwrap().contains("Invalid number"));
 
@@ -261,7 +282,11 @@ fn staff_reply_is_200_only_when_every_part_went_out() {
     let mut n = 0;
     let r = h.staff_reply(&reply, |_| {
         n += 1;
-        if n == 2 { DeliveryResult { status: Some(429), retry_after: Some("60".into()), body: "RATE_LIMITED".into() } } else { accepted() }
+        if n == 2 {
+            DeliveryResult { status: Some(429), retry_after: Some("60".into()), body: "RATE_LIMITED".into() }
+        } else {
+            accepted()
+        }
     });
     assert_eq!(r.status, 503);
     assert_eq!(r.header("Retry-After"), Some("60"));
@@ -303,13 +328,22 @@ fn bird_uses_the_configured_public_url_and_its_window() {
         "payload": {"id": "c1", "direction": "incoming", "status": "completed", "from": "+31612345678", "to": "+31201234567", "duration": 5}}))
     .unwrap();
     let sign = |ts: &str, url: &str| signature::sign(Scheme::Bird, b"bird-key", &Signed::bird(&body, ts, url)).unwrap();
-    let headers = |ts: i64, url: &str| vec![("messagebird-signature", sign(&ts.to_string(), url)), ("messagebird-request-timestamp", ts.to_string())];
+    let headers = |ts: i64, url: &str| {
+        vec![("messagebird-signature", sign(&ts.to_string(), url)), ("messagebird-request-timestamp", ts.to_string())]
+    };
 
     let r = h.request("POST", "/webhooks/bird", &headers(NOW, "https://bridge.test/webhooks/bird"), &body, never);
     assert_eq!(r.status, 401, "signed for the internal URL, not the public one");
-    let r = h.request("POST", "/webhooks/bird", &headers(NOW - 90_000, "https://public.example.com/hooks/bird"), &body, never);
+    let r = h.request(
+        "POST",
+        "/webhooks/bird",
+        &headers(NOW - 90_000, "https://public.example.com/hooks/bird"),
+        &body,
+        never,
+    );
     assert_eq!((r.status, r.body_json()["error"].clone()), (401, json!("timestamp_too_old")));
-    let r = h.request("POST", "/webhooks/bird", &headers(NOW - 3_600, "https://public.example.com/hooks/bird"), &body, ok);
+    let r =
+        h.request("POST", "/webhooks/bird", &headers(NOW - 3_600, "https://public.example.com/hooks/bird"), &body, ok);
     assert_eq!(r.status, 200, "{:?}", r.body_json());
 }
 
@@ -333,7 +367,13 @@ fn the_step_protocol_repeats_an_unanswered_step() {
     let sig = signature::sign(Scheme::Voice360, WEBHOOK_SECRET, &Signed::body(&body)).unwrap();
     let mut headers = HeaderMap::new();
     headers.insert("x-voice360-signature", HeaderValue::from_str(&sig).unwrap());
-    let request = Request { method: "POST", path: "/webhooks/voice360", url: "https://b.test/webhooks/voice360", headers: &headers, body: &body };
+    let request = Request {
+        method: "POST",
+        path: "/webhooks/voice360",
+        url: "https://b.test/webhooks/voice360",
+        headers: &headers,
+        body: &body,
+    };
     let mut exchange = h.bridge.exchange(&request, NOW);
     let first = exchange.step();
     assert!(matches!(&first, Step::Read(keys) if keys == &["call:voice360:5.1".to_string()]));
@@ -349,4 +389,3 @@ fn the_step_protocol_repeats_an_unanswered_step() {
     let Step::Respond(response) = exchange.step() else { panic!("expected the response") };
     assert_eq!(response.status, 200);
 }
-

@@ -53,7 +53,8 @@ fn sign_and_verify_every_signature_vector() {
         let verified = run(&[&["verify"], args.as_slice(), &["--signature", expected, "--now", now]].concat(), &body);
         assert!(verified.status.success(), "{name}: {}", String::from_utf8_lossy(&verified.stderr));
         let tampered = [body.as_slice(), b"x"].concat();
-        let refused = run(&[&["verify"], args.as_slice(), &["--signature", expected, "--now", now]].concat(), &tampered);
+        let refused =
+            run(&[&["verify"], args.as_slice(), &["--signature", expected, "--now", now]].concat(), &tampered);
         assert_eq!(refused.status.code(), Some(1), "{name}");
         assert!(String::from_utf8_lossy(&refused.stderr).contains("signature_mismatch"), "{name}");
     }
@@ -125,7 +126,8 @@ fn translate_a_sequence_remembers_the_call() {
     }
     let out = run(&["translate", "voice360"], &input);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let printed: Vec<Value> = serde_json::Deserializer::from_slice(&out.stdout).into_iter().map(Result::unwrap).collect();
+    let printed: Vec<Value> =
+        serde_json::Deserializer::from_slice(&out.stdout).into_iter().map(Result::unwrap).collect();
     assert_eq!(printed.len(), 2);
     assert_eq!(printed[1]["messages"][0]["body"], case["expect"]["messages"][0]["message"]);
 }

@@ -138,8 +138,11 @@ fn payload_bytes(case: &Value) -> Vec<u8> {
 
 fn translation_cases() -> Vec<(String, Value)> {
     let dir = vectors_dir().join("translations");
-    let mut files: Vec<_> =
-        fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).filter(|p| p.extension() == Some("json".as_ref())).collect();
+    let mut files: Vec<_> = fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension() == Some("json".as_ref()))
+        .collect();
     files.sort();
     let mut cases = Vec::new();
     for file in files {
@@ -200,7 +203,8 @@ fn translations_match_the_vectors_field_by_field() {
 /// Every reference example of every provider is among the vectors.
 #[test]
 fn every_voice360_reference_event_has_a_vector() {
-    let reference = fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference/voice360-api-v3.txt"));
+    let reference =
+        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/reference/voice360-api-v3.txt"));
     let Ok(reference) = reference else {
         eprintln!("shared/reference is not beside the project: skipping the cross-check");
         return;
@@ -238,9 +242,13 @@ fn translations_through_the_bridge() {
     const BASE: &str = "https://reamaze.test";
     for (name, case) in translation_cases() {
         let provider = str_of(&case, "provider").unwrap();
-        let mut pairs: Vec<(String, String)> =
-            case.get("settings").and_then(Value::as_object).into_iter().flatten()
-                .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string())).collect();
+        let mut pairs: Vec<(String, String)> = case
+            .get("settings")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+            .collect();
         pairs.extend(
             [
                 ("REAMAZE_BASE_URL", BASE),
@@ -265,8 +273,14 @@ fn translations_through_the_bridge() {
         let signed_request = |body: &[u8]| -> (String, Vec<(String, String)>) {
             let url = format!("https://bridge.test/webhooks/{provider}");
             let headers = match provider {
-                "voice360" => vec![("X-Voice360-Signature".into(), signature::sign(Scheme::Voice360, b"v360", &Signed::body(body)).unwrap())],
-                "volubile" => vec![("X-Webhook-Signature".into(), signature::sign(Scheme::Volubile, b"vol", &Signed::body(body)).unwrap())],
+                "voice360" => vec![(
+                    "X-Voice360-Signature".into(),
+                    signature::sign(Scheme::Voice360, b"v360", &Signed::body(body)).unwrap(),
+                )],
+                "volubile" => vec![(
+                    "X-Webhook-Signature".into(),
+                    signature::sign(Scheme::Volubile, b"vol", &Signed::body(body)).unwrap(),
+                )],
                 "bird" => {
                     let ts = NOW.to_string();
                     let sig = signature::sign(Scheme::Bird, b"bird", &Signed::bird(body, &ts, &url)).unwrap();
@@ -298,7 +312,12 @@ fn translations_through_the_bridge() {
         let response = post(&payload_bytes(&case), &mut sent);
         let expect = &case["expect"];
         if let Some(error) = expect.get("error") {
-            assert_eq!(u64::from(response.status), error["status"].as_u64().unwrap(), "{name}: {:?}", response.body_json());
+            assert_eq!(
+                u64::from(response.status),
+                error["status"].as_u64().unwrap(),
+                "{name}: {:?}",
+                response.body_json()
+            );
             assert_eq!(response.body_json()["error"], error["code"], "{name}");
             assert!(sent.is_empty(), "{name}: delivered despite the error");
         } else if let Some(reason) = expect.get("ignored") {

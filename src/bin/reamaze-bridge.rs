@@ -14,7 +14,11 @@ use reamaze_bridge::{MemoryStore, Settings};
 use serde_json::{json, Value};
 
 #[derive(Parser)]
-#[command(name = "reamaze-bridge", version, about = "Sign, verify and translate webhooks between phone providers and Re:amaze")]
+#[command(
+    name = "reamaze-bridge",
+    version,
+    about = "Sign, verify and translate webhooks between phone providers and Re:amaze"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -118,7 +122,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Sign { scheme, timestamp } => sign(scheme, timestamp),
-        Command::Verify { scheme, signature, timestamp, now, max_age } => verify(scheme, signature, timestamp, now, max_age),
+        Command::Verify { scheme, signature, timestamp, now, max_age } => {
+            verify(scheme, signature, timestamp, now, max_age)
+        }
         Command::Translate { source, reamaze_base_url, sms_channel_number, volubile_number, bird_statuses } => {
             let overrides = [
                 (names::REAMAZE_BASE_URL, reamaze_base_url),
@@ -281,7 +287,9 @@ fn provider_report(provider: Provider, settings: &Settings, raw: &[u8], store: &
                     "body": m.message,
                 })).collect::<Vec<_>>(),
             }),
-            Outcome::Ignored(reason) => json!({ "provider": provider.name(), "event": event.name(), "ignored": reason }),
+            Outcome::Ignored(reason) => {
+                json!({ "provider": provider.name(), "event": event.name(), "ignored": reason })
+            }
         },
         Err(e) => json!({
             "provider": provider.name(),
@@ -304,7 +312,9 @@ fn reply_report(settings: &Settings, raw: &[u8]) -> Value {
                                 settings.voice360_account_id.as_deref().unwrap_or("{VOICE360_ACCOUNT_ID}")),
             "sms": parts,
         }),
-        Err(ReplyError::Empty) => json!({ "error": { "code": "empty_reply", "message": "neither text nor attachments" } }),
+        Err(ReplyError::Empty) => {
+            json!({ "error": { "code": "empty_reply", "message": "neither text nor attachments" } })
+        }
         Err(ReplyError::Missing(field)) => {
             json!({ "error": { "code": "missing_field", "message": format!("required field {field} is missing"), "field": field } })
         }

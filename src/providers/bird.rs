@@ -62,7 +62,7 @@ impl Event {
     }
 
     pub(super) fn translate(&self, settings: &Settings) -> Translation {
-        if !settings.bird_post_statuses.iter().any(|s| *s == self.status) {
+        if !settings.bird_post_statuses.contains(&self.status) {
             return Translation::ignored(format!(
                 "Bird status {:?} is not posted (BIRD_POST_STATUSES: {})",
                 self.status,
@@ -108,18 +108,12 @@ impl Event {
             _ => &["endedAt", "updatedAt"],
         };
         let created_at = time_keys.iter().find_map(|k| call.text(k)).and_then(|t| format::normalize_iso(&t));
-        let message = Message::between(
-            format!("bird:{}:{}", self.call_id, self.status),
-            self.direction,
-            customer,
-            channel,
-            body,
-        )
-        .thread(Some(format!("bird:{}", self.call_id)))
-        .at(created_at);
+        let message =
+            Message::between(format!("bird:{}:{}", self.call_id, self.status), self.direction, customer, channel, body)
+                .thread(Some(format!("bird:{}", self.call_id)))
+                .at(created_at);
         Translation::messages(vec![Outgoing { channel: Channel::Voice, message }])
     }
-
 }
 
 /// The customer and the channel's side: `incoming` calls come from the
@@ -130,8 +124,11 @@ fn parties(call: &Fields, direction: Direction) -> (Party, Party) {
         let nested = call.object(side).and_then(|o| o.get("number")).and_then(|n| n.get("number"));
         nested.and_then(value_text).or_else(|| call.text(flat))
     };
-    let caller_name =
-        call.object("originator").and_then(|o| o.get("number")).and_then(|n| n.get("callerIdName")).and_then(value_text);
+    let caller_name = call
+        .object("originator")
+        .and_then(|o| o.get("number"))
+        .and_then(|n| n.get("callerIdName"))
+        .and_then(value_text);
     let (from, to) = (number("originator", "from"), number("receiver", "to"));
     match direction {
         Direction::Inbound => (Party::named(caller_name, from), Party::named(None, to)),

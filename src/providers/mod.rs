@@ -7,8 +7,8 @@
 //! echo markers), then `Event::translate` runs on their values.
 
 pub mod bird;
-pub mod volubile;
 pub mod voice360;
+pub mod volubile;
 
 use std::fmt;
 use std::str::FromStr;
@@ -263,7 +263,9 @@ impl<'a> Fields<'a> {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Number(n)) => n.as_f64().map(Some).ok_or_else(invalid),
             Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-            Some(Value::String(s)) => s.trim().parse::<f64>().ok().filter(|n| n.is_finite()).map(Some).ok_or_else(invalid),
+            Some(Value::String(s)) => {
+                s.trim().parse::<f64>().ok().filter(|n| n.is_finite()).map(Some).ok_or_else(invalid)
+            }
             Some(_) => Err(invalid()),
         }
     }

@@ -117,9 +117,7 @@ impl Event {
     pub(super) fn parse(envelope: Map<String, Value>) -> Result<Event, TranslateError> {
         let top = Fields::new(&envelope, "");
         let name = top.need_text("event_name")?;
-        let timestamp = top
-            .number("timestamp")?
-            .ok_or_else(|| TranslateError::Missing("timestamp".into()))?;
+        let timestamp = top.number("timestamp")?.ok_or_else(|| TranslateError::Missing("timestamp".into()))?;
         if !(0.0..=253_402_300_799.0).contains(&timestamp) {
             return Err(TranslateError::Invalid { field: "timestamp".into(), expected: "Unix seconds" });
         }
@@ -173,7 +171,8 @@ impl Event {
                 self.call_message(&memory, seen, &[], body)
             }
             Kind::UserAnswer => {
-                let seen = CallMemory { answered_by: meta.text("to_user_id"), ..self.caller(&memory, "caller_id_number")? };
+                let seen =
+                    CallMemory { answered_by: meta.text("to_user_id"), ..self.caller(&memory, "caller_id_number")? };
                 let body = match user("to_user_id") {
                     Some(user) => format!("Answered by {user}"),
                     None => "Call answered".to_string(),
@@ -213,7 +212,8 @@ impl Event {
                 self.call_message(&memory, seen, &[meta.text("to_user_id").as_deref().unwrap_or("")], body)
             }
             Kind::QueueMemberAnswer => {
-                let seen = CallMemory { answered_by: meta.text("to_user_id"), ..self.caller(&memory, "caller_id_number")? };
+                let seen =
+                    CallMemory { answered_by: meta.text("to_user_id"), ..self.caller(&memory, "caller_id_number")? };
                 let body = match user("to_user_id") {
                     Some(user) => format!("Answered by {user} from the queue"),
                     None => "Answered from the queue".to_string(),
@@ -247,7 +247,8 @@ impl Event {
                 self.queue_miss(body)?
             }
             Kind::QueueHangupAbandoned => {
-                let body = format!("Missed call: the caller hung up while waiting in {}{}", self.queue(), waited(&meta)?);
+                let body =
+                    format!("Missed call: the caller hung up while waiting in {}{}", self.queue(), waited(&meta)?);
                 self.queue_miss(body)?
             }
             Kind::TranscriptionFinished => self.transcription(&memory)?,
@@ -337,8 +338,9 @@ impl Event {
         let meta = self.meta();
         let customer = meta.need_text("caller_id_number")?;
         let id = self.id(&[&customer, meta.text("queue_id").as_deref().unwrap_or(""), &self.timestamp.to_string()]);
-        let message = Message::between(id, Direction::Inbound, Party::phone(customer), channel_party(meta.text("dnis")), body)
-            .at(format::unix_to_iso(self.timestamp));
+        let message =
+            Message::between(id, Direction::Inbound, Party::phone(customer), channel_party(meta.text("dnis")), body)
+                .at(format::unix_to_iso(self.timestamp));
         Ok(Translation::messages(vec![Outgoing { channel: Channel::Voice, message }]))
     }
 
@@ -376,10 +378,11 @@ impl Event {
         )
         .thread(uniqueid.as_ref().map(|u| format!("{PROVIDER}:{u}")))
         .at(format::unix_to_iso(self.timestamp));
-        let remember = (merged != *memory)
-            .then(|| self.call_key())
-            .flatten()
-            .map(|key| Entry { key, value: serde_json::to_string(&merged).unwrap_or_default(), ttl_seconds: ttl::CALL });
+        let remember = (merged != *memory).then(|| self.call_key()).flatten().map(|key| Entry {
+            key,
+            value: serde_json::to_string(&merged).unwrap_or_default(),
+            ttl_seconds: ttl::CALL,
+        });
         Translation::messages(vec![Outgoing { channel: Channel::Voice, message }]).remembering(remember)
     }
 

@@ -104,9 +104,7 @@ impl Call {
             return map.iter().filter_map(|(k, v)| Some((k.clone(), flat_text(v)?))).collect();
         }
         let list = fields.value("classifiers").and_then(Value::as_array).cloned().unwrap_or_default();
-        list.iter()
-            .filter_map(|c| Some((c.get("name").and_then(value_text)?, flat_text(c.get("value")?)?)))
-            .collect()
+        list.iter().filter_map(|c| Some((c.get("name").and_then(value_text)?, flat_text(c.get("value")?)?))).collect()
     }
 
     /// `firstname: John`, nested groups flattened, from the data map (either
