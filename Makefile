@@ -14,9 +14,8 @@ dev: bootstrap
 	@$(CARGO) build --quiet --release --bin reamaze-bridge
 	@scripts/dev.sh target/release/reamaze-bridge
 
-test: bootstrap lint vectors-check
-	$(CARGO) test
-	$(MAKE) --no-print-directory wasm-check
+test: bootstrap lint vectors-check wasm-check
+	@scripts/cargo-test.sh
 
 lint:
 	$(CARGO) fmt --check

@@ -2,6 +2,45 @@
 //! Re:amaze custom-channel messages, signs them, and relays agents' SMS
 //! replies. Sans-IO: bytes, headers, settings and a clock in; decisions out.
 //! The shells (CLI, Worker, npm package) do the IO.
+//!
+//! A Voice360 webhook through the whole bridge, with the in-memory store and
+//! a stand-in for Re:amaze:
+//!
+//! ```
+//! use reamaze_bridge::bridge::{drive, Bridge, DeliveryResult, Request};
+//! use reamaze_bridge::signature::{sign, Scheme, Signed};
+//! use reamaze_bridge::{MemoryStore, Settings};
+//!
+//! let settings = Settings::from_lookup(|name| match name {
+//!     "VOICE360_WEBHOOK_SECRETS" => Some("whsec".into()),
+//!     "REAMAZE_VOICE_SECRET" => Some("channel-secret".into()),
+//!     _ => None,
+//! })
+//! .unwrap();
+//! let bridge = Bridge::new(settings);
+//!
+//! let body = br#"{"event_name":"INCOMING_EXTERNAL_CALL","account_id":"1","timestamp":1704067200,
+//!   "metadata":{"caller_id_number":"+15551234567","dnis":"+15559876543","uniqueid":"42.1"}}"#;
+//! let mut headers = http::HeaderMap::new();
+//! let signature = sign(Scheme::Voice360, b"whsec", &Signed::body(body)).unwrap();
+//! headers.insert("x-voice360-signature", signature.parse().unwrap());
+//! let request = Request {
+//!     method: "POST",
+//!     path: "/webhooks/voice360",
+//!     url: "https://bridge.example.com/webhooks/voice360",
+//!     headers: &headers,
+//!     body,
+//! };
+//!
+//! let now = 1_704_067_200;
+//! let mut posted = Vec::new();
+//! let response = drive(bridge.exchange(&request, now), &mut MemoryStore::new(), now, |delivery| {
+//!     posted.push(delivery.url.clone());
+//!     DeliveryResult::answered(200, "")
+//! });
+//! assert_eq!(response.status, 200);
+//! assert_eq!(posted, ["https://www.reamaze.io/incoming/voice"]);
+//! ```
 
 pub mod bridge;
 pub mod format;

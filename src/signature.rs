@@ -234,6 +234,13 @@ pub struct Verified {
 }
 
 /// Signs `signed` with `secret`, giving the header value the scheme sends.
+///
+/// ```
+/// use reamaze_bridge::signature::{sign, Scheme, Signed};
+/// // Re:amaze's documented check value.
+/// let header = sign(Scheme::Reamaze, b"your_shared_secret", &Signed::body(br#"{"id":"1","body":"hello"}"#));
+/// assert_eq!(header.unwrap(), "FgdUISIrhWKi9IhRN80V37obl/NYrpXeaZvV95dmgeU=");
+/// ```
 pub fn sign(scheme: Scheme, secret: &[u8], signed: &Signed) -> Result<String, VerifyError> {
     let tag = mac(scheme, secret, signed)?;
     Ok(match scheme {
@@ -251,6 +258,17 @@ pub fn sign_reamaze(secret: &[u8], body: &[u8]) -> String {
 /// Checks `header` (the received signature header, if any) against each of
 /// `secrets` in turn. For Bird, `signed.timestamp` must be the timestamp
 /// header and `window` bounds its age; other schemes ignore both.
+///
+/// ```
+/// use reamaze_bridge::signature::{sign, verify, Scheme, Signed, VerifyError, Window};
+/// let body = b"{}";
+/// let signed = Signed::bird(body, "1704067200", "https://bridge.example.com/webhooks/bird");
+/// let header = sign(Scheme::Bird, b"new-key", &signed).unwrap();
+/// let ok = verify(Scheme::Bird, &["old-key", "new-key"], &signed, Some(&header), Window::at(1_704_067_260));
+/// assert_eq!(ok.unwrap().secret_index, 1);
+/// let stale = verify(Scheme::Bird, &["new-key"], &signed, Some(&header), Window::at(1_704_067_200 + 2 * 86_400));
+/// assert!(matches!(stale, Err(VerifyError::TimestampTooOld { .. })));
+/// ```
 pub fn verify<S: AsRef<[u8]>>(
     scheme: Scheme,
     secrets: &[S],
