@@ -215,6 +215,25 @@ pub fn split_sms(text: &str, limit: usize) -> Vec<String> {
 mod tests {
     use super::*;
 
+    /// The message model writes exactly the fields of Re:amaze's documented
+    /// "Creating the SMS in Re:amaze" example (less `assignee`, which the
+    /// bridge does not set).
+    #[test]
+    fn message_has_the_documented_shape() {
+        let documented = serde_json::json!({
+            "id": "sms-message-id",
+            "direction": "inbound",
+            "to": { "name": "Support", "phone": "+16501234567" },
+            "from": { "name": "Customer name", "phone": "+15105559999" },
+            "body": "This is the SMS message body",
+            "attachments": ["https://www.example.com/image1.png"],
+            "thread_id": "sms-conversation-id-123",
+            "created_at": "2019-08-06T23:21:15+0000"
+        });
+        let message: Message = serde_json::from_value(documented.clone()).unwrap();
+        assert_eq!(serde_json::to_value(&message).unwrap(), documented);
+    }
+
     #[test]
     fn endpoints() {
         assert_eq!(Channel::Voice.endpoint("https://www.reamaze.io/"), "https://www.reamaze.io/incoming/voice");

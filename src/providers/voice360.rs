@@ -160,6 +160,10 @@ impl Event {
             .unwrap_or_default();
         let meta = self.meta();
         let user = |key: &str| meta.text(key).map(|id| format!("user {id}"));
+        // The agent an answer or a queue leg concerns; part of those messages'
+        // ids, since several agents may be rung for one call.
+        let agent_id = meta.text("to_user_id");
+        let agent = [agent_id.as_deref().unwrap_or("")];
         let waited = |m: &Fields| -> Result<String, TranslateError> {
             Ok(m.number("wait_time")?.map(|s| format!(" (waited {})", format::duration(s))).unwrap_or_default())
         };
@@ -171,13 +175,12 @@ impl Event {
                 self.call_message(&memory, seen, &[], body)
             }
             Kind::UserAnswer => {
-                let seen =
-                    CallMemory { answered_by: meta.text("to_user_id"), ..self.caller(&memory, "caller_id_number")? };
+                let seen = CallMemory { answered_by: agent_id.clone(), ..self.caller(&memory, "caller_id_number")? };
                 let body = match user("to_user_id") {
                     Some(user) => format!("Answered by {user}"),
                     None => "Call answered".to_string(),
                 };
-                self.call_message(&memory, seen, &[meta.text("to_user_id").as_deref().unwrap_or("")], body)
+                self.call_message(&memory, seen, &agent, body)
             }
             Kind::CallEnded => self.call_ended(&memory)?,
             Kind::UserDial => {
@@ -209,16 +212,15 @@ impl Event {
                     Some(user) => format!("Queue is ringing {user}"),
                     None => "Queue is ringing an agent".to_string(),
                 };
-                self.call_message(&memory, seen, &[meta.text("to_user_id").as_deref().unwrap_or("")], body)
+                self.call_message(&memory, seen, &agent, body)
             }
             Kind::QueueMemberAnswer => {
-                let seen =
-                    CallMemory { answered_by: meta.text("to_user_id"), ..self.caller(&memory, "caller_id_number")? };
+                let seen = CallMemory { answered_by: agent_id.clone(), ..self.caller(&memory, "caller_id_number")? };
                 let body = match user("to_user_id") {
                     Some(user) => format!("Answered by {user} from the queue"),
                     None => "Answered from the queue".to_string(),
                 };
-                self.call_message(&memory, seen, &[meta.text("to_user_id").as_deref().unwrap_or("")], body)
+                self.call_message(&memory, seen, &agent, body)
             }
             Kind::QueueMemberDialHangup => {
                 let seen = self.caller(&memory, "caller_id_number")?;
@@ -228,7 +230,7 @@ impl Event {
                     Some(_) => format!("{} did not pick up", capitalize(&who)),
                     None => format!("Queue call with {who} ended"),
                 };
-                self.call_message(&memory, seen, &[meta.text("to_user_id").as_deref().unwrap_or("")], body)
+                self.call_message(&memory, seen, &agent, body)
             }
             Kind::QueueHangup => {
                 let seen = self.caller(&memory, "caller_id_number")?;
