@@ -1,32 +1,24 @@
-# The two commands of the README: `make dev` runs the bridge locally on its
-# embedded sample settings; `make test` runs every test. Both install what
-# is missing first (scripts/bootstrap.sh, idempotent).
+# The two commands of the README. Both install what is missing first
+# (scripts/bootstrap.sh, idempotent).
+#   make dev   the Worker in workerd on sample settings, with local stand-ins
+#   make test  every test
+.PHONY: dev test bootstrap worker cli-demo
 
-CARGO ?= cargo
-WASM_TARGET := wasm32-unknown-unknown
+dev: bootstrap
+	@cargo build --quiet --release --bin reamaze-bridge
+	@scripts/dev.sh
 
-.PHONY: dev test bootstrap lint vectors-check wasm-check
+test:
+	@scripts/test.sh
 
 bootstrap:
 	@scripts/bootstrap.sh
 
-dev: bootstrap
-	@$(CARGO) build --quiet --release --bin reamaze-bridge
-	@scripts/dev.sh target/release/reamaze-bridge
+# The Worker alone, into build/ (wrangler dev and deploy run this too).
+worker: bootstrap
+	@scripts/build-worker.sh
 
-test: bootstrap lint vectors-check wasm-check
-	@scripts/cargo-test.sh
-
-lint:
-	$(CARGO) fmt --check
-	$(CARGO) clippy --all-targets --quiet -- -D warnings
-
-# The committed signature vectors are exactly what their generator (Python's
-# hmac, checked by openssl) writes.
-vectors-check:
-	python3 tests/vectors/generate_signatures.py --check
-
-# Nothing that breaks the WebAssembly build of the core slips in.
-wasm-check:
-	$(CARGO) build --quiet --lib --release --target $(WASM_TARGET) --no-default-features
-	@echo "wasm-check: the core builds for $(WASM_TARGET)"
+# The core through the CLI over the bundled sample payloads.
+cli-demo: bootstrap
+	@cargo build --quiet --release --bin reamaze-bridge
+	@scripts/cli-demo.sh target/release/reamaze-bridge

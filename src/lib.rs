@@ -49,6 +49,8 @@ pub mod reamaze;
 pub mod settings;
 pub mod signature;
 pub mod store;
+#[cfg(feature = "worker")]
+pub mod worker;
 
 pub use bridge::{drive, Bridge, Delivery, DeliveryResult, Exchange, Request, Response, Route, Step, Target};
 pub use providers::{Event, Outcome, Provider, TranslateError, Translation};

@@ -51,8 +51,9 @@ pub mod names {
     pub const VOLUBILE_WEBHOOK_SECRETS: &str = "VOLUBILE_WEBHOOK_SECRETS";
     pub const VOLUBILE_NUMBER: &str = "VOLUBILE_NUMBER";
     pub const MAX_BODY_BYTES: &str = "MAX_BODY_BYTES";
+    pub const UPSTREAM_TIMEOUT_MS: &str = "UPSTREAM_TIMEOUT_MS";
 
-    pub const ALL: [&str; 16] = [
+    pub const ALL: [&str; 17] = [
         REAMAZE_BASE_URL,
         REAMAZE_VOICE_SECRET,
         REAMAZE_SMS_SECRET,
@@ -69,12 +70,17 @@ pub mod names {
         VOLUBILE_WEBHOOK_SECRETS,
         VOLUBILE_NUMBER,
         MAX_BODY_BYTES,
+        UPSTREAM_TIMEOUT_MS,
     ];
 }
 
 pub const DEFAULT_REAMAZE_BASE_URL: &str = "https://www.reamaze.io";
 pub const DEFAULT_VOICE360_API_BASE: &str = "https://api.voice360.app/v3/voice";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+/// How long a shell waits for Re:amaze or Voice360 before treating the
+/// delivery as a temporary failure. Re:amaze's staff-reply webhook is
+/// synchronous, so the whole reply path must stay well inside its patience.
+pub const DEFAULT_UPSTREAM_TIMEOUT_MS: u64 = 10_000;
 /// Bird statuses posted unless `BIRD_POST_STATUSES` says otherwise: every
 /// status that tells an agent something; `ringing` and `accepted` do not.
 pub const DEFAULT_BIRD_STATUSES: [&str; 7] =
@@ -98,6 +104,7 @@ pub struct Settings {
     pub volubile_webhook_secrets: Vec<Secret>,
     pub volubile_number: Option<String>,
     pub max_body_bytes: usize,
+    pub upstream_timeout_ms: u64,
 }
 
 impl Default for Settings {
@@ -119,6 +126,7 @@ impl Default for Settings {
             volubile_webhook_secrets: Vec::new(),
             volubile_number: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            upstream_timeout_ms: DEFAULT_UPSTREAM_TIMEOUT_MS,
         }
     }
 }
@@ -191,6 +199,7 @@ impl Settings {
             volubile_number: text(VOLUBILE_NUMBER),
             max_body_bytes: usize::try_from(number(MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES as u64)?)
                 .map_err(|_| SettingsError { name: MAX_BODY_BYTES, expected: "a size this machine can hold" })?,
+            upstream_timeout_ms: number(UPSTREAM_TIMEOUT_MS, DEFAULT_UPSTREAM_TIMEOUT_MS)?,
         })
     }
 

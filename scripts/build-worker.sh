@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Builds the Worker into build/worker/ with worker-build, pointing it at
+# local tools so that it downloads nothing: the cargo-installed wasm-bindgen
+# (which must match the crate's pinned wasm-bindgen), and esbuild and
+# wasm-opt from node_modules (npm packages esbuild and binaryen).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export WASM_BINDGEN_BIN=${WASM_BINDGEN_BIN:-$(command -v wasm-bindgen)}
+export ESBUILD_BIN=${ESBUILD_BIN:-$PWD/node_modules/.bin/esbuild}
+export WASM_OPT_BIN=${WASM_OPT_BIN:-$PWD/node_modules/.bin/wasm-opt}
+exec worker-build --release --no-default-features --features worker

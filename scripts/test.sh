@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# `make test`: every test, in order, then one closing line with the totals
+# of every test runner (cargo's own last line covers only its doc tests).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH" WRANGLER_SEND_METRICS=false
+
+step() { printf '\n== %s\n' "$*"; }
+fail() { printf '\ntest: FAILED at: %s\n' "$*"; exit 1; }
+
+step "bootstrap"
+scripts/bootstrap.sh || fail bootstrap
+
+step "format and lint (native, and the Worker for wasm32)"
+cargo fmt --check || fail "cargo fmt --check"
+cargo clippy --quiet --all-targets -- -D warnings || fail clippy
+cargo clippy --quiet --lib --target wasm32-unknown-unknown --no-default-features --features worker -- -D warnings ||
+  fail "clippy (worker)"
+
+step "signature vectors are what their generator (Python hmac, checked by openssl) writes"
+python3 tests/vectors/generate_signatures.py --check || fail "vectors"
+
+step "the core builds for wasm32-unknown-unknown"
+cargo build --quiet --lib --release --target wasm32-unknown-unknown --no-default-features || fail "wasm build"
+
+step "build the Worker (worker-build)"
+scripts/build-worker.sh >/tmp/reamaze-bridge-worker-build.log 2>&1 ||
+  { cat /tmp/reamaze-bridge-worker-build.log; fail "worker build"; }
+ls -l build/index_bg.wasm build/index.js
+
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+step "Rust tests (cargo test)"
+cargo test 2>&1 | tee -a "$log"
+rust=${PIPESTATUS[0]}
+
+step "the Worker in workerd (node --test, Miniflare)"
+node --test --test-reporter=spec tests/worker/ 2>&1 | tee -a "$log"
+worker=${PIPESTATUS[0]}
+
+awk '
+  /^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+  /^ℹ pass / { p += $3 }  /^ℹ fail / { f += $3 }
+  END { printf "\ntests: %d passed, %d failed\n", p, f }' "$log"
+[ "$rust" -eq 0 ] && [ "$worker" -eq 0 ]

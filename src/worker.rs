@@ -1,0 +1,247 @@
+//! The Cloudflare Worker shell (feature `worker`): the HTTP contract of
+//! `bridge` over Workers' `fetch`, with Workers KV as the store.
+//!
+//! Everything it decides comes from the core; this file only moves bytes:
+//! request in, store reads and writes, outbound `fetch` with a timeout,
+//! response out, and one JSON log line per request.
+
+use std::cell::RefCell;
+use std::pin::pin;
+use std::time::Duration;
+
+use futures_util::future::{select, Either};
+use serde_json::{json, Value};
+use worker::{
+    console_log, event, js_sys, AbortController, Context, Date, Delay, Env, Fetch, Headers, KvStore, Method,
+    Request as WorkerRequest, RequestInit, Response as WorkerResponse, Result,
+};
+
+use crate::bridge::{Bridge, Delivery, DeliveryResult, Request, Response, Route, Step, Target};
+use crate::settings::Settings;
+use crate::store::{MemoryStore, Store};
+
+/// The KV namespace binding that holds seen event ids, call parties and
+/// echo markers.
+pub const KV_BINDING: &str = "BRIDGE_KV";
+
+/// How much of an upstream answer is kept (the core quotes less of it).
+const UPSTREAM_BODY_LIMIT: usize = 4096;
+
+/// The page served at `GET /` (the signature debugger, once it exists).
+const PAGE: &str = include_str!("../www/index.html");
+
+thread_local! {
+    /// Without a KV binding, state lives in this isolate only: it is lost
+    /// when the isolate is evicted and not shared with other isolates.
+    static ISOLATE_STORE: RefCell<MemoryStore> = RefCell::new(MemoryStore::new());
+}
+
+/// What the log line says of one request. Never a secret, never a body.
+#[derive(Default)]
+struct LogLine {
+    method: String,
+    route: String,
+    provider: Option<String>,
+    event: Option<String>,
+    outcome: String,
+    status: u16,
+    upstream_status: Option<u16>,
+    deliveries: u32,
+}
+
+#[event(fetch)]
+pub async fn fetch(request: WorkerRequest, env: Env, _ctx: Context) -> Result<WorkerResponse> {
+    let started = Date::now().as_millis();
+    let mut log = LogLine { method: request.method().to_string(), ..LogLine::default() };
+    let response = handle(request, &env, &mut log).await;
+    let line = json!({
+        "method": log.method,
+        "route": log.route,
+        "provider": log.provider,
+        "event": log.event,
+        "outcome": log.outcome,
+        "status": log.status,
+        "upstream_status": log.upstream_status,
+        "deliveries": log.deliveries,
+        "duration_ms": Date::now().as_millis().saturating_sub(started),
+    });
+    console_log!("{line}");
+    to_worker_response(&response)
+}
+
+async fn handle(mut request: WorkerRequest, env: &Env, log: &mut LogLine) -> Response {
+    let url = match request.url() {
+        Ok(url) => url,
+        Err(_) => return finish(log, Response::error(400, "bad_request", "the request URL cannot be read")),
+    };
+    let path = url.path().to_string();
+    log.route = path.clone();
+    let method = request.method().to_string();
+    // Which provider a request concerns, for the log, even when the core's
+    // answer does not say (a staff reply, a refused request).
+    log.provider = match Route::of(&method, &path) {
+        Ok(Route::Webhook(provider)) => Some(provider.name().to_string()),
+        Ok(Route::StaffReply) => Some("reamaze".to_string()),
+        _ => None,
+    };
+    if let Ok(Route::Page) = Route::of(&method, &path) {
+        log.outcome = "page".into();
+        log.status = 200;
+        return Response {
+            status: 200,
+            headers: vec![("Content-Type".into(), "text/html; charset=utf-8".into())],
+            body: PAGE.as_bytes().to_vec(),
+        };
+    }
+    let settings = match Settings::from_lookup(|name| setting(env, name)) {
+        Ok(settings) => settings,
+        Err(e) => return finish(log, Response::error(503, "not_configured", e.to_string())),
+    };
+    // Refuse an announced oversize body before reading it.
+    let announced = request.headers().get("Content-Length").ok().flatten().and_then(|v| v.parse::<usize>().ok());
+    if announced.is_some_and(|len| len > settings.max_body_bytes) {
+        let message = format!("the body is larger than the limit of {} bytes", settings.max_body_bytes);
+        return finish(log, Response::error(413, "body_too_large", message));
+    }
+    let body = match request.bytes().await {
+        Ok(body) => body,
+        Err(e) => return finish(log, Response::error(400, "bad_request", format!("the body cannot be read: {e}"))),
+    };
+    let mut headers = http::HeaderMap::new();
+    for (name, value) in request.headers().entries() {
+        if let (Ok(name), Ok(value)) =
+            (http::HeaderName::from_bytes(name.as_bytes()), http::HeaderValue::from_str(&value))
+        {
+            headers.append(name, value);
+        }
+    }
+
+    let timeout_ms = settings.upstream_timeout_ms;
+    let bridge = Bridge::new(settings);
+    let now = (Date::now().as_millis() / 1000) as i64;
+    let core_request = Request { method: &method, path: &path, url: url.as_str(), headers: &headers, body: &body };
+    let mut exchange = bridge.exchange(&core_request, now);
+    let kv = env.kv(KV_BINDING).ok();
+    loop {
+        match exchange.step() {
+            Step::Read(keys) => match read(kv.as_ref(), &keys, now).await {
+                Ok(values) => exchange.provide(values),
+                Err(e) => return finish(log, store_unavailable(&e)),
+            },
+            Step::Write(entries) => {
+                if let Err(e) = write(kv.as_ref(), &entries, now).await {
+                    return finish(log, store_unavailable(&e));
+                }
+            }
+            Step::Deliver(delivery) => {
+                log.deliveries += 1;
+                let result = send(&delivery, timeout_ms).await;
+                log.upstream_status = result.status;
+                exchange.delivered(result);
+            }
+            Step::Respond(response) => return finish(log, response),
+        }
+    }
+}
+
+/// A setting from the Worker's vars or secrets.
+fn setting(env: &Env, name: &str) -> Option<String> {
+    env.var(name).map(|v| v.to_string()).or_else(|_| env.secret(name).map(|s| s.to_string())).ok()
+}
+
+/// Fills the log line from the response the core decided on.
+fn finish(log: &mut LogLine, response: Response) -> Response {
+    let body = response.body_json();
+    let text = |key: &str| body.get(key).and_then(Value::as_str).map(String::from);
+    log.status = response.status;
+    log.provider = text("provider").or(log.provider.take());
+    log.event = text("event");
+    log.outcome = text("error").or_else(|| text("status")).unwrap_or_default();
+    response
+}
+
+fn store_unavailable(error: &str) -> Response {
+    let mut response = Response::error(503, "store_unavailable", format!("the bridge's store failed: {error}"));
+    response.headers.push(("Retry-After".into(), "30".into()));
+    response
+}
+
+async fn read(kv: Option<&KvStore>, keys: &[String], now: i64) -> std::result::Result<Vec<Option<String>>, String> {
+    let Some(kv) = kv else {
+        return Ok(ISOLATE_STORE.with(|s| keys.iter().map(|k| s.borrow().get(k, now)).collect()));
+    };
+    let mut values = Vec::with_capacity(keys.len());
+    for key in keys {
+        values.push(kv.get(key).text().await.map_err(|e| e.to_string())?);
+    }
+    Ok(values)
+}
+
+async fn write(kv: Option<&KvStore>, entries: &[crate::store::Entry], now: i64) -> std::result::Result<(), String> {
+    let Some(kv) = kv else {
+        ISOLATE_STORE.with(|s| entries.iter().for_each(|e| s.borrow_mut().put(e, now)));
+        return Ok(());
+    };
+    for entry in entries {
+        // KV refuses a time-to-live under 60 seconds.
+        let ttl = entry.ttl_seconds.max(60);
+        kv.put(&entry.key, entry.value.as_str())
+            .map_err(|e| e.to_string())?
+            .expiration_ttl(ttl)
+            .execute()
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+/// Sends a delivery and reads the answer, all within `timeout_ms`.
+async fn send(delivery: &Delivery, timeout_ms: u64) -> DeliveryResult {
+    let controller = AbortController::default();
+    let signal = controller.signal();
+    let attempt = async {
+        let headers = Headers::new();
+        for (name, value) in &delivery.headers {
+            headers.set(name, value).map_err(|e| e.to_string())?;
+        }
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post)
+            .with_headers(headers)
+            .with_body(Some(js_sys::Uint8Array::from(delivery.body.as_slice()).into()));
+        let request = WorkerRequest::new_with_init(&delivery.url, &init).map_err(|e| e.to_string())?;
+        let mut response = Fetch::Request(request).send_with_signal(&signal).await.map_err(|e| e.to_string())?;
+        let retry_after = response.headers().get("Retry-After").ok().flatten();
+        let text = response.text().await.unwrap_or_default();
+        let body = match text.char_indices().nth(UPSTREAM_BODY_LIMIT) {
+            Some((cut, _)) => text[..cut].to_string(),
+            None => text,
+        };
+        Ok::<_, String>(DeliveryResult { status: Some(response.status_code()), retry_after, body })
+    };
+    let timer = Delay::from(Duration::from_millis(timeout_ms));
+    let upstream = match delivery.target {
+        Target::Reamaze { .. } => "Re:amaze",
+        Target::Voice360Sms { .. } => "Voice360",
+    };
+    // Bound, not returned directly: the pinned futures (which borrow
+    // `signal`) must be dropped before the locals are.
+    let result = match select(pin!(attempt), pin!(timer)).await {
+        Either::Left((Ok(result), _)) => result,
+        Either::Left((Err(error), _)) => {
+            DeliveryResult::unanswered(format!("{upstream} could not be reached: {error}"))
+        }
+        Either::Right(_) => {
+            controller.abort();
+            DeliveryResult::unanswered(format!("{upstream} did not answer within {timeout_ms} ms"))
+        }
+    };
+    result
+}
+
+fn to_worker_response(response: &Response) -> Result<WorkerResponse> {
+    let headers = Headers::new();
+    for (name, value) in &response.headers {
+        headers.append(name, value)?;
+    }
+    Ok(WorkerResponse::from_bytes(response.body.clone())?.with_status(response.status).with_headers(headers))
+}
