@@ -5,7 +5,10 @@
 // Voice360 checks X-API-Key and the account in the path.
 //
 // Each can be scripted: `standin.respond({ status, headers, body, delayMs,
-// hangUp })` queues the answers to the next requests (default: success).
+// hangUp })` queues the answers to the next requests (default: success);
+// `standin.policy = (entry) => answer | undefined` decides per request
+// (before the queued answers); `pause()` refuses connections until
+// `resume()`.
 
 import http from 'node:http';
 import { createHmac, timingSafeEqual } from 'node:crypto';
@@ -39,6 +42,7 @@ function listen(server, port) {
 /** A scripted HTTP stand-in: `handle(req, raw)` decides what a request is. */
 async function startStandin({ port = 0, handle, success }) {
   const script = [];
+  const control = { policy: null };
   const received = [];
   const sockets = new Set();
   const server = http.createServer(async (req, res) => {
@@ -50,7 +54,8 @@ async function startStandin({ port = 0, handle, success }) {
       res.end(JSON.stringify(verdict.reject.body));
       return;
     }
-    const answer = { status: 200, headers: {}, body: success, ...(script.shift() ?? {}) };
+    const chosen = control.policy?.(verdict.entry) ?? script.shift() ?? {};
+    const answer = { status: 200, headers: {}, body: success, ...chosen };
     if (answer.delayMs) await new Promise((r) => setTimeout(r, answer.delayMs));
     received.push({ ...verdict.entry, status: answer.hangUp ? null : answer.status });
     if (answer.hangUp) {
@@ -65,20 +70,35 @@ async function startStandin({ port = 0, handle, success }) {
     s.on('close', () => sockets.delete(s));
   });
   const bound = await listen(server, port);
+  const dropConnections = () => {
+    for (const s of sockets) s.destroy();
+  };
   return {
     url: `http://127.0.0.1:${bound}`,
     port: bound,
     received,
+    set policy(fn) {
+      control.policy = fn;
+    },
+    /** Stops listening: connections are refused until `resume`. */
+    pause: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        dropConnections();
+      }),
+    resume: () => listen(server, bound),
     /** Entries the stand-in accepted (2xx). */
     accepted: () => received.filter((r) => r.status >= 200 && r.status < 300),
     respond: (...answers) => script.push(...answers),
     reset: () => {
       script.length = 0;
       received.length = 0;
+      control.policy = null;
     },
     close: () =>
       new Promise((resolve) => {
-        for (const s of sockets) s.destroy();
+        dropConnections();
+        if (!server.listening) return resolve();
         server.close(() => resolve());
       }),
   };

@@ -24,6 +24,7 @@ use http::HeaderMap;
 use serde_json::{json, Value};
 
 use crate::providers::{Event, Outcome, Provider, TranslateError, Translation};
+use crate::queue::{self, Queued};
 use crate::reamaze::{self, Channel, Outgoing, ReplyError, SmsPart, StaffReply};
 use crate::settings::{names, Secret, Settings};
 use crate::signature::{self, Scheme, Signed, VerifyError, Window};
@@ -42,6 +43,10 @@ pub enum Route {
     Health,
     /// The signature debugger page, served by the shell from `www/`.
     Page,
+    /// Queue mode: list the dead letters (operators, bearer token).
+    DeadLetters,
+    /// Queue mode: enqueue dead letters again (operators, bearer token).
+    ReplayDeadLetters,
 }
 
 impl Route {
@@ -56,6 +61,8 @@ impl Route {
             "/webhooks/reamaze/sms" => (Route::StaffReply, "POST"),
             "/healthz" => (Route::Health, "GET"),
             "/" | "/index.html" => (Route::Page, "GET"),
+            "/admin/dead-letters" => (Route::DeadLetters, "GET"),
+            "/admin/dead-letters/replay" => (Route::ReplayDeadLetters, "POST"),
             _ => return Err(Response::error(404, "not_found", format!("no route for {path}"))),
         };
         if method.eq_ignore_ascii_case(allowed) {
@@ -204,6 +211,9 @@ pub enum Step {
     Write(Vec<Entry>),
     /// Send this request; answer with `delivered`.
     Deliver(Delivery),
+    /// Queue mode: put these messages on the delivery queue; answer with
+    /// `enqueued`.
+    Enqueue(Vec<Queued>),
     /// Done: answer the sender with this.
     Respond(Response),
 }
@@ -212,11 +222,19 @@ pub enum Step {
 #[derive(Clone, Debug)]
 pub struct Bridge {
     settings: Arc<Settings>,
+    queued: bool,
 }
 
 impl Bridge {
     pub fn new(settings: Settings) -> Self {
-        Bridge { settings: Arc::new(settings) }
+        Bridge { settings: Arc::new(settings), queued: false }
+    }
+
+    /// Queue mode: webhooks are answered 202 once their messages are on the
+    /// delivery queue (`Step::Enqueue`), instead of after delivering them.
+    pub fn queued(mut self, queued: bool) -> Self {
+        self.queued = queued;
+        self
     }
 
     pub fn settings(&self) -> &Settings {
@@ -227,7 +245,8 @@ impl Bridge {
     /// the exchange that carries it through.
     pub fn exchange(&self, request: &Request, now: i64) -> Exchange {
         let prepared = self.prepare(request, now).unwrap_or_else(Prepared::Done);
-        Exchange { settings: self.settings.clone(), prepared, answers: Vec::new(), pending: None }
+        let queue_at = self.queued.then_some(now);
+        Exchange { settings: self.settings.clone(), prepared, queue_at, answers: Vec::new(), pending: None }
     }
 
     fn prepare(&self, request: &Request, now: i64) -> Result<Prepared, Response> {
@@ -244,6 +263,12 @@ impl Bridge {
             Route::Page => Err(Response::error(404, "not_found", "this build serves no page")),
             Route::Webhook(provider) => self.prepare_webhook(provider, request, now),
             Route::StaffReply => self.prepare_staff_reply(request),
+            // The shell serves these where it keeps dead letters (the Worker
+            // in queue mode); elsewhere they are authorized, then absent.
+            Route::DeadLetters | Route::ReplayDeadLetters => {
+                queue::authorize(&self.settings, header(request.headers, "Authorization"))?;
+                Err(Response::error(404, "not_found", "dead letters exist only in queue mode"))
+            }
         }
     }
 
@@ -341,6 +366,8 @@ enum Prepared {
 pub struct Exchange {
     settings: Arc<Settings>,
     prepared: Prepared,
+    /// Queue mode, with the time the webhook was accepted.
+    queue_at: Option<i64>,
     /// The shell's answers so far, in the order they were asked for.
     answers: Vec<Answer>,
     pending: Option<Step>,
@@ -351,6 +378,7 @@ enum Answer {
     Read(Vec<Option<String>>),
     Written,
     Delivered(DeliveryResult),
+    Enqueued(Result<(), String>),
 }
 
 impl Exchange {
@@ -361,7 +389,7 @@ impl Exchange {
             self.answers.push(Answer::Written);
         }
         let mut script = Script { answers: &self.answers, cursor: 0 };
-        let step = match run(&self.settings, &self.prepared, &mut script) {
+        let step = match run(&self.settings, &self.prepared, self.queue_at, &mut script) {
             Ok(response) => Step::Respond(response),
             Err(Suspend(step)) => step,
         };
@@ -380,6 +408,12 @@ impl Exchange {
         assert!(matches!(self.pending.take(), Some(Step::Deliver(_))), "delivered answers a Step::Deliver");
         self.answers.push(Answer::Delivered(result));
     }
+
+    /// Answers an `Enqueue`: `Err` with the reason when the queue refused.
+    pub fn enqueued(&mut self, result: Result<(), String>) {
+        assert!(matches!(self.pending.take(), Some(Step::Enqueue(_))), "enqueued answers a Step::Enqueue");
+        self.answers.push(Answer::Enqueued(result));
+    }
 }
 
 /// Runs an exchange to its end against a synchronous store and a
@@ -395,6 +429,7 @@ pub fn drive(
             Step::Read(keys) => exchange.provide(keys.iter().map(|k| store.get(k, now)).collect()),
             Step::Write(entries) => entries.iter().for_each(|e| store.put(e, now)),
             Step::Deliver(delivery) => exchange.delivered(send(&delivery)),
+            Step::Enqueue(_) => exchange.enqueued(Err("this driver has no queue".into())),
             Step::Respond(response) => return response,
         }
     }
@@ -449,19 +484,36 @@ impl Script<'_> {
             other => unreachable!("a delivery was answered with {other:?}"),
         }
     }
+
+    fn enqueue(&mut self, messages: Vec<Queued>) -> Result<Result<(), String>, Suspend> {
+        match self.next(Step::Enqueue(messages))? {
+            Answer::Enqueued(result) => Ok(result),
+            other => unreachable!("an enqueue was answered with {other:?}"),
+        }
+    }
 }
 
-fn run(settings: &Settings, prepared: &Prepared, script: &mut Script) -> Result<Response, Suspend> {
+fn run(
+    settings: &Settings,
+    prepared: &Prepared,
+    queue_at: Option<i64>,
+    script: &mut Script,
+) -> Result<Response, Suspend> {
     match prepared {
         Prepared::Done(response) => Ok(response.clone()),
-        Prepared::Webhook(event) => run_webhook(settings, event, script),
+        Prepared::Webhook(event) => run_webhook(settings, event, queue_at, script),
         Prepared::StaffReply { parts, part_keys, url, api_key } => {
             run_staff_reply(parts, part_keys, url, api_key, script)
         }
     }
 }
 
-fn run_webhook(settings: &Settings, event: &Event, script: &mut Script) -> Result<Response, Suspend> {
+fn run_webhook(
+    settings: &Settings,
+    event: &Event,
+    queue_at: Option<i64>,
+    script: &mut Script,
+) -> Result<Response, Suspend> {
     let provider = event.provider();
     let name = event.name();
     let reads = event.reads();
@@ -490,6 +542,10 @@ fn run_webhook(settings: &Settings, event: &Event, script: &mut Script) -> Resul
     let seen = script.read(messages.iter().map(|m| keys::seen(&m.message.id)).collect())?;
     script.write(remember)?;
 
+    if let Some(now) = queue_at {
+        return enqueue_webhook(provider, &name, &messages, &seen, now, script);
+    }
+
     let mut reports = Vec::new();
     let mut delivered = Vec::new();
     let mut refused: Option<DeliveryResult> = None;
@@ -499,7 +555,7 @@ fn run_webhook(settings: &Settings, event: &Event, script: &mut Script) -> Resul
             reports.push(json!({ "id": id, "channel": outgoing.channel.name(), "result": "duplicate" }));
             continue;
         }
-        let delivery = reamaze_delivery(settings, outgoing);
+        let delivery = reamaze_delivery(settings, outgoing).expect("channel secrets were checked above");
         let target = delivery.target.clone();
         let result = script.deliver(delivery)?;
         match result.verdict(&target) {
@@ -532,6 +588,47 @@ fn run_webhook(settings: &Settings, event: &Event, script: &mut Script) -> Resul
             "event": name,
             "messages": reports,
         }),
+    ))
+}
+
+/// Queue mode: the messages not delivered before go on the queue, and the
+/// sender is answered 202 at once; the consumer delivers them.
+fn enqueue_webhook(
+    provider: Provider,
+    name: &str,
+    messages: &[Outgoing],
+    seen: &[Option<String>],
+    now: i64,
+    script: &mut Script,
+) -> Result<Response, Suspend> {
+    let fresh: Vec<Queued> = messages
+        .iter()
+        .zip(seen)
+        .filter(|(_, seen)| seen.is_none())
+        .map(|(m, _)| Queued::new(m, provider.name(), name, now))
+        .collect();
+    let reports: Vec<Value> = messages
+        .iter()
+        .zip(seen)
+        .map(|(m, seen)| {
+            let result = if seen.is_some() { "duplicate" } else { "queued" };
+            json!({ "id": m.message.id, "channel": m.channel.name(), "result": result })
+        })
+        .collect();
+    if fresh.is_empty() {
+        return Ok(Response::json(
+            200,
+            json!({ "status": "duplicate", "provider": provider.name(), "event": name, "messages": reports }),
+        ));
+    }
+    if let Err(why) = script.enqueue(fresh)? {
+        let mut response = Response::error(503, "queue_unavailable", format!("the delivery queue refused: {why}"));
+        response.headers.push(("Retry-After".into(), "30".into()));
+        return Ok(response);
+    }
+    Ok(Response::json(
+        202,
+        json!({ "status": "queued", "provider": provider.name(), "event": name, "messages": reports }),
     ))
 }
 
@@ -600,10 +697,12 @@ fn run_staff_reply(
     Ok(Response::json(200, json!({ "status": "sent", "parts": total })))
 }
 
-fn reamaze_delivery(settings: &Settings, outgoing: &Outgoing) -> Delivery {
+/// The signed request that posts `outgoing`, or the 503 saying its
+/// channel's secret is not set.
+pub(crate) fn reamaze_delivery(settings: &Settings, outgoing: &Outgoing) -> Result<Delivery, Response> {
     let body = outgoing.message.to_json();
-    let secret = channel_secret(settings, outgoing.channel).expect("checked before delivering");
-    Delivery {
+    let secret = channel_secret(settings, outgoing.channel)?;
+    Ok(Delivery {
         target: Target::Reamaze { channel: outgoing.channel, message_id: outgoing.message.id.clone() },
         method: "POST",
         url: outgoing.channel.endpoint(&settings.reamaze_base_url),
@@ -612,7 +711,7 @@ fn reamaze_delivery(settings: &Settings, outgoing: &Outgoing) -> Delivery {
             (Scheme::Reamaze.header().into(), signature::sign_reamaze(secret.as_ref(), &body)),
         ],
         body,
-    }
+    })
 }
 
 /// The channel's shared secret, or the 503 that says it is not set.

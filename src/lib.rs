@@ -45,6 +45,7 @@
 pub mod bridge;
 pub mod format;
 pub mod providers;
+pub mod queue;
 pub mod reamaze;
 pub mod settings;
 pub mod signature;

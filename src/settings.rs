@@ -52,8 +52,12 @@ pub mod names {
     pub const VOLUBILE_NUMBER: &str = "VOLUBILE_NUMBER";
     pub const MAX_BODY_BYTES: &str = "MAX_BODY_BYTES";
     pub const UPSTREAM_TIMEOUT_MS: &str = "UPSTREAM_TIMEOUT_MS";
+    pub const QUEUE_MAX_ATTEMPTS: &str = "QUEUE_MAX_ATTEMPTS";
+    pub const QUEUE_RETRY_BASE_SECONDS: &str = "QUEUE_RETRY_BASE_SECONDS";
+    pub const QUEUE_RETRY_MAX_SECONDS: &str = "QUEUE_RETRY_MAX_SECONDS";
+    pub const ADMIN_TOKEN: &str = "ADMIN_TOKEN";
 
-    pub const ALL: [&str; 17] = [
+    pub const ALL: [&str; 21] = [
         REAMAZE_BASE_URL,
         REAMAZE_VOICE_SECRET,
         REAMAZE_SMS_SECRET,
@@ -71,6 +75,10 @@ pub mod names {
         VOLUBILE_NUMBER,
         MAX_BODY_BYTES,
         UPSTREAM_TIMEOUT_MS,
+        QUEUE_MAX_ATTEMPTS,
+        QUEUE_RETRY_BASE_SECONDS,
+        QUEUE_RETRY_MAX_SECONDS,
+        ADMIN_TOKEN,
     ];
 }
 
@@ -81,6 +89,12 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 /// delivery as a temporary failure. Re:amaze's staff-reply webhook is
 /// synchronous, so the whole reply path must stay well inside its patience.
 pub const DEFAULT_UPSTREAM_TIMEOUT_MS: u64 = 10_000;
+/// Queue mode: attempts per message before it becomes a dead letter, and
+/// the backoff between them (30 s doubling up to an hour: about 4.5 hours
+/// of retries in all, beyond the longest Re:amaze incident worth riding out).
+pub const DEFAULT_QUEUE_MAX_ATTEMPTS: u32 = 10;
+pub const DEFAULT_QUEUE_RETRY_BASE_SECONDS: u32 = 30;
+pub const DEFAULT_QUEUE_RETRY_MAX_SECONDS: u32 = 3_600;
 /// Bird statuses posted unless `BIRD_POST_STATUSES` says otherwise: every
 /// status that tells an agent something; `ringing` and `accepted` do not.
 pub const DEFAULT_BIRD_STATUSES: [&str; 7] =
@@ -105,6 +119,11 @@ pub struct Settings {
     pub volubile_number: Option<String>,
     pub max_body_bytes: usize,
     pub upstream_timeout_ms: u64,
+    pub queue_max_attempts: u32,
+    pub queue_retry_base_seconds: u32,
+    pub queue_retry_max_seconds: u32,
+    /// Bearer token of the admin routes; none means they are off.
+    pub admin_token: Option<Secret>,
 }
 
 impl Default for Settings {
@@ -127,6 +146,10 @@ impl Default for Settings {
             volubile_number: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             upstream_timeout_ms: DEFAULT_UPSTREAM_TIMEOUT_MS,
+            queue_max_attempts: DEFAULT_QUEUE_MAX_ATTEMPTS,
+            queue_retry_base_seconds: DEFAULT_QUEUE_RETRY_BASE_SECONDS,
+            queue_retry_max_seconds: DEFAULT_QUEUE_RETRY_MAX_SECONDS,
+            admin_token: None,
         }
     }
 }
@@ -166,6 +189,10 @@ impl Settings {
                 Some(v) => v.parse().map_err(|_| SettingsError { name, expected: "a whole number" }),
             }
         };
+        let small = |name: &'static str, default: u32| -> Result<u32, SettingsError> {
+            u32::try_from(number(name, u64::from(default))?)
+                .map_err(|_| SettingsError { name, expected: "a whole number below 4294967296" })
+        };
         let url = |name: &'static str, default: &str| -> Result<String, SettingsError> {
             let value = text(name).unwrap_or_else(|| default.to_string());
             if value.starts_with("https://") || value.starts_with("http://") {
@@ -200,6 +227,10 @@ impl Settings {
             max_body_bytes: usize::try_from(number(MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES as u64)?)
                 .map_err(|_| SettingsError { name: MAX_BODY_BYTES, expected: "a size this machine can hold" })?,
             upstream_timeout_ms: number(UPSTREAM_TIMEOUT_MS, DEFAULT_UPSTREAM_TIMEOUT_MS)?,
+            queue_max_attempts: small(QUEUE_MAX_ATTEMPTS, DEFAULT_QUEUE_MAX_ATTEMPTS)?.max(1),
+            queue_retry_base_seconds: small(QUEUE_RETRY_BASE_SECONDS, DEFAULT_QUEUE_RETRY_BASE_SECONDS)?,
+            queue_retry_max_seconds: small(QUEUE_RETRY_MAX_SECONDS, DEFAULT_QUEUE_RETRY_MAX_SECONDS)?,
+            admin_token: secret(ADMIN_TOKEN),
         })
     }
 

@@ -90,6 +90,13 @@ pub mod keys {
         format!("echo:{}", digest(&[digits(from).as_bytes(), digits(to).as_bytes(), text.as_bytes()]))
     }
 
+    /// A dead letter, kept for operators to list and replay.
+    pub fn dead_letter(message_id: &str) -> String {
+        format!("{DEAD_LETTER_PREFIX}{message_id}")
+    }
+
+    pub const DEAD_LETTER_PREFIX: &str = "dead:";
+
     /// A staff-reply part already sent, so Re:amaze's retry of the same
     /// reply does not send it twice.
     pub fn reply_part(raw_body: &[u8], index: usize) -> String {

@@ -4,6 +4,11 @@
 //! Everything it decides comes from the core; this file only moves bytes:
 //! request in, store reads and writes, outbound `fetch` with a timeout,
 //! response out, and one JSON log line per request.
+//!
+//! With a `DELIVERIES` queue bound, webhooks are answered 202 once their
+//! messages are enqueued, and the queue consumer below delivers them with
+//! retries; dead letters go through the `DEAD_LETTERS` queue into KV, where
+//! the admin routes list and replay them.
 
 use std::cell::RefCell;
 use std::pin::pin;
@@ -12,17 +17,23 @@ use std::time::Duration;
 use futures_util::future::{select, Either};
 use serde_json::{json, Value};
 use worker::{
-    console_log, event, js_sys, AbortController, Context, Date, Delay, Env, Fetch, Headers, KvStore, Method,
-    Request as WorkerRequest, RequestInit, Response as WorkerResponse, Result,
+    console_log, event, js_sys, AbortController, Context, Date, Delay, Env, Fetch, Headers, KvStore, MessageBatch,
+    MessageBuilder, MessageExt, Method, Queue, Request as WorkerRequest, RequestInit, Response as WorkerResponse,
+    Result,
 };
 
 use crate::bridge::{Bridge, Delivery, DeliveryResult, Request, Response, Route, Step, Target};
+use crate::queue::{self, DeadLetter, Job, Queued, Settled, DEAD_LETTER_TTL};
 use crate::settings::Settings;
-use crate::store::{MemoryStore, Store};
+use crate::store::{keys, Entry, MemoryStore, Store};
 
 /// The KV namespace binding that holds seen event ids, call parties and
 /// echo markers.
 pub const KV_BINDING: &str = "BRIDGE_KV";
+/// The queue of Re:amaze messages to deliver (queue mode when bound).
+pub const DELIVERY_QUEUE_BINDING: &str = "DELIVERIES";
+/// The queue of messages that will not be delivered without an operator.
+pub const DEAD_LETTER_QUEUE_BINDING: &str = "DEAD_LETTERS";
 
 /// How much of an upstream answer is kept (the core quotes less of it).
 const UPSTREAM_BODY_LIMIT: usize = 4096;
@@ -97,6 +108,21 @@ async fn handle(mut request: WorkerRequest, env: &Env, log: &mut LogLine) -> Res
         Ok(settings) => settings,
         Err(e) => return finish(log, Response::error(503, "not_configured", e.to_string())),
     };
+    let kv = env.kv(KV_BINDING).ok();
+    let deliveries = env.queue(DELIVERY_QUEUE_BINDING).ok();
+    let now = (Date::now().as_millis() / 1000) as i64;
+    if let (Ok(route @ (Route::DeadLetters | Route::ReplayDeadLetters)), Some(kv)) = (Route::of(&method, &path), &kv) {
+        let authorization = request.headers().get("Authorization").ok().flatten();
+        if let Err(refused) = queue::authorize(&settings, authorization.as_deref()) {
+            return finish(log, refused);
+        }
+        let body = request.text().await.unwrap_or_default();
+        let response = match route {
+            Route::DeadLetters => list_dead_letters(kv).await,
+            _ => replay_dead_letters(kv, deliveries.as_ref(), &body, now).await,
+        };
+        return finish(log, response.unwrap_or_else(|e| store_unavailable(&e)));
+    }
     // Refuse an announced oversize body before reading it.
     let announced = request.headers().get("Content-Length").ok().flatten().and_then(|v| v.parse::<usize>().ok());
     if announced.is_some_and(|len| len > settings.max_body_bytes) {
@@ -117,11 +143,9 @@ async fn handle(mut request: WorkerRequest, env: &Env, log: &mut LogLine) -> Res
     }
 
     let timeout_ms = settings.upstream_timeout_ms;
-    let bridge = Bridge::new(settings);
-    let now = (Date::now().as_millis() / 1000) as i64;
+    let bridge = Bridge::new(settings).queued(deliveries.is_some());
     let core_request = Request { method: &method, path: &path, url: url.as_str(), headers: &headers, body: &body };
     let mut exchange = bridge.exchange(&core_request, now);
-    let kv = env.kv(KV_BINDING).ok();
     loop {
         match exchange.step() {
             Step::Read(keys) => match read(kv.as_ref(), &keys, now).await {
@@ -138,6 +162,10 @@ async fn handle(mut request: WorkerRequest, env: &Env, log: &mut LogLine) -> Res
                 let result = send(&delivery, timeout_ms).await;
                 log.upstream_status = result.status;
                 exchange.delivered(result);
+            }
+            Step::Enqueue(messages) => {
+                let queue = deliveries.as_ref().expect("queue mode only with a queue bound");
+                exchange.enqueued(queue.send_batch(messages).await.map_err(|e| e.to_string()));
             }
             Step::Respond(response) => return finish(log, response),
         }
@@ -244,4 +272,166 @@ fn to_worker_response(response: &Response) -> Result<WorkerResponse> {
         headers.append(name, value)?;
     }
     Ok(WorkerResponse::from_bytes(response.body.clone())?.with_status(response.status).with_headers(headers))
+}
+
+/// The queue consumer: `DELIVERIES` messages are delivered to Re:amaze;
+/// `DEAD_LETTERS` messages are kept in KV for operators. One message at a
+/// time, in order, so a call's events keep their order.
+#[event(queue)]
+pub async fn consume(batch: MessageBatch<Value>, env: Env, _ctx: Context) -> Result<()> {
+    let settings = match Settings::from_lookup(|name| setting(&env, name)) {
+        Ok(settings) => settings,
+        Err(e) => {
+            console_log!("{}", json!({ "queue": batch.queue(), "outcome": "not_configured", "error": e.to_string() }));
+            batch.retry_all();
+            return Ok(());
+        }
+    };
+    let kv = env.kv(KV_BINDING).ok();
+    for message in batch.messages()? {
+        let now = (Date::now().as_millis() / 1000) as i64;
+        let body = message.body().clone();
+        // A dead letter carries the queued message under `queued`; a message
+        // that reached the dead-letter queue some other way (the platform's
+        // own retry limit) is a bare `Queued`.
+        let handled = if body.get("queued").is_some() || batch.queue().contains("dead") {
+            keep_dead_letter(kv.as_ref(), body, now).await
+        } else {
+            deliver_queued(&settings, &env, kv.as_ref(), body, now).await
+        };
+        match handled {
+            Ok(()) => message.ack(),
+            Err(e) => {
+                console_log!("{}", json!({ "queue": batch.queue(), "outcome": "error", "error": e }));
+                message.retry();
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn deliver_queued(
+    settings: &Settings,
+    env: &Env,
+    kv: Option<&KvStore>,
+    body: Value,
+    now: i64,
+) -> std::result::Result<(), String> {
+    let queued: Queued = serde_json::from_value(body).map_err(|e| format!("not a queued message: {e}"))?;
+    let job = Job::new(queued);
+    let mut line = json!({ "queue": "deliveries", "id": job.queued.message.id, "attempt": job.queued.attempt });
+    if read(kv, &[job.seen_key()], now).await?[0].is_some() {
+        line["outcome"] = json!("duplicate");
+        console_log!("{line}");
+        return Ok(());
+    }
+    let jitter = js_sys::Math::random();
+    let settled = match job.delivery(settings) {
+        Ok(delivery) => {
+            let result = send(&delivery, settings.upstream_timeout_ms).await;
+            line["upstream_status"] = json!(result.status);
+            job.settle(&result, settings, now, jitter)
+        }
+        Err(why) => job.unsendable(why, settings, now, jitter),
+    };
+    let queue = |binding: &str| env.queue(binding).map_err(|e| format!("{binding} is not bound: {e}"));
+    match settled {
+        Settled::Delivered(mark) => {
+            write(kv, &[mark], now).await?;
+            line["outcome"] = json!("delivered");
+        }
+        Settled::Retry { next, delay_seconds } => {
+            line["outcome"] = json!("retry");
+            line["delay_seconds"] = json!(delay_seconds);
+            let later = MessageBuilder::new(next).delay_seconds(delay_seconds).build();
+            queue(DELIVERY_QUEUE_BINDING)?.send(later).await.map_err(|e| e.to_string())?;
+        }
+        Settled::DeadLetter(dead) => {
+            line["outcome"] = json!("dead_letter");
+            line["error"] = json!(dead.last_error);
+            queue(DEAD_LETTER_QUEUE_BINDING)?.send(dead).await.map_err(|e| e.to_string())?;
+        }
+    }
+    console_log!("{line}");
+    Ok(())
+}
+
+async fn keep_dead_letter(kv: Option<&KvStore>, body: Value, now: i64) -> std::result::Result<(), String> {
+    let dead = match serde_json::from_value::<DeadLetter>(body.clone()) {
+        Ok(dead) => dead,
+        Err(_) => {
+            let queued: Queued = serde_json::from_value(body).map_err(|e| format!("not a dead letter: {e}"))?;
+            let last_error = queued.last_error.clone().unwrap_or_else(|| "the delivery consumer kept failing".into());
+            DeadLetter { attempts: queued.attempt, queued, last_error, upstream_status: None, dead_at: now }
+        }
+    };
+    let entry = Entry {
+        key: dead.key(),
+        value: serde_json::to_string(&dead).map_err(|e| e.to_string())?,
+        ttl_seconds: DEAD_LETTER_TTL,
+    };
+    write(kv, &[entry], now).await?;
+    console_log!(
+        "{}",
+        json!({ "queue": "dead_letters", "id": dead.queued.message.id, "outcome": "kept", "attempts": dead.attempts })
+    );
+    Ok(())
+}
+
+/// How many dead letters one listing or replay handles.
+const DEAD_LETTER_PAGE: u64 = 1000;
+
+async fn dead_letters(kv: &KvStore) -> std::result::Result<(Vec<DeadLetter>, bool), String> {
+    let page = kv
+        .list()
+        .prefix(keys::DEAD_LETTER_PREFIX.to_string())
+        .limit(DEAD_LETTER_PAGE)
+        .execute()
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut letters = Vec::with_capacity(page.keys.len());
+    for key in &page.keys {
+        if let Some(text) = kv.get(&key.name).text().await.map_err(|e| e.to_string())? {
+            letters.extend(serde_json::from_str::<DeadLetter>(&text).ok());
+        }
+    }
+    Ok((letters, !page.list_complete))
+}
+
+async fn list_dead_letters(kv: &KvStore) -> std::result::Result<Response, String> {
+    let (letters, more) = dead_letters(kv).await?;
+    Ok(Response::json(200, json!({ "count": letters.len(), "more": more, "dead_letters": letters })))
+}
+
+/// Enqueues dead letters again as fresh first attempts: those named in the
+/// body's `ids`, or all of them.
+async fn replay_dead_letters(
+    kv: &KvStore,
+    deliveries: Option<&Queue>,
+    body: &str,
+    now: i64,
+) -> std::result::Result<Response, String> {
+    let Some(deliveries) = deliveries else {
+        return Ok(Response::error(503, "queue_mode_off", "replay needs the DELIVERIES queue binding"));
+    };
+    let wanted: Option<Vec<String>> = match body.trim() {
+        "" => None,
+        text => match serde_json::from_str::<Value>(text) {
+            Ok(v) => v
+                .get("ids")
+                .and_then(Value::as_array)
+                .map(|ids| ids.iter().filter_map(|i| i.as_str().map(String::from)).collect()),
+            Err(e) => {
+                return Ok(Response::error(400, "invalid_json", format!("expected {{\"ids\": [...]}} or no body: {e}")))
+            }
+        },
+    };
+    let (letters, more) = dead_letters(kv).await?;
+    let mut replayed = Vec::new();
+    for dead in letters.iter().filter(|d| wanted.as_ref().is_none_or(|ids| ids.contains(&d.queued.message.id))) {
+        deliveries.send(dead.replay(now)).await.map_err(|e| e.to_string())?;
+        kv.delete(&dead.key()).await.map_err(|e| e.to_string())?;
+        replayed.push(dead.queued.message.id.clone());
+    }
+    Ok(Response::json(200, json!({ "replayed": replayed.len(), "ids": replayed, "more": more })))
 }

@@ -3,26 +3,17 @@
 // with node:crypto, independently of the bridge's code; the expected
 // messages come from the shared vectors (tests/vectors/translations/).
 
+// The Worker in sync mode (no queue bound), built by `make worker`, run
+// inside workerd (Miniflare), with loopback stand-ins for Re:amaze and
+// Voice360. Webhooks are signed with node:crypto, independently of the
+// bridge's code; the expected messages come from the shared vectors.
+
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import net from 'node:net';
-import { Miniflare } from 'miniflare';
 import { startReamaze, startVoice360 } from '../../scripts/standins.mjs';
+import { SECRETS, incomingCall, request, sign, startWorker, unusedPort, vectors, webhook as signedWebhook, workerOptions } from './helpers.mjs';
 
-const root = new URL('../../', import.meta.url);
-const vectors = (name) => JSON.parse(readFileSync(new URL(`tests/vectors/translations/${name}.json`, root), 'utf8')).cases;
 const vectorCase = (file, name) => vectors(file).find((c) => c.name === name) ?? assert.fail(`no vector ${name}`);
-
-const SECRETS = {
-  REAMAZE_VOICE_SECRET: 'voice-channel-secret',
-  REAMAZE_SMS_SECRET: 'sms-channel-secret',
-  VOICE360_WEBHOOK_SECRETS: 'v360-old,v360-current',
-  VOICE360_API_KEY: 'v360_dev_test_key',
-  BIRD_SIGNING_KEYS: 'bird-signing-key',
-  VOLUBILE_WEBHOOK_SECRETS: 'volubile-secret',
-};
 const TIMEOUT_MS = 800;
 const BRIDGE = 'http://bridge.test';
 
@@ -31,30 +22,18 @@ let voice360;
 let mf;
 const logs = [];
 
-function bindings(overrides = {}) {
+function options(overrides = {}) {
   return {
-    ...SECRETS,
-    REAMAZE_BASE_URL: reamaze.url,
-    VOICE360_API_BASE: `${voice360.url}/v3/voice`,
-    VOICE360_ACCOUNT_ID: '61',
-    SMS_CHANNEL_NUMBER: '+15559876543',
-    VOLUBILE_NUMBER: '+33100000000',
-    UPSTREAM_TIMEOUT_MS: String(TIMEOUT_MS),
-    MAX_BODY_BYTES: '65536',
-    ...overrides,
-  };
-}
-
-function workerOptions(overrides) {
-  return {
-    modules: true,
-    scriptPath: 'build/index.js',
-    modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'], fallthrough: true }],
-    compatibilityDate: '2026-04-01',
-    kvNamespaces: ['BRIDGE_KV'],
-    bindings: bindings(overrides),
-    handleStructuredLogs: ({ message }) => {
-      logs.push(message);
+    logs,
+    bindings: {
+      REAMAZE_BASE_URL: reamaze.url,
+      VOICE360_API_BASE: `${voice360.url}/v3/voice`,
+      VOICE360_ACCOUNT_ID: '61',
+      SMS_CHANNEL_NUMBER: '+15559876543',
+      VOLUBILE_NUMBER: '+33100000000',
+      UPSTREAM_TIMEOUT_MS: String(TIMEOUT_MS),
+      MAX_BODY_BYTES: '65536',
+      ...overrides,
     },
   };
 }
@@ -62,8 +41,7 @@ function workerOptions(overrides) {
 before(async () => {
   reamaze = await startReamaze({ voiceSecret: SECRETS.REAMAZE_VOICE_SECRET, smsSecret: SECRETS.REAMAZE_SMS_SECRET });
   voice360 = await startVoice360({ apiKey: SECRETS.VOICE360_API_KEY, accountId: '61' });
-  mf = new Miniflare(workerOptions());
-  await mf.ready;
+  mf = await startWorker(options());
 });
 
 after(async () => {
@@ -78,44 +56,14 @@ beforeEach(() => {
   logs.length = 0;
 });
 
-const hmac = (key, data) => createHmac('sha256', key).update(data);
-const sign = {
-  voice360: (body) => ({ 'X-Voice360-Signature': `sha256=${hmac('v360-current', body).digest('hex')}` }),
-  volubile: (body) => ({ 'X-Webhook-Signature': hmac(SECRETS.VOLUBILE_WEBHOOK_SECRETS, body).digest('hex') }),
-  bird: (body, url, ts = Math.floor(Date.now() / 1000)) => {
-    const digest = createHash('sha256').update(body).digest();
-    const message = Buffer.concat([Buffer.from(`${ts}\n${url}\n`), digest]);
-    return { 'messagebird-signature': hmac(SECRETS.BIRD_SIGNING_KEYS, message).digest('base64'), 'messagebird-request-timestamp': String(ts) };
-  },
-  reamaze: (body) => ({ 'X-Reamaze-Hmac-SHA256': hmac(SECRETS.REAMAZE_SMS_SECRET, body).digest('base64') }),
-};
-
-async function post(path, body, headers = {}, method = 'POST') {
-  const res = await mf.dispatchFetch(`${BRIDGE}${path}`, { method, body: method === 'GET' ? undefined : body, headers });
-  const text = await res.text();
-  let json = null;
-  try {
-    json = JSON.parse(text);
-  } catch {}
-  return { status: res.status, headers: res.headers, json, text };
-}
-
-/** A provider webhook, signed as the provider signs it. */
-function webhook(provider, payload) {
-  const body = typeof payload === 'string' ? payload : JSON.stringify(payload);
-  const path = `/webhooks/${provider}`;
-  return post(path, body, { 'content-type': 'application/json', ...sign[provider](body, `${BRIDGE}${path}`) });
-}
+const post = (path, body, headers = {}, method = 'POST') => request(mf, path, { method, body, headers });
+const webhook = (provider, payload) => signedWebhook(mf, provider, payload);
 
 function staffReply(payload) {
   const body = JSON.stringify(payload);
   return post('/webhooks/reamaze/sms', body, { 'content-type': 'application/json', ...sign.reamaze(body) });
 }
 
-const call = (uniqueid, extra = {}) => ({
-  event_name: 'INCOMING_EXTERNAL_CALL', account_id: '12345', timestamp: 1704067200,
-  metadata: { caller_id_number: '+15551234567', caller_id_name: 'John Doe', dnis: '+15559876543', uniqueid, ...extra },
-});
 
 describe('each provider reaches Re:amaze once, signed, with the expected message', () => {
   const cases = [
@@ -141,12 +89,12 @@ describe('each provider reaches Re:amaze once, signed, with the expected message
 });
 
 describe('bad requests get their status and deliver nothing', () => {
-  const body = JSON.stringify(call('bad.1'));
+  const body = JSON.stringify(incomingCall('bad.1'));
   const cases = [
     ['a bad signature', () => post('/webhooks/voice360', body, { 'X-Voice360-Signature': `sha256=${'0'.repeat(64)}` }), 401, 'signature_mismatch'],
     ['a missing signature header', () => post('/webhooks/voice360', body), 401, 'missing_signature'],
     ['malformed JSON', () => webhook('voice360', '{"event_name": "CALL_'), 400, 'invalid_json'],
-    ['a missing required field', () => webhook('voice360', { ...call('bad.2'), metadata: { dnis: '+1555' } }), 400, 'missing_field'],
+    ['a missing required field', () => webhook('voice360', { ...incomingCall('bad.2'), metadata: { dnis: '+1555' } }), 400, 'missing_field'],
     ['an oversize body', () => webhook('voice360', JSON.stringify({ pad: 'x'.repeat(70_000) })), 413, 'body_too_large'],
     ['an unknown route', () => post('/webhooks/twilio', body), 404, 'not_found'],
     ['a wrong method', () => post('/webhooks/voice360', null, {}, 'GET'), 405, 'method_not_allowed'],
@@ -169,23 +117,23 @@ describe('bad requests get their status and deliver nothing', () => {
 describe("Re:amaze's answers give the sender the right status", () => {
   test('503 with Retry-After: 503 with that Retry-After; the retry delivers', async () => {
     reamaze.respond({ status: 503, headers: { 'Retry-After': '30' }, body: { error: 'maintenance' } });
-    const res = await webhook('voice360', call('up.503'));
+    const res = await webhook('voice360', incomingCall('up.503'));
     assert.equal(res.status, 503);
     assert.equal(res.headers.get('retry-after'), '30');
     assert.match(res.json.message, /maintenance/);
-    const retry = await webhook('voice360', call('up.503'));
+    const retry = await webhook('voice360', incomingCall('up.503'));
     assert.equal(retry.status, 200);
     assert.equal(reamaze.accepted().length, 1);
   });
   test('429: 503 with its Retry-After', async () => {
     reamaze.respond({ status: 429, headers: { 'Retry-After': '7' }, body: { error: 'rate limited' } });
-    const res = await webhook('voice360', call('up.429'));
+    const res = await webhook('voice360', incomingCall('up.429'));
     assert.equal(res.status, 503);
     assert.equal(res.headers.get('retry-after'), '7');
   });
   test('400: 502, saying what Re:amaze said', async () => {
     reamaze.respond({ status: 400, body: { error: 'phone is invalid' } });
-    const res = await webhook('voice360', call('up.400'));
+    const res = await webhook('voice360', incomingCall('up.400'));
     assert.equal(res.status, 502);
     assert.equal(res.json.error, 'reamaze_refused');
     assert.match(res.json.upstream.body, /phone is invalid/);
@@ -193,25 +141,25 @@ describe("Re:amaze's answers give the sender the right status", () => {
   test('no answer in time: 503', async () => {
     reamaze.respond({ delayMs: TIMEOUT_MS * 3 });
     const started = Date.now();
-    const res = await webhook('voice360', call('up.slow'));
+    const res = await webhook('voice360', incomingCall('up.slow'));
     assert.equal(res.status, 503);
     assert.match(res.json.message, /did not answer within/);
     assert.ok(Date.now() - started < TIMEOUT_MS * 3, 'gave up at the timeout, not when the answer came');
   });
   test('a dropped connection: 503', async () => {
     reamaze.respond({ hangUp: true });
-    const res = await webhook('voice360', call('up.hangup'));
+    const res = await webhook('voice360', incomingCall('up.hangup'));
     assert.equal(res.status, 503);
   });
   test('a refused connection: 503', async () => {
     const closed = await unusedPort();
-    await mf.setOptions(workerOptions({ REAMAZE_BASE_URL: `http://127.0.0.1:${closed}` }));
+    await mf.setOptions(workerOptions(options({ REAMAZE_BASE_URL: `http://127.0.0.1:${closed}` })));
     try {
-      const res = await webhook('voice360', call('up.refused'));
+      const res = await webhook('voice360', incomingCall('up.refused'));
       assert.equal(res.status, 503, res.text);
       assert.equal(res.json.error, 'reamaze_unavailable');
     } finally {
-      await mf.setOptions(workerOptions());
+      await mf.setOptions(workerOptions(options()));
     }
   });
 });
@@ -268,8 +216,8 @@ describe('staff replies', () => {
 });
 
 test('a repeated delivery is posted once', async () => {
-  const first = await webhook('voice360', call('dup.1'));
-  const second = await webhook('voice360', call('dup.1'));
+  const first = await webhook('voice360', incomingCall('dup.1'));
+  const second = await webhook('voice360', incomingCall('dup.1'));
   assert.equal(first.json.status, 'delivered');
   assert.equal(second.status, 200);
   assert.equal(second.json.status, 'duplicate');
@@ -298,7 +246,7 @@ test('GET /healthz and GET /', async () => {
 });
 
 test('one JSON log line per request, with no secret and no body', async () => {
-  await webhook('voice360', call('log.1', { caller_id_name: 'Zelda Quux' }));
+  await webhook('voice360', incomingCall('log.1', { caller_id_name: 'Zelda Quux' }));
   await post('/webhooks/voice360', '{}', { 'X-Voice360-Signature': 'sha256=00' });
   const lines = logs.map((m) => {
     try {
@@ -318,13 +266,3 @@ test('one JSON log line per request, with no secret and no body', async () => {
   for (const secret of Object.values(SECRETS).flatMap((s) => s.split(','))) assert.ok(!all.includes(secret));
   assert.ok(!all.includes('Zelda Quux'), 'no body content in the logs');
 });
-
-function unusedPort() {
-  return new Promise((resolve) => {
-    const server = net.createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}

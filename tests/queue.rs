@@ -1,0 +1,204 @@
+//! Queue mode in the core: webhooks answered 202 once enqueued, and how a
+//! consumer settles each delivery attempt.
+
+use std::collections::HashMap;
+
+use http::{HeaderMap, HeaderValue};
+use reamaze_bridge::bridge::{Bridge, DeliveryResult, Request, Step};
+use reamaze_bridge::queue::{self, backoff, retry_after, DeadLetter, Job, Queued, Settled};
+use reamaze_bridge::signature::{self, Scheme, Signed, Window};
+use reamaze_bridge::Settings;
+use serde_json::json;
+
+const NOW: i64 = 1_704_067_200;
+
+fn settings(extra: &[(&str, &str)]) -> Settings {
+    let mut values: HashMap<&str, &str> = HashMap::from([
+        ("REAMAZE_VOICE_SECRET", "voice-secret"),
+        ("VOICE360_WEBHOOK_SECRETS", "whsec"),
+        ("QUEUE_RETRY_BASE_SECONDS", "10"),
+        ("QUEUE_RETRY_MAX_SECONDS", "300"),
+        ("QUEUE_MAX_ATTEMPTS", "5"),
+    ]);
+    values.extend(extra.iter().copied());
+    Settings::from_lookup(|n| values.get(n).map(|v| v.to_string())).unwrap()
+}
+
+fn webhook_exchange(bridge: &Bridge, uniqueid: &str) -> reamaze_bridge::Exchange {
+    let body = serde_json::to_vec(&json!({"event_name": "INCOMING_EXTERNAL_CALL", "account_id": "1", "timestamp": NOW,
+        "metadata": {"caller_id_number": "+15551234567", "dnis": "+15559876543", "uniqueid": uniqueid}}))
+    .unwrap();
+    let mut headers = HeaderMap::new();
+    let sig = signature::sign(Scheme::Voice360, b"whsec", &Signed::body(&body)).unwrap();
+    headers.insert("x-voice360-signature", HeaderValue::from_str(&sig).unwrap());
+    let request = Request {
+        method: "POST",
+        path: "/webhooks/voice360",
+        url: "https://b.test/webhooks/voice360",
+        headers: &headers,
+        body: &body,
+    };
+    bridge.exchange(&request, NOW)
+}
+
+/// Runs an exchange answering reads with `seen`, and returns what it
+/// enqueued and its response.
+fn run_queued(
+    mut exchange: reamaze_bridge::Exchange,
+    seen: Option<&str>,
+    enqueue: Result<(), String>,
+) -> (Vec<Queued>, reamaze_bridge::Response) {
+    let mut queued = Vec::new();
+    loop {
+        match exchange.step() {
+            Step::Read(keys) => exchange.provide(
+                keys.iter().map(|k| if k.starts_with("seen:") { seen.map(String::from) } else { None }).collect(),
+            ),
+            Step::Write(_) => {}
+            Step::Deliver(d) => panic!("queue mode delivered {} directly", d.url),
+            Step::Enqueue(messages) => {
+                queued.extend(messages);
+                exchange.enqueued(enqueue.clone());
+            }
+            Step::Respond(response) => return (queued, response),
+        }
+    }
+}
+
+#[test]
+fn queue_mode_answers_202_once_enqueued() {
+    let bridge = Bridge::new(settings(&[])).queued(true);
+    let (queued, response) = run_queued(webhook_exchange(&bridge, "q.1"), None, Ok(()));
+    assert_eq!(response.status, 202);
+    assert_eq!(response.body_json()["status"], "queued");
+    assert_eq!(queued.len(), 1);
+    assert_eq!(queued[0].attempt, 1);
+    assert_eq!(queued[0].message.id, "voice360:INCOMING_EXTERNAL_CALL:q.1");
+    assert_eq!(queued[0].accepted_at, NOW);
+}
+
+#[test]
+fn queue_mode_refused_by_the_queue_is_503_and_duplicates_are_not_enqueued() {
+    let bridge = Bridge::new(settings(&[])).queued(true);
+    let (_, response) = run_queued(webhook_exchange(&bridge, "q.2"), None, Err("queue full".into()));
+    assert_eq!(response.status, 503);
+    assert!(response.header("Retry-After").is_some());
+    let (queued, response) = run_queued(webhook_exchange(&bridge, "q.2"), Some("1"), Ok(()));
+    assert!(queued.is_empty());
+    assert_eq!((response.status, response.body_json()["status"].clone()), (200, json!("duplicate")));
+}
+
+fn job(attempt: u32) -> Job {
+    let mut queued: Queued = serde_json::from_value(json!({
+        "channel": "voice", "provider": "voice360", "event": "CALL_ENDED", "attempt": 1, "accepted_at": NOW,
+        "message": {"id": "voice360:CALL_ENDED:9", "direction": "inbound", "from": {"phone": "+1555"}, "to": {"phone": "+1666"}, "body": "Call ended"}
+    }))
+    .unwrap();
+    queued.attempt = attempt;
+    Job::new(queued)
+}
+
+#[test]
+fn a_job_is_signed_when_sent_with_the_current_secret() {
+    let job = job(1);
+    let old = job.delivery(&settings(&[])).unwrap();
+    let rotated = job.delivery(&settings(&[("REAMAZE_VOICE_SECRET", "rotated-secret")])).unwrap();
+    let header =
+        |d: &reamaze_bridge::Delivery| d.headers.iter().find(|(k, _)| k == "X-Reamaze-Hmac-SHA256").unwrap().1.clone();
+    for (delivery, secret) in [(&old, "voice-secret"), (&rotated, "rotated-secret")] {
+        let sig = header(delivery);
+        assert!(signature::verify(
+            Scheme::Reamaze,
+            &[secret],
+            &Signed::body(&delivery.body),
+            Some(&sig),
+            Window::at(0)
+        )
+        .is_ok());
+    }
+    assert!(job.delivery(&settings(&[("REAMAZE_VOICE_SECRET", "")])).is_err(), "no secret: not sendable");
+}
+
+#[test]
+fn settling_an_attempt() {
+    let s = settings(&[]);
+    match job(1).settle(&DeliveryResult::answered(201, ""), &s, NOW, 0.5) {
+        Settled::Delivered(mark) => assert_eq!(mark.key, "seen:voice360:CALL_ENDED:9"),
+        other => panic!("{other:?}"),
+    }
+    match job(1).settle(&DeliveryResult::answered(503, "down"), &s, NOW, 0.0) {
+        Settled::Retry { next, delay_seconds } => {
+            assert_eq!(next.attempt, 2);
+            assert_eq!(delay_seconds, 5, "half of the 10 s base with no jitter");
+            assert!(next.last_error.unwrap().contains("503"));
+        }
+        other => panic!("{other:?}"),
+    }
+    let rate_limited = DeliveryResult { status: Some(429), retry_after: Some("120".into()), body: String::new() };
+    match job(1).settle(&rate_limited, &s, NOW, 0.9) {
+        Settled::Retry { delay_seconds, .. } => assert_eq!(delay_seconds, 120, "Retry-After is honoured"),
+        other => panic!("{other:?}"),
+    }
+    match job(2).settle(&DeliveryResult::answered(400, r#"{"error":"bad phone"}"#), &s, NOW, 0.5) {
+        Settled::DeadLetter(dead) => {
+            assert_eq!((dead.attempts, dead.upstream_status), (2, Some(400)));
+            assert!(dead.last_error.contains("bad phone"));
+        }
+        other => panic!("{other:?}"),
+    }
+    match job(5).settle(&DeliveryResult::unanswered("connection refused"), &s, NOW, 0.5) {
+        Settled::DeadLetter(dead) => assert!(dead.last_error.starts_with("out of attempts"), "{}", dead.last_error),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn backoff_doubles_within_its_jitter_and_caps() {
+    let s = settings(&[]);
+    for attempt in 1..=12 {
+        let ceiling = (10u32 << (attempt - 1).min(20)).min(300);
+        let low = backoff(attempt, &s, 0.0);
+        let high = backoff(attempt, &s, 0.999);
+        assert_eq!(low, ceiling / 2, "attempt {attempt}");
+        assert!(high <= ceiling && high >= low, "attempt {attempt}: {high}");
+    }
+    assert_eq!(backoff(u32::MAX, &s, f64::NAN), 225, "absurd input stays within the cap");
+}
+
+#[test]
+fn retry_after_reads_seconds_and_http_dates() {
+    let with = |v: &str| DeliveryResult { status: Some(503), retry_after: Some(v.into()), body: String::new() };
+    assert_eq!(retry_after(&with("30"), NOW), 30);
+    assert_eq!(retry_after(&with("Mon, 01 Jan 2024 00:01:00 GMT"), NOW), 60);
+    assert_eq!(retry_after(&with("soon"), NOW), 0);
+    assert_eq!(retry_after(&with("99999999"), NOW), 86_400);
+}
+
+#[test]
+fn dead_letters_replay_as_fresh_first_attempts() {
+    let dead = DeadLetter {
+        queued: job(7).queued,
+        attempts: 7,
+        last_error: "x".into(),
+        upstream_status: Some(400),
+        dead_at: NOW,
+    };
+    assert_eq!(dead.key(), "dead:voice360:CALL_ENDED:9");
+    let again = dead.replay(NOW + 60);
+    assert_eq!((again.attempt, again.accepted_at, again.last_error), (1, NOW + 60, None));
+}
+
+#[test]
+fn admin_routes_need_the_bearer_token_and_are_off_without_one() {
+    let off = settings(&[]);
+    assert_eq!(queue::authorize(&off, Some("Bearer anything")).unwrap_err().status, 404);
+    let on = settings(&[("ADMIN_TOKEN", "s3cret-token")]);
+    assert!(queue::authorize(&on, Some("Bearer s3cret-token")).is_ok());
+    for wrong in
+        [None, Some(""), Some("Bearer "), Some("s3cret-token"), Some("Bearer s3cret-tokeN"), Some("Basic s3cret-token")]
+    {
+        let refused = queue::authorize(&on, wrong).unwrap_err();
+        assert_eq!(refused.status, 401, "{wrong:?}");
+        assert!(!String::from_utf8(refused.body).unwrap().contains("s3cret"));
+    }
+}
