@@ -38,11 +38,13 @@ cargo_tool wasm-bindgen wasm-bindgen-cli "$WASM_BINDGEN_VERSION"
 cargo_tool worker-build worker-build "$WORKER_BUILD_VERSION"
 
 # Debian's packages: the vector generator's python3 and openssl; Node.js
-# for wrangler, Miniflare and the JS tests.
+# for wrangler, Miniflare and the JS tests; Chromium for the browser tests
+# (driven by playwright-core, which downloads no browser of its own).
 missing=()
 command -v python3 >/dev/null 2>&1 || missing+=(python3)
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 command -v node >/dev/null 2>&1 || missing+=(nodejs npm)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
 if ((${#missing[@]})); then
   say "installing ${missing[*]} from Debian's packages"
   apt-get update -qq

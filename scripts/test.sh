@@ -11,11 +11,13 @@ fail() { printf '\ntest: FAILED at: %s\n' "$*"; exit 1; }
 step "bootstrap"
 scripts/bootstrap.sh || fail bootstrap
 
-step "format and lint (native, and the Worker for wasm32)"
+step "format and lint (native; the Worker and the npm core for wasm32)"
 cargo fmt --check || fail "cargo fmt --check"
 cargo clippy --quiet --all-targets -- -D warnings || fail clippy
-cargo clippy --quiet --lib --target wasm32-unknown-unknown --no-default-features --features worker -- -D warnings ||
-  fail "clippy (worker)"
+for feature in worker js; do
+  cargo clippy --quiet --lib --target wasm32-unknown-unknown --no-default-features --features "$feature" -- -D warnings ||
+    fail "clippy ($feature)"
+done
 
 step "signature vectors are what their generator (Python hmac, checked by openssl) writes"
 python3 tests/vectors/generate_signatures.py --check || fail "vectors"
@@ -28,6 +30,9 @@ scripts/build-worker.sh >/tmp/reamaze-bridge-worker-build.log 2>&1 ||
   { cat /tmp/reamaze-bridge-worker-build.log; fail "worker build"; }
 ls -l build/index_bg.wasm build/index.js
 
+step "build the npm package (wasm-bindgen, wasm-opt, esbuild)"
+scripts/build-npm.sh || fail "npm build"
+
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
@@ -35,12 +40,12 @@ step "Rust tests (cargo test)"
 cargo test 2>&1 | tee -a "$log"
 rust=${PIPESTATUS[0]}
 
-step "the Worker in workerd (node --test, Miniflare)"
-node --test --test-reporter=spec tests/worker/ 2>&1 | tee -a "$log"
-worker=${PIPESTATUS[0]}
+step "JS: the Worker in workerd (Miniflare), the npm package in Node and in Chromium (node --test)"
+node --test --test-reporter=spec tests/worker/ tests/npm/ 2>&1 | tee -a "$log"
+js=${PIPESTATUS[0]}
 
 awk '
   /^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
   /^ℹ pass / { p += $3 }  /^ℹ fail / { f += $3 }
   END { printf "\ntests: %d passed, %d failed\n", p, f }' "$log"
-[ "$rust" -eq 0 ] && [ "$worker" -eq 0 ]
+[ "$rust" -eq 0 ] && [ "$js" -eq 0 ]

@@ -44,6 +44,8 @@
 
 pub mod bridge;
 pub mod format;
+#[cfg(feature = "js")]
+pub mod js;
 pub mod providers;
 pub mod queue;
 pub mod reamaze;

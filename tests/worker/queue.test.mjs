@@ -7,7 +7,7 @@ import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { startReamaze } from '../../scripts/standins.mjs';
-import { SECRETS, incomingCall, request, startWorker, waitFor, webhook } from './helpers.mjs';
+import { SECRETS, incomingCall, request, waitFor, webhook, workerTarget } from '../support/helpers.mjs';
 
 const ADMIN_TOKEN = 'admin-token-for-tests';
 const WEBHOOKS = 300;
@@ -19,7 +19,7 @@ const logs = [];
 
 before(async () => {
   reamaze = await startReamaze({ voiceSecret: SECRETS.REAMAZE_VOICE_SECRET, smsSecret: SECRETS.REAMAZE_SMS_SECRET });
-  queued = await startWorker({
+  queued = await workerTarget({
     logs,
     queues: true,
     bindings: {
@@ -35,7 +35,7 @@ before(async () => {
 });
 
 after(async () => {
-  await queued?.dispose();
+  await queued?.close();
   await reamaze?.close();
 });
 
@@ -162,7 +162,7 @@ test('the admin routes need the bearer token', async () => {
 });
 
 test('time to answer the sender: queue mode beside sync mode, same run', async () => {
-  const sync = await startWorker({ bindings: { REAMAZE_BASE_URL: reamaze.url } });
+  const sync = await workerTarget({ bindings: { REAMAZE_BASE_URL: reamaze.url } });
   try {
     reamaze.policy = () => ({ delayMs: RE_AMAZE_LATENCY_MS });
     const timeIt = async (mf, prefix) => {
@@ -184,6 +184,6 @@ test('time to answer the sender: queue mode beside sync mode, same run', async (
         `sync p50 ${syncTimes.p50} p95 ${syncTimes.p95} | queue p50 ${queueTimes.p50} p95 ${queueTimes.p95}`,
     );
   } finally {
-    await sync.dispose();
+    await sync.close();
   }
 });

@@ -1,6 +1,7 @@
-// Shared by the Worker tests: the Miniflare set-up for the built Worker, and
-// webhooks signed as each provider signs them (node:crypto, independently
-// of the bridge's code).
+// Shared by the JS tests: the bridge under test as a *target* (the built
+// Worker in Miniflare, or the npm package's example Node server on
+// loopback), and webhooks signed as each provider signs them (node:crypto,
+// independently of the bridge's code).
 import { createHash, createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
@@ -66,9 +67,7 @@ export const sign = {
   reamaze: (body) => ({ 'X-Reamaze-Hmac-SHA256': hmac(SECRETS.REAMAZE_SMS_SECRET, body).digest('base64') }),
 };
 
-/** A request to the Worker, with the answer's status, headers, text and JSON. */
-export async function request(mf, path, { method = 'POST', body, headers = {} } = {}) {
-  const res = await mf.dispatchFetch(`${BRIDGE}${path}`, { method, body: method === 'GET' ? undefined : body, headers });
+async function answer(res) {
   const text = await res.text();
   let json = null;
   try {
@@ -77,11 +76,49 @@ export async function request(mf, path, { method = 'POST', body, headers = {} } 
   return { status: res.status, headers: res.headers, json, text };
 }
 
-/** A provider webhook, signed as the provider signs it. */
-export function webhook(mf, provider, payload) {
+/**
+ * The built Worker in workerd (Miniflare). A target: `base` (the URL it is
+ * reached at), `request(path, init)`, `reconfigure(bindings)`, `close()`.
+ */
+export async function workerTarget({ bindings, logs, queues } = {}) {
+  const mf = await startWorker({ bindings, logs, queues });
+  return {
+    base: BRIDGE,
+    request: async (path, { method = 'POST', body, headers = {} } = {}) =>
+      answer(await mf.dispatchFetch(`${BRIDGE}${path}`, { method, body: method === 'GET' ? undefined : body, headers })),
+    reconfigure: (next) => mf.setOptions(workerOptions({ bindings: next, logs, queues })),
+    close: () => mf.dispose(),
+  };
+}
+
+/** The npm package's example server (examples/node-server.mjs) on loopback, as a target. */
+export async function nodeServerTarget({ bindings } = {}) {
+  const { startServer } = await import('../../examples/node-server.mjs');
+  let server = await startServer({ settings: { ...SECRETS, ...bindings } });
+  return {
+    get base() {
+      return server.url;
+    },
+    request: async (path, { method = 'POST', body, headers = {} } = {}) =>
+      answer(await fetch(`${server.url}${path}`, { method, body: method === 'GET' ? undefined : body, headers })),
+    reconfigure: async (next) => {
+      await server.close();
+      server = await startServer({ settings: { ...SECRETS, ...next } });
+    },
+    close: () => server.close(),
+  };
+}
+
+/** A request to a target, with the answer's status, headers, text and JSON. */
+export function request(target, path, init) {
+  return target.request(path, init);
+}
+
+/** A provider webhook, signed as the provider signs it (Bird: over the URL the target is reached at). */
+export function webhook(target, provider, payload) {
   const body = typeof payload === 'string' ? payload : JSON.stringify(payload);
   const path = `/webhooks/${provider}`;
-  return request(mf, path, { body, headers: { 'content-type': 'application/json', ...sign[provider](body, `${BRIDGE}${path}`) } });
+  return target.request(path, { body, headers: { 'content-type': 'application/json', ...sign[provider](body, `${target.base}${path}`) } });
 }
 
 /** A Voice360 INCOMING_EXTERNAL_CALL for call `uniqueid`. */

@@ -1,0 +1,127 @@
+/** Bytes as a string (UTF-8) or any byte view; a Node Buffer works but is never required. */
+export type Bytes = string | Uint8Array | ArrayBuffer | ArrayBufferView;
+
+export type Scheme = 'reamaze' | 'voice360' | 'bird' | 'volubile';
+export type Provider = 'voice360' | 'bird' | 'volubile';
+
+/** The signature header each scheme uses. */
+export const SIGNATURE_HEADERS: Readonly<Record<Scheme, string>>;
+
+/** Errors carry a stable machine-readable `code`, and `field` for a payload missing one. */
+export class BridgeError extends Error {
+  readonly code: string;
+  readonly field?: string;
+}
+
+/** Loads the core. Required (and awaited) once in the browser; a no-op in Node. */
+export function init(wasm?: string | URL | Response | BufferSource | WebAssembly.Module): Promise<void>;
+
+export interface SignOptions {
+  scheme: Scheme;
+  secret: Bytes;
+  body: Bytes;
+  /** Bird: Unix seconds as sent in `messagebird-request-timestamp` (default: now). */
+  timestamp?: string | number;
+  /** Bird: the full URL the webhook is sent to. */
+  url?: string;
+}
+
+/** The signature header value: base64 (Re:amaze, Bird), `sha256=` + hex (Voice360), hex (Volubile). */
+export function sign(options: SignOptions): string;
+
+export interface VerifyOptions {
+  scheme: Scheme;
+  /** One secret, or several (`secrets`) to try in turn, e.g. during rotation. */
+  secret?: Bytes;
+  secrets?: Bytes[];
+  body: Bytes;
+  /** The received signature header value, if any. */
+  signature?: string | null;
+  /** Bird: the received `messagebird-request-timestamp`. */
+  timestamp?: string | number | null;
+  /** Bird: the full URL the webhook was sent to. */
+  url?: string;
+  /** The clock in Unix seconds (default: now). */
+  now?: number;
+  /** Bird: oldest accepted timestamp, in seconds (default 86400). */
+  maxAgeSeconds?: number;
+  /** Bird: furthest accepted future timestamp, in seconds (default 300). */
+  maxFutureSeconds?: number;
+}
+
+export type VerifyCode =
+  | 'missing_signature'
+  | 'malformed_signature'
+  | 'malformed_timestamp'
+  | 'signature_mismatch'
+  | 'timestamp_too_old'
+  | 'timestamp_in_future'
+  | 'no_secrets_configured'
+  | 'missing_url';
+
+export type VerifyResult =
+  | { ok: true; secretIndex: number }
+  | { ok: false; code: VerifyCode; message: string };
+
+/** Checks a signature; never throws for a bad one: the result says which check failed. */
+export function verify(options: VerifyOptions): VerifyResult;
+
+export interface Party {
+  name?: string;
+  phone?: string;
+}
+
+/** A message for a Re:amaze custom Voice or SMS channel. */
+export interface ReamazeMessage {
+  id: string;
+  direction: 'inbound' | 'outbound';
+  from: Party;
+  to: Party;
+  body: string;
+  attachments?: string[];
+  thread_id?: string;
+  created_at?: string;
+}
+
+export interface Translation {
+  provider: Provider;
+  event: string;
+  /** The messages to post, in order (absent when ignored). */
+  messages?: { channel: 'voice' | 'sms'; endpoint: string; message: ReamazeMessage }[];
+  /** Why nothing is posted for this event (absent when there are messages). */
+  ignored?: string;
+}
+
+/**
+ * Settings by the contract's names: REAMAZE_BASE_URL, REAMAZE_VOICE_SECRET, REAMAZE_SMS_SECRET,
+ * VOICE360_WEBHOOK_SECRETS, VOICE360_API_KEY, VOICE360_ACCOUNT_ID, VOICE360_API_BASE,
+ * SMS_CHANNEL_NUMBER, BIRD_SIGNING_KEYS, BIRD_WEBHOOK_URL, BIRD_MAX_AGE_SECONDS,
+ * BIRD_MAX_FUTURE_SECONDS, BIRD_POST_STATUSES, VOLUBILE_WEBHOOK_SECRETS, VOLUBILE_NUMBER,
+ * MAX_BODY_BYTES, UPSTREAM_TIMEOUT_MS. Lists may be arrays or comma-separated strings.
+ */
+export type Settings = Partial<Record<string, string | number | boolean | string[]>>;
+
+/** What a provider payload becomes. Throws a BridgeError (`invalid_json`, `missing_field`, …) for an unusable payload. */
+export function translate(provider: Provider, body: Bytes, settings?: Settings): Translation;
+
+/** A Re:amaze staff SMS reply as the Voice360 send-SMS requests, in order (160 characters each at most). */
+export function replyToSms(body: Bytes, settings: Settings): { from: string; to: string; message: string }[];
+
+/** Where the bridge keeps state between requests; both methods may return promises. */
+export interface Store {
+  get(key: string): string | null | undefined | Promise<string | null | undefined>;
+  put(key: string, value: string, ttlSeconds: number): void | Promise<void>;
+}
+
+/** The default store: a Map with expiry. */
+export class MemoryStore implements Store {
+  get(key: string): string | undefined;
+  put(key: string, value: string, ttlSeconds: number): void;
+}
+
+export interface Bridge {
+  /** Answers a request per the HTTP contract, delivering to Re:amaze / Voice360 with its own fetch. */
+  fetch(request: Request): Promise<Response>;
+}
+
+export function createBridge(settings: Settings, options?: { store?: Store; fetch?: typeof fetch }): Bridge;

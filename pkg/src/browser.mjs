@@ -1,0 +1,25 @@
+// The browser entry: an ES module whose `init()` loads the core (by default
+// the .wasm beside it; or pass a URL, Response, or bytes). Every function
+// throws a BridgeError with code `not_initialized` until init() resolves.
+import initWasm, * as core from '../dist/reamaze_bridge.js';
+import { BridgeError, MemoryStore, SIGNATURE_HEADERS, makeApi } from './api.mjs';
+
+let api = null;
+
+export async function init(wasm) {
+  if (api) return;
+  await initWasm(wasm === undefined ? undefined : { module_or_path: wasm });
+  api = makeApi(core);
+}
+
+function ready() {
+  if (!api) throw new BridgeError('not_initialized', 'call and await init() before using reamaze-bridge');
+  return api;
+}
+
+export const sign = (...args) => ready().sign(...args);
+export const verify = (...args) => ready().verify(...args);
+export const translate = (...args) => ready().translate(...args);
+export const replyToSms = (...args) => ready().replyToSms(...args);
+export const createBridge = (...args) => ready().createBridge(...args);
+export { BridgeError, MemoryStore, SIGNATURE_HEADERS };

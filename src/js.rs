@@ -1,0 +1,245 @@
+//! The wasm-bindgen API of the npm package (feature `js`). It stays thin:
+//! bytes and JSON text cross the boundary (no serde-wasm-bindgen), and the
+//! package's JavaScript (`pkg/src/api.mjs`) shapes them into its API.
+//! Failures are JS `Error`s with a stable `code` property.
+
+use js_sys::{Error, Reflect, Uint8Array};
+use serde_json::{json, Map, Value};
+use wasm_bindgen::prelude::*;
+
+use crate::bridge::{Bridge, DeliveryResult, Exchange, Request, Step};
+use crate::providers::{self, Outcome, Provider};
+use crate::reamaze::{reply_to_sms, ReplyError, StaffReply};
+use crate::settings::Settings;
+use crate::signature::{self, Scheme, Signed, Window};
+use crate::store::MemoryStore;
+
+/// A JS `Error` with a stable `code`.
+fn error(code: &str, message: &str) -> JsValue {
+    let error = Error::new(message);
+    let _ = Reflect::set(&error, &"code".into(), &code.into());
+    error.into()
+}
+
+/// A JS `Error` with a `code`, and the `field` it concerns.
+fn field_error(code: &str, message: &str, field: Option<&str>) -> JsValue {
+    let error = error(code, message);
+    if let Some(field) = field {
+        let _ = Reflect::set(&error, &"field".into(), &field.into());
+    }
+    error
+}
+
+fn scheme(name: &str) -> Result<Scheme, JsValue> {
+    name.parse().map_err(|e: String| error("unknown_scheme", &e))
+}
+
+/// Settings from a JS object turned to JSON text: the contract's names as
+/// keys; strings, numbers, or arrays (comma lists) as values.
+fn settings(json_text: &str) -> Result<Settings, JsValue> {
+    let object: Map<String, Value> = if json_text.trim().is_empty() {
+        Map::new()
+    } else {
+        serde_json::from_str(json_text).map_err(|e| error("invalid_settings", &format!("settings: {e}")))?
+    };
+    let text = |value: &Value| match value {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Array(items) => {
+            Some(items.iter().filter_map(|i| i.as_str().map(String::from)).collect::<Vec<_>>().join(","))
+        }
+        _ => None,
+    };
+    Settings::from_lookup(|name| object.get(name).and_then(text)).map_err(|e| error("invalid_settings", &e.to_string()))
+}
+
+/// Signs `body`; Bird also takes the timestamp and URL.
+#[wasm_bindgen(js_name = sign)]
+pub fn sign_js(
+    scheme_name: &str,
+    secret: &[u8],
+    body: &[u8],
+    timestamp: Option<String>,
+    url: Option<String>,
+) -> Result<String, JsValue> {
+    let signed = Signed { body, timestamp: timestamp.as_deref(), url: url.as_deref() };
+    signature::sign(scheme(scheme_name)?, secret, &signed).map_err(|e| error(e.code(), &e.to_string()))
+}
+
+/// Verifies `signature` over `body` against each of `secrets`. Returns JSON:
+/// `{"ok": true, "secretIndex": n}` or `{"ok": false, "code", "message"}`.
+#[allow(clippy::too_many_arguments)]
+#[wasm_bindgen(js_name = verify)]
+pub fn verify_js(
+    scheme_name: &str,
+    secrets: Vec<Uint8Array>,
+    body: &[u8],
+    signature: Option<String>,
+    timestamp: Option<String>,
+    url: Option<String>,
+    now: f64,
+    max_age: Option<f64>,
+    max_future: Option<f64>,
+) -> Result<String, JsValue> {
+    let scheme = scheme(scheme_name)?;
+    let secrets: Vec<Vec<u8>> = secrets.iter().map(Uint8Array::to_vec).collect();
+    let signed = Signed { body, timestamp: timestamp.as_deref(), url: url.as_deref() };
+    let window = Window {
+        now: now as i64,
+        max_age: max_age.map_or(Window::DEFAULT_MAX_AGE, |s| s as u64),
+        max_future: max_future.map_or(Window::DEFAULT_MAX_FUTURE, |s| s as u64),
+    };
+    let result = match signature::verify(scheme, &secrets, &signed, signature.as_deref(), window) {
+        Ok(verified) => json!({ "ok": true, "secretIndex": verified.secret_index }),
+        Err(e) => json!({ "ok": false, "code": e.code(), "message": e.to_string() }),
+    };
+    Ok(result.to_string())
+}
+
+/// Translates one provider payload. Returns JSON:
+/// `{"provider", "event", "messages": [{"channel", "endpoint", "message"}]}`
+/// or `{"provider", "event", "ignored": reason}`; throws for a payload that
+/// cannot be used (`code`: invalid_json, missing_field, invalid_field,
+/// unknown_call).
+#[wasm_bindgen(js_name = translate)]
+pub fn translate_js(provider: &str, body: &[u8], settings_json: &str) -> Result<String, JsValue> {
+    let provider: Provider = provider.parse().map_err(|e: String| error("unknown_provider", &e))?;
+    let settings = settings(settings_json)?;
+    let (event, translation) = providers::translate_payload(provider, body, &settings, &mut MemoryStore::new(), 0)
+        .map_err(|e| field_error(e.code(), &e.to_string(), e.field()))?;
+    let mut out = json!({ "provider": provider.name(), "event": event.name() });
+    match translation.outcome {
+        Outcome::Messages(messages) => {
+            out["messages"] = messages
+                .iter()
+                .map(|m| {
+                    json!({
+                        "channel": m.channel,
+                        "endpoint": m.channel.endpoint(&settings.reamaze_base_url),
+                        "message": m.message,
+                    })
+                })
+                .collect();
+        }
+        Outcome::Ignored(reason) => out["ignored"] = json!(reason),
+    }
+    Ok(out.to_string())
+}
+
+/// A Re:amaze staff reply as the SMS parts to send: JSON `[{from, to, message}]`.
+#[wasm_bindgen(js_name = replyToSms)]
+pub fn reply_to_sms_js(body: &[u8], settings_json: &str) -> Result<String, JsValue> {
+    let settings = settings(settings_json)?;
+    let channel = settings
+        .sms_channel_number
+        .as_deref()
+        .ok_or_else(|| error("not_configured", "SMS_CHANNEL_NUMBER is not set"))?;
+    let reply: StaffReply =
+        serde_json::from_slice(body).map_err(|e| error("invalid_json", &format!("the staff reply: {e}")))?;
+    let parts = reply_to_sms(&reply, channel).map_err(|e| match e {
+        ReplyError::Missing(field) => {
+            field_error("missing_field", &format!("required field {field} is missing"), Some(field))
+        }
+        ReplyError::Empty => error("empty_reply", "the reply has neither text nor attachments"),
+    })?;
+    Ok(serde_json::to_string(&parts).expect("SMS parts serialize"))
+}
+
+/// The whole bridge, driven by the package's JavaScript.
+#[wasm_bindgen(js_name = CoreBridge)]
+pub struct JsBridge {
+    bridge: Bridge,
+}
+
+#[wasm_bindgen(js_class = CoreBridge)]
+impl JsBridge {
+    #[wasm_bindgen(constructor)]
+    pub fn new(settings_json: &str) -> Result<JsBridge, JsValue> {
+        Ok(JsBridge { bridge: Bridge::new(settings(settings_json)?) })
+    }
+
+    /// The settings' upstream timeout, for the JS side's outbound fetch.
+    #[wasm_bindgen(getter, js_name = upstreamTimeoutMs)]
+    pub fn upstream_timeout_ms(&self) -> f64 {
+        self.bridge.settings().upstream_timeout_ms as f64
+    }
+
+    #[wasm_bindgen(getter, js_name = maxBodyBytes)]
+    pub fn max_body_bytes(&self) -> f64 {
+        self.bridge.settings().max_body_bytes as f64
+    }
+
+    /// Starts an exchange. `headers_json` is `[[name, value], ...]`.
+    pub fn exchange(
+        &self,
+        method: &str,
+        path: &str,
+        url: &str,
+        headers_json: &str,
+        body: &[u8],
+        now: f64,
+    ) -> Result<JsExchange, JsValue> {
+        let pairs: Vec<(String, String)> =
+            serde_json::from_str(headers_json).map_err(|e| error("invalid_headers", &e.to_string()))?;
+        let mut headers = http::HeaderMap::new();
+        for (name, value) in pairs {
+            if let (Ok(name), Ok(value)) =
+                (http::HeaderName::from_bytes(name.as_bytes()), http::HeaderValue::from_str(&value))
+            {
+                headers.append(name, value);
+            }
+        }
+        let request = Request { method, path, url, headers: &headers, body };
+        Ok(JsExchange { exchange: self.bridge.exchange(&request, now as i64) })
+    }
+}
+
+/// One request in flight; see `bridge::Exchange`.
+#[wasm_bindgen(js_name = CoreExchange)]
+pub struct JsExchange {
+    exchange: Exchange,
+}
+
+#[wasm_bindgen(js_class = CoreExchange)]
+impl JsExchange {
+    /// The next step as JSON: `{"read": [keys]}`, `{"write": [{key, value,
+    /// ttlSeconds}]}`, `{"deliver": {url, method, headers, body}}` or
+    /// `{"respond": {status, headers, body}}` (bodies as UTF-8 text).
+    pub fn step(&mut self) -> String {
+        let step = match self.exchange.step() {
+            Step::Read(keys) => json!({ "read": keys }),
+            Step::Write(entries) => json!({ "write": entries.iter().map(|e| json!({
+                "key": e.key, "value": e.value, "ttlSeconds": e.ttl_seconds,
+            })).collect::<Vec<_>>() }),
+            Step::Deliver(d) => json!({ "deliver": {
+                "url": d.url,
+                "method": d.method,
+                "headers": d.headers,
+                "body": String::from_utf8_lossy(&d.body),
+            } }),
+            // The JS bridge has no queue: the core is never put in queue mode.
+            Step::Enqueue(_) => unreachable!("the JS bridge runs in sync mode"),
+            Step::Respond(r) => json!({ "respond": {
+                "status": r.status,
+                "headers": r.headers,
+                "body": String::from_utf8_lossy(&r.body),
+            } }),
+        };
+        step.to_string()
+    }
+
+    /// Answers a read: a JSON array of strings or nulls, in the keys' order.
+    pub fn provide(&mut self, values_json: &str) -> Result<(), JsValue> {
+        let values: Vec<Option<String>> =
+            serde_json::from_str(values_json).map_err(|e| error("invalid_store_value", &e.to_string()))?;
+        self.exchange.provide(values);
+        Ok(())
+    }
+
+    /// Answers a delivery: the HTTP status (none when no answer came), the
+    /// `Retry-After` header, and the answer's body or the network error.
+    pub fn delivered(&mut self, status: Option<u16>, retry_after: Option<String>, body: String) {
+        self.exchange.delivered(DeliveryResult { status, retry_after, body });
+    }
+}

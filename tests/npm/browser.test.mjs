@@ -1,0 +1,82 @@
+// The package's browser build, loaded by headless Chromium (Debian's, driven
+// by playwright-core) from a loopback server: init() loads the .wasm, then
+// the shared signature vectors sign and verify in the page.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const pkg = new URL('../../pkg/', import.meta.url);
+const vectors = JSON.parse(await readFile(new URL('../vectors/signatures.json', import.meta.url), 'utf8')).vectors;
+const TYPES = { '.mjs': 'text/javascript', '.js': 'text/javascript', '.wasm': 'application/wasm', '.html': 'text/html' };
+
+let server;
+let base;
+let browser;
+
+before(async () => {
+  server = http.createServer(async (req, res) => {
+    const path = new URL(req.url, 'http://x').pathname;
+    if (path === '/') {
+      res.writeHead(200, { 'content-type': 'text/html' });
+      return res.end('<!doctype html><title>reamaze-bridge in a browser</title>');
+    }
+    try {
+      const file = await readFile(new URL(`.${path}`, pkg));
+      res.writeHead(200, { 'content-type': TYPES[extname(path)] ?? 'application/octet-stream' });
+      res.end(file);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${server.address().port}`;
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    timeout: 60_000,
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  await new Promise((r) => server?.close(r));
+});
+
+test('the browser build loads with init() and passes the signature vectors', { timeout: 60_000 }, async () => {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(base);
+  const result = await page.evaluate(async (vectors) => {
+    const m = await import('/src/browser.mjs');
+    let before;
+    try {
+      m.sign({ scheme: 'reamaze', secret: 'k', body: '' });
+    } catch (e) {
+      before = e.code;
+    }
+    await m.init();
+    const bytes = (b64) => Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    const failures = [];
+    for (const v of vectors) {
+      const body = v.body ?? bytes(v.body_base64);
+      const options = { scheme: v.scheme, secret: v.secret, body, timestamp: v.timestamp, url: v.url };
+      const signed = m.sign(options);
+      const checked = m.verify({ ...options, signature: v.signature, now: v.timestamp ? Number(v.timestamp) : undefined });
+      if (signed !== v.signature || !checked.ok) failures.push(v.name);
+    }
+    const tampered = m.verify({ scheme: 'reamaze', secret: 'your_shared_secret', body: '{"id":"1","body":"hellO"}', signature: 'FgdUISIrhWKi9IhRN80V37obl/NYrpXeaZvV95dmgeU=' });
+    return { before, failures, checked: vectors.length, tampered: tampered.code, userAgent: navigator.userAgent };
+  }, vectors);
+  assert.equal(result.before, 'not_initialized');
+  assert.deepEqual(result.failures, []);
+  assert.equal(result.checked, vectors.length);
+  assert.equal(result.tampered, 'signature_mismatch');
+  assert.deepEqual(errors, []);
+  console.log(`browser: ${result.checked} vectors signed and verified in ${result.userAgent.match(/(HeadlessChrome|Chrome)\/[\d.]+/)?.[0]}`);
+  await page.close();
+});

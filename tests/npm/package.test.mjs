@@ -1,0 +1,250 @@
+// The npm package in Node, through its published entry points (the repo
+// links pkg/ as node_modules/reamaze-bridge): the shared vectors, agreement
+// with node:crypto on thousands of random inputs, the providers' own
+// verification samples, and the error model.
+
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, createHmac, randomBytes, randomInt, timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import * as bridge from 'reamaze-bridge';
+
+const require = createRequire(import.meta.url);
+const root = new URL('../../', import.meta.url);
+const load = (path) => JSON.parse(readFileSync(new URL(`tests/vectors/${path}`, root), 'utf8'));
+const bodyOf = (v) => (v.body !== undefined ? v.body : new Uint8Array(Buffer.from(v.body_base64, 'base64')));
+
+describe('shared vectors', () => {
+  test('signatures computed outside our code', () => {
+    const { vectors } = load('signatures.json');
+    assert.ok(vectors.length >= 40);
+    for (const v of vectors) {
+      const options = { scheme: v.scheme, secret: v.secret, body: bodyOf(v), timestamp: v.timestamp, url: v.url };
+      assert.equal(bridge.sign(options), v.signature, v.name);
+      const now = v.timestamp ? Number(v.timestamp) : undefined;
+      assert.deepEqual(bridge.verify({ ...options, signature: v.signature, now }), { ok: true, secretIndex: 0 }, v.name);
+    }
+  });
+
+  test('whole verifications', () => {
+    for (const c of load('verify-cases.json').cases) {
+      const headers = Object.fromEntries(Object.entries(c.headers).map(([k, v]) => [k.toLowerCase(), v]));
+      const header = bridge.SIGNATURE_HEADERS[c.scheme].toLowerCase();
+      const result = bridge.verify({
+        scheme: c.scheme, secrets: c.secrets, body: c.body, url: c.url, now: c.now,
+        signature: headers[header], timestamp: headers['messagebird-request-timestamp'],
+      });
+      if (c.expect.ok) assert.deepEqual(result, { ok: true, secretIndex: c.expect.secret_index }, c.name);
+      else assert.equal(result.code, c.expect.error, `${c.name}: ${result.message}`);
+    }
+  });
+
+  const files = ['voice360', 'bird', 'volubile', 'reamaze-reply'];
+  for (const file of files) {
+    test(`translations: ${file}`, async () => {
+      for (const c of load(`translations/${file}.json`).cases) {
+        const body = c.payload_text ?? JSON.stringify(c.payload);
+        const settings = c.settings ?? {};
+        if (c.before) {
+          await throughTheBridge(c);
+          continue;
+        }
+        let got;
+        try {
+          if (c.provider === 'reamaze-reply') {
+            got = { sms: bridge.replyToSms(body, settings) };
+          } else {
+            const t = bridge.translate(c.provider, body, settings);
+            got = t.messages ? { messages: t.messages.map(({ channel, message }) => ({ channel, message })) } : { ignored: t.ignored };
+          }
+        } catch (e) {
+          assert.ok(e instanceof bridge.BridgeError && e instanceof Error, `${c.name}: ${e}`);
+          got = { error: { code: e.code, status: c.expect.error?.status, ...(e.field ? { field: e.field } : {}) } };
+        }
+        assert.deepEqual(got, c.expect, c.name);
+      }
+    });
+  }
+
+  /** Cases that need what the bridge remembers: through createBridge with a stand-in fetch. */
+  async function throughTheBridge(c) {
+    const posted = [];
+    const fetch = async (url, init) => {
+      posted.push(JSON.parse(init.body));
+      return new Response('{}', { status: 200 });
+    };
+    const b = bridge.createBridge({ VOICE360_WEBHOOK_SECRETS: 'k', REAMAZE_VOICE_SECRET: 'v', REAMAZE_SMS_SECRET: 's', ...c.settings }, { fetch });
+    const send = (payload) => {
+      const body = JSON.stringify(payload);
+      const signature = bridge.sign({ scheme: 'voice360', secret: 'k', body });
+      return b.fetch(new Request('http://b.test/webhooks/voice360', { method: 'POST', body, headers: { 'X-Voice360-Signature': signature } }));
+    };
+    for (const earlier of c.before) assert.equal((await send(earlier)).status, 200, c.name);
+    posted.length = 0;
+    const res = await send(c.payload);
+    if (c.expect.error) {
+      assert.equal(res.status, c.expect.error.status, c.name);
+      assert.equal((await res.json()).error, c.expect.error.code, c.name);
+    } else {
+      assert.deepEqual(posted, c.expect.messages.map((m) => m.message), c.name);
+    }
+  }
+});
+
+describe('agreement with node:crypto on random input', () => {
+  const ROUNDS = 1500;
+  const hmac = (key, data) => createHmac('sha256', key).update(data).digest();
+  const expected = {
+    reamaze: (secret, body) => hmac(secret, body).toString('base64'),
+    voice360: (secret, body) => `sha256=${hmac(secret, body).toString('hex')}`,
+    volubile: (secret, body) => hmac(secret, body).toString('hex'),
+    bird: (secret, body, ts, url) =>
+      hmac(secret, Buffer.concat([Buffer.from(`${ts}\n${url}\n`), createHash('sha256').update(body).digest()])).toString('base64'),
+  };
+  for (const scheme of Object.keys(expected)) {
+    test(`${scheme}: ${ROUNDS} random bodies and secrets`, () => {
+      for (let i = 0; i < ROUNDS; i += 1) {
+        const body = new Uint8Array(randomBytes(randomInt(0, 2048)));
+        // Secrets as text (any UTF-8) half the time, raw bytes the other half.
+        const secret = i % 2 ? randomBytes(randomInt(1, 80)).toString('base64') + 'é☎' : new Uint8Array(randomBytes(randomInt(1, 80)));
+        const ts = String(1_700_000_000 + randomInt(0, 1e8));
+        const url = `https://h${i}.example/webhooks/bird?x=${i}`;
+        const want = expected[scheme](secret, body, ts, url);
+        assert.equal(bridge.sign({ scheme, secret, body, timestamp: ts, url }), want);
+        const checked = bridge.verify({ scheme, secret, body, signature: want, timestamp: ts, url, now: Number(ts) });
+        assert.equal(checked.ok, true, JSON.stringify(checked));
+      }
+    });
+  }
+});
+
+describe("the reference texts' own verifiers accept what the package signs", () => {
+  test("Voice360's Node sample (voice360-api-v3.txt, verbatim)", () => {
+    // From the reference text:
+    function verifyVoice360Signature(rawBody, signatureHeader, signingSecret) {
+      // signatureHeader format: "sha256=<hex>"
+      const [scheme, providedHex] = (signatureHeader || '').split('=');
+      if (scheme !== 'sha256' || !providedHex) return false;
+
+      const expectedHex = require('crypto')
+        .createHmac('sha256', signingSecret)
+        .update(rawBody)  // raw bytes of the request body
+        .digest('hex');
+
+      // Constant-time comparison
+      const a = Buffer.from(providedHex, 'hex');
+      const b = Buffer.from(expectedHex, 'hex');
+      return a.length === b.length && timingSafeEqual(a, b);
+    }
+    for (const body of ['', '{"event_name":"CALL_ENDED"}', randomBytes(500)]) {
+      const signature = bridge.sign({ scheme: 'voice360', secret: 'whsec_123', body });
+      assert.ok(verifyVoice360Signature(Buffer.from(body), signature, 'whsec_123'));
+      assert.ok(!verifyVoice360Signature(Buffer.from(body), signature, 'another'));
+    }
+  });
+
+  test("Re:amaze's algorithm (base64 of HMAC-SHA256 of the body, keyed by the channel's shared secret)", () => {
+    // PHP: base64_encode(hash_hmac('sha256', $data, $shared_secret, true));
+    // Ruby: Base64.strict_encode64(OpenSSL::HMAC.digest('sha256', SHARED_SECRET, data))
+    const data = '{"id":"1","body":"hello"}';
+    const calculated = createHmac('sha256', 'your_shared_secret').update(data).digest('base64');
+    assert.equal(bridge.sign({ scheme: 'reamaze', secret: 'your_shared_secret', body: data }), calculated);
+    assert.equal(calculated, 'FgdUISIrhWKi9IhRN80V37obl/NYrpXeaZvV95dmgeU=');
+    // Ruby's sending example uses Base64.encode64(...).strip: the same value for a 32-byte digest.
+    assert.equal(Buffer.from(createHmac('sha256', 'your_shared_secret').update(data).digest()).toString('base64').trim(), calculated);
+  });
+
+  test("Bird's documented algorithm, written out with node:crypto", () => {
+    function birdVerify(rawBody, signature, timestamp, url, signingKey) {
+      const bodyHash = createHash('sha256').update(rawBody).digest(); // the raw 32 bytes
+      const payload = Buffer.concat([Buffer.from(`${timestamp}\n${url}\n`), bodyHash]);
+      const expected = createHmac('sha256', signingKey).update(payload).digest();
+      const given = Buffer.from(signature, 'base64');
+      return given.length === expected.length && timingSafeEqual(given, expected);
+    }
+    const body = '{"service":"channels","event":"voice.inbound","payload":{"id":"c1","status":"completed"}}';
+    const url = 'https://bridge.example.com/webhooks/bird';
+    const signature = bridge.sign({ scheme: 'bird', secret: 'mysecretkey', body, timestamp: 1704067200, url });
+    assert.ok(birdVerify(body, signature, '1704067200', url, 'mysecretkey'));
+    assert.ok(!birdVerify(body, signature, '1704067200', `${url}/`, 'mysecretkey'));
+  });
+
+  test("Volubile's Java sample (hex of HMAC-SHA256 of the payload), in node:crypto", () => {
+    const payload = '{\n"id": "3c90c3cc-0d44-4b50-8888-8dd25736052a",\n"type": "INBOUND"\n}\n';
+    const hex = createHmac('sha256', '{volubile - webhook - secret}').update(payload).digest('hex');
+    assert.equal(bridge.sign({ scheme: 'volubile', secret: '{volubile - webhook - secret}', body: payload }), hex);
+  });
+});
+
+describe('the API', () => {
+  test('CommonJS and ESM give the same functions and results', () => {
+    const cjs = require('reamaze-bridge');
+    for (const name of ['sign', 'verify', 'translate', 'replyToSms', 'createBridge', 'init', 'MemoryStore', 'BridgeError', 'SIGNATURE_HEADERS']) {
+      assert.ok(cjs[name], `require() lacks ${name}`);
+    }
+    const options = { scheme: 'bird', secret: 'k', body: 'x', timestamp: 1, url: 'https://u' };
+    assert.equal(cjs.sign(options), bridge.sign(options));
+  });
+
+  test('bodies and secrets as strings, Uint8Array, ArrayBuffer or DataView give the same signature', () => {
+    const text = '{"a":"é"}';
+    const u8 = new TextEncoder().encode(text);
+    const forms = [text, u8, u8.buffer.slice(0), new DataView(u8.buffer.slice(0))];
+    const signatures = forms.map((body) => bridge.sign({ scheme: 'volubile', secret: forms[0], body }));
+    assert.equal(new Set(signatures).size, 1);
+  });
+
+  test('errors are Errors with a stable code', () => {
+    const cases = [
+      [() => bridge.sign({ scheme: 'twilio', secret: 'k', body: '' }), 'unknown_scheme'],
+      [() => bridge.sign({ scheme: 'bird', secret: 'k', body: '' }), 'missing_url'],
+      [() => bridge.sign({ scheme: 'reamaze', secret: 42, body: '' }), 'invalid_argument'],
+      [() => bridge.translate('voice360', 'not json'), 'invalid_json'],
+      [() => bridge.translate('twilio', '{}'), 'unknown_provider'],
+      [() => bridge.translate('voice360', '{}', { BIRD_MAX_AGE_SECONDS: 'a day' }), 'invalid_settings'],
+      [() => bridge.replyToSms('{}', {}), 'not_configured'],
+      [() => bridge.createBridge({ REAMAZE_BASE_URL: 'nope' }), 'invalid_settings'],
+    ];
+    for (const [run, code] of cases) {
+      assert.throws(run, (e) => e instanceof Error && e instanceof bridge.BridgeError && e.code === code, code);
+    }
+    const missing = (() => {
+      try {
+        bridge.translate('voice360', '{"event_name":"CALL_ENDED","timestamp":1,"metadata":{}}');
+      } catch (e) {
+        return e;
+      }
+    })();
+    assert.equal(missing.field, 'metadata.caller_id_number');
+  });
+
+  test('a bad signature is a result, not an exception; secrets never appear in it', () => {
+    const result = bridge.verify({ scheme: 'reamaze', secrets: ['super-secret-value'], body: '{}', signature: 'AAAA' });
+    assert.equal(result.ok, false);
+    assert.equal(result.code, 'malformed_signature');
+    assert.ok(!JSON.stringify(result).includes('super-secret-value'));
+    assert.equal(bridge.verify({ scheme: 'reamaze', secrets: [], body: '{}', signature: 'x' }).code, 'no_secrets_configured');
+  });
+
+  test('createBridge uses a custom async store', async () => {
+    const data = new Map();
+    const calls = [];
+    const store = {
+      async get(key) {
+        calls.push(['get', key]);
+        return data.get(key);
+      },
+      async put(key, value, ttl) {
+        calls.push(['put', key, ttl]);
+        data.set(key, value);
+      },
+    };
+    const b = bridge.createBridge({ VOICE360_WEBHOOK_SECRETS: 'k', REAMAZE_VOICE_SECRET: 'v' }, { store, fetch: async () => new Response('', { status: 201 }) });
+    const body = JSON.stringify({ event_name: 'USER_DIAL', timestamp: 1704067200, metadata: { dialed_number: '+1555', uniqueid: 'u1' } });
+    const request = () => new Request('http://b.test/webhooks/voice360', { method: 'POST', body, headers: { 'X-Voice360-Signature': bridge.sign({ scheme: 'voice360', secret: 'k', body }) } });
+    assert.equal((await (await b.fetch(request())).json()).status, 'delivered');
+    assert.equal((await (await b.fetch(request())).json()).status, 'duplicate');
+    assert.ok(calls.some(([op, key, ttl]) => op === 'put' && key === 'seen:voice360:USER_DIAL:u1' && ttl > 0));
+  });
+});

@@ -1,0 +1,245 @@
+// The bridge's behaviour over HTTP, the same for every shell that serves
+// the HTTP contract: `behaviourSuite(name, makeTarget)` runs it against a
+// target (see helpers.mjs), with loopback stand-ins for Re:amaze and
+// Voice360. Webhooks are signed with node:crypto; expected messages come
+// from the shared vectors.
+
+import { after, before, beforeEach, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startReamaze, startVoice360 } from '../../scripts/standins.mjs';
+import { SECRETS, incomingCall, sign, unusedPort, vectors, webhook as signedWebhook } from './helpers.mjs';
+
+const vectorCase = (file, name) => vectors(file).find((c) => c.name === name) ?? assert.fail(`no vector ${name}`);
+export const TIMEOUT_MS = 800;
+
+/**
+ * `makeTarget({ bindings, logs })` starts the bridge under test. Returns a
+ * handle whose `target`, `logs`, `reamaze` and `voice360` are set once the
+ * suite's `before` has run, for shell-specific tests beside the suite.
+ */
+export function behaviourSuite(name, makeTarget) {
+  const handle = { target: null, logs: [], reamaze: null, voice360: null };
+  let target;
+  let reamaze;
+  let voice360;
+
+  const options = (overrides = {}) => ({
+    logs: handle.logs,
+    bindings: {
+      REAMAZE_BASE_URL: reamaze.url,
+      VOICE360_API_BASE: `${voice360.url}/v3/voice`,
+      VOICE360_ACCOUNT_ID: '61',
+      SMS_CHANNEL_NUMBER: '+15559876543',
+      VOLUBILE_NUMBER: '+33100000000',
+      UPSTREAM_TIMEOUT_MS: String(TIMEOUT_MS),
+      MAX_BODY_BYTES: '65536',
+      ...overrides,
+    },
+  });
+
+  before(async () => {
+    reamaze = await startReamaze({ voiceSecret: SECRETS.REAMAZE_VOICE_SECRET, smsSecret: SECRETS.REAMAZE_SMS_SECRET });
+    voice360 = await startVoice360({ apiKey: SECRETS.VOICE360_API_KEY, accountId: '61' });
+    target = await makeTarget(options());
+    Object.assign(handle, { target, reamaze, voice360 });
+  });
+
+  after(async () => {
+    await target?.close();
+    await reamaze?.close();
+    await voice360?.close();
+  });
+
+  beforeEach(() => {
+    reamaze.reset();
+    voice360.reset();
+    handle.logs.length = 0;
+  });
+
+  const post = (path, body, headers = {}, method = 'POST') => target.request(path, { method, body, headers });
+  const webhook = (provider, payload) => signedWebhook(target, provider, payload);
+  const staffReply = (payload) => {
+    const body = JSON.stringify(payload);
+    return post('/webhooks/reamaze/sms', body, { 'content-type': 'application/json', ...sign.reamaze(body) });
+  };
+
+  describe(name, () => {
+  describe('each provider reaches Re:amaze once, signed, with the expected message', () => {
+    const cases = [
+      ['voice360', 'voice360', 'INCOMING_EXTERNAL_CALL'],
+      ['voice360', 'voice360', 'SMS_RECEIVED'],
+      ['bird', 'bird', 'incoming, completed with its duration'],
+      ['volubile', 'volubile', 'the reference payload: outcome, summary, classifiers, extracted data'],
+    ];
+    for (const [file, provider, name] of cases) {
+      test(`${provider}: ${name}`, async () => {
+        const vector = vectorCase(file, name);
+        const res = await webhook(provider, vector.payload);
+        assert.equal(res.status, 200, res.text);
+        assert.equal(res.json.status, 'delivered');
+        const accepted = reamaze.accepted();
+        assert.equal(accepted.length, 1, 'posted exactly once');
+        const [want] = vector.expect.messages;
+        assert.equal(accepted[0].channel, want.channel, 'the right endpoint');
+        assert.ok(accepted[0].signatureValid, 'X-Reamaze-Hmac-SHA256 verifies with the channel secret');
+        assert.deepEqual(accepted[0].message, want.message);
+      });
+    }
+  });
+
+  describe('bad requests get their status and deliver nothing', () => {
+    const body = JSON.stringify(incomingCall('bad.1'));
+    const cases = [
+      ['a bad signature', () => post('/webhooks/voice360', body, { 'X-Voice360-Signature': `sha256=${'0'.repeat(64)}` }), 401, 'signature_mismatch'],
+      ['a missing signature header', () => post('/webhooks/voice360', body), 401, 'missing_signature'],
+      ['malformed JSON', () => webhook('voice360', '{"event_name": "CALL_'), 400, 'invalid_json'],
+      ['a missing required field', () => webhook('voice360', { ...incomingCall('bad.2'), metadata: { dnis: '+1555' } }), 400, 'missing_field'],
+      ['an oversize body', () => webhook('voice360', JSON.stringify({ pad: 'x'.repeat(70_000) })), 413, 'body_too_large'],
+      ['an unknown route', () => post('/webhooks/twilio', body), 404, 'not_found'],
+      ['a wrong method', () => post('/webhooks/voice360', null, {}, 'GET'), 405, 'method_not_allowed'],
+      ['a stale Bird timestamp', () => post('/webhooks/bird', '{}', sign.bird('{}', `${target.base}/webhooks/bird`, Math.floor(Date.now() / 1000) - 200_000)), 401, 'timestamp_too_old'],
+    ];
+    for (const [name, send, status, code] of cases) {
+      test(name, async () => {
+        const res = await send();
+        assert.equal(res.status, status, res.text);
+        assert.equal(res.json.error, code);
+        assert.equal(reamaze.received.length, 0, 'nothing reached Re:amaze');
+      });
+    }
+    test('a wrong method says which is allowed', async () => {
+      const res = await post('/webhooks/bird', null, {}, 'GET');
+      assert.equal(res.headers.get('allow'), 'POST');
+    });
+  });
+
+  describe("Re:amaze's answers give the sender the right status", () => {
+    test('503 with Retry-After: 503 with that Retry-After; the retry delivers', async () => {
+      reamaze.respond({ status: 503, headers: { 'Retry-After': '30' }, body: { error: 'maintenance' } });
+      const res = await webhook('voice360', incomingCall('up.503'));
+      assert.equal(res.status, 503);
+      assert.equal(res.headers.get('retry-after'), '30');
+      assert.match(res.json.message, /maintenance/);
+      const retry = await webhook('voice360', incomingCall('up.503'));
+      assert.equal(retry.status, 200);
+      assert.equal(reamaze.accepted().length, 1);
+    });
+    test('429: 503 with its Retry-After', async () => {
+      reamaze.respond({ status: 429, headers: { 'Retry-After': '7' }, body: { error: 'rate limited' } });
+      const res = await webhook('voice360', incomingCall('up.429'));
+      assert.equal(res.status, 503);
+      assert.equal(res.headers.get('retry-after'), '7');
+    });
+    test('400: 502, saying what Re:amaze said', async () => {
+      reamaze.respond({ status: 400, body: { error: 'phone is invalid' } });
+      const res = await webhook('voice360', incomingCall('up.400'));
+      assert.equal(res.status, 502);
+      assert.equal(res.json.error, 'reamaze_refused');
+      assert.match(res.json.upstream.body, /phone is invalid/);
+    });
+    test('no answer in time: 503', async () => {
+      reamaze.respond({ delayMs: TIMEOUT_MS * 3 });
+      const started = Date.now();
+      const res = await webhook('voice360', incomingCall('up.slow'));
+      assert.equal(res.status, 503);
+      assert.match(res.json.message, /did not answer within/);
+      assert.ok(Date.now() - started < TIMEOUT_MS * 3, 'gave up at the timeout, not when the answer came');
+    });
+    test('a dropped connection: 503', async () => {
+      reamaze.respond({ hangUp: true });
+      const res = await webhook('voice360', incomingCall('up.hangup'));
+      assert.equal(res.status, 503);
+    });
+    test('a refused connection: 503', async () => {
+      const closed = await unusedPort();
+      await target.reconfigure(options({ REAMAZE_BASE_URL: `http://127.0.0.1:${closed}` }).bindings);
+      try {
+        const res = await webhook('voice360', incomingCall('up.refused'));
+        assert.equal(res.status, 503, res.text);
+        assert.equal(res.json.error, 'reamaze_unavailable');
+      } finally {
+        await target.reconfigure(options().bindings);
+      }
+    });
+  });
+
+  describe('staff replies', () => {
+    const reply = (body) => ({ to: { name: 'Support', phone: '+15559876543' }, from: { name: 'Ann', phone: '+15551234567' }, body, thread_id: 't' });
+    const long = 'Your replacement has shipped. '.repeat(8).trim(); // 239 characters: two parts
+
+    test('200 only when Voice360 accepted every part', async () => {
+      const res = await staffReply(reply(long));
+      assert.equal(res.status, 200, res.text);
+      const sent = voice360.accepted().map((r) => r.sms);
+      assert.equal(sent.length, 2);
+      assert.deepEqual(sent.map((s) => [s.from, s.to]), [['+15559876543', '+15551234567'], ['+15559876543', '+15551234567']]);
+      assert.equal(sent.map((s) => s.message).join(' '), long);
+      assert.ok(voice360.received.every((r) => r.apiKey === SECRETS.VOICE360_API_KEY));
+    });
+    test('a refused part: 502 with what Voice360 said', async () => {
+      voice360.respond({ status: 400, body: { result: null, error: true, message: 'Number not SMS-capable' } });
+      const res = await staffReply(reply('Hello again'));
+      assert.equal(res.status, 502);
+      assert.match(res.json.message, /Number not SMS-capable/);
+    });
+    test('a 2xx that says error:true: 502', async () => {
+      voice360.respond({ status: 200, body: { result: null, error: true, message: 'Insufficient credit' } });
+      const res = await staffReply(reply('Hello a third time'));
+      assert.equal(res.status, 502);
+    });
+    test('a temporary failure on the second part: 503, and the retry sends only that part', async () => {
+      voice360.respond({}, { status: 500, body: { error: true, message: 'INTERNAL_ERROR' } });
+      const payload = reply(`${long} (second try)`);
+      const res = await staffReply(payload);
+      assert.equal(res.status, 503);
+      assert.equal(voice360.accepted().length, 1);
+      const retry = await staffReply(payload);
+      assert.equal(retry.status, 200);
+      assert.equal(voice360.accepted().length, 2);
+    });
+    test('Voice360 not answering in time: 503', async () => {
+      voice360.respond({ delayMs: TIMEOUT_MS * 3 });
+      const res = await staffReply(reply('Are you there?'));
+      assert.equal(res.status, 503);
+    });
+    test("Voice360's SMS_SENT echo of the reply is not posted back to Re:amaze", async () => {
+      const text = 'Your order is ready for pickup';
+      assert.equal((await staffReply(reply(text))).status, 200);
+      const echo = { event_name: 'SMS_SENT', account_id: '12345', timestamp: 1704067300,
+        metadata: { from_number: '+15559876543', to_number: ['+15551234567'], body: text, message_id: 'echo-1' } };
+      const res = await webhook('voice360', echo);
+      assert.equal(res.status, 200);
+      assert.equal(res.json.status, 'ignored');
+      assert.equal(reamaze.received.length, 0);
+    });
+  });
+
+  test('a repeated delivery is posted once', async () => {
+    const first = await webhook('voice360', incomingCall('dup.1'));
+    const second = await webhook('voice360', incomingCall('dup.1'));
+    assert.equal(first.json.status, 'delivered');
+    assert.equal(second.status, 200);
+    assert.equal(second.json.status, 'duplicate');
+    assert.equal(reamaze.accepted().length, 1);
+  });
+
+  test('a transcription is placed through the call parties kept in KV', async () => {
+    const vector = vectorCase('voice360', 'TRANSCRIPTION_FINISHED with the documented transcription shape, placed through the remembered parties');
+    assert.equal((await webhook('voice360', vector.before[0])).status, 200);
+    const res = await webhook('voice360', vector.payload);
+    assert.equal(res.status, 200, res.text);
+    assert.deepEqual(reamaze.accepted().at(-1).message, vector.expect.messages[0].message);
+  });
+
+    test('GET /healthz says what is configured, and no secret', async () => {
+      const health = await post('/healthz', null, {}, 'GET');
+      assert.equal(health.status, 200);
+      assert.deepEqual(health.json.providers, { voice360: true, bird: true, volubile: true });
+      for (const secret of Object.values(SECRETS).flatMap((s) => s.split(','))) {
+        assert.ok(!health.text.includes(secret), 'no secret in /healthz');
+      }
+    });
+  });
+
+  return handle;
+}
