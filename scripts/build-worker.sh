@@ -8,4 +8,6 @@ cd "$(dirname "$0")/.."
 export WASM_BINDGEN_BIN=${WASM_BINDGEN_BIN:-$(command -v wasm-bindgen)}
 export ESBUILD_BIN=${ESBUILD_BIN:-$PWD/node_modules/.bin/esbuild}
 export WASM_OPT_BIN=${WASM_OPT_BIN:-$PWD/node_modules/.bin/wasm-opt}
+# The page the Worker serves as a static asset (GET /).
+scripts/build-page.sh >/dev/null
 exec worker-build --release --no-default-features --features worker

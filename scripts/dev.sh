@@ -8,6 +8,9 @@ cd "$(dirname "$0")/.."
 source scripts/dev-settings.sh
 export WRANGLER_SEND_METRICS=false
 
+# wrangler checks the page's directory ([assets]) before its own build runs.
+scripts/build-page.sh >/dev/null
+
 node scripts/dev-standins.mjs &
 standins=$!
 trap 'kill $standins 2>/dev/null || true' EXIT INT TERM

@@ -25,13 +25,12 @@ python3 tests/vectors/generate_signatures.py --check || fail "vectors"
 step "the core builds for wasm32-unknown-unknown"
 cargo build --quiet --lib --release --target wasm32-unknown-unknown --no-default-features || fail "wasm build"
 
-step "build the Worker (worker-build)"
+step "build the npm package (wasm-bindgen, wasm-opt, esbuild), the debugger page, and the Worker (worker-build)"
+scripts/build-npm.sh || fail "npm build"
+scripts/build-page.sh || fail "page build"
 scripts/build-worker.sh >/tmp/reamaze-bridge-worker-build.log 2>&1 ||
   { cat /tmp/reamaze-bridge-worker-build.log; fail "worker build"; }
 ls -l build/index_bg.wasm build/index.js
-
-step "build the npm package (wasm-bindgen, wasm-opt, esbuild)"
-scripts/build-npm.sh || fail "npm build"
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
@@ -40,8 +39,8 @@ step "Rust tests (cargo test)"
 cargo test 2>&1 | tee -a "$log"
 rust=${PIPESTATUS[0]}
 
-step "JS: the Worker in workerd (Miniflare), the npm package in Node and in Chromium (node --test)"
-node --test --test-reporter=spec tests/worker/ tests/npm/ 2>&1 | tee -a "$log"
+step "JS: the Worker in workerd (Miniflare), the npm package in Node and Chromium, the debugger page in Chromium"
+node --test --test-reporter=spec tests/worker/ tests/npm/ tests/page/ 2>&1 | tee -a "$log"
 js=${PIPESTATUS[0]}
 
 awk '

@@ -38,9 +38,6 @@ pub const DEAD_LETTER_QUEUE_BINDING: &str = "DEAD_LETTERS";
 /// How much of an upstream answer is kept (the core quotes less of it).
 const UPSTREAM_BODY_LIMIT: usize = 4096;
 
-/// The page served at `GET /` (the signature debugger, once it exists).
-const PAGE: &str = include_str!("../www/index.html");
-
 thread_local! {
     /// Without a KV binding, state lives in this isolate only: it is lost
     /// when the isolate is evicted and not shared with other isolates.
@@ -95,15 +92,6 @@ async fn handle(mut request: WorkerRequest, env: &Env, log: &mut LogLine) -> Res
         Ok(Route::StaffReply) => Some("reamaze".to_string()),
         _ => None,
     };
-    if let Ok(Route::Page) = Route::of(&method, &path) {
-        log.outcome = "page".into();
-        log.status = 200;
-        return Response {
-            status: 200,
-            headers: vec![("Content-Type".into(), "text/html; charset=utf-8".into())],
-            body: PAGE.as_bytes().to_vec(),
-        };
-    }
     let settings = match Settings::from_lookup(|name| setting(env, name)) {
         Ok(settings) => settings,
         Err(e) => return finish(log, Response::error(503, "not_configured", e.to_string())),

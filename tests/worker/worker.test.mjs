@@ -9,11 +9,14 @@ import { SECRETS, incomingCall, webhook, workerTarget } from '../support/helpers
 
 const worker = behaviourSuite('the Worker in workerd', workerTarget);
 
-test('GET / serves the page', async () => {
+test('GET / serves the signature debugger (static assets, as wrangler.toml declares)', async () => {
   const page = await worker.target.request('/', { method: 'GET' });
   assert.equal(page.status, 200);
   assert.match(page.headers.get('content-type'), /text\/html/);
-  assert.match(page.text, /reamaze-bridge/);
+  assert.match(page.text, /<title>reamaze-bridge · signature debugger<\/title>/);
+  assert.match(page.text, /id="verdict"/);
+  const webhook = await worker.target.request('/webhooks/voice360', { body: '{}' });
+  assert.equal(webhook.status, 401, 'other routes still reach the Worker');
 });
 
 test('one JSON log line per request, with no secret and no body', async () => {
