@@ -182,9 +182,7 @@ pub fn retry_after(result: &DeliveryResult, now: i64) -> u32 {
     let Some(value) = result.retry_after.as_deref().map(str::trim) else { return 0 };
     let seconds = match value.parse::<i64>() {
         Ok(seconds) => seconds,
-        Err(_) => time::OffsetDateTime::parse(value, &time::format_description::well_known::Rfc2822)
-            .map(|at| at.unix_timestamp() - now)
-            .unwrap_or(0),
+        Err(_) => crate::format::parse_http_date(value).map_or(0, |at| at - now),
     };
     seconds.clamp(0, 86_400) as u32
 }

@@ -78,11 +78,11 @@ pub async fn fetch(request: WorkerRequest, env: Env, _ctx: Context) -> Result<Wo
 }
 
 async fn handle(mut request: WorkerRequest, env: &Env, log: &mut LogLine) -> Response {
-    let url = match request.url() {
-        Ok(url) => url,
-        Err(_) => return finish(log, Response::error(400, "bad_request", "the request URL cannot be read")),
-    };
-    let path = url.path().to_string();
+    // The URL as the runtime gives it, not `request.url()`: that parses it
+    // with the `url` crate, whose IDNA tables would add tens of KB to the
+    // wasm for a path the runtime has already normalized.
+    let url = request.inner().url();
+    let path = path_of(&url).to_string();
     log.route = path.clone();
     let method = request.method().to_string();
     // Which provider a request concerns, for the log, even when the core's
@@ -132,7 +132,7 @@ async fn handle(mut request: WorkerRequest, env: &Env, log: &mut LogLine) -> Res
 
     let timeout_ms = settings.upstream_timeout_ms;
     let bridge = Bridge::new(settings).queued(deliveries.is_some());
-    let core_request = Request { method: &method, path: &path, url: url.as_str(), headers: &headers, body: &body };
+    let core_request = Request { method: &method, path: &path, url: &url, headers: &headers, body: &body };
     let mut exchange = bridge.exchange(&core_request, now);
     loop {
         match exchange.step() {
@@ -158,6 +158,13 @@ async fn handle(mut request: WorkerRequest, env: &Env, log: &mut LogLine) -> Res
             Step::Respond(response) => return finish(log, response),
         }
     }
+}
+
+/// The path of an absolute URL, without its query or fragment.
+fn path_of(url: &str) -> &str {
+    let after_scheme = url.find("://").map_or(url, |i| &url[i + 3..]);
+    let path = after_scheme.find('/').map_or("/", |i| &after_scheme[i..]);
+    path.split(['?', '#']).next().unwrap_or("/")
 }
 
 /// A setting from the Worker's vars or secrets.
