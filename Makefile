@@ -2,7 +2,7 @@
 # (scripts/bootstrap.sh, idempotent).
 #   make dev   the Worker in workerd on sample settings, with local stand-ins
 #   make test  every test
-.PHONY: dev test bootstrap worker cli-demo
+.PHONY: dev test bench bootstrap worker cli-demo
 
 dev: bootstrap
 	@cargo build --quiet --release --bin reamaze-bridge
@@ -10,6 +10,10 @@ dev: bootstrap
 
 test:
 	@scripts/test.sh
+
+# Speed and size, against the alternatives, as one table (see BENCHMARKS.md).
+bench:
+	@bench/run.sh
 
 bootstrap:
 	@scripts/bootstrap.sh

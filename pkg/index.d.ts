@@ -107,6 +107,19 @@ export function translate(provider: Provider, body: Bytes, settings?: Settings):
 /** A Re:amaze staff SMS reply as the Voice360 send-SMS requests, in order (160 characters each at most). */
 export function replyToSms(body: Bytes, settings: Settings): { from: string; to: string; message: string }[];
 
+export type ProcessResult =
+  | { ok: true; event: string; deliveries: { url: string; headers: Record<string, string>; body: string }[]; ignored?: undefined }
+  | { ok: true; event: string; ignored: string; deliveries?: undefined }
+  | { ok: false; status: number; code: string; message: string; field?: string };
+
+export interface Processor {
+  /** Verify, translate and sign one provider webhook: the signed Re:amaze requests to make, or why not (with the status the bridge would answer). */
+  process(provider: Provider, request: { body: Bytes; signature?: string | null; timestamp?: string | number | null; url?: string; now?: number }): ProcessResult;
+}
+
+/** Settings read once; call parties remembered between calls (in memory). */
+export function createProcessor(settings: Settings): Processor;
+
 /** Where the bridge keeps state between requests; both methods may return promises. */
 export interface Store {
   get(key: string): string | null | undefined | Promise<string | null | undefined>;

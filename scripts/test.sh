@@ -30,7 +30,9 @@ scripts/build-npm.sh || fail "npm build"
 scripts/build-page.sh || fail "page build"
 scripts/build-worker.sh >/tmp/reamaze-bridge-worker-build.log 2>&1 ||
   { cat /tmp/reamaze-bridge-worker-build.log; fail "worker build"; }
-ls -l build/index_bg.wasm build/index.js
+
+step "sizes within their budgets (bench/budgets.json)"
+node bench/sizes.mjs --check || fail "size budget"
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -7,9 +7,10 @@ use js_sys::{Error, Reflect, Uint8Array};
 use serde_json::{json, Map, Value};
 use wasm_bindgen::prelude::*;
 
-use crate::bridge::{Bridge, DeliveryResult, Exchange, Request, Step};
+use crate::bridge::{reamaze_delivery, Bridge, DeliveryResult, Exchange, Headers, Request, Step};
 use crate::providers::{self, Outcome, Provider};
 use crate::reamaze::{reply_to_sms, ReplyError, StaffReply};
+use crate::settings::names;
 use crate::settings::Settings;
 use crate::signature::{self, Scheme, Signed, Window};
 use crate::store::MemoryStore;
@@ -146,6 +147,90 @@ pub fn reply_to_sms_js(body: &[u8], settings_json: &str) -> Result<String, JsVal
     Ok(serde_json::to_string(&parts).expect("SMS parts serialize"))
 }
 
+/// Verify, translate and sign in one call, with the settings read once and
+/// the parties of calls remembered between calls (in memory).
+#[wasm_bindgen(js_name = CoreProcessor)]
+pub struct JsProcessor {
+    settings: Settings,
+    store: MemoryStore,
+}
+
+#[wasm_bindgen(js_class = CoreProcessor)]
+impl JsProcessor {
+    #[wasm_bindgen(constructor)]
+    pub fn new(settings_json: &str) -> Result<JsProcessor, JsValue> {
+        Ok(JsProcessor { settings: settings(settings_json)?, store: MemoryStore::new() })
+    }
+
+    /// A provider webhook as the signed Re:amaze requests to make. JSON:
+    /// `{"ok": true, "event", "deliveries": [{"url", "signature", "body"}]}`,
+    /// `{"ok": true, "event", "ignored"}`, or `{"ok": false, "status",
+    /// "code", "message", "field"?}` with the status the bridge would answer.
+    #[allow(clippy::too_many_arguments)]
+    pub fn process(
+        &mut self,
+        provider: &str,
+        body: &[u8],
+        signature: Option<String>,
+        timestamp: Option<String>,
+        url: Option<String>,
+        now: f64,
+    ) -> Result<String, JsValue> {
+        let provider: Provider = provider.parse().map_err(|e: String| error("unknown_provider", &e))?;
+        let s = &self.settings;
+        let (scheme, secrets, setting) = match provider {
+            Provider::Voice360 => (Scheme::Voice360, &s.voice360_webhook_secrets, names::VOICE360_WEBHOOK_SECRETS),
+            Provider::Bird => (Scheme::Bird, &s.bird_signing_keys, names::BIRD_SIGNING_KEYS),
+            Provider::Volubile => (Scheme::Volubile, &s.volubile_webhook_secrets, names::VOLUBILE_WEBHOOK_SECRETS),
+        };
+        let refused = |status: u16, code: &str, message: String| json!({ "ok": false, "status": status, "code": code, "message": message });
+        if secrets.is_empty() {
+            return Ok(refused(503, "not_configured", format!("{setting} is not set")).to_string());
+        }
+        let url = s.bird_webhook_url.clone().or(url);
+        let signed = Signed { body, timestamp: timestamp.as_deref(), url: url.as_deref() };
+        if let Err(e) = signature::verify(scheme, secrets, &signed, signature.as_deref(), s.bird_window(now as i64)) {
+            return Ok(refused(401, e.code(), e.to_string()).to_string());
+        }
+        let (event, translation) = match providers::translate_payload(provider, body, s, &mut self.store, now as i64) {
+            Ok(done) => done,
+            Err(e) => {
+                let status = if e.code() == "unknown_call" { 422 } else { 400 };
+                let mut out = refused(status, e.code(), e.to_string());
+                if let Some(field) = e.field() {
+                    out["field"] = json!(field);
+                }
+                return Ok(out.to_string());
+            }
+        };
+        let mut out = json!({ "ok": true, "event": event.name() });
+        match translation.outcome {
+            Outcome::Ignored(reason) => out["ignored"] = json!(reason),
+            Outcome::Messages(messages) => {
+                let mut deliveries = Vec::with_capacity(messages.len());
+                for outgoing in &messages {
+                    let delivery = match reamaze_delivery(s, outgoing) {
+                        Ok(delivery) => delivery,
+                        Err(response) => {
+                            let message = response.body_json()["message"].as_str().unwrap_or_default().to_string();
+                            return Ok(refused(503, "not_configured", message).to_string());
+                        }
+                    };
+                    let signature =
+                        delivery.headers.iter().find(|(k, _)| k == Scheme::Reamaze.header()).map(|(_, v)| v.clone());
+                    deliveries.push(json!({
+                        "url": delivery.url,
+                        "signature": signature,
+                        "body": String::from_utf8_lossy(&delivery.body),
+                    }));
+                }
+                out["deliveries"] = json!(deliveries);
+            }
+        }
+        Ok(out.to_string())
+    }
+}
+
 /// The whole bridge, driven by the package's JavaScript.
 #[wasm_bindgen(js_name = CoreBridge)]
 pub struct JsBridge {
@@ -182,14 +267,7 @@ impl JsBridge {
     ) -> Result<JsExchange, JsValue> {
         let pairs: Vec<(String, String)> =
             serde_json::from_str(headers_json).map_err(|e| error("invalid_headers", &e.to_string()))?;
-        let mut headers = http::HeaderMap::new();
-        for (name, value) in pairs {
-            if let (Ok(name), Ok(value)) =
-                (http::HeaderName::from_bytes(name.as_bytes()), http::HeaderValue::from_str(&value))
-            {
-                headers.append(name, value);
-            }
-        }
+        let headers: Headers = pairs.into_iter().collect();
         let request = Request { method, path, url, headers: &headers, body };
         Ok(JsExchange { exchange: self.bridge.exchange(&request, now as i64) })
     }

@@ -7,7 +7,7 @@
 //! a stand-in for Re:amaze:
 //!
 //! ```
-//! use reamaze_bridge::bridge::{drive, Bridge, DeliveryResult, Request};
+//! use reamaze_bridge::bridge::{drive, Bridge, DeliveryResult, Headers, Request};
 //! use reamaze_bridge::signature::{sign, Scheme, Signed};
 //! use reamaze_bridge::{MemoryStore, Settings};
 //!
@@ -21,9 +21,8 @@
 //!
 //! let body = br#"{"event_name":"INCOMING_EXTERNAL_CALL","account_id":"1","timestamp":1704067200,
 //!   "metadata":{"caller_id_number":"+15551234567","dnis":"+15559876543","uniqueid":"42.1"}}"#;
-//! let mut headers = http::HeaderMap::new();
 //! let signature = sign(Scheme::Voice360, b"whsec", &Signed::body(body)).unwrap();
-//! headers.insert("x-voice360-signature", signature.parse().unwrap());
+//! let headers: Headers = [("X-Voice360-Signature", signature)].into_iter().collect();
 //! let request = Request {
 //!     method: "POST",
 //!     path: "/webhooks/voice360",
@@ -55,7 +54,7 @@ pub mod store;
 #[cfg(feature = "worker")]
 pub mod worker;
 
-pub use bridge::{drive, Bridge, Delivery, DeliveryResult, Exchange, Request, Response, Route, Step, Target};
+pub use bridge::{drive, Bridge, Delivery, DeliveryResult, Exchange, Headers, Request, Response, Route, Step, Target};
 pub use providers::{Event, Outcome, Provider, TranslateError, Translation};
 pub use reamaze::{Channel, Direction, Message, Outgoing, Party, SmsPart, StaffReply};
 pub use settings::{Secret, Settings, SettingsError};

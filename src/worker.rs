@@ -22,7 +22,9 @@ use worker::{
     Result,
 };
 
-use crate::bridge::{Bridge, Delivery, DeliveryResult, Request, Response, Route, Step, Target};
+use crate::bridge::{
+    Bridge, Delivery, DeliveryResult, Headers as RequestHeaders, Request, Response, Route, Step, Target,
+};
 use crate::queue::{self, DeadLetter, Job, Queued, Settled, DEAD_LETTER_TTL};
 use crate::settings::Settings;
 use crate::store::{keys, Entry, MemoryStore, Store};
@@ -42,6 +44,22 @@ thread_local! {
     /// Without a KV binding, state lives in this isolate only: it is lost
     /// when the isolate is evicted and not shared with other isolates.
     static ISOLATE_STORE: RefCell<MemoryStore> = RefCell::new(MemoryStore::new());
+
+    /// A deployment's vars and secrets are fixed for an isolate's life, so
+    /// they are read once (about 20 lookups across the JS boundary), not on
+    /// every request. A change of settings is a new deployment, hence new
+    /// isolates.
+    static SETTINGS: RefCell<Option<Settings>> = const { RefCell::new(None) };
+}
+
+/// The settings, read from `env` on the isolate's first request.
+fn settings_of(env: &Env) -> std::result::Result<Settings, crate::settings::SettingsError> {
+    if let Some(settings) = SETTINGS.with(|s| s.borrow().clone()) {
+        return Ok(settings);
+    }
+    let settings = Settings::from_lookup(|name| setting(env, name))?;
+    SETTINGS.with(|s| *s.borrow_mut() = Some(settings.clone()));
+    Ok(settings)
 }
 
 /// What the log line says of one request. Never a secret, never a body.
@@ -92,7 +110,7 @@ async fn handle(mut request: WorkerRequest, env: &Env, log: &mut LogLine) -> Res
         Ok(Route::StaffReply) => Some("reamaze".to_string()),
         _ => None,
     };
-    let settings = match Settings::from_lookup(|name| setting(env, name)) {
+    let settings = match settings_of(env) {
         Ok(settings) => settings,
         Err(e) => return finish(log, Response::error(503, "not_configured", e.to_string())),
     };
@@ -121,14 +139,7 @@ async fn handle(mut request: WorkerRequest, env: &Env, log: &mut LogLine) -> Res
         Ok(body) => body,
         Err(e) => return finish(log, Response::error(400, "bad_request", format!("the body cannot be read: {e}"))),
     };
-    let mut headers = http::HeaderMap::new();
-    for (name, value) in request.headers().entries() {
-        if let (Ok(name), Ok(value)) =
-            (http::HeaderName::from_bytes(name.as_bytes()), http::HeaderValue::from_str(&value))
-        {
-            headers.append(name, value);
-        }
-    }
+    let headers: RequestHeaders = request.headers().entries().collect();
 
     let timeout_ms = settings.upstream_timeout_ms;
     let bridge = Bridge::new(settings).queued(deliveries.is_some());
@@ -274,7 +285,7 @@ fn to_worker_response(response: &Response) -> Result<WorkerResponse> {
 /// time, in order, so a call's events keep their order.
 #[event(queue)]
 pub async fn consume(batch: MessageBatch<Value>, env: Env, _ctx: Context) -> Result<()> {
-    let settings = match Settings::from_lookup(|name| setting(&env, name)) {
+    let settings = match settings_of(&env) {
         Ok(settings) => settings,
         Err(e) => {
             console_log!("{}", json!({ "queue": batch.queue(), "outcome": "not_configured", "error": e.to_string() }));

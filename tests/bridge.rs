@@ -3,8 +3,7 @@
 
 use std::collections::HashMap;
 
-use http::{HeaderMap, HeaderName, HeaderValue};
-use reamaze_bridge::bridge::{drive, Bridge, Delivery, DeliveryResult, Request, Response, Step};
+use reamaze_bridge::bridge::{drive, Bridge, Delivery, DeliveryResult, Headers, Request, Response, Step};
 use reamaze_bridge::signature::{self, Scheme, Signed};
 use reamaze_bridge::{MemoryStore, Settings};
 use serde_json::{json, Value};
@@ -49,10 +48,7 @@ impl Harness {
         body: &[u8],
         mut answer: impl FnMut(&Delivery) -> DeliveryResult,
     ) -> Response {
-        let mut map = HeaderMap::new();
-        for (k, v) in headers {
-            map.append(HeaderName::from_bytes(k.as_bytes()).unwrap(), HeaderValue::from_str(v).unwrap());
-        }
+        let map: Headers = headers.iter().map(|(k, v)| (*k, v.clone())).collect();
         let url = format!("https://bridge.test{path}");
         let request = Request { method, path, url: &url, headers: &map, body };
         let delivered = &mut self.delivered;
@@ -365,8 +361,7 @@ fn the_step_protocol_repeats_an_unanswered_step() {
     let h = Harness::new(&[]);
     let body = serde_json::to_vec(&incoming_call("5.1")).unwrap();
     let sig = signature::sign(Scheme::Voice360, WEBHOOK_SECRET, &Signed::body(&body)).unwrap();
-    let mut headers = HeaderMap::new();
-    headers.insert("x-voice360-signature", HeaderValue::from_str(&sig).unwrap());
+    let headers: Headers = [("x-voice360-signature", sig)].into_iter().collect();
     let request = Request {
         method: "POST",
         path: "/webhooks/voice360",

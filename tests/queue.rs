@@ -3,8 +3,7 @@
 
 use std::collections::HashMap;
 
-use http::{HeaderMap, HeaderValue};
-use reamaze_bridge::bridge::{Bridge, DeliveryResult, Request, Step};
+use reamaze_bridge::bridge::{Bridge, DeliveryResult, Headers, Request, Step};
 use reamaze_bridge::queue::{self, backoff, retry_after, DeadLetter, Job, Queued, Settled};
 use reamaze_bridge::signature::{self, Scheme, Signed, Window};
 use reamaze_bridge::Settings;
@@ -28,9 +27,9 @@ fn webhook_exchange(bridge: &Bridge, uniqueid: &str) -> reamaze_bridge::Exchange
     let body = serde_json::to_vec(&json!({"event_name": "INCOMING_EXTERNAL_CALL", "account_id": "1", "timestamp": NOW,
         "metadata": {"caller_id_number": "+15551234567", "dnis": "+15559876543", "uniqueid": uniqueid}}))
     .unwrap();
-    let mut headers = HeaderMap::new();
+
     let sig = signature::sign(Scheme::Voice360, b"whsec", &Signed::body(&body)).unwrap();
-    headers.insert("x-voice360-signature", HeaderValue::from_str(&sig).unwrap());
+    let headers: Headers = [("x-voice360-signature", sig)].into_iter().collect();
     let request = Request {
         method: "POST",
         path: "/webhooks/voice360",

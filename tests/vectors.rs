@@ -6,8 +6,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
-use http::{HeaderMap, HeaderName, HeaderValue};
-use reamaze_bridge::bridge::{drive, Bridge, DeliveryResult, Request, Target};
+use reamaze_bridge::bridge::{drive, Bridge, DeliveryResult, Headers, Request, Target};
 use reamaze_bridge::providers::{translate_payload, Outcome, Provider};
 use reamaze_bridge::reamaze::{reply_to_sms, ReplyError, StaffReply};
 use reamaze_bridge::signature::{self, Scheme, Signed, Window};
@@ -226,12 +225,8 @@ fn every_voice360_reference_event_has_a_vector() {
     }
 }
 
-fn header_map(pairs: &[(String, String)]) -> HeaderMap {
-    let mut headers = HeaderMap::new();
-    for (k, v) in pairs {
-        headers.append(HeaderName::from_bytes(k.as_bytes()).unwrap(), HeaderValue::from_str(v).unwrap());
-    }
-    headers
+fn header_map(pairs: &[(String, String)]) -> Headers {
+    pairs.iter().cloned().collect()
 }
 
 /// The same cases through the whole bridge: signed as the provider would,

@@ -117,6 +117,33 @@ export function makeApi(core) {
   }
 
   /**
+   * Verify, translate and sign in one call, with the settings read once:
+   * `processor.process(provider, { body, signature, timestamp, url, now })`
+   * gives `{ ok: true, event, deliveries: [{ url, headers, body }] }` (the
+   * signed Re:amaze requests to make), `{ ok: true, event, ignored }`, or
+   * `{ ok: false, status, code, message, field? }` with the status the
+   * bridge would answer. Remembers call parties between calls, in memory.
+   */
+  function createProcessor(settings = {}) {
+    const processor = core_(() => new core.CoreProcessor(JSON.stringify(settings)));
+    return {
+      process(provider, { body, signature, timestamp, url, now } = {}) {
+        const result = JSON.parse(
+          core_(() => processor.process(String(provider), bytes(body ?? '', 'body'), optionalText(signature), optionalText(timestamp), optionalText(url), now ?? nowSeconds())),
+        );
+        if (result.deliveries) {
+          result.deliveries = result.deliveries.map(({ url: endpoint, signature: sig, body: text }) => ({
+            url: endpoint,
+            headers: { 'Content-Type': 'application/json', [SIGNATURE_HEADERS.reamaze]: sig },
+            body: text,
+          }));
+        }
+        return result;
+      },
+    };
+  }
+
+  /**
    * The whole bridge on the Fetch API: `bridge.fetch(request)` answers a
    * standard Request with a Response, per the HTTP contract, doing its own
    * outbound fetch to Re:amaze and Voice360. `store` keeps state between
@@ -184,6 +211,7 @@ export function makeApi(core) {
     verify,
     translate,
     replyToSms,
+    createProcessor,
     createBridge,
   };
 }

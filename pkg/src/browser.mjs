@@ -21,5 +21,6 @@ export const sign = (...args) => ready().sign(...args);
 export const verify = (...args) => ready().verify(...args);
 export const translate = (...args) => ready().translate(...args);
 export const replyToSms = (...args) => ready().replyToSms(...args);
+export const createProcessor = (...args) => ready().createProcessor(...args);
 export const createBridge = (...args) => ready().createBridge(...args);
 export { BridgeError, MemoryStore, SIGNATURE_HEADERS };

@@ -180,7 +180,7 @@ describe("the reference texts' own verifiers accept what the package signs", () 
 describe('the API', () => {
   test('CommonJS and ESM give the same functions and results', () => {
     const cjs = require('reamaze-bridge');
-    for (const name of ['sign', 'verify', 'translate', 'replyToSms', 'createBridge', 'init', 'MemoryStore', 'BridgeError', 'SIGNATURE_HEADERS']) {
+    for (const name of ['sign', 'verify', 'translate', 'replyToSms', 'createProcessor', 'createBridge', 'init', 'MemoryStore', 'BridgeError', 'SIGNATURE_HEADERS']) {
       assert.ok(cjs[name], `require() lacks ${name}`);
     }
     const options = { scheme: 'bird', secret: 'k', body: 'x', timestamp: 1, url: 'https://u' };
@@ -225,6 +225,32 @@ describe('the API', () => {
     assert.equal(result.code, 'malformed_signature');
     assert.ok(!JSON.stringify(result).includes('super-secret-value'));
     assert.equal(bridge.verify({ scheme: 'reamaze', secrets: [], body: '{}', signature: 'x' }).code, 'no_secrets_configured');
+  });
+
+  test('createProcessor verifies, translates and signs in one call, and remembers calls', () => {
+    const processor = bridge.createProcessor({ VOICE360_WEBHOOK_SECRETS: ['old', 'k'], REAMAZE_VOICE_SECRET: 'voice' });
+    const call = JSON.stringify({ event_name: 'INCOMING_EXTERNAL_CALL', timestamp: 1704067200, metadata: { caller_id_number: '+1555', caller_id_name: 'Ann', dnis: '+1666', uniqueid: 'p1' } });
+    const signature = `sha256=${createHmac('sha256', 'k').update(call).digest('hex')}`;
+    const result = processor.process('voice360', { body: call, signature });
+    assert.equal(result.ok, true);
+    assert.equal(result.event, 'INCOMING_EXTERNAL_CALL');
+    const [delivery] = result.deliveries;
+    assert.equal(delivery.url, 'https://www.reamaze.io/incoming/voice');
+    assert.equal(delivery.headers['X-Reamaze-Hmac-SHA256'], createHmac('sha256', 'voice').update(delivery.body).digest('base64'));
+    assert.equal(JSON.parse(delivery.body).body, 'Incoming call from Ann');
+
+    const transcript = JSON.stringify({ event_name: 'TRANSCRIPTION_FINISHED', timestamp: 1704067300, metadata: { uniqueid: 'p1', success: false, error: 'too short' } });
+    const placed = processor.process('voice360', { body: transcript, signature: `sha256=${createHmac('sha256', 'k').update(transcript).digest('hex')}` });
+    assert.deepEqual(JSON.parse(placed.deliveries[0].body).from, { name: 'Ann', phone: '+1555' }, 'placed through the remembered call');
+
+    assert.deepEqual(
+      { ...processor.process('voice360', { body: call, signature: 'sha256=00' }), message: undefined },
+      { ok: false, status: 401, code: 'malformed_signature', message: undefined },
+    );
+    const missing = processor.process('voice360', { body: '{"event_name":"CALL_ENDED","timestamp":1}', signature: `sha256=${createHmac('sha256', 'k').update('{"event_name":"CALL_ENDED","timestamp":1}').digest('hex')}` });
+    assert.equal(missing.status, 400);
+    assert.equal(missing.field, 'metadata.caller_id_number');
+    assert.equal(bridge.createProcessor({}).process('bird', { body: '{}' }).status, 503, 'not configured');
   });
 
   test('createBridge uses a custom async store', async () => {

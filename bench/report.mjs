@@ -1,0 +1,60 @@
+// Prints the benchmark table: the core natively (criterion's medians, from
+// the run just made), the npm package in Node against node:crypto and a
+// hand-written JS pipeline, the Worker in workerd against a JS Worker, and
+// the sizes. Comparisons are ratios measured in the same run.
+import { execSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import os from 'node:os';
+import { fmt, nodeBenchmarks } from './node.mjs';
+import { kib, sizes } from './sizes.mjs';
+import { workerBenchmarks } from './worker.mjs';
+
+const criterion = new URL('../target/criterion/', import.meta.url);
+
+function criterionMedians() {
+  const rows = [];
+  if (!existsSync(criterion)) return rows;
+  for (const group of readdirSync(criterion)) {
+    const dir = new URL(`${group}/`, criterion);
+    if (!existsSync(dir) || group === 'report') continue;
+    for (const id of readdirSync(dir)) {
+      const base = new URL(`${id}/new/`, dir);
+      if (!existsSync(new URL('estimates.json', base))) continue;
+      const { median } = JSON.parse(readFileSync(new URL('estimates.json', base)));
+      const { full_id: name } = JSON.parse(readFileSync(new URL('benchmark.json', base)));
+      rows.push({ name, ns: median.point_estimate });
+    }
+  }
+  return rows.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+const ratio = (ours, theirs) => `${(theirs / ours).toFixed(2)}×`;
+const line = (cells) => `| ${cells.join(' | ')} |`;
+const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+const rustc = execSync('rustc --version').toString().trim();
+
+console.log(`Machine: ${cpu}, ${os.cpus().length} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; ${rustc}\n`);
+
+console.log('Core, native (criterion, median):\n');
+console.log(line(['benchmark', 'time']));
+console.log(line(['---', '---:']));
+for (const r of criterionMedians()) console.log(line([r.name, fmt(r.ns)]));
+
+console.log('\nnpm package in Node (median of 7 runs; ratio = alternative time / package time, above 1 means the package is faster):\n');
+console.log(line(['what', 'package', 'alternative', 'ratio']));
+console.log(line(['---', '---:', '---:', '---:']));
+for (const r of nodeBenchmarks()) console.log(line([r.what, fmt(r.ours), `${fmt(r.theirs)} (${r.what.startsWith('verify +') ? 'JS pipeline' : 'node:crypto'})`, ratio(r.ours, r.theirs)]));
+
+const w = await workerBenchmarks();
+console.log(`\nWorker in workerd, ${w.connections} connections, ${w.requests} webhooks per run, median of ${w.rounds} runs (Voice360 call → KV → Re:amaze stand-in):\n`);
+console.log(line(['Worker', 'requests/s', 'p50', 'p99']));
+console.log(line(['---', '---:', '---:', '---:']));
+console.log(line(['Rust (this bridge)', w.rust.rps.toFixed(0), `${w.rust.p50} ms`, `${w.rust.p99} ms`]));
+console.log(line(['JS reference (WebCrypto)', w.js.rps.toFixed(0), `${w.js.p50} ms`, `${w.js.p99} ms`]));
+console.log(line(['ratio Rust / JS', (w.rust.rps / w.js.rps).toFixed(2), '', '']));
+
+console.log('\nSizes (budgets in bench/budgets.json):\n');
+const budgets = JSON.parse(readFileSync(new URL('./budgets.json', import.meta.url)));
+console.log(line(['artifact', 'size', 'budget']));
+console.log(line(['---', '---:', '---:']));
+for (const [name, value] of Object.entries(sizes())) console.log(line([name, kib(value), budgets[name] ? kib(budgets[name]) : '']));
