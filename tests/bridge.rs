@@ -1,6 +1,8 @@
 //! The bridge plan's behaviour: what the sender is answered and what is
 //! delivered, for good and bad requests and for every upstream outcome.
 
+mod common;
+
 use std::collections::HashMap;
 
 use reamaze_bridge::bridge::{drive, Bridge, Delivery, DeliveryResult, Headers, Request, Response, Step};
@@ -360,16 +362,7 @@ fn health_tells_what_is_configured_and_no_secret() {
 fn the_step_protocol_repeats_an_unanswered_step() {
     let h = Harness::new(&[]);
     let body = serde_json::to_vec(&incoming_call("5.1")).unwrap();
-    let sig = signature::sign(Scheme::Voice360, WEBHOOK_SECRET, &Signed::body(&body)).unwrap();
-    let headers: Headers = [("x-voice360-signature", sig)].into_iter().collect();
-    let request = Request {
-        method: "POST",
-        path: "/webhooks/voice360",
-        url: "https://b.test/webhooks/voice360",
-        headers: &headers,
-        body: &body,
-    };
-    let mut exchange = h.bridge.exchange(&request, NOW);
+    let mut exchange = common::voice360_exchange(&h.bridge, &body, WEBHOOK_SECRET, NOW);
     let first = exchange.step();
     assert!(matches!(&first, Step::Read(keys) if keys == &["call:voice360:5.1".to_string()]));
     assert_eq!(exchange.step(), first, "asking again repeats the step");

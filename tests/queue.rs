@@ -1,9 +1,11 @@
 //! Queue mode in the core: webhooks answered 202 once enqueued, and how a
 //! consumer settles each delivery attempt.
 
+mod common;
+
 use std::collections::HashMap;
 
-use reamaze_bridge::bridge::{Bridge, DeliveryResult, Headers, Request, Step};
+use reamaze_bridge::bridge::{Bridge, DeliveryResult, Step};
 use reamaze_bridge::queue::{self, backoff, retry_after, DeadLetter, Job, Queued, Settled};
 use reamaze_bridge::signature::{self, Scheme, Signed, Window};
 use reamaze_bridge::Settings;
@@ -27,17 +29,7 @@ fn webhook_exchange(bridge: &Bridge, uniqueid: &str) -> reamaze_bridge::Exchange
     let body = serde_json::to_vec(&json!({"event_name": "INCOMING_EXTERNAL_CALL", "account_id": "1", "timestamp": NOW,
         "metadata": {"caller_id_number": "+15551234567", "dnis": "+15559876543", "uniqueid": uniqueid}}))
     .unwrap();
-
-    let sig = signature::sign(Scheme::Voice360, b"whsec", &Signed::body(&body)).unwrap();
-    let headers: Headers = [("x-voice360-signature", sig)].into_iter().collect();
-    let request = Request {
-        method: "POST",
-        path: "/webhooks/voice360",
-        url: "https://b.test/webhooks/voice360",
-        headers: &headers,
-        body: &body,
-    };
-    bridge.exchange(&request, NOW)
+    common::voice360_exchange(bridge, &body, b"whsec", NOW)
 }
 
 /// Runs an exchange answering reads with `seen`, and returns what it
