@@ -35,6 +35,16 @@ cargo_tool() {
     cargo install --quiet "$crate" --version "$version" --force
 }
 cargo_tool wasm-bindgen wasm-bindgen-cli "$WASM_BINDGEN_VERSION"
+
+# Fuzzing: cargo-fuzz runs on the nightly toolchain (libFuzzer, sanitizers).
+if ! rustup run nightly rustc --version >/dev/null 2>&1; then
+  say "adding the nightly toolchain (for cargo-fuzz)"
+  rustup toolchain install nightly --profile minimal
+fi
+if ! command -v cargo-fuzz >/dev/null 2>&1; then
+  say "installing cargo-fuzz (a few minutes, once)"
+  cargo install --quiet cargo-fuzz --locked || cargo install --quiet cargo-fuzz
+fi
 cargo_tool worker-build worker-build "$WORKER_BUILD_VERSION"
 
 # Debian's packages: the vector generator's python3 and openssl; Node.js

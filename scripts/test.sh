@@ -34,6 +34,9 @@ scripts/build-worker.sh >/tmp/reamaze-bridge-worker-build.log 2>&1 ||
 step "sizes within their budgets (bench/budgets.json)"
 node bench/sizes.mjs --check || fail "size budget"
 
+step "fuzz: every target for 5 s from the seed corpus (scripts/fuzz.sh; longer: scripts/fuzz.sh 600)"
+scripts/fuzz.sh 5 || fail "fuzzing"
+
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 

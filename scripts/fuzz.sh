@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Runs every fuzz target (fuzz/fuzz_targets/) for SECONDS each (default 5),
+# from the committed seed corpus (fuzz/corpus/, made from the test vectors).
+# New inputs go to target/fuzz-corpus/, never into the repository; a crash
+# stops the run and leaves its input in fuzz/artifacts/.
+#
+#   scripts/fuzz.sh          # the test command's short run
+#   scripts/fuzz.sh 600      # the long run: ten minutes per target
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+seconds=${1:-5}
+cargo +nightly fuzz build -O >/dev/null 2>&1 || cargo +nightly fuzz build -O
+for target in $(cargo +nightly fuzz list); do
+  scratch="target/fuzz-corpus/$target"
+  mkdir -p "$scratch"
+  log="target/fuzz-$target.log"
+  if ! cargo +nightly fuzz run -O "$target" "$scratch" "fuzz/corpus/$target" -- \
+    -max_total_time="$seconds" -max_len=65536 -timeout=10 -print_final_stats=1 >"$log" 2>&1; then
+    tail -40 "$log"
+    echo "fuzz: $target FAILED (input in fuzz/artifacts/$target/)"
+    exit 1
+  fi
+  runs=$(grep -m1 -oE 'stat::number_of_executed_units: *[0-9]+' "$log" | grep -oE '[0-9]+$' || echo '?')
+  echo "fuzz: $target ok, $runs executions in ${seconds}s, no crash"
+done
