@@ -300,11 +300,7 @@ impl Bridge {
 
     fn prepare_webhook(&self, provider: Provider, request: &Request, now: i64) -> Result<Prepared, Response> {
         let s = &self.settings;
-        let (scheme, secrets, setting) = match provider {
-            Provider::Voice360 => (Scheme::Voice360, &s.voice360_webhook_secrets, names::VOICE360_WEBHOOK_SECRETS),
-            Provider::Bird => (Scheme::Bird, &s.bird_signing_keys, names::BIRD_SIGNING_KEYS),
-            Provider::Volubile => (Scheme::Volubile, &s.volubile_webhook_secrets, names::VOLUBILE_WEBHOOK_SECRETS),
-        };
+        let (scheme, secrets, setting) = s.webhook_auth(provider);
         if secrets.is_empty() {
             return Err(not_configured(setting));
         }

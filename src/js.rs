@@ -10,7 +10,6 @@ use wasm_bindgen::prelude::*;
 use crate::bridge::{reamaze_delivery, Bridge, DeliveryResult, Exchange, Headers, Request, Step};
 use crate::providers::{self, Outcome, Provider};
 use crate::reamaze::{reply_to_sms, ReplyError, StaffReply};
-use crate::settings::names;
 use crate::settings::Settings;
 use crate::signature::{self, Scheme, Signed, Window};
 use crate::store::MemoryStore;
@@ -178,11 +177,7 @@ impl JsProcessor {
     ) -> Result<String, JsValue> {
         let provider: Provider = provider.parse().map_err(|e: String| error("unknown_provider", &e))?;
         let s = &self.settings;
-        let (scheme, secrets, setting) = match provider {
-            Provider::Voice360 => (Scheme::Voice360, &s.voice360_webhook_secrets, names::VOICE360_WEBHOOK_SECRETS),
-            Provider::Bird => (Scheme::Bird, &s.bird_signing_keys, names::BIRD_SIGNING_KEYS),
-            Provider::Volubile => (Scheme::Volubile, &s.volubile_webhook_secrets, names::VOLUBILE_WEBHOOK_SECRETS),
-        };
+        let (scheme, secrets, setting) = s.webhook_auth(provider);
         let refused = |status: u16, code: &str, message: String| json!({ "ok": false, "status": status, "code": code, "message": message });
         if secrets.is_empty() {
             return Ok(refused(503, "not_configured", format!("{setting} is not set")).to_string());

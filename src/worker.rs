@@ -105,7 +105,8 @@ async fn handle(mut request: WorkerRequest, env: &Env, log: &mut LogLine) -> Res
     let method = request.method().to_string();
     // Which provider a request concerns, for the log, even when the core's
     // answer does not say (a staff reply, a refused request).
-    log.provider = match Route::of(&method, &path) {
+    let route = Route::of(&method, &path);
+    log.provider = match route {
         Ok(Route::Webhook(provider)) => Some(provider.name().to_string()),
         Ok(Route::StaffReply) => Some("reamaze".to_string()),
         _ => None,
@@ -117,7 +118,7 @@ async fn handle(mut request: WorkerRequest, env: &Env, log: &mut LogLine) -> Res
     let kv = env.kv(KV_BINDING).ok();
     let deliveries = env.queue(DELIVERY_QUEUE_BINDING).ok();
     let now = (Date::now().as_millis() / 1000) as i64;
-    if let (Ok(route @ (Route::DeadLetters | Route::ReplayDeadLetters)), Some(kv)) = (Route::of(&method, &path), &kv) {
+    if let (Ok(route @ (Route::DeadLetters | Route::ReplayDeadLetters)), Some(kv)) = (route, &kv) {
         let authorization = request.headers().get("Authorization").ok().flatten();
         if let Err(refused) = queue::authorize(&settings, authorization.as_deref()) {
             return finish(log, refused);
