@@ -97,7 +97,7 @@ export interface Translation {
  * VOICE360_WEBHOOK_SECRETS, VOICE360_API_KEY, VOICE360_ACCOUNT_ID, VOICE360_API_BASE,
  * SMS_CHANNEL_NUMBER, BIRD_SIGNING_KEYS, BIRD_WEBHOOK_URL, BIRD_MAX_AGE_SECONDS,
  * BIRD_MAX_FUTURE_SECONDS, BIRD_POST_STATUSES, VOLUBILE_WEBHOOK_SECRETS, VOLUBILE_NUMBER,
- * MAX_BODY_BYTES, UPSTREAM_TIMEOUT_MS. Lists may be arrays or comma-separated strings.
+ * MAX_BODY_BYTES, MAX_MESSAGE_CHARS, UPSTREAM_TIMEOUT_MS. Lists may be arrays or comma-separated strings.
  */
 export type Settings = Partial<Record<string, string | number | boolean | string[]>>;
 

@@ -56,8 +56,9 @@ pub mod names {
     pub const QUEUE_RETRY_BASE_SECONDS: &str = "QUEUE_RETRY_BASE_SECONDS";
     pub const QUEUE_RETRY_MAX_SECONDS: &str = "QUEUE_RETRY_MAX_SECONDS";
     pub const ADMIN_TOKEN: &str = "ADMIN_TOKEN";
+    pub const MAX_MESSAGE_CHARS: &str = "MAX_MESSAGE_CHARS";
 
-    pub const ALL: [&str; 21] = [
+    pub const ALL: [&str; 22] = [
         REAMAZE_BASE_URL,
         REAMAZE_VOICE_SECRET,
         REAMAZE_SMS_SECRET,
@@ -79,12 +80,16 @@ pub mod names {
         QUEUE_RETRY_BASE_SECONDS,
         QUEUE_RETRY_MAX_SECONDS,
         ADMIN_TOKEN,
+        MAX_MESSAGE_CHARS,
     ];
 }
 
 pub const DEFAULT_REAMAZE_BASE_URL: &str = "https://www.reamaze.io";
 pub const DEFAULT_VOICE360_API_BASE: &str = "https://api.voice360.app/v3/voice";
 pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
+/// The longest message text posted to Re:amaze: a long call transcript is
+/// shortened to this, with a note saying so, rather than posted whole.
+pub const DEFAULT_MAX_MESSAGE_CHARS: u32 = 20_000;
 /// How long a shell waits for Re:amaze or Voice360 before treating the
 /// delivery as a temporary failure. Re:amaze's staff-reply webhook is
 /// synchronous, so the whole reply path must stay well inside its patience.
@@ -124,6 +129,7 @@ pub struct Settings {
     pub queue_retry_max_seconds: u32,
     /// Bearer token of the admin routes; none means they are off.
     pub admin_token: Option<Secret>,
+    pub max_message_chars: u32,
 }
 
 impl Default for Settings {
@@ -150,6 +156,7 @@ impl Default for Settings {
             queue_retry_base_seconds: DEFAULT_QUEUE_RETRY_BASE_SECONDS,
             queue_retry_max_seconds: DEFAULT_QUEUE_RETRY_MAX_SECONDS,
             admin_token: None,
+            max_message_chars: DEFAULT_MAX_MESSAGE_CHARS,
         }
     }
 }
@@ -231,6 +238,8 @@ impl Settings {
             queue_retry_base_seconds: small(QUEUE_RETRY_BASE_SECONDS, DEFAULT_QUEUE_RETRY_BASE_SECONDS)?,
             queue_retry_max_seconds: small(QUEUE_RETRY_MAX_SECONDS, DEFAULT_QUEUE_RETRY_MAX_SECONDS)?,
             admin_token: secret(ADMIN_TOKEN),
+            // Room for at least the note that says the text was shortened.
+            max_message_chars: small(MAX_MESSAGE_CHARS, DEFAULT_MAX_MESSAGE_CHARS)?.max(200),
         })
     }
 

@@ -377,3 +377,30 @@ fn the_step_protocol_repeats_an_unanswered_step() {
     let Step::Respond(response) = exchange.step() else { panic!("expected the response") };
     assert_eq!(response.status, 200);
 }
+
+#[test]
+fn a_huge_transcript_is_posted_shortened_with_a_note() {
+    let mut h = Harness::new(&[]);
+    assert_eq!(h.voice360(&incoming_call("big.1"), ok).status, 200);
+    let turns: Vec<Value> = (0..6_000)
+        .map(|i| {
+            json!({"ParticipantRole": if i % 2 == 0 { "AGENT" } else { "CUSTOMER" }, "BeginOffsetMillis": i * 1000,
+                        "Content": "This sentence is repeated to make a transcript of about six hundred kilobytes."})
+        })
+        .collect();
+    let transcription = json!({"CallRecap": {"summary": "A very long call."}, "Transcript": turns}).to_string();
+    assert!(transcription.len() > 500_000);
+    let event = json!({"event_name": "TRANSCRIPTION_FINISHED", "account_id": "1", "timestamp": NOW + 600,
+                       "metadata": {"uniqueid": "big.1", "success": true, "transcription": transcription}});
+    let r = h.voice360(&event, ok);
+    assert_eq!(r.status, 200, "{:?}", r.body_json());
+    let posted: Value = serde_json::from_slice(&h.delivered.last().unwrap().body).unwrap();
+    let text = posted["body"].as_str().unwrap();
+    assert!(text.chars().count() <= 20_000, "{} characters posted", text.chars().count());
+    assert!(text.starts_with("Call transcript\nSummary: A very long call."));
+    assert!(
+        text.contains("[Shortened by the bridge: ") && text.ends_with("characters shown.]"),
+        "{}",
+        &text[text.len() - 100..]
+    );
+}

@@ -184,11 +184,17 @@ impl Event {
     }
 
     pub fn translate(&self, settings: &Settings, lookup: Lookup) -> Result<Translation, TranslateError> {
-        match self {
-            Event::Voice360(e) => e.translate(settings, lookup),
-            Event::Bird(e) => Ok(e.translate(settings)),
-            Event::Volubile(c) => Ok(c.translate(settings)),
+        let mut translation = match self {
+            Event::Voice360(e) => e.translate(settings, lookup)?,
+            Event::Bird(e) => e.translate(settings),
+            Event::Volubile(c) => c.translate(settings),
+        };
+        if let Outcome::Messages(messages) = &mut translation.outcome {
+            for outgoing in messages {
+                shorten(&mut outgoing.message.body, settings.max_message_chars as usize);
+            }
         }
+        Ok(translation)
     }
 }
 
@@ -300,6 +306,26 @@ pub(crate) fn value_text(value: &Value) -> Option<String> {
     }
 }
 
+/// Cuts `text` to at most `limit` characters, at a line or word boundary
+/// where one is near, and says so at the end: an agent must never mistake a
+/// shortened transcript for a whole one.
+pub(crate) fn shorten(text: &mut String, limit: usize) {
+    let total = text.chars().count();
+    if total <= limit {
+        return;
+    }
+    let note_for = |shown: usize| format!("\n\n[Shortened by the bridge: {shown} of {total} characters shown.]");
+    // The note's length depends on the digits of `shown`, at most those of `total`.
+    let room = limit.saturating_sub(note_for(total).chars().count());
+    let hard = text.char_indices().nth(room).map_or(text.len(), |(i, _)| i);
+    let soft = text[..hard].rfind(['\n', ' ']).filter(|&i| i + 200 >= hard).unwrap_or(hard);
+    text.truncate(soft);
+    let kept = text.trim_end().len();
+    text.truncate(kept);
+    let shown = text.chars().count();
+    text.push_str(&note_for(shown));
+}
+
 /// How a party is named in a sentence: its name, else its number.
 pub(crate) fn label(party: &crate::reamaze::Party) -> String {
     party.name.clone().or_else(|| party.phone.clone()).unwrap_or_else(|| "an unknown caller".into())
@@ -334,4 +360,24 @@ pub fn translate_payload(
         store.put(entry, now);
     }
     Ok((event, translation))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::shorten;
+
+    #[test]
+    fn long_text_is_shortened_with_a_note() {
+        let mut text = "word ".repeat(50_000);
+        shorten(&mut text, 1_000);
+        assert!(text.chars().count() <= 1_000, "{}", text.chars().count());
+        assert!(text.ends_with("of 250000 characters shown.]"), "{}", &text[text.len() - 80..]);
+        assert!(text.starts_with("word word"));
+        let mut short = "fits".to_string();
+        shorten(&mut short, 1_000);
+        assert_eq!(short, "fits");
+        let mut unbroken = "é".repeat(5_000);
+        shorten(&mut unbroken, 300);
+        assert!(unbroken.chars().count() <= 300 && unbroken.contains("Shortened by the bridge"));
+    }
 }
