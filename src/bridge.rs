@@ -292,7 +292,7 @@ impl Bridge {
             // The shell serves these where it keeps dead letters (the Worker
             // in queue mode); elsewhere they are authorized, then absent.
             Route::DeadLetters | Route::ReplayDeadLetters => {
-                queue::authorize(&self.settings, header(request.headers, "Authorization"))?;
+                queue::authorize(&self.settings, request.headers.get("Authorization"))?;
                 Err(Response::error(404, "not_found", "dead letters exist only in queue mode"))
             }
         }
@@ -305,9 +305,9 @@ impl Bridge {
             return Err(not_configured(setting));
         }
         let url = s.bird_webhook_url.as_deref().unwrap_or(request.url);
-        let timestamp = header(request.headers, signature::BIRD_TIMESTAMP_HEADER);
+        let timestamp = request.headers.get(signature::BIRD_TIMESTAMP_HEADER);
         let signed = Signed { body: request.body, timestamp, url: Some(url) };
-        let received = header(request.headers, scheme.header());
+        let received = request.headers.get(scheme.header());
         signature::verify(scheme, secrets, &signed, received, s.bird_window(now)).map_err(unauthorized)?;
         let event = Event::parse(provider, request.body).map_err(|e| bad_payload(provider, None, &e))?;
         Ok(Prepared::Webhook(Box::new(event)))
@@ -316,7 +316,7 @@ impl Bridge {
     fn prepare_staff_reply(&self, request: &Request) -> Result<Prepared, Response> {
         let s = &self.settings;
         let secret = s.reamaze_sms_secret.as_ref().ok_or_else(|| not_configured(names::REAMAZE_SMS_SECRET))?;
-        let received = header(request.headers, Scheme::Reamaze.header());
+        let received = request.headers.get(Scheme::Reamaze.header());
         // Re:amaze's scheme has no timestamp, so the window is never consulted.
         let no_window = Window::at(0);
         signature::verify(
@@ -780,10 +780,6 @@ fn quote(text: &str) -> String {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.to_string(),
     }
-}
-
-fn header<'a>(headers: &'a Headers, name: &str) -> Option<&'a str> {
-    headers.get(name)
 }
 
 fn not_configured(setting: &str) -> Response {

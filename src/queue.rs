@@ -16,8 +16,6 @@
 //! }
 //! ```
 
-use std::fmt;
-
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
@@ -206,12 +204,6 @@ pub fn authorize(settings: &Settings, authorization: Option<&str>) -> Result<(),
         );
         response.headers.push(("WWW-Authenticate".into(), "Bearer".into()));
         Err(response)
-    }
-}
-
-impl fmt::Display for DeadLetter {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} after {} attempts: {}", self.queued.message.id, self.attempts, self.last_error)
     }
 }
 

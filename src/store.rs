@@ -34,14 +34,6 @@ impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
     }
-
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
 }
 
 impl Store for MemoryStore {
