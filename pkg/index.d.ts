@@ -53,6 +53,7 @@ export type VerifyCode =
   | 'missing_signature'
   | 'malformed_signature'
   | 'malformed_timestamp'
+  | 'repeated_header'
   | 'signature_mismatch'
   | 'timestamp_too_old'
   | 'timestamp_in_future'
@@ -101,7 +102,7 @@ export interface Translation {
  */
 export type Settings = Partial<Record<string, string | number | boolean | string[]>>;
 
-/** What a provider payload becomes. Throws a BridgeError (`invalid_json`, `missing_field`, …) for an unusable payload. */
+/** What a provider payload becomes. Throws a BridgeError (`invalid_json`, `json_too_deep`, `duplicate_key`, `missing_field`, `invalid_field`, …) for an unusable payload. */
 export function translate(provider: Provider, body: Bytes, settings?: Settings): Translation;
 
 /** A Re:amaze staff SMS reply as the Voice360 send-SMS requests, in order (160 characters each at most). */

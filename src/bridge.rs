@@ -18,10 +18,12 @@
 //! `drive` is that loop for a synchronous `Store`. Async shells (Workers KV,
 //! JS stores, `fetch`) write the same loop with `await`.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde_json::{json, Value};
 
+use crate::json;
 use crate::providers::{Event, Outcome, Provider, TranslateError, Translation};
 use crate::queue::{self, Queued};
 use crate::reamaze::{self, Channel, Outgoing, ReplyError, SmsPart, StaffReply};
@@ -76,8 +78,10 @@ impl Route {
 }
 
 /// Request headers, as a shell received them; names compare
-/// case-insensitively. (The `http` crate's `HeaderMap` would do, but adds
-/// about 18 KB to every wasm build for one lookup.)
+/// case-insensitively. A header sent more than once reads as its values
+/// joined by ", ", as the Fetch standard's `Headers.get` and Node's
+/// `IncomingMessage` give it, so every shell shows the core the same text. (The `http` crate's
+/// `HeaderMap` would do, but adds about 18 KB to every wasm build.)
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Headers(Vec<(String, String)>);
 
@@ -90,9 +94,16 @@ impl Headers {
         self.0.push((name.into(), value.into()));
     }
 
-    /// The first value of `name`.
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    /// The value of `name`; a header sent more than once gives its values
+    /// joined by ", ". (Joined here rather than in `append`, so a request
+    /// with thousands of headers costs one pass per header read.)
+    pub fn get(&self, name: &str) -> Option<Cow<'_, str>> {
+        let mut values = self.0.iter().filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
+        let first = values.next()?;
+        Some(match values.next() {
+            None => Cow::Borrowed(first),
+            Some(second) => Cow::Owned([first, second].into_iter().chain(values).collect::<Vec<_>>().join(", ")),
+        })
     }
 }
 
@@ -163,14 +174,34 @@ pub enum Target {
 }
 
 /// An outbound HTTP request, ready to send as is: the signature covers
-/// exactly `body`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// exactly `body`. Its `Debug` hides the Voice360 API key.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Delivery {
     pub target: Target,
     pub method: &'static str,
     pub url: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+}
+
+/// The header that carries a secret itself (not a MAC of one).
+const API_KEY_HEADER: &str = "X-API-Key";
+
+impl std::fmt::Debug for Delivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), if k.eq_ignore_ascii_case(API_KEY_HEADER) { "<redacted>" } else { v.as_str() }))
+            .collect();
+        f.debug_struct("Delivery")
+            .field("target", &self.target)
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .field("headers", &headers)
+            .field("body", &String::from_utf8_lossy(&self.body))
+            .finish()
+    }
 }
 
 /// What came of a delivery.
@@ -281,7 +312,11 @@ impl Bridge {
             return Err(Response::error(
                 413,
                 "body_too_large",
-                format!("the body has {} bytes; the limit is {}", request.body.len(), self.settings.max_body_bytes),
+                format!(
+                    "the body has {} bytes; the limit is {} (MAX_BODY_BYTES)",
+                    request.body.len(),
+                    self.settings.max_body_bytes
+                ),
             ));
         }
         match route {
@@ -292,7 +327,7 @@ impl Bridge {
             // The shell serves these where it keeps dead letters (the Worker
             // in queue mode); elsewhere they are authorized, then absent.
             Route::DeadLetters | Route::ReplayDeadLetters => {
-                queue::authorize(&self.settings, request.headers.get("Authorization"))?;
+                queue::authorize(&self.settings, request.headers.get("Authorization").as_deref())?;
                 Err(Response::error(404, "not_found", "dead letters exist only in queue mode"))
             }
         }
@@ -305,31 +340,34 @@ impl Bridge {
             return Err(not_configured(setting));
         }
         let url = s.bird_webhook_url.as_deref().unwrap_or(request.url);
-        let timestamp = request.headers.get(signature::BIRD_TIMESTAMP_HEADER);
-        let signed = Signed { body: request.body, timestamp, url: Some(url) };
-        let received = request.headers.get(scheme.header());
-        signature::verify(scheme, secrets, &signed, received, s.bird_window(now)).map_err(unauthorized)?;
-        let event = Event::parse(provider, request.body).map_err(|e| bad_payload(provider, None, &e))?;
+        let timestamp = match scheme {
+            Scheme::Bird => self.header(request, signature::BIRD_TIMESTAMP_HEADER)?,
+            _ => None,
+        };
+        let signed = Signed { body: request.body, timestamp: timestamp.as_deref(), url: Some(url) };
+        let received = self.header(request, scheme.header())?;
+        signature::verify(scheme, secrets, &signed, received.as_deref(), s.bird_window(now)).map_err(unauthorized)?;
+        let event =
+            Event::parse(provider, request.body, s.max_json_depth).map_err(|e| bad_payload(provider, None, &e))?;
         Ok(Prepared::Webhook(Box::new(event)))
     }
 
     fn prepare_staff_reply(&self, request: &Request) -> Result<Prepared, Response> {
         let s = &self.settings;
         let secret = s.reamaze_sms_secret.as_ref().ok_or_else(|| not_configured(names::REAMAZE_SMS_SECRET))?;
-        let received = request.headers.get(Scheme::Reamaze.header());
+        let received = self.header(request, Scheme::Reamaze.header())?;
         // Re:amaze's scheme has no timestamp, so the window is never consulted.
         let no_window = Window::at(0);
         signature::verify(
             Scheme::Reamaze,
             std::slice::from_ref(secret),
             &Signed::body(request.body),
-            received,
+            received.as_deref(),
             no_window,
         )
         .map_err(unauthorized)?;
-        let reply: StaffReply = serde_json::from_slice(request.body).map_err(|e| {
-            Response::error(400, "invalid_json", format!("the staff reply is not the expected JSON: {e}"))
-        })?;
+        let reply: StaffReply = json::parse_as(request.body, s.max_json_depth)
+            .map_err(|e| Response::error(400, e.code(), e.to_string()))?;
         let channel_number =
             s.sms_channel_number.as_deref().ok_or_else(|| not_configured(names::SMS_CHANNEL_NUMBER))?;
         let api_key = s.voice360_api_key.clone().ok_or_else(|| not_configured(names::VOICE360_API_KEY))?;
@@ -350,6 +388,19 @@ impl Bridge {
             part_keys: (0..parts.len()).map(|i| keys::reply_part(request.body, i)).collect(),
             parts,
         })
+    }
+
+    /// A header the bridge reads. Real signatures and timestamps are under
+    /// 100 bytes; a longer one than `MAX_HEADER_BYTES` is refused (431)
+    /// before any work is spent on it.
+    fn header<'r>(&self, request: &Request<'r>, name: &str) -> Result<Option<Cow<'r, str>>, Response> {
+        let value = request.headers.get(name);
+        match value {
+            Some(v) if v.len() > self.settings.max_header_bytes as usize => {
+                Err(header_too_large(name, v.len(), &self.settings))
+            }
+            value => Ok(value),
+        }
     }
 
     fn health(&self) -> Response {
@@ -683,7 +734,7 @@ fn run_staff_reply(
             url: url.to_string(),
             headers: vec![
                 ("Content-Type".into(), "application/json".into()),
-                ("X-API-Key".into(), api_key.expose().to_string()),
+                (API_KEY_HEADER.into(), api_key.expose().to_string()),
             ],
             body: serde_json::to_vec(part).expect("SMS parts serialize"),
         };
@@ -780,6 +831,15 @@ fn quote(text: &str) -> String {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.to_string(),
     }
+}
+
+pub(crate) fn header_too_large(name: &str, bytes: usize, settings: &Settings) -> Response {
+    let limit = settings.max_header_bytes;
+    Response::error(
+        431,
+        "header_too_large",
+        format!("header {name} has {bytes} bytes; the limit is {limit} (MAX_HEADER_BYTES)"),
+    )
 }
 
 fn not_configured(setting: &str) -> Response {

@@ -136,7 +136,7 @@ pub fn reply_to_sms_js(body: &[u8], settings_json: &str) -> Result<String, JsVal
         .as_deref()
         .ok_or_else(|| error("not_configured", "SMS_CHANNEL_NUMBER is not set"))?;
     let reply: StaffReply =
-        serde_json::from_slice(body).map_err(|e| error("invalid_json", &format!("the staff reply: {e}")))?;
+        crate::json::parse_as(body, settings.max_json_depth).map_err(|e| error(e.code(), &e.to_string()))?;
     let parts = reply_to_sms(&reply, channel).map_err(|e| match e {
         ReplyError::Missing(field) => {
             field_error("missing_field", &format!("required field {field} is missing"), Some(field))

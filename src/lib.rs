@@ -45,6 +45,7 @@ pub mod bridge;
 pub mod format;
 #[cfg(feature = "js")]
 pub mod js;
+pub mod json;
 pub mod providers;
 pub mod queue;
 pub mod reamaze;

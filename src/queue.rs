@@ -192,6 +192,9 @@ pub fn authorize(settings: &Settings, authorization: Option<&str>) -> Result<(),
     let Some(token) = &settings.admin_token else {
         return Err(Response::error(404, "not_found", "no route for this path"));
     };
+    if let Some(header) = authorization.filter(|h| h.len() > settings.max_header_bytes as usize) {
+        return Err(crate::bridge::header_too_large("Authorization", header.len(), settings));
+    }
     let given = authorization.and_then(|h| h.trim().strip_prefix("Bearer ")).map(str::trim).unwrap_or("");
     let matches: bool = Sha256::digest(given.as_bytes()).ct_eq(&Sha256::digest(token.expose().as_bytes())).into();
     if matches && !given.is_empty() {

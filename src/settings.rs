@@ -57,8 +57,11 @@ pub mod names {
     pub const QUEUE_RETRY_MAX_SECONDS: &str = "QUEUE_RETRY_MAX_SECONDS";
     pub const ADMIN_TOKEN: &str = "ADMIN_TOKEN";
     pub const MAX_MESSAGE_CHARS: &str = "MAX_MESSAGE_CHARS";
+    pub const MAX_JSON_DEPTH: &str = "MAX_JSON_DEPTH";
+    pub const MAX_HEADER_BYTES: &str = "MAX_HEADER_BYTES";
+    pub const MAX_SECRETS: &str = "MAX_SECRETS";
 
-    pub const ALL: [&str; 22] = [
+    pub const ALL: [&str; 25] = [
         REAMAZE_BASE_URL,
         REAMAZE_VOICE_SECRET,
         REAMAZE_SMS_SECRET,
@@ -81,6 +84,9 @@ pub mod names {
         QUEUE_RETRY_MAX_SECONDS,
         ADMIN_TOKEN,
         MAX_MESSAGE_CHARS,
+        MAX_JSON_DEPTH,
+        MAX_HEADER_BYTES,
+        MAX_SECRETS,
     ];
 }
 
@@ -90,6 +96,16 @@ pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 /// The longest message text posted to Re:amaze: a long call transcript is
 /// shortened to this, with a note saying so, rather than posted whole.
 pub const DEFAULT_MAX_MESSAGE_CHARS: u32 = 20_000;
+/// The providers' payloads nest four or five levels; 32 leaves room for any
+/// of their extensions and none for a nesting attack.
+pub const DEFAULT_MAX_JSON_DEPTH: u32 = 32;
+/// The longest signature, timestamp or Authorization header read. The real
+/// ones are under 100 bytes.
+pub const DEFAULT_MAX_HEADER_BYTES: u32 = 1_024;
+/// The most secrets one provider's list may hold. A forged request costs
+/// one HMAC over its body per secret, so the list is bounded; eight covers a
+/// rotation's old and new key for several subscriptions.
+pub const DEFAULT_MAX_SECRETS: u32 = 8;
 /// How long a shell waits for Re:amaze or Voice360 before treating the
 /// delivery as a temporary failure. Re:amaze's staff-reply webhook is
 /// synchronous, so the whole reply path must stay well inside its patience.
@@ -130,6 +146,8 @@ pub struct Settings {
     /// Bearer token of the admin routes; none means they are off.
     pub admin_token: Option<Secret>,
     pub max_message_chars: u32,
+    pub max_json_depth: u32,
+    pub max_header_bytes: u32,
 }
 
 impl Default for Settings {
@@ -157,6 +175,8 @@ impl Default for Settings {
             queue_retry_max_seconds: DEFAULT_QUEUE_RETRY_MAX_SECONDS,
             admin_token: None,
             max_message_chars: DEFAULT_MAX_MESSAGE_CHARS,
+            max_json_depth: DEFAULT_MAX_JSON_DEPTH,
+            max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
         }
     }
 }
@@ -189,7 +209,6 @@ impl Settings {
                 .map(|v| v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect())
                 .unwrap_or_default()
         };
-        let secrets = |name: &str| list(name).into_iter().map(Secret::new).collect::<Vec<_>>();
         let number = |name: &'static str, default: u64| -> Result<u64, SettingsError> {
             match text(name) {
                 None => Ok(default),
@@ -199,6 +218,14 @@ impl Settings {
         let small = |name: &'static str, default: u32| -> Result<u32, SettingsError> {
             u32::try_from(number(name, u64::from(default))?)
                 .map_err(|_| SettingsError { name, expected: "a whole number below 4294967296" })
+        };
+        let max_secrets = small(MAX_SECRETS, DEFAULT_MAX_SECRETS)? as usize;
+        let secrets = |name: &'static str| -> Result<Vec<Secret>, SettingsError> {
+            let secrets: Vec<Secret> = list(name).into_iter().map(Secret::new).collect();
+            if secrets.len() > max_secrets {
+                return Err(SettingsError { name, expected: "no more secrets than MAX_SECRETS allows (default 8)" });
+            }
+            Ok(secrets)
         };
         let url = |name: &'static str, default: &str| -> Result<String, SettingsError> {
             let value = text(name).unwrap_or_else(|| default.to_string());
@@ -215,12 +242,12 @@ impl Settings {
             reamaze_base_url: url(REAMAZE_BASE_URL, DEFAULT_REAMAZE_BASE_URL)?,
             reamaze_voice_secret: secret(REAMAZE_VOICE_SECRET),
             reamaze_sms_secret: secret(REAMAZE_SMS_SECRET),
-            voice360_webhook_secrets: secrets(VOICE360_WEBHOOK_SECRETS),
+            voice360_webhook_secrets: secrets(VOICE360_WEBHOOK_SECRETS)?,
             voice360_api_key: secret(VOICE360_API_KEY),
             voice360_account_id: text(VOICE360_ACCOUNT_ID),
             voice360_api_base: url(VOICE360_API_BASE, DEFAULT_VOICE360_API_BASE)?,
             sms_channel_number: text(SMS_CHANNEL_NUMBER),
-            bird_signing_keys: secrets(BIRD_SIGNING_KEYS),
+            bird_signing_keys: secrets(BIRD_SIGNING_KEYS)?,
             bird_webhook_url: text(BIRD_WEBHOOK_URL),
             bird_max_age_seconds: number(BIRD_MAX_AGE_SECONDS, defaults.bird_max_age_seconds)?,
             bird_max_future_seconds: number(BIRD_MAX_FUTURE_SECONDS, defaults.bird_max_future_seconds)?,
@@ -229,7 +256,7 @@ impl Settings {
             } else {
                 statuses.into_iter().map(|s| s.to_ascii_lowercase()).collect()
             },
-            volubile_webhook_secrets: secrets(VOLUBILE_WEBHOOK_SECRETS),
+            volubile_webhook_secrets: secrets(VOLUBILE_WEBHOOK_SECRETS)?,
             volubile_number: text(VOLUBILE_NUMBER),
             max_body_bytes: usize::try_from(number(MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES as u64)?)
                 .map_err(|_| SettingsError { name: MAX_BODY_BYTES, expected: "a size this machine can hold" })?,
@@ -240,6 +267,11 @@ impl Settings {
             admin_token: secret(ADMIN_TOKEN),
             // Room for at least the note that says the text was shortened.
             max_message_chars: small(MAX_MESSAGE_CHARS, DEFAULT_MAX_MESSAGE_CHARS)?.max(200),
+            max_json_depth: match small(MAX_JSON_DEPTH, DEFAULT_MAX_JSON_DEPTH)? {
+                depth @ 1..=crate::json::PARSER_MAX_DEPTH => depth,
+                _ => return Err(SettingsError { name: MAX_JSON_DEPTH, expected: "a whole number from 1 to 100" }),
+            },
+            max_header_bytes: small(MAX_HEADER_BYTES, DEFAULT_MAX_HEADER_BYTES)?.max(64),
         })
     }
 
@@ -293,5 +325,26 @@ mod tests {
     fn secrets_do_not_show_in_debug() {
         let s = from(&[("REAMAZE_VOICE_SECRET", "hunter2")]).unwrap();
         assert!(!format!("{s:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn limits_have_defaults_and_bounds() {
+        let s = from(&[]).unwrap();
+        assert_eq!((s.max_json_depth, s.max_header_bytes), (DEFAULT_MAX_JSON_DEPTH, DEFAULT_MAX_HEADER_BYTES));
+        assert_eq!(from(&[("MAX_JSON_DEPTH", "100")]).unwrap().max_json_depth, 100);
+        for out_of_range in ["0", "101"] {
+            assert_eq!(from(&[("MAX_JSON_DEPTH", out_of_range)]).unwrap_err().name, "MAX_JSON_DEPTH");
+        }
+        assert_eq!(from(&[("MAX_HEADER_BYTES", "10")]).unwrap().max_header_bytes, 64, "room for any real signature");
+    }
+
+    #[test]
+    fn secret_lists_are_bounded_by_max_secrets() {
+        let nine = "k1,k2,k3,k4,k5,k6,k7,k8,k9";
+        let err = from(&[("BIRD_SIGNING_KEYS", nine)]).unwrap_err();
+        assert_eq!(err.name, "BIRD_SIGNING_KEYS");
+        assert!(!err.to_string().contains("k9"), "{err}");
+        assert_eq!(from(&[("BIRD_SIGNING_KEYS", nine), ("MAX_SECRETS", "9")]).unwrap().bird_signing_keys.len(), 9);
+        assert!(from(&[("VOLUBILE_WEBHOOK_SECRETS", "a,b,c"), ("MAX_SECRETS", "2")]).is_err());
     }
 }

@@ -127,21 +127,17 @@ impl Window {
 /// Why a header could not even be compared.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Malformed {
-    Empty,
     /// Voice360's value must start with `sha256=`.
-    MissingPrefix {
-        expected: &'static str,
-    },
+    MissingPrefix { expected: &'static str },
     /// Not valid in the scheme's encoding.
-    Encoding {
-        expected: &'static str,
-    },
+    Encoding { expected: &'static str },
     /// Decodes, but not to a 32-byte HMAC-SHA256.
-    Length {
-        bytes: usize,
-    },
+    Length { bytes: usize },
     /// Bird's timestamp is not whole Unix seconds.
     Timestamp,
+    /// Several values (the header was sent more than once): no scheme's
+    /// value holds a comma, so which one was meant cannot be told.
+    Repeated,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -182,6 +178,7 @@ impl VerifyError {
             VerifyError::MissingUrl => "missing_url",
             VerifyError::MissingHeader { .. } => "missing_signature",
             VerifyError::Malformed { problem: Malformed::Timestamp, .. } => "malformed_timestamp",
+            VerifyError::Malformed { problem: Malformed::Repeated, .. } => "repeated_header",
             VerifyError::Malformed { .. } => "malformed_signature",
             VerifyError::Mismatch { .. } => "signature_mismatch",
             VerifyError::TimestampTooOld { .. } => "timestamp_too_old",
@@ -195,17 +192,17 @@ impl fmt::Display for VerifyError {
         match self {
             VerifyError::NoSecrets => f.write_str("no signing secret is configured for this scheme"),
             VerifyError::MissingUrl => f.write_str("Bird signs the request URL, and no URL was given"),
-            VerifyError::MissingHeader { header } => write!(f, "header {header} is missing"),
+            VerifyError::MissingHeader { header } => write!(f, "header {header} is missing or empty"),
             VerifyError::Malformed { header, problem } => {
                 write!(f, "header {header} is malformed: ")?;
                 match problem {
-                    Malformed::Empty => f.write_str("it is empty"),
                     Malformed::MissingPrefix { expected } => write!(f, "it must start with {expected:?}"),
                     Malformed::Encoding { expected } => write!(f, "it is not valid {expected}"),
                     Malformed::Length { bytes } => {
                         write!(f, "it decodes to {bytes} bytes, an HMAC-SHA256 has {MAC_LEN}")
                     }
                     Malformed::Timestamp => f.write_str("it is not a whole number of Unix seconds"),
+                    Malformed::Repeated => f.write_str("it holds several values; send it once"),
                 }
             }
             VerifyError::Mismatch { header, secrets_tried: 1 } => {
@@ -301,10 +298,12 @@ pub fn verify<S: AsRef<[u8]>>(
 /// Decodes a received signature header to the 32 MAC bytes it claims.
 pub fn parse_header(scheme: Scheme, header: Option<&str>) -> Result<[u8; MAC_LEN], VerifyError> {
     let name = scheme.header();
-    let value = header.ok_or(VerifyError::MissingHeader { header: name })?.trim();
+    // Empty counts as absent: Fetch runtimes cannot always tell them apart,
+    // and every shell must answer the same.
+    let value = header.map(str::trim).filter(|v| !v.is_empty()).ok_or(VerifyError::MissingHeader { header: name })?;
     let malformed = |problem| VerifyError::Malformed { header: name, problem };
-    if value.is_empty() {
-        return Err(malformed(Malformed::Empty));
+    if value.contains(',') {
+        return Err(malformed(Malformed::Repeated));
     }
     let decoded = match scheme {
         Scheme::Reamaze | Scheme::Bird => {
@@ -326,8 +325,11 @@ fn strip_prefix_ignore_case<'a>(value: &'a str, prefix: &str) -> Option<&'a str>
 }
 
 fn parse_bird_timestamp(timestamp: Option<&str>) -> Result<i64, VerifyError> {
-    let value = timestamp.ok_or(VerifyError::MissingHeader { header: BIRD_TIMESTAMP_HEADER })?;
-    let value = value.trim();
+    let value = timestamp.map(str::trim).filter(|v| !v.is_empty());
+    let value = value.ok_or(VerifyError::MissingHeader { header: BIRD_TIMESTAMP_HEADER })?;
+    if value.contains(',') {
+        return Err(VerifyError::Malformed { header: BIRD_TIMESTAMP_HEADER, problem: Malformed::Repeated });
+    }
     if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
         return Err(VerifyError::Malformed { header: BIRD_TIMESTAMP_HEADER, problem: Malformed::Timestamp });
     }

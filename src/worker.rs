@@ -132,8 +132,8 @@ async fn handle(mut request: WorkerRequest, env: &Env, log: &mut LogLine) -> Res
     }
     // Refuse an announced oversize body before reading it.
     let announced = request.headers().get("Content-Length").ok().flatten().and_then(|v| v.parse::<usize>().ok());
-    if announced.is_some_and(|len| len > settings.max_body_bytes) {
-        let message = format!("the body is larger than the limit of {} bytes", settings.max_body_bytes);
+    if let Some(len) = announced.filter(|&len| len > settings.max_body_bytes) {
+        let message = format!("the body has {len} bytes; the limit is {} (MAX_BODY_BYTES)", settings.max_body_bytes);
         return finish(log, Response::error(413, "body_too_large", message));
     }
     let body = match request.bytes().await {

@@ -166,6 +166,28 @@ fn malformed_json_is_400_after_a_valid_signature() {
 }
 
 #[test]
+fn the_limits_follow_their_settings() {
+    // An ordinary call nests two levels (the payload, its metadata).
+    let body = serde_json::to_vec(&incoming_call("limits.1")).unwrap();
+    let sig = signature::sign(Scheme::Voice360, WEBHOOK_SECRET, &Signed::body(&body)).unwrap();
+    let signed = [("X-Voice360-Signature", sig.clone())];
+    let mut shallow = Harness::new(&[("MAX_JSON_DEPTH", "1")]);
+    let r = shallow.request("POST", "/webhooks/voice360", &signed, &body, never);
+    assert_eq!((r.status, r.body_json()["error"].clone()), (400, json!("json_too_deep")));
+    assert!(r.body_json()["message"].as_str().unwrap().contains("more than 1 deep"));
+    let mut two = Harness::new(&[("MAX_JSON_DEPTH", "2")]);
+    assert_eq!(two.request("POST", "/webhooks/voice360", &signed, &body, ok).status, 200);
+
+    // The real signature is 71 bytes.
+    let mut tight = Harness::new(&[("MAX_HEADER_BYTES", "70")]);
+    let r = tight.request("POST", "/webhooks/voice360", &signed, &body, never);
+    assert_eq!((r.status, r.body_json()["error"].clone()), (431, json!("header_too_large")));
+    let mut fits = Harness::new(&[("MAX_HEADER_BYTES", "71")]);
+    assert_eq!(fits.request("POST", "/webhooks/voice360", &signed, &body, ok).status, 200);
+    assert!(tight.delivered.is_empty() && shallow.delivered.is_empty());
+}
+
+#[test]
 fn unconfigured_parts_answer_503_and_name_the_setting() {
     let mut h = Harness::new(&[("VOICE360_WEBHOOK_SECRETS", "")]);
     let r = h.request("POST", "/webhooks/voice360", &[], b"{}", never);
@@ -249,6 +271,7 @@ fn staff_reply_is_sent_through_voice360() {
     let d = &h.delivered[0];
     assert_eq!(d.url, "https://voice360.test/v3/voice/61/sms/send");
     assert!(d.headers.contains(&("X-API-Key".into(), "api-key-123".into())));
+    assert!(!format!("{d:?}").contains("api-key-123"), "Debug output hides the API key");
     let sent: Value = serde_json::from_slice(&d.body).unwrap();
     assert_eq!(
         sent,

@@ -176,7 +176,7 @@ export function makeApi(core) {
       const declared = Number(request.headers.get('content-length') ?? 0);
       if (declared > maxBodyBytes) {
         return Response.json(
-          { status: 'error', error: 'body_too_large', message: `the body is larger than the limit of ${maxBodyBytes} bytes` },
+          { status: 'error', error: 'body_too_large', message: `the body has ${declared} bytes; the limit is ${maxBodyBytes} (MAX_BODY_BYTES)` },
           { status: 413 },
         );
       }

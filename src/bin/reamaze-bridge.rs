@@ -241,20 +241,27 @@ fn translate(source: Source, overrides: &[(&str, Option<String>)]) -> Result<(),
     })
     .map_err(|e| usage(e.to_string()))?;
     let input = stdin_bytes()?;
-    // Several JSON documents in a row are translated one by one; anything
-    // else (one payload, or input that is not JSON) goes to the core as is,
-    // which names what is wrong with it.
-    let stream: Result<Vec<Value>, _> = serde_json::Deserializer::from_slice(&input).into_iter::<Value>().collect();
-    let payloads: Vec<Vec<u8>> = match stream {
-        Ok(values) if values.len() > 1 => {
-            values.iter().map(|v| serde_json::to_vec(v).expect("a parsed value serializes")).collect()
+    // Several JSON documents in a row are translated one by one, each as
+    // its exact bytes; anything else (one payload, or input that is not
+    // JSON) goes to the core as is, which names what is wrong with it.
+    let mut documents = Vec::new();
+    let mut stream = serde_json::Deserializer::from_slice(&input).into_iter::<serde::de::IgnoredAny>();
+    let mut start = 0;
+    let whole_stream = loop {
+        match stream.next() {
+            None => break true,
+            Some(Err(_)) => break false,
+            Some(Ok(_)) => {
+                documents.push(&input[start..stream.byte_offset()]);
+                start = stream.byte_offset();
+            }
         }
-        _ => vec![input],
     };
+    let payloads: Vec<&[u8]> = if whole_stream && documents.len() > 1 { documents } else { vec![&input] };
     let mut store = MemoryStore::new();
     let mut out = io::stdout().lock();
     let mut failed = false;
-    for raw in &payloads {
+    for &raw in &payloads {
         let report = match source {
             Source::ReamazeReply => reply_report(&settings, raw),
             Source::Voice360 => provider_report(Provider::Voice360, &settings, raw, &mut store),
@@ -302,9 +309,9 @@ fn reply_report(settings: &Settings, raw: &[u8]) -> Value {
     let Some(channel) = settings.sms_channel_number.as_deref() else {
         return json!({ "error": { "code": "not_configured", "message": "set SMS_CHANNEL_NUMBER (or --sms-channel-number)" } });
     };
-    let reply: StaffReply = match serde_json::from_slice(raw) {
+    let reply: StaffReply = match reamaze_bridge::json::parse_as(raw, settings.max_json_depth) {
         Ok(reply) => reply,
-        Err(e) => return json!({ "error": { "code": "invalid_json", "message": e.to_string() } }),
+        Err(e) => return json!({ "error": { "code": e.code(), "message": e.to_string() } }),
     };
     match reply_to_sms(&reply, channel) {
         Ok(parts) => json!({

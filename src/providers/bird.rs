@@ -53,7 +53,7 @@ impl Event {
             }
             .to_string()
         });
-        let (customer, channel) = parties(&fields, direction);
+        let (customer, channel) = parties(&fields, direction)?;
         if customer.phone.is_none() {
             let flat = if direction == Direction::Inbound { "from" } else { "to" };
             return Err(TranslateError::Missing(join(path, flat)));
@@ -72,7 +72,7 @@ impl Event {
         let call = Fields::new(&self.call, self.path);
         let (customer, channel) = (self.customer.clone(), self.channel.clone());
         let inbound = self.direction == Direction::Inbound;
-        let duration = call.number("duration").ok().flatten();
+        let duration = call.seconds("duration").ok().flatten();
         let body = match self.status.as_str() {
             "starting" if inbound => format!("Incoming call from {}", label(&customer)),
             "starting" => "Outbound call started".to_string(),
@@ -119,21 +119,24 @@ impl Event {
 /// The customer and the channel's side: `incoming` calls come from the
 /// customer (`originator`, or the flat `from`), `outgoing` ones go to them
 /// (`receiver`, or `to`).
-fn parties(call: &Fields, direction: Direction) -> (Party, Party) {
-    let number = |side: &str, flat: &str| -> Option<String> {
+fn parties(call: &Fields, direction: Direction) -> Result<(Party, Party), TranslateError> {
+    let number = |side: &str, flat: &str| -> Result<Option<String>, TranslateError> {
         let nested = call.object(side).and_then(|o| o.get("number")).and_then(|n| n.get("number"));
-        nested.and_then(value_text).or_else(|| call.text(flat))
+        match nested.and_then(value_text) {
+            Some(text) => call.checked_phone(&format!("{side}.number.number"), text).map(Some),
+            None => call.phone(flat),
+        }
     };
     let caller_name = call
         .object("originator")
         .and_then(|o| o.get("number"))
         .and_then(|n| n.get("callerIdName"))
         .and_then(value_text);
-    let (from, to) = (number("originator", "from"), number("receiver", "to"));
-    match direction {
+    let (from, to) = (number("originator", "from")?, number("receiver", "to")?);
+    Ok(match direction {
         Direction::Inbound => (Party::named(caller_name, from), Party::named(None, to)),
         Direction::Outbound => (Party::named(None, to), Party::named(None, from)),
-    }
+    })
 }
 
 fn join(path: &str, key: &str) -> String {

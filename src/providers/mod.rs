@@ -15,6 +15,7 @@ use std::str::FromStr;
 
 use serde_json::{Map, Value};
 
+use crate::json::{self, JsonError};
 use crate::reamaze::Outgoing;
 use crate::settings::Settings;
 use crate::store::Entry;
@@ -57,8 +58,9 @@ impl FromStr for Provider {
 /// Why a payload cannot be translated.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TranslateError {
-    /// Not JSON at all (or not a JSON object); carries the parser's words.
-    NotJson(String),
+    /// Not JSON at all, not a JSON object, or JSON the bridge refuses
+    /// (too deep, a duplicate key).
+    NotJson(JsonError),
     /// A field the message needs is absent, empty or of the wrong type.
     Missing(String),
     /// A field is there but unusable; says what was expected.
@@ -71,7 +73,7 @@ pub enum TranslateError {
 impl TranslateError {
     pub fn code(&self) -> &'static str {
         match self {
-            TranslateError::NotJson(_) => "invalid_json",
+            TranslateError::NotJson(e) => e.code(),
             TranslateError::Missing(_) => "missing_field",
             TranslateError::Invalid { .. } => "invalid_field",
             TranslateError::UnknownCall { .. } => "unknown_call",
@@ -90,7 +92,7 @@ impl TranslateError {
 impl fmt::Display for TranslateError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            TranslateError::NotJson(why) => write!(f, "the body is not a JSON object: {why}"),
+            TranslateError::NotJson(e) => e.fmt(f),
             TranslateError::Missing(field) => write!(f, "required field {field} is missing, empty or not text"),
             TranslateError::Invalid { field, expected } => write!(f, "field {field} is invalid: expected {expected}"),
             TranslateError::UnknownCall { call_id } => write!(
@@ -148,8 +150,10 @@ pub enum Event {
 pub type Lookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 
 impl Event {
-    pub fn parse(provider: Provider, body: &[u8]) -> Result<Event, TranslateError> {
-        let object = parse_object(body)?;
+    /// Parses a provider's payload; `max_json_depth` is the deployment's
+    /// `MAX_JSON_DEPTH`.
+    pub fn parse(provider: Provider, body: &[u8], max_json_depth: u32) -> Result<Event, TranslateError> {
+        let object = json::parse_object(body, max_json_depth).map_err(TranslateError::NotJson)?;
         Ok(match provider {
             Provider::Voice360 => Event::Voice360(voice360::Event::parse(object)?),
             Provider::Bird => Event::Bird(bird::Event::parse(object)?),
@@ -198,25 +202,6 @@ impl Event {
     }
 }
 
-pub(crate) fn parse_object(body: &[u8]) -> Result<Map<String, Value>, TranslateError> {
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(map)) => Ok(map),
-        Ok(other) => Err(TranslateError::NotJson(format!("found {}, expected an object", kind(&other)))),
-        Err(e) => Err(TranslateError::NotJson(e.to_string())),
-    }
-}
-
-fn kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
-}
-
 /// A JSON object seen through lenient, typed accessors that know their own
 /// path, so a missing field is named as `metadata.caller_id_number`.
 #[derive(Clone, Copy)]
@@ -257,10 +242,6 @@ impl<'a> Fields<'a> {
         self.text(key).ok_or_else(|| TranslateError::Missing(self.field_path(key)))
     }
 
-    pub fn need_text_of(&self, keys: &[&str]) -> Result<String, TranslateError> {
-        self.text_of(keys).ok_or_else(|| TranslateError::Missing(self.field_path(keys[0])))
-    }
-
     /// A number, or a string holding one. Absent or null is `None`; anything
     /// else is an error naming the field.
     pub fn number(&self, key: &str) -> Result<Option<f64>, TranslateError> {
@@ -273,6 +254,52 @@ impl<'a> Fields<'a> {
                 s.trim().parse::<f64>().ok().filter(|n| n.is_finite()).map(Some).ok_or_else(invalid)
             }
             Some(_) => Err(invalid()),
+        }
+    }
+
+    /// A phone number, checked (see `phone_number`); absent is `None`.
+    pub fn phone(&self, key: &str) -> Result<Option<String>, TranslateError> {
+        self.text(key).map(|text| self.checked_phone(key, text)).transpose()
+    }
+
+    /// The first of `keys` that holds text, checked as a phone number.
+    pub fn phone_of(&self, keys: &[&str]) -> Result<Option<String>, TranslateError> {
+        let found = keys.iter().find_map(|&k| Some((k, self.text(k)?)));
+        found.map(|(key, text)| self.checked_phone(key, text)).transpose()
+    }
+
+    pub fn need_phone(&self, key: &str) -> Result<String, TranslateError> {
+        self.need_phone_of(&[key])
+    }
+
+    pub fn need_phone_of(&self, keys: &[&str]) -> Result<String, TranslateError> {
+        self.phone_of(keys)?.ok_or_else(|| TranslateError::Missing(self.field_path(keys[0])))
+    }
+
+    /// Phone numbers, from one or a list.
+    pub fn phones(&self, key: &str) -> Result<Vec<String>, TranslateError> {
+        self.texts(key).into_iter().map(|text| self.checked_phone(key, text)).collect()
+    }
+
+    pub(crate) fn checked_phone(&self, key: &str, text: String) -> Result<String, TranslateError> {
+        if phone_number(&text) {
+            Ok(text)
+        } else {
+            Err(TranslateError::Invalid { field: self.field_path(key), expected: PHONE_EXPECTED })
+        }
+    }
+
+    /// A length of time in seconds, at most a month: anything longer is no
+    /// call's length, and would read as nonsense in a message. A negative
+    /// number (some systems' "unknown") is as good as absent.
+    pub fn seconds(&self, key: &str) -> Result<Option<f64>, TranslateError> {
+        const MONTH: f64 = 31.0 * 86_400.0;
+        match self.number(key)? {
+            Some(s) if s > MONTH => {
+                Err(TranslateError::Invalid { field: self.field_path(key), expected: "seconds, at most a month" })
+            }
+            Some(s) if s < 0.0 => Ok(None),
+            seconds => Ok(seconds),
         }
     }
 
@@ -304,6 +331,23 @@ pub(crate) fn value_text(value: &Value) -> Option<String> {
         Value::Number(n) => Some(n.to_string()),
         _ => None,
     }
+}
+
+const PHONE_EXPECTED: &str = "a phone number: digits with an optional leading +, spaces, dashes, dots or parentheses";
+
+/// Whether `text` can stand as a phone number in Re:amaze, where it names
+/// the customer and so picks the conversation: digits, an optional leading
+/// `+`, and the separators people write. Letters are refused (a payload
+/// with `+1555CALLME` is broken or hostile), except the words a phone system
+/// puts in place of a withheld number.
+pub(crate) fn phone_number(text: &str) -> bool {
+    const WITHHELD: [&str; 5] = ["anonymous", "restricted", "private", "unavailable", "unknown"];
+    if WITHHELD.iter().any(|w| w.eq_ignore_ascii_case(text)) {
+        return true;
+    }
+    let digits = text.strip_prefix('+').unwrap_or(text);
+    digits.bytes().any(|b| b.is_ascii_digit())
+        && digits.bytes().all(|b| b.is_ascii_digit() || matches!(b, b' ' | b'-' | b'.' | b'(' | b')'))
 }
 
 /// Cuts `text` to at most `limit` characters, at a line or word boundary
@@ -354,7 +398,7 @@ pub fn translate_payload(
     store: &mut dyn crate::store::Store,
     now: i64,
 ) -> Result<(Event, Translation), TranslateError> {
-    let event = Event::parse(provider, body)?;
+    let event = Event::parse(provider, body, settings.max_json_depth)?;
     let translation = event.translate(settings, &|key| store.get(key, now))?;
     for entry in &translation.remember {
         store.put(entry, now);
@@ -364,7 +408,19 @@ pub fn translate_payload(
 
 #[cfg(test)]
 mod tests {
-    use super::shorten;
+    use super::{phone_number, shorten};
+
+    #[test]
+    fn phone_numbers_are_digits_and_separators() {
+        for good in ["+15551234567", "+1 (555) 123-4567", "555.123.4567", "1001", "Anonymous", "restricted"] {
+            assert!(phone_number(good), "{good}");
+        }
+        for bad in
+            ["+1555CALLME", "1-800-FLOWERS", "<script>", "+", "()", "++15551234567", "sip:1001@pbx", "5551234567x12"]
+        {
+            assert!(!phone_number(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn long_text_is_shortened_with_a_note() {

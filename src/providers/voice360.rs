@@ -165,7 +165,7 @@ impl Event {
         let agent_id = meta.text("to_user_id");
         let agent = [agent_id.as_deref().unwrap_or("")];
         let waited = |m: &Fields| -> Result<String, TranslateError> {
-            Ok(m.number("wait_time")?.map(|s| format!(" (waited {})", format::duration(s))).unwrap_or_default())
+            Ok(m.seconds("wait_time")?.map(|s| format!(" (waited {})", format::duration(s))).unwrap_or_default())
         };
 
         let translation = match self.kind {
@@ -193,7 +193,7 @@ impl Event {
             }
             Kind::UserHangup => {
                 let seen = self.seen(Direction::Outbound, &["dialed_number"], &[], &[])?;
-                let body = outbound_end(user("from_user_id"), meta.number("duration")?);
+                let body = outbound_end(user("from_user_id"), meta.seconds("duration")?);
                 self.call_message(&memory, seen, &[], body)
             }
             Kind::QueueEnter => {
@@ -225,7 +225,7 @@ impl Event {
             Kind::QueueMemberDialHangup => {
                 let seen = self.caller(&memory, "caller_id_number")?;
                 let who = user("to_user_id").unwrap_or_else(|| "an agent".to_string());
-                let body = match meta.number("duration")? {
+                let body = match meta.seconds("duration")? {
                     Some(d) if d > 0.0 => format!("Queue call with {who} ended after {}", format::duration(d)),
                     Some(_) => format!("{} did not pick up", capitalize(&who)),
                     None => format!("Queue call with {who} ended"),
@@ -234,7 +234,7 @@ impl Event {
             }
             Kind::QueueHangup => {
                 let seen = self.caller(&memory, "caller_id_number")?;
-                let body = match meta.number("duration")? {
+                let body = match meta.seconds("duration")? {
                     Some(d) => format!("Left queue {} after {}", self.queue(), format::duration(d)),
                     None => format!("Left queue {}", self.queue()),
                 };
@@ -282,9 +282,9 @@ impl Event {
         let meta = self.meta();
         Ok(CallMemory {
             direction: Some(direction),
-            customer_phone: Some(meta.need_text_of(customer_keys)?),
+            customer_phone: Some(meta.need_phone_of(customer_keys)?),
             customer_name: meta.text_of(name_keys),
-            channel_phone: meta.text_of(channel_keys),
+            channel_phone: meta.phone_of(channel_keys)?,
             answered_by: None,
         })
     }
@@ -293,12 +293,12 @@ impl Event {
     /// call is already known.
     fn caller(&self, memory: &CallMemory, key: &str) -> Result<CallMemory, TranslateError> {
         let meta = self.meta();
-        let phone = meta.text(key).or_else(|| memory.customer_phone.clone());
+        let phone = meta.phone(key)?.or_else(|| memory.customer_phone.clone());
         Ok(CallMemory {
             direction: Some(memory.direction.unwrap_or(Direction::Inbound)),
             customer_phone: Some(phone.ok_or_else(|| TranslateError::Missing(format!("metadata.{key}")))?),
             customer_name: None,
-            channel_phone: meta.text("dnis"),
+            channel_phone: meta.phone("dnis")?,
             answered_by: None,
         })
     }
@@ -320,7 +320,7 @@ impl Event {
             answered_by: meta.text("to_user_id"),
             ..self.seen(direction, &[customer_key], &[], &[channel_key])?
         };
-        let duration = meta.number("duration")?;
+        let duration = meta.seconds("duration")?;
         let body = match direction {
             Direction::Outbound => outbound_end(meta.text("from_user_id").map(|id| format!("user {id}")), duration),
             Direction::Inbound => match seen.answered_by.clone().or_else(|| memory.answered_by.clone()) {
@@ -338,10 +338,10 @@ impl Event {
     /// message id takes the timestamp.
     fn queue_miss(&self, body: String) -> Result<Translation, TranslateError> {
         let meta = self.meta();
-        let customer = meta.need_text("caller_id_number")?;
+        let customer = meta.need_phone("caller_id_number")?;
         let id = self.id(&[&customer, meta.text("queue_id").as_deref().unwrap_or(""), &self.timestamp.to_string()]);
         let message =
-            Message::between(id, Direction::Inbound, Party::phone(customer), channel_party(meta.text("dnis")), body)
+            Message::between(id, Direction::Inbound, Party::phone(customer), channel_party(meta.phone("dnis")?), body)
                 .at(format::unix_to_iso(self.timestamp));
         Ok(Translation::messages(vec![Outgoing { channel: Channel::Voice, message }]))
     }
@@ -422,8 +422,8 @@ impl Event {
 
     fn sms_received(&self) -> Result<Translation, TranslateError> {
         let meta = self.meta();
-        let customer = meta.need_text("from_number")?;
-        let channel = meta.text("to_number");
+        let customer = meta.need_phone("from_number")?;
+        let channel = meta.phone("to_number")?;
         let id = match meta.text("message_id") {
             Some(m) => self.id(&[&m]),
             None => self.id(&[&customer, &self.timestamp.to_string()]),
@@ -444,8 +444,8 @@ impl Event {
     /// bridge itself sent for an agent (Re:amaze already shows that reply).
     fn sms_sent(&self, lookup: Lookup) -> Result<Translation, TranslateError> {
         let meta = self.meta();
-        let channel = meta.need_text("from_number")?;
-        let recipients = meta.texts("to_number");
+        let channel = meta.need_phone("from_number")?;
+        let recipients = meta.phones("to_number")?;
         if recipients.is_empty() {
             return Err(TranslateError::Missing("metadata.to_number".into()));
         }

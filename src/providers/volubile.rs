@@ -31,7 +31,9 @@ impl Call {
             _ => return Err(TranslateError::Invalid { field: "type".into(), expected: "INBOUND or OUTBOUND" }),
         };
         let anonymous = fields.bool("anonymous").unwrap_or(false);
-        let phone = fields.text("phone");
+        // An anonymous call's number is whatever the system put there; it is
+        // not used.
+        let phone = if anonymous { fields.text("phone") } else { fields.phone("phone")? };
         if phone.is_none() && !anonymous {
             return Err(TranslateError::Missing("phone".into()));
         }
@@ -40,7 +42,7 @@ impl Call {
 
     pub(super) fn translate(&self, settings: &Settings) -> Translation {
         let fields = Fields::new(&self.object, "");
-        let duration = fields.number("duration").ok().flatten().filter(|d| *d > 0.0);
+        let duration = fields.seconds("duration").ok().flatten().filter(|d| *d > 0.0);
         let after = |verb: &str| match duration {
             Some(d) => format!("{verb} after {}", format::duration(d)),
             None => verb.to_string(),

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { behaviourSuite } from '../support/behaviour.mjs';
-import { SECRETS, incomingCall, webhook, workerTarget } from '../support/helpers.mjs';
+import { SECRETS, incomingCall, sign, webhook, workerTarget } from '../support/helpers.mjs';
 
 const worker = behaviourSuite('the Worker in workerd', workerTarget);
 
@@ -23,6 +23,10 @@ test('one JSON log line per request, with no secret and no body', async () => {
   worker.logs.length = 0;
   await webhook(worker.target, 'voice360', incomingCall('log.1', { caller_id_name: 'Zelda Quux' }));
   await worker.target.request('/webhooks/voice360', { body: '{}', headers: { 'X-Voice360-Signature': 'sha256=00' } });
+  // A staff reply: the one request that carries a secret itself (Voice360's API key).
+  const reply = JSON.stringify({ id: 'log.r', body: 'Hi from Zelda Quux', to: { phone: '+15551234567' }, from: { phone: '+15559876543' } });
+  const sent = await worker.target.request('/webhooks/reamaze/sms', { body: reply, headers: sign.reamaze(reply) });
+  assert.equal(sent.status, 200, sent.text);
   const lines = worker.logs.map((m) => {
     try {
       return JSON.parse(m);
@@ -30,13 +34,14 @@ test('one JSON log line per request, with no secret and no body', async () => {
       return null;
     }
   }).filter((l) => l && 'route' in l);
-  assert.equal(lines.length, 2, worker.logs.join('\n'));
+  assert.equal(lines.length, 3, worker.logs.join('\n'));
   assert.deepEqual(
     { ...lines[0], duration_ms: 0 },
     { method: 'POST', route: '/webhooks/voice360', provider: 'voice360', event: 'INCOMING_EXTERNAL_CALL', outcome: 'delivered', status: 200, upstream_status: 200, deliveries: 1, duration_ms: 0 },
   );
   assert.equal(lines[1].status, 401);
   assert.equal(lines[1].outcome, 'malformed_signature');
+  assert.equal(lines[2].route, '/webhooks/reamaze/sms');
   const all = worker.logs.join('\n');
   for (const secret of Object.values(SECRETS).flatMap((s) => s.split(','))) assert.ok(!all.includes(secret));
   assert.ok(!all.includes('Zelda Quux'), 'no body content in the logs');

@@ -173,8 +173,9 @@ async function analyse(state) {
     text: {
       signature_mismatch: 'Signature does not match.',
       malformed_signature: 'The signature header is malformed.',
-      missing_signature: 'A header is missing.',
+      missing_signature: 'A header is missing or empty.',
       malformed_timestamp: 'The timestamp is malformed.',
+      repeated_header: 'The header holds several values: it was sent more than once.',
       timestamp_too_old: 'The signature is right, but the timestamp is too old.',
       timestamp_in_future: 'The signature is right, but the timestamp is in the future.',
     }[result.code] ?? 'Signature does not match.',

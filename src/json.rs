@@ -1,0 +1,236 @@
+//! JSON from senders the bridge does not trust: nesting is bounded by a
+//! setting (`MAX_JSON_DEPTH`), and a key given twice in one object is
+//! refused. serde_json would keep the last of two duplicate keys, while
+//! another reader of the same signed bytes may keep the first; refusing
+//! both readings leaves no room for that disagreement.
+
+use std::cell::Cell;
+use std::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::{Map, Number, Value};
+
+/// The highest depth limit that can be set: serde_json stops at 128 levels
+/// on its own, with a plain syntax error, and this limit must come first.
+pub const PARSER_MAX_DEPTH: u32 = 100;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum JsonError {
+    /// No bytes, or only whitespace.
+    Empty,
+    /// Not JSON: the parser's words (with line and column).
+    Syntax(String),
+    /// Arrays and objects nested deeper than the limit.
+    TooDeep { max: u32 },
+    /// One object names the same key twice.
+    DuplicateKey { key: String },
+    /// JSON, but not of the shape expected: says what was found or missed.
+    Shape(String),
+}
+
+impl JsonError {
+    /// A stable machine-readable code for JSON bodies and JS errors.
+    pub fn code(&self) -> &'static str {
+        match self {
+            JsonError::Empty => "empty_body",
+            JsonError::Syntax(_) | JsonError::Shape(_) => "invalid_json",
+            JsonError::TooDeep { .. } => "json_too_deep",
+            JsonError::DuplicateKey { .. } => "duplicate_key",
+        }
+    }
+}
+
+impl fmt::Display for JsonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            JsonError::Empty => f.write_str("the body is empty; a JSON object was expected"),
+            JsonError::Syntax(why) => write!(f, "the body is not JSON: {why}"),
+            JsonError::TooDeep { max } => {
+                write!(f, "the body nests arrays and objects more than {max} deep (MAX_JSON_DEPTH)")
+            }
+            JsonError::DuplicateKey { key } => write!(f, "the body names key {key:?} twice in one object"),
+            JsonError::Shape(why) => write!(f, "the body is JSON of the wrong shape: {why}"),
+        }
+    }
+}
+
+/// Parses `bytes` as one JSON value, nested at most `max_depth` deep, with
+/// no duplicate keys.
+pub fn parse(bytes: &[u8], max_depth: u32) -> Result<Value, JsonError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(JsonError::Empty);
+    }
+    // The visitor can only report through serde's error type, which keeps
+    // no kind; it leaves the kind here.
+    let refused = Cell::new(None);
+    let max = max_depth.min(PARSER_MAX_DEPTH);
+    let seed = Strict { depth_left: max, max, refused: &refused };
+    let mut reader = serde_json::Deserializer::from_slice(bytes);
+    let parsed = seed.deserialize(&mut reader).and_then(|value| reader.end().map(|()| value));
+    parsed.map_err(|e| refused.take().unwrap_or_else(|| JsonError::Syntax(e.to_string())))
+}
+
+/// `parse`, for bodies that must be a JSON object.
+pub fn parse_object(bytes: &[u8], max_depth: u32) -> Result<Map<String, Value>, JsonError> {
+    match parse(bytes, max_depth)? {
+        Value::Object(object) => Ok(object),
+        other => Err(JsonError::Shape(format!("found {}, expected an object", kind(&other)))),
+    }
+}
+
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// `parse`, then the value as a `T`.
+pub fn parse_as<T: serde::de::DeserializeOwned>(bytes: &[u8], max_depth: u32) -> Result<T, JsonError> {
+    serde_json::from_value(parse(bytes, max_depth)?).map_err(|e| JsonError::Shape(e.to_string()))
+}
+
+#[derive(Clone, Copy)]
+struct Strict<'a> {
+    depth_left: u32,
+    /// The whole limit, for the message.
+    max: u32,
+    refused: &'a Cell<Option<JsonError>>,
+}
+
+impl Strict<'_> {
+    fn refuse<E: de::Error>(&self, error: JsonError) -> E {
+        let message = error.to_string();
+        self.refused.set(Some(error));
+        E::custom(message)
+    }
+
+    /// The seed for the values inside an array or object.
+    fn inner<E: de::Error>(self) -> Result<Self, E> {
+        match self.depth_left.checked_sub(1) {
+            Some(depth_left) => Ok(Strict { depth_left, ..self }),
+            None => Err(self.refuse(JsonError::TooDeep { max: self.max })),
+        }
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Strict<'_> {
+    type Value = Value;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Strict<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        // serde_json refuses non-finite numbers before they get here.
+        Ok(Number::from_f64(v).map_or(Value::Null, Value::Number))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_owned()))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let inner = self.inner()?;
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element_seed(inner)? {
+            items.push(item);
+        }
+        Ok(Value::Array(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let inner = self.inner()?;
+        let mut object = Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let value = map.next_value_seed(inner)?;
+            if object.contains_key(&key) {
+                return Err(self.refuse(JsonError::DuplicateKey { key }));
+            }
+            object.insert(key, value);
+        }
+        Ok(Value::Object(object))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nested(depth: usize) -> String {
+        format!("{}{}", "[".repeat(depth), "]".repeat(depth))
+    }
+
+    #[test]
+    fn depth_is_counted_in_arrays_and_objects() {
+        assert!(parse(nested(3).as_bytes(), 3).is_ok());
+        assert_eq!(parse(nested(4).as_bytes(), 3), Err(JsonError::TooDeep { max: 3 }));
+        assert!(parse(br#"{"a":{"b":{}}}"#, 3).is_ok());
+        assert_eq!(parse(br#"{"a":{"b":{"c":1}}}"#, 2), Err(JsonError::TooDeep { max: 2 }));
+        // Scalars add no depth.
+        assert!(parse(b"7", 1).is_ok());
+    }
+
+    #[test]
+    fn the_depth_limit_stops_before_the_parser_and_the_stack() {
+        let deep = nested(200_000);
+        assert_eq!(parse(deep.as_bytes(), 500), Err(JsonError::TooDeep { max: PARSER_MAX_DEPTH }));
+        assert!(parse(nested(PARSER_MAX_DEPTH as usize).as_bytes(), PARSER_MAX_DEPTH).is_ok());
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused_at_any_depth_and_however_spelt() {
+        let dup = |text: &str| parse(text.as_bytes(), 32);
+        assert_eq!(dup(r#"{"a":1,"a":2}"#), Err(JsonError::DuplicateKey { key: "a".into() }));
+        assert_eq!(dup(r#"{"x":[{"id":1,"id":1}]}"#), Err(JsonError::DuplicateKey { key: "id".into() }));
+        // An escape spells the same key.
+        assert_eq!(dup(r#"{"id":1,"\u0069d":2}"#), Err(JsonError::DuplicateKey { key: "id".into() }));
+        assert!(dup(r#"{"a":{"a":1},"b":{"a":2}}"#).is_ok());
+    }
+
+    #[test]
+    fn what_is_not_json_says_so() {
+        assert_eq!(parse(b" \n", 32), Err(JsonError::Empty));
+        assert!(matches!(parse(b"{\"a\":1} x", 32), Err(JsonError::Syntax(why)) if why.contains("trailing")));
+        assert!(matches!(parse(b"{\"a\":\"\xff\"}", 32), Err(JsonError::Syntax(why)) if why.contains("unicode")));
+        assert!(matches!(parse_object(b"[1]", 32), Err(JsonError::Shape(why)) if why.contains("an array")));
+    }
+
+    #[test]
+    fn values_come_out_as_serde_json_reads_them() {
+        let text = br#"{"n":-1,"u":18446744073709551615,"f":1.5,"s":"\u00e9","t":true,"z":null,"l":[1,"2"]}"#;
+        assert_eq!(parse(text, 32).unwrap(), serde_json::from_slice::<Value>(text).unwrap());
+    }
+}
