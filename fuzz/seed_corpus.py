@@ -35,4 +35,12 @@ for i, case in enumerate(json.loads((VECTORS / "verify-cases.json").read_text())
     header = next((v for k, v in headers.items() if k != "messagebird-request-timestamp"), "")
     parts = [header, headers.get("messagebird-request-timestamp", ""), case.get("url", ""), case["body"]]
     write("signature_headers", f"verify-{i}", "\x1f".join(parts).encode())
+for i, case in enumerate(json.loads((VECTORS / "hostile.json").read_text())["cases"]):
+    if "body" in case and "{repeat:" not in case["body"]:
+        write("json", f"hostile-{i}", bytes([31]) + case["body"].encode())
+    elif "body_hex" in case:
+        write("json", f"hostile-{i}", bytes([31]) + bytes.fromhex(case["body_hex"]))
+for file in sorted((VECTORS / "translations").glob("*.json")):
+    for i, case in enumerate(json.loads(file.read_text())["cases"]):
+        write("json", f"{file.stem}-{i}", bytes([31]) + payload(case))
 print("seeded", sum(1 for _ in (HERE / "corpus").rglob("*") if _.is_file()), "corpus files")
