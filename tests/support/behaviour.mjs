@@ -8,6 +8,7 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startReamaze, startVoice360 } from '../../scripts/standins.mjs';
 import { SECRETS, incomingCall, sign, unusedPort, vectors, webhook as signedWebhook } from './helpers.mjs';
+import { hostile, hostileRequest } from './hostile.mjs';
 
 const vectorCase = (file, name) => vectors(file).find((c) => c.name === name) ?? assert.fail(`no vector ${name}`);
 export const TIMEOUT_MS = 800;
@@ -32,7 +33,7 @@ export function behaviourSuite(name, makeTarget) {
       SMS_CHANNEL_NUMBER: '+15559876543',
       VOLUBILE_NUMBER: '+33100000000',
       UPSTREAM_TIMEOUT_MS: String(TIMEOUT_MS),
-      MAX_BODY_BYTES: '65536',
+      ...hostile.settings,
       ...overrides,
     },
   });
@@ -111,6 +112,23 @@ export function behaviourSuite(name, makeTarget) {
       const res = await post('/webhooks/bird', null, {}, 'GET');
       assert.equal(res.headers.get('allow'), 'POST');
     });
+  });
+
+  describe('hostile requests (tests/vectors/hostile.json) get their answer and change nothing', () => {
+    for (const testCase of hostile.cases) {
+      test(testCase.name, async () => {
+        const { path, body, headers } = hostileRequest(testCase, target.base, { ...SECRETS, ...options().bindings });
+        const res = await target.request(path, { body, headers });
+        const { expect } = testCase;
+        assert.equal(res.status, expect.status, res.text);
+        if (expect.error) assert.equal(res.json.error, expect.error, res.text);
+        else assert.equal(res.json.status, expect.outcome, res.text);
+        assert.ok((res.json.message ?? res.json.reason).includes(expect.message), `${res.text} lacks ${expect.message}`);
+        if (expect.field) assert.equal(res.json.field, expect.field);
+        assert.equal(reamaze.received.length + voice360.received.length, 0, 'nothing reached Re:amaze or Voice360');
+        for (const secret of Object.values(SECRETS).flatMap((s) => s.split(','))) assert.ok(!res.text.includes(secret), 'no secret in the answer');
+      });
+    }
   });
 
   describe("Re:amaze's answers give the sender the right status", () => {
