@@ -283,8 +283,10 @@ pub struct Bridge {
 }
 
 impl Bridge {
-    pub fn new(settings: Settings) -> Self {
-        Bridge { settings: Arc::new(settings), queued: false }
+    /// From settings, or settings already shared (a Worker isolate keeps
+    /// one `Arc` for all its requests).
+    pub fn new(settings: impl Into<Arc<Settings>>) -> Self {
+        Bridge { settings: settings.into(), queued: false }
     }
 
     /// Queue mode: webhooks are answered 202 once their messages are on the
@@ -303,7 +305,14 @@ impl Bridge {
     pub fn exchange(&self, request: &Request, now: i64) -> Exchange {
         let prepared = self.prepare(request, now).unwrap_or_else(Prepared::Done);
         let queue_at = self.queued.then_some(now);
-        Exchange { settings: self.settings.clone(), prepared, queue_at, answers: Vec::new(), pending: None }
+        Exchange {
+            settings: self.settings.clone(),
+            prepared,
+            queue_at,
+            answers: Vec::new(),
+            pending: None,
+            translated: None,
+        }
     }
 
     fn prepare(&self, request: &Request, now: i64) -> Result<Prepared, Response> {
@@ -444,6 +453,9 @@ pub struct Exchange {
     /// The shell's answers so far, in the order they were asked for.
     answers: Vec<Answer>,
     pending: Option<Step>,
+    /// The event's translation, once made: it depends only on the first
+    /// read's answer, so every replay after it would make the same one.
+    translated: Option<Result<Translation, TranslateError>>,
 }
 
 #[derive(Clone, Debug)]
@@ -461,7 +473,7 @@ impl Exchange {
         if matches!(self.pending, Some(Step::Write(_))) {
             self.answers.push(Answer::Written);
         }
-        let mut script = Script { answers: &self.answers, cursor: 0 };
+        let mut script = Script { answers: &self.answers, cursor: 0, translated: &mut self.translated };
         let step = match run(&self.settings, &self.prepared, self.queue_at, &mut script) {
             Ok(response) => Step::Respond(response),
             Err(Suspend(step)) => step,
@@ -516,13 +528,16 @@ pub fn drive(
 struct Script<'a> {
     answers: &'a [Answer],
     cursor: usize,
+    translated: &'a mut Option<Result<Translation, TranslateError>>,
 }
 
 struct Suspend(Step);
 
 impl Script<'_> {
-    fn next(&mut self, ask: Step) -> Result<Answer, Suspend> {
-        let answer = self.answers.get(self.cursor).cloned().ok_or(Suspend(ask))?;
+    /// The answer to the next request, or `Suspend` with the step that asks
+    /// for it (made only then: a replay does not rebuild what was answered).
+    fn next(&mut self, ask: impl FnOnce() -> Step) -> Result<Answer, Suspend> {
+        let answer = self.answers.get(self.cursor).cloned().ok_or_else(|| Suspend(ask()))?;
         self.cursor += 1;
         Ok(answer)
     }
@@ -532,7 +547,7 @@ impl Script<'_> {
             return Ok(Vec::new());
         }
         let wanted = keys.len();
-        match self.next(Step::Read(keys))? {
+        match self.next(|| Step::Read(keys))? {
             Answer::Read(mut values) => {
                 values.resize(wanted, None);
                 Ok(values)
@@ -545,21 +560,23 @@ impl Script<'_> {
         if entries.is_empty() {
             return Ok(());
         }
-        match self.next(Step::Write(entries))? {
+        match self.next(|| Step::Write(entries))? {
             Answer::Written => Ok(()),
             other => unreachable!("a write was answered with {other:?}"),
         }
     }
 
-    fn deliver(&mut self, delivery: Delivery) -> Result<DeliveryResult, Suspend> {
-        match self.next(Step::Deliver(delivery))? {
+    /// `make` builds the request (serialized and signed) only when it is
+    /// to be sent, not on every replay.
+    fn deliver(&mut self, make: impl FnOnce() -> Delivery) -> Result<DeliveryResult, Suspend> {
+        match self.next(|| Step::Deliver(make()))? {
             Answer::Delivered(result) => Ok(result),
             other => unreachable!("a delivery was answered with {other:?}"),
         }
     }
 
     fn enqueue(&mut self, messages: Vec<Queued>) -> Result<Result<(), String>, Suspend> {
-        match self.next(Step::Enqueue(messages))? {
+        match self.next(|| Step::Enqueue(messages))? {
             Answer::Enqueued(result) => Ok(result),
             other => unreachable!("an enqueue was answered with {other:?}"),
         }
@@ -592,7 +609,8 @@ fn run_webhook(
     let reads = event.reads();
     let values = script.read(reads.clone())?;
     let lookup = |key: &str| reads.iter().position(|k| k == key).and_then(|i| values[i].clone());
-    let Translation { outcome, remember } = match event.translate(settings, &lookup) {
+    let translated = script.translated.get_or_insert_with(|| event.translate(settings, &lookup)).clone();
+    let Translation { outcome, remember } = match translated {
         Ok(translation) => translation,
         Err(e) => return Ok(bad_payload(provider, Some(&name), &e)),
     };
@@ -628,9 +646,9 @@ fn run_webhook(
             reports.push(json!({ "id": id, "channel": outgoing.channel.name(), "result": "duplicate" }));
             continue;
         }
-        let delivery = reamaze_delivery(settings, outgoing).expect("channel secrets were checked above");
-        let target = delivery.target.clone();
-        let result = script.deliver(delivery)?;
+        let target = Target::Reamaze { channel: outgoing.channel, message_id: id.clone() };
+        let result =
+            script.deliver(|| reamaze_delivery(settings, outgoing).expect("channel secrets were checked above"))?;
         match result.verdict(&target) {
             Verdict::Accepted => {
                 reports.push(json!({ "id": id, "channel": outgoing.channel.name(), "result": "delivered" }));
@@ -728,8 +746,9 @@ fn run_staff_reply(
         if sent.is_some() {
             continue;
         }
-        let delivery = Delivery {
-            target: Target::Voice360Sms { part: index, parts: total },
+        let target = Target::Voice360Sms { part: index, parts: total };
+        let result = script.deliver(|| Delivery {
+            target: target.clone(),
             method: "POST",
             url: url.to_string(),
             headers: vec![
@@ -737,9 +756,7 @@ fn run_staff_reply(
                 (API_KEY_HEADER.into(), api_key.expose().to_string()),
             ],
             body: serde_json::to_vec(part).expect("SMS parts serialize"),
-        };
-        let target = delivery.target.clone();
-        let result = script.deliver(delivery)?;
+        })?;
         let (status, code) = match result.verdict(&target) {
             Verdict::Accepted => {
                 let mark = Entry { key: part_keys[index].clone(), value: "1".into(), ttl_seconds: ttl::SEEN };

@@ -12,14 +12,18 @@
 
 use std::cell::RefCell;
 use std::pin::pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::{select, Either};
 use serde_json::{json, Value};
+use worker::js_sys::futures::JsFuture;
+use worker::js_sys::{self, Uint8Array};
+use worker::wasm_bindgen::{JsCast, JsValue};
+use worker::web_sys::{self, Request as WebRequest};
 use worker::{
-    console_log, event, js_sys, AbortController, Context, Date, Delay, Env, Fetch, Headers, KvStore, MessageBatch,
-    MessageBuilder, MessageExt, Method, Queue, Request as WorkerRequest, RequestInit, Response as WorkerResponse,
-    Result,
+    console_log, event, Context, Date, Delay, Env, Headers, KvStore, MessageBatch, MessageBuilder, MessageExt, Queue,
+    Response as WorkerResponse, Result,
 };
 
 use crate::bridge::{
@@ -49,15 +53,16 @@ thread_local! {
     /// they are read once (about 20 lookups across the JS boundary), not on
     /// every request. A change of settings is a new deployment, hence new
     /// isolates.
-    static SETTINGS: RefCell<Option<Settings>> = const { RefCell::new(None) };
+    /// Shared, not cloned per request: a clone is some thirty allocations.
+    static SETTINGS: RefCell<Option<Arc<Settings>>> = const { RefCell::new(None) };
 }
 
 /// The settings, read from `env` on the isolate's first request.
-fn settings_of(env: &Env) -> std::result::Result<Settings, crate::settings::SettingsError> {
+fn settings_of(env: &Env) -> std::result::Result<Arc<Settings>, crate::settings::SettingsError> {
     if let Some(settings) = SETTINGS.with(|s| s.borrow().clone()) {
         return Ok(settings);
     }
-    let settings = Settings::from_lookup(|name| setting(env, name))?;
+    let settings = Arc::new(Settings::from_lookup(|name| setting(env, name))?);
     SETTINGS.with(|s| *s.borrow_mut() = Some(settings.clone()));
     Ok(settings)
 }
@@ -75,11 +80,14 @@ struct LogLine {
     deliveries: u32,
 }
 
+/// Takes the runtime's own `Request`, not worker-rs's: converting it reads
+/// the `cf` object and the URL across the JS boundary on every request,
+/// for nothing the bridge uses.
 #[event(fetch)]
-pub async fn fetch(request: WorkerRequest, env: Env, _ctx: Context) -> Result<WorkerResponse> {
+pub async fn fetch(request: WebRequest, env: Env, _ctx: Context) -> Result<WorkerResponse> {
     let started = Date::now().as_millis();
-    let mut log = LogLine { method: request.method().to_string(), ..LogLine::default() };
-    let response = handle(request, &env, &mut log).await;
+    let mut log = LogLine { method: request.method(), ..LogLine::default() };
+    let response = handle(&request, &env, &mut log).await;
     let line = json!({
         "method": log.method,
         "route": log.route,
@@ -95,14 +103,15 @@ pub async fn fetch(request: WorkerRequest, env: Env, _ctx: Context) -> Result<Wo
     to_worker_response(&response)
 }
 
-async fn handle(mut request: WorkerRequest, env: &Env, log: &mut LogLine) -> Response {
-    // The URL as the runtime gives it, not `request.url()`: that parses it
-    // with the `url` crate, whose IDNA tables would add tens of KB to the
-    // wasm for a path the runtime has already normalized.
-    let url = request.inner().url();
+async fn handle(request: &WebRequest, env: &Env, log: &mut LogLine) -> Response {
+    // The URL as the runtime gives it, already normalized: parsing it again
+    // (worker-rs's `Url`) would bring the `url` crate's IDNA tables, tens of
+    // KB of wasm.
+    let url = request.url();
     let path = path_of(&url).to_string();
     log.route = path.clone();
-    let method = request.method().to_string();
+    let method = request.method();
+    let request_headers = request.headers();
     // Which provider a request concerns, for the log, even when the core's
     // answer does not say (a staff reply, a refused request).
     let route = Route::of(&method, &path);
@@ -119,11 +128,11 @@ async fn handle(mut request: WorkerRequest, env: &Env, log: &mut LogLine) -> Res
     let deliveries = env.queue(DELIVERY_QUEUE_BINDING).ok();
     let now = (Date::now().as_millis() / 1000) as i64;
     if let (Ok(route @ (Route::DeadLetters | Route::ReplayDeadLetters)), Some(kv)) = (route, &kv) {
-        let authorization = request.headers().get("Authorization").ok().flatten();
+        let authorization = request_headers.get("Authorization").ok().flatten();
         if let Err(refused) = queue::authorize(&settings, authorization.as_deref()) {
             return finish(log, refused);
         }
-        let body = request.text().await.unwrap_or_default();
+        let body = body_text(request).await.unwrap_or_default();
         let response = match route {
             Route::DeadLetters => list_dead_letters(kv).await,
             _ => replay_dead_letters(kv, deliveries.as_ref(), &body, now).await,
@@ -131,16 +140,16 @@ async fn handle(mut request: WorkerRequest, env: &Env, log: &mut LogLine) -> Res
         return finish(log, response.unwrap_or_else(|e| store_unavailable(&e)));
     }
     // Refuse an announced oversize body before reading it.
-    let announced = request.headers().get("Content-Length").ok().flatten().and_then(|v| v.parse::<usize>().ok());
+    let announced = request_headers.get("Content-Length").ok().flatten().and_then(|v| v.parse::<usize>().ok());
     if let Some(len) = announced.filter(|&len| len > settings.max_body_bytes) {
         let message = format!("the body has {len} bytes; the limit is {} (MAX_BODY_BYTES)", settings.max_body_bytes);
         return finish(log, Response::error(413, "body_too_large", message));
     }
-    let body = match request.bytes().await {
+    let body = match body_bytes(request).await {
         Ok(body) => body,
         Err(e) => return finish(log, Response::error(400, "bad_request", format!("the body cannot be read: {e}"))),
     };
-    let headers: RequestHeaders = request.headers().entries().collect();
+    let headers: RequestHeaders = Headers(request_headers).entries().collect();
 
     let timeout_ms = settings.upstream_timeout_ms;
     let bridge = Bridge::new(settings).queued(deliveries.is_some());
@@ -230,28 +239,50 @@ async fn write(kv: Option<&KvStore>, entries: &[crate::store::Entry], now: i64) 
     Ok(())
 }
 
-/// Sends a delivery and reads the answer, all within `timeout_ms`.
+/// The request's body, read whole by the runtime.
+async fn body_bytes(request: &WebRequest) -> std::result::Result<Vec<u8>, String> {
+    let buffer = JsFuture::from(request.array_buffer().map_err(js_error)?).await.map_err(js_error)?;
+    Ok(Uint8Array::new(&buffer).to_vec())
+}
+
+async fn body_text(request: &WebRequest) -> std::result::Result<String, String> {
+    Ok(JsFuture::from(request.text().map_err(js_error)?).await.map_err(js_error)?.as_string().unwrap_or_default())
+}
+
+fn js_error(error: JsValue) -> String {
+    error.dyn_ref::<js_sys::Error>().map_or_else(|| format!("{error:?}"), |e| String::from(e.message()))
+}
+
+/// Sends a delivery and reads the answer, all within `timeout_ms`. Through
+/// the runtime's `fetch` and `Response.text()` directly: worker-rs's
+/// `Response` reads a body chunk by chunk through a stream reader, several
+/// boundary crossings per answer.
 async fn send(delivery: &Delivery, timeout_ms: u64) -> DeliveryResult {
-    let controller = AbortController::default();
+    let controller = web_sys::AbortController::new().expect("the runtime has AbortController");
     let signal = controller.signal();
     let attempt = async {
-        let headers = Headers::new();
+        let headers = web_sys::Headers::new().map_err(js_error)?;
         for (name, value) in &delivery.headers {
-            headers.set(name, value).map_err(|e| e.to_string())?;
+            headers.set(name, value).map_err(js_error)?;
         }
-        let mut init = RequestInit::new();
-        init.with_method(Method::Post)
-            .with_headers(headers)
-            .with_body(Some(js_sys::Uint8Array::from(delivery.body.as_slice()).into()));
-        let request = WorkerRequest::new_with_init(&delivery.url, &init).map_err(|e| e.to_string())?;
-        let mut response = Fetch::Request(request).send_with_signal(&signal).await.map_err(|e| e.to_string())?;
+        let init = web_sys::RequestInit::new();
+        init.set_method(delivery.method);
+        init.set_headers(&headers);
+        init.set_body(&Uint8Array::from(delivery.body.as_slice()));
+        init.set_signal(Some(&signal));
+        let global: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
+        let answer = JsFuture::from(global.fetch_with_str_and_init(&delivery.url, &init)).await.map_err(js_error)?;
+        let response: web_sys::Response = answer.dyn_into().map_err(js_error)?;
         let retry_after = response.headers().get("Retry-After").ok().flatten();
-        let text = response.text().await.unwrap_or_default();
+        let text = match response.text() {
+            Ok(promise) => JsFuture::from(promise).await.ok().and_then(|t| t.as_string()).unwrap_or_default(),
+            Err(_) => String::new(),
+        };
         let body = match text.char_indices().nth(UPSTREAM_BODY_LIMIT) {
             Some((cut, _)) => text[..cut].to_string(),
             None => text,
         };
-        Ok::<_, String>(DeliveryResult { status: Some(response.status_code()), retry_after, body })
+        Ok::<_, String>(DeliveryResult { status: Some(response.status()), retry_after, body })
     };
     let timer = Delay::from(Duration::from_millis(timeout_ms));
     let upstream = match delivery.target {
