@@ -14,6 +14,39 @@ use crate::settings::Settings;
 use crate::signature::{self, Scheme, Signed, Window};
 use crate::store::MemoryStore;
 
+thread_local! {
+    /// The host's HMAC-SHA256, when it offers one (`setHostHmac`).
+    static HOST_HMAC: std::cell::RefCell<Option<js_sys::Function>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Lets the host compute HMAC-SHA256: `hmac(key, data)` gets two
+/// Uint8Arrays and returns the 32-byte MAC. Node's entry passes
+/// `node:crypto`'s (OpenSSL, using the CPU's SHA instructions); the browser's
+/// WebCrypto is async, so the browser keeps the compiled-in one.
+#[wasm_bindgen(js_name = setHostHmac)]
+pub fn set_host_hmac(hmac: Option<js_sys::Function>) {
+    HOST_HMAC.with(|host| *host.borrow_mut() = hmac);
+}
+
+/// The host's HMAC-SHA256 of `data` under `key`, if it has one and it
+/// answers with 32 bytes.
+pub(crate) fn host_hmac_sha256(key: &[u8], data: &[u8]) -> Option<[u8; signature::MAC_LEN]> {
+    HOST_HMAC.with(|host| {
+        let host = host.borrow();
+        let hmac = host.as_ref()?;
+        // Views into wasm memory, valid while the host runs: it allocates
+        // nothing in this module's memory.
+        let (key, data) = unsafe { (Uint8Array::view(key), Uint8Array::view(data)) };
+        let tag: Uint8Array = hmac.call2(&JsValue::NULL, &key, &data).ok()?.dyn_into().ok()?;
+        let mut out = [0u8; signature::MAC_LEN];
+        if tag.length() as usize != out.len() {
+            return None;
+        }
+        tag.copy_to(&mut out);
+        Some(out)
+    })
+}
+
 /// A JS `Error` with a stable `code`.
 fn error(code: &str, message: &str) -> JsValue {
     let error = Error::new(message);
@@ -161,10 +194,13 @@ impl JsProcessor {
         Ok(JsProcessor { settings: settings(settings_json)?, store: MemoryStore::new() })
     }
 
-    /// A provider webhook as the signed Re:amaze requests to make. JSON:
-    /// `{"ok": true, "event", "deliveries": [{"url", "signature", "body"}]}`,
-    /// `{"ok": true, "event", "ignored"}`, or `{"ok": false, "status",
-    /// "code", "message", "field"?}` with the status the bridge would answer.
+    /// A provider webhook as the signed Re:amaze requests to make: an array
+    /// whose first item is JSON, `{"ok": true, "event", "deliveries":
+    /// [{"url", "signature"}]}`, `{"ok": true, "event", "ignored"}`, or
+    /// `{"ok": false, "status", "code", "message", "field"?}` with the status
+    /// the bridge would answer; then each delivery's body, in order. (The
+    /// bodies are JSON already: embedded in the first item they would be
+    /// escaped once more here and parsed once more in JS.)
     #[allow(clippy::too_many_arguments)]
     pub fn process(
         &mut self,
@@ -174,18 +210,18 @@ impl JsProcessor {
         timestamp: Option<String>,
         url: Option<String>,
         now: f64,
-    ) -> Result<String, JsValue> {
+    ) -> Result<Vec<String>, JsValue> {
         let provider: Provider = provider.parse().map_err(|e: String| error("unknown_provider", &e))?;
         let s = &self.settings;
         let (scheme, secrets, setting) = s.webhook_auth(provider);
         let refused = |status: u16, code: &str, message: String| json!({ "ok": false, "status": status, "code": code, "message": message });
         if secrets.is_empty() {
-            return Ok(refused(503, "not_configured", format!("{setting} is not set")).to_string());
+            return Ok(vec![refused(503, "not_configured", format!("{setting} is not set")).to_string()]);
         }
         let url = s.bird_webhook_url.clone().or(url);
         let signed = Signed { body, timestamp: timestamp.as_deref(), url: url.as_deref() };
         if let Err(e) = signature::verify(scheme, secrets, &signed, signature.as_deref(), s.bird_window(now as i64)) {
-            return Ok(refused(401, e.code(), e.to_string()).to_string());
+            return Ok(vec![refused(401, e.code(), e.to_string()).to_string()]);
         }
         let (event, translation) = match providers::translate_payload(provider, body, s, &mut self.store, now as i64) {
             Ok(done) => done,
@@ -195,10 +231,11 @@ impl JsProcessor {
                 if let Some(field) = e.field() {
                     out["field"] = json!(field);
                 }
-                return Ok(out.to_string());
+                return Ok(vec![out.to_string()]);
             }
         };
         let mut out = json!({ "ok": true, "event": event.name() });
+        let mut bodies = Vec::new();
         match translation.outcome {
             Outcome::Ignored(reason) => out["ignored"] = json!(reason),
             Outcome::Messages(messages) => {
@@ -208,21 +245,18 @@ impl JsProcessor {
                         Ok(delivery) => delivery,
                         Err(response) => {
                             let message = response.body_json()["message"].as_str().unwrap_or_default().to_string();
-                            return Ok(refused(503, "not_configured", message).to_string());
+                            return Ok(vec![refused(503, "not_configured", message).to_string()]);
                         }
                     };
                     let signature =
                         delivery.headers.iter().find(|(k, _)| k == Scheme::Reamaze.header()).map(|(_, v)| v.clone());
-                    deliveries.push(json!({
-                        "url": delivery.url,
-                        "signature": signature,
-                        "body": String::from_utf8_lossy(&delivery.body),
-                    }));
+                    deliveries.push(json!({ "url": delivery.url, "signature": signature }));
+                    bodies.push(String::from_utf8(delivery.body).expect("serialized JSON is UTF-8"));
                 }
                 out["deliveries"] = json!(deliveries);
             }
         }
-        Ok(out.to_string())
+        Ok(std::iter::once(out.to_string()).chain(bodies).collect())
     }
 }
 

@@ -128,14 +128,15 @@ export function makeApi(core) {
     const processor = core_(() => new core.CoreProcessor(JSON.stringify(settings)));
     return {
       process(provider, { body, signature, timestamp, url, now } = {}) {
-        const result = JSON.parse(
-          core_(() => processor.process(String(provider), bytes(body ?? '', 'body'), optionalText(signature), optionalText(timestamp), optionalText(url), now ?? nowSeconds())),
+        const [head, ...bodies] = core_(() =>
+          processor.process(String(provider), bytes(body ?? '', 'body'), optionalText(signature), optionalText(timestamp), optionalText(url), now ?? nowSeconds()),
         );
+        const result = JSON.parse(head);
         if (result.deliveries) {
-          result.deliveries = result.deliveries.map(({ url: endpoint, signature: sig, body: text }) => ({
+          result.deliveries = result.deliveries.map(({ url: endpoint, signature: sig }, i) => ({
             url: endpoint,
             headers: { 'Content-Type': 'application/json', [SIGNATURE_HEADERS.reamaze]: sig },
-            body: text,
+            body: bodies[i],
           }));
         }
         return result;
