@@ -28,9 +28,17 @@ pub fn set_host_hmac(hmac: Option<js_sys::Function>) {
     HOST_HMAC.with(|host| *host.borrow_mut() = hmac);
 }
 
-/// The host's HMAC-SHA256 of `data` under `key`, if it has one and it
-/// answers with 32 bytes.
+/// Below this many bytes the compiled-in HMAC is faster: a host call costs
+/// about 2 µs in Node whatever the length, SHA-256 in wasm about 2.5 µs per
+/// KiB more than OpenSSL's.
+const HOST_HMAC_MIN_BYTES: usize = 1024;
+
+/// The host's HMAC-SHA256 of `data` under `key`, if it has one, `data` is
+/// long enough for it to pay, and it answers with 32 bytes.
 pub(crate) fn host_hmac_sha256(key: &[u8], data: &[u8]) -> Option<[u8; signature::MAC_LEN]> {
+    if data.len() < HOST_HMAC_MIN_BYTES {
+        return None;
+    }
     HOST_HMAC.with(|host| {
         let host = host.borrow();
         let hmac = host.as_ref()?;
