@@ -113,6 +113,19 @@ impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Headers {
     }
 }
 
+/// Every request header the core reads: the four schemes' signature
+/// headers, Bird's timestamp, and the admin routes' `Authorization`. A shell
+/// may pass only these (the Worker does: copying every header across the JS
+/// boundary costs more than the rest of a request's parsing).
+pub const HEADERS_READ: [&str; 6] = [
+    "X-Reamaze-Hmac-SHA256",
+    "X-Voice360-Signature",
+    "messagebird-signature",
+    "X-Webhook-Signature",
+    signature::BIRD_TIMESTAMP_HEADER,
+    "Authorization",
+];
+
 /// A request as received.
 #[derive(Clone, Copy, Debug)]
 pub struct Request<'a> {

@@ -27,7 +27,7 @@ use worker::{
 };
 
 use crate::bridge::{
-    Bridge, Delivery, DeliveryResult, Headers as RequestHeaders, Request, Response, Route, Step, Target,
+    Bridge, Delivery, DeliveryResult, Headers as RequestHeaders, Request, Response, Route, Step, Target, HEADERS_READ,
 };
 use crate::queue::{self, DeadLetter, Job, Queued, Settled, DEAD_LETTER_TTL};
 use crate::settings::Settings;
@@ -149,7 +149,8 @@ async fn handle(request: &WebRequest, env: &Env, log: &mut LogLine) -> Response 
         Ok(body) => body,
         Err(e) => return finish(log, Response::error(400, "bad_request", format!("the body cannot be read: {e}"))),
     };
-    let headers: RequestHeaders = Headers(request_headers).entries().collect();
+    let headers: RequestHeaders =
+        HEADERS_READ.iter().filter_map(|&name| Some((name, request_headers.get(name).ok().flatten()?))).collect();
 
     let timeout_ms = settings.upstream_timeout_ms;
     let bridge = Bridge::new(settings).queued(deliveries.is_some());

@@ -427,3 +427,12 @@ fn a_huge_transcript_is_posted_shortened_with_a_note() {
         &text[text.len() - 100..]
     );
 }
+
+#[test]
+fn headers_read_names_every_signature_header() {
+    use reamaze_bridge::bridge::HEADERS_READ;
+    for scheme in Scheme::ALL {
+        assert!(HEADERS_READ.contains(&scheme.header()), "{scheme}");
+    }
+    assert!(HEADERS_READ.contains(&signature::BIRD_TIMESTAMP_HEADER));
+}
