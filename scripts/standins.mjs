@@ -5,7 +5,7 @@
 // Voice360 checks X-API-Key and the account in the path.
 //
 // Each can be scripted: `standin.respond({ status, headers, body, delayMs,
-// hangUp })` queues the answers to the next requests (default: success);
+// hangUp, stallBody })` queues the answers to the next requests (default: success);
 // `standin.policy = (entry) => answer | undefined` decides per request
 // (before the queued answers); `pause()` refuses connections until
 // `resume()`.
@@ -63,6 +63,11 @@ async function startStandin({ port = 0, handle, success }) {
       return;
     }
     res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
+    if (answer.stallBody) {
+      // The status and the body's first bytes, then nothing until closed.
+      res.write('{"status":');
+      return;
+    }
     res.end(typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body));
   });
   server.on('connection', (s) => {

@@ -11,18 +11,15 @@
 //! the admin routes list and replay them.
 
 use std::cell::RefCell;
-use std::pin::pin;
 use std::sync::Arc;
-use std::time::Duration;
 
-use futures_util::future::{select, Either};
 use serde_json::{json, Value};
 use worker::js_sys::futures::JsFuture;
 use worker::js_sys::{self, Uint8Array};
 use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::web_sys::{self, Request as WebRequest};
 use worker::{
-    console_log, event, Context, Date, Delay, Env, Headers, KvStore, MessageBatch, MessageBuilder, MessageExt, Queue,
+    console_log, event, Context, Date, Env, Headers, KvStore, MessageBatch, MessageBuilder, MessageExt, Queue,
     Response as WorkerResponse, Result,
 };
 
@@ -257,10 +254,11 @@ fn js_error(error: JsValue) -> String {
 /// Sends a delivery and reads the answer, all within `timeout_ms`. Through
 /// the runtime's `fetch` and `Response.text()` directly: worker-rs's
 /// `Response` reads a body chunk by chunk through a stream reader, several
-/// boundary crossings per answer.
+/// boundary crossings per answer. The time limit is the runtime's own
+/// `AbortSignal.timeout`, which ends the request and its body's reading
+/// alike, with no timer or closure on our side.
 async fn send(delivery: &Delivery, timeout_ms: u64) -> DeliveryResult {
-    let controller = web_sys::AbortController::new().expect("the runtime has AbortController");
-    let signal = controller.signal();
+    let signal = web_sys::AbortSignal::timeout_with_f64(timeout_ms as f64);
     let attempt = async {
         let headers = web_sys::Headers::new().map_err(js_error)?;
         for (name, value) in &delivery.headers {
@@ -275,8 +273,14 @@ async fn send(delivery: &Delivery, timeout_ms: u64) -> DeliveryResult {
         let answer = JsFuture::from(global.fetch_with_str_and_init(&delivery.url, &init)).await.map_err(js_error)?;
         let response: web_sys::Response = answer.dyn_into().map_err(js_error)?;
         let retry_after = response.headers().get("Retry-After").ok().flatten();
+        // An answer whose body cannot be read still has its status, unless
+        // the time ran out while reading it.
         let text = match response.text() {
-            Ok(promise) => JsFuture::from(promise).await.ok().and_then(|t| t.as_string()).unwrap_or_default(),
+            Ok(promise) => match JsFuture::from(promise).await {
+                Ok(text) => text.as_string().unwrap_or_default(),
+                Err(error) if signal.aborted() => return Err(js_error(error)),
+                Err(_) => String::new(),
+            },
             Err(_) => String::new(),
         };
         let body = match text.char_indices().nth(UPSTREAM_BODY_LIMIT) {
@@ -285,24 +289,17 @@ async fn send(delivery: &Delivery, timeout_ms: u64) -> DeliveryResult {
         };
         Ok::<_, String>(DeliveryResult { status: Some(response.status()), retry_after, body })
     };
-    let timer = Delay::from(Duration::from_millis(timeout_ms));
     let upstream = match delivery.target {
         Target::Reamaze { .. } => "Re:amaze",
         Target::Voice360Sms { .. } => "Voice360",
     };
-    // Bound, not returned directly: the pinned futures (which borrow
-    // `signal`) must be dropped before the locals are.
-    let result = match select(pin!(attempt), pin!(timer)).await {
-        Either::Left((Ok(result), _)) => result,
-        Either::Left((Err(error), _)) => {
-            DeliveryResult::unanswered(format!("{upstream} could not be reached: {error}"))
-        }
-        Either::Right(_) => {
-            controller.abort();
+    match attempt.await {
+        Ok(result) => result,
+        Err(_) if signal.aborted() => {
             DeliveryResult::unanswered(format!("{upstream} did not answer within {timeout_ms} ms"))
         }
-    };
-    result
+        Err(error) => DeliveryResult::unanswered(format!("{upstream} could not be reached: {error}")),
+    }
 }
 
 fn to_worker_response(response: &Response) -> Result<WorkerResponse> {

@@ -163,6 +163,14 @@ export function behaviourSuite(name, makeTarget) {
       assert.match(res.json.message, /did not answer within/);
       assert.ok(Date.now() - started < TIMEOUT_MS * 3, 'gave up at the timeout, not when the answer came');
     });
+    test('an answer whose body never ends: 503 at the timeout', async () => {
+      reamaze.respond({ stallBody: true });
+      const started = Date.now();
+      const res = await webhook('voice360', incomingCall('up.stall'));
+      assert.equal(res.status, 503);
+      assert.match(res.json.message, /did not answer within/);
+      assert.ok(Date.now() - started < TIMEOUT_MS * 3, 'gave up at the timeout');
+    });
     test('a dropped connection: 503', async () => {
       reamaze.respond({ hangUp: true });
       const res = await webhook('voice360', incomingCall('up.hangup'));
