@@ -10,9 +10,10 @@
 //! retries; dead letters go through the `DEAD_LETTERS` queue into KV, where
 //! the admin routes list and replay them.
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::sync::Arc;
 
+use serde::Serialize;
 use serde_json::{json, Value};
 use worker::js_sys::futures::JsFuture;
 use worker::js_sys::{self, Uint8Array};
@@ -64,8 +65,9 @@ fn settings_of(env: &Env) -> std::result::Result<Arc<Settings>, crate::settings:
     Ok(settings)
 }
 
-/// What the log line says of one request. Never a secret, never a body.
-#[derive(Default)]
+/// What the log line says of one request, in this order. Never a secret,
+/// never a body.
+#[derive(Default, Serialize)]
 struct LogLine {
     method: String,
     route: String,
@@ -75,6 +77,7 @@ struct LogLine {
     status: u16,
     upstream_status: Option<u16>,
     deliveries: u32,
+    duration_ms: u64,
 }
 
 /// Takes the runtime's own `Request`, not worker-rs's: converting it reads
@@ -85,18 +88,8 @@ pub async fn fetch(request: WebRequest, env: Env, _ctx: Context) -> Result<Worke
     let started = Date::now().as_millis();
     let mut log = LogLine { method: request.method(), ..LogLine::default() };
     let response = handle(&request, &env, &mut log).await;
-    let line = json!({
-        "method": log.method,
-        "route": log.route,
-        "provider": log.provider,
-        "event": log.event,
-        "outcome": log.outcome,
-        "status": log.status,
-        "upstream_status": log.upstream_status,
-        "deliveries": log.deliveries,
-        "duration_ms": Date::now().as_millis().saturating_sub(started),
-    });
-    console_log!("{line}");
+    log.duration_ms = Date::now().as_millis().saturating_sub(started);
+    console_log!("{}", serde_json::to_string(&log).expect("a log line serializes"));
     to_worker_response(&response)
 }
 
@@ -121,20 +114,25 @@ async fn handle(request: &WebRequest, env: &Env, log: &mut LogLine) -> Response 
         Ok(settings) => settings,
         Err(e) => return finish(log, Response::error(503, "not_configured", e.to_string())),
     };
-    let kv = env.kv(KV_BINDING).ok();
+    // Looked up when first needed: a refused request needs no store.
+    let kv = OnceCell::new();
+    let kv = || kv.get_or_init(|| env.kv(KV_BINDING).ok()).as_ref();
     let deliveries = env.queue(DELIVERY_QUEUE_BINDING).ok();
     let now = (Date::now().as_millis() / 1000) as i64;
-    if let (Ok(route @ (Route::DeadLetters | Route::ReplayDeadLetters)), Some(kv)) = (route, &kv) {
-        let authorization = request_headers.get("Authorization").ok().flatten();
-        if let Err(refused) = queue::authorize(&settings, authorization.as_deref()) {
-            return finish(log, refused);
+    // The admin routes over KV; without KV, the core answers them.
+    if let Ok(route @ (Route::DeadLetters | Route::ReplayDeadLetters)) = route {
+        if let Some(kv) = kv() {
+            let authorization = request_headers.get("Authorization").ok().flatten();
+            if let Err(refused) = queue::authorize(&settings, authorization.as_deref()) {
+                return finish(log, refused);
+            }
+            let body = body_text(request).await.unwrap_or_default();
+            let response = match route {
+                Route::DeadLetters => list_dead_letters(kv).await,
+                _ => replay_dead_letters(kv, deliveries.as_ref(), &body, now).await,
+            };
+            return finish(log, response.unwrap_or_else(|e| store_unavailable(&e)));
         }
-        let body = body_text(request).await.unwrap_or_default();
-        let response = match route {
-            Route::DeadLetters => list_dead_letters(kv).await,
-            _ => replay_dead_letters(kv, deliveries.as_ref(), &body, now).await,
-        };
-        return finish(log, response.unwrap_or_else(|e| store_unavailable(&e)));
     }
     // Refuse an announced oversize body before reading it.
     let announced = request_headers.get("Content-Length").ok().flatten().and_then(|v| v.parse::<usize>().ok());
@@ -155,12 +153,12 @@ async fn handle(request: &WebRequest, env: &Env, log: &mut LogLine) -> Response 
     let mut exchange = bridge.exchange(&core_request, now);
     loop {
         match exchange.step() {
-            Step::Read(keys) => match read(kv.as_ref(), &keys, now).await {
+            Step::Read(keys) => match read(kv(), &keys, now).await {
                 Ok(values) => exchange.provide(values),
                 Err(e) => return finish(log, store_unavailable(&e)),
             },
             Step::Write(entries) => {
-                if let Err(e) = write(kv.as_ref(), &entries, now).await {
+                if let Err(e) = write(kv(), &entries, now).await {
                     return finish(log, store_unavailable(&e));
                 }
             }
