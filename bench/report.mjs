@@ -46,10 +46,10 @@ console.log(line(['---', '---:', '---:', '---:']));
 for (const r of nodeBenchmarks()) console.log(line([r.what, fmt(r.ours), `${fmt(r.theirs)} (${r.what.startsWith('verify +') ? 'JS pipeline' : 'node:crypto'})`, ratio(r.ours, r.theirs)]));
 
 const w = await workerBenchmarks();
-console.log(`\nWorker in workerd, ${w.connections} connections, ${w.requests} webhooks per run, median of ${w.rounds} runs (Voice360 call → KV → Re:amaze stand-in):\n`);
+console.log(`\nWorker in workerd, ${w.connections} connections, ${w.requests} Voice360 webhooks per run, median of ${w.rounds} runs (the whole path: verify → KV → signed post to the Re:amaze stand-in → KV):\n`);
 console.log(line(['Worker', 'requests/s', 'p50', 'p99']));
 console.log(line(['---', '---:', '---:', '---:']));
-for (const [label, pair] of [['reached directly', w], ['both behind the static-assets router', w.behindAssets]]) {
+for (const [label, pair] of [['reached directly', w], ['both behind the static-assets router', w.behindAssets], ['refused (bad signature: no KV, no post)', w.refused]]) {
   console.log(line([`Rust (this bridge), ${label}`, pair.rust.rps.toFixed(0), `${pair.rust.p50} ms`, `${pair.rust.p99} ms`]));
   console.log(line([`JS reference (WebCrypto), ${label}`, pair.js.rps.toFixed(0), `${pair.js.p50} ms`, `${pair.js.p99} ms`]));
   console.log(line([`ratio Rust / JS, ${label}`, (pair.rust.rps / pair.js.rps).toFixed(2), '', '']));

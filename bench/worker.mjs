@@ -13,24 +13,34 @@ const CONNECTIONS = 16;
 const REQUESTS = 2000;
 const ROUNDS = 7;
 
-function signedRequests(prefix) {
-  return Array.from({ length: REQUESTS }, (_, i) => {
+// What each run sends. `webhook` is the whole path: verify, two KV reads, the
+// signed post to the stand-in, two KV writes. `refused` is signed with another
+// secret, so both Workers read the body, verify, and answer 401 with no KV and
+// no post: the per-request cost of each Worker's own code and glue.
+export const SCENARIOS = {
+  webhook: { secret: 'v360-current', status: 200 },
+  refused: { secret: 'not-the-route-secret', status: 401 },
+};
+
+function signedRequests(prefix, secret, count) {
+  return Array.from({ length: count }, (_, i) => {
     const body = JSON.stringify({ event_name: 'INCOMING_EXTERNAL_CALL', account_id: '12345', timestamp: 1704067200,
       metadata: { caller_id_number: '+15551234567', caller_id_name: 'John Doe', dnis: '+15559876543', uniqueid: `${prefix}.${i}` } });
-    return { body, signature: `sha256=${createHmac('sha256', 'v360-current').update(body).digest('hex')}` };
+    return { body, signature: `sha256=${createHmac('sha256', secret).update(body).digest('hex')}` };
   });
 }
 
-async function load(url, prefix) {
-  const requests = signedRequests(prefix);
+export async function load(url, prefix, scenario, count = REQUESTS) {
+  const requests = signedRequests(prefix, scenario.secret, count);
   let next = 0;
   let answered = 0;
+  let unexpected = 0;
   const started = process.hrtime.bigint();
   let lastAnswer = started;
   const instance = autocannon({
     url: `${url}webhooks/voice360`,
     connections: CONNECTIONS,
-    amount: REQUESTS,
+    amount: count,
     duration: 60,
     timeout: 10,
     requests: [{
@@ -41,8 +51,9 @@ async function load(url, prefix) {
       },
     }],
   });
-  instance.on('response', () => {
+  instance.on('response', (_client, status) => {
     answered += 1;
+    if (status !== scenario.status) unexpected += 1;
     lastAnswer = process.hrtime.bigint();
   });
   const result = await instance;
@@ -51,41 +62,49 @@ async function load(url, prefix) {
   // whole call (or its per-second figures) rounds a few-second run to whole
   // seconds: 2,000 requests read as exactly 333 or 400 per second.
   const seconds = Number(lastAnswer - started) / 1e9;
-  return { rps: answered / seconds, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors };
+  return { rps: answered / seconds, p50: result.latency.p50, p99: result.latency.p99, unexpected, errors: result.errors };
 }
 
 /**
- * Both Workers, run alike in one workerd setup. With `assets`, each sits
- * behind Miniflare's static-assets router (as wrangler.toml puts the Rust
- * Worker, for the debugger page), which is one more Worker hop per request
- * inside workerd; without, each is reached directly.
+ * One of the two Workers in its own workerd, posting to `reamaze`. With
+ * `assets`, it sits behind Miniflare's static-assets router (as wrangler.toml
+ * puts the Rust Worker, for the debugger page), which is one more Worker hop
+ * per request inside workerd; without, it is reached directly. `extra` adds
+ * Miniflare options (the profiler's inspector port).
  */
-async function comparePair(reamaze, assets) {
+export function startWorker(name, reamaze, { assets = false, ...extra } = {}) {
   const bindings = { REAMAZE_BASE_URL: reamaze.url };
   // Both Workers write one log line per request; Miniflare hands them to this sink.
-  const sink = () => {};
-  const rustOptions = workerOptions({ bindings });
-  if (!assets) delete rustOptions.assets;
-  const rust = new Miniflare({ ...rustOptions, port: 0, handleStructuredLogs: sink });
-  const js = new Miniflare({
+  const common = { port: 0, handleStructuredLogs: () => {}, ...extra };
+  if (name === 'rust') {
+    const options = workerOptions({ bindings });
+    if (!assets) delete options.assets;
+    return new Miniflare({ ...options, ...common });
+  }
+  return new Miniflare({
     modules: true,
     script: readFileSync(new URL('./js-worker.mjs', import.meta.url), 'utf8'),
     compatibilityDate: '2026-04-01',
     kvNamespaces: ['BRIDGE_KV'],
     bindings: { ...SECRETS, ...bindings },
     ...(assets ? { assets: workerOptions({}).assets } : {}),
-    port: 0,
-    handleStructuredLogs: sink,
+    ...common,
   });
+}
+
+/** Both Workers, run alike, alternating, `ROUNDS` times after a warm-up. */
+async function comparePair(reamaze, assets, scenario) {
+  const rust = startWorker('rust', reamaze, { assets });
+  const js = startWorker('js', reamaze, { assets });
   const urls = { rust: await rust.ready, js: await js.ready };
   const runs = { rust: [], js: [] };
-  const tag = assets ? 'assets' : 'direct';
+  const tag = `${assets ? 'assets' : 'direct'}.${scenario.secret}`;
   try {
-    for (const [name, url] of Object.entries(urls)) await load(url, `warm.${tag}.${name}`);
+    for (const [name, url] of Object.entries(urls)) await load(url, `warm.${tag}.${name}`, scenario);
     for (let round = 0; round < ROUNDS; round += 1) {
       for (const name of round % 2 ? ['js', 'rust'] : ['rust', 'js']) {
-        const r = await load(urls[name], `r${round}.${tag}.${name}`);
-        if (r.non2xx || r.errors) throw new Error(`${name}: ${r.non2xx} non-2xx answers, ${r.errors} errors`);
+        const r = await load(urls[name], `r${round}.${tag}.${name}`, scenario);
+        if (r.unexpected || r.errors) throw new Error(`${name}: ${r.unexpected} answers other than ${scenario.status}, ${r.errors} errors`);
         runs[name].push(r);
       }
     }
@@ -100,9 +119,10 @@ async function comparePair(reamaze, assets) {
 export async function workerBenchmarks() {
   const reamaze = await startReamaze({ voiceSecret: SECRETS.REAMAZE_VOICE_SECRET, smsSecret: SECRETS.REAMAZE_SMS_SECRET });
   try {
-    const direct = await comparePair(reamaze, false);
-    const behindAssets = await comparePair(reamaze, true);
-    return { ...direct, behindAssets, connections: CONNECTIONS, requests: REQUESTS, rounds: ROUNDS };
+    const direct = await comparePair(reamaze, false, SCENARIOS.webhook);
+    const behindAssets = await comparePair(reamaze, true, SCENARIOS.webhook);
+    const refused = await comparePair(reamaze, false, SCENARIOS.refused);
+    return { ...direct, behindAssets, refused, connections: CONNECTIONS, requests: REQUESTS, rounds: ROUNDS };
   } finally {
     await reamaze.close();
   }
