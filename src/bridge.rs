@@ -115,8 +115,8 @@ impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Headers {
 
 /// Every request header the core reads: the four schemes' signature
 /// headers, Bird's timestamp, and the admin routes' `Authorization`. A shell
-/// may pass only these (the Worker does: copying every header across the JS
-/// boundary costs more than the rest of a request's parsing).
+/// may pass only these: the Worker does, rather than copy every header of a
+/// request across the JS boundary.
 pub const HEADERS_READ: [&str; 6] = [
     "X-Reamaze-Hmac-SHA256",
     "X-Voice360-Signature",
