@@ -429,6 +429,29 @@ fn a_huge_transcript_is_posted_shortened_with_a_note() {
 }
 
 #[test]
+fn a_transcriptions_inner_json_is_read_as_strictly_as_a_body() {
+    let mut h = Harness::new(&[("MAX_JSON_DEPTH", "8")]);
+    assert_eq!(h.voice360(&incoming_call("inner.1"), ok).status, 200);
+    let posted = h.delivered.len();
+    let transcription = |text: String| {
+        json!({"event_name": "TRANSCRIPTION_FINISHED", "account_id": "1", "timestamp": NOW + 60,
+               "metadata": {"uniqueid": "inner.1", "success": true, "transcription": text}})
+    };
+    let deep = format!(r#"{{"CallRecap": {{"summary": "x"}}, "Transcript": {}{}}}"#, "[".repeat(20), "]".repeat(20));
+    let twice = r#"{"CallRecap": {"summary": "paid"}, "CallRecap": {"summary": "refunded"}}"#.to_string();
+    for (what, text) in [("nested 20 deep", deep), ("a key twice", twice)] {
+        let r = h.voice360(&transcription(text), ok);
+        let body = r.body_json();
+        assert_eq!((r.status, body["error"].as_str()), (400, Some("invalid_field")), "{what}: {body}");
+        assert_eq!(body["field"], "metadata.transcription", "{what}");
+        assert!(body["message"].as_str().unwrap().contains("MAX_JSON_DEPTH"), "{what}: {body}");
+    }
+    assert_eq!(h.delivered.len(), posted, "nothing posted");
+    let fine = r#"{"CallRecap": {"summary": "Asked about an invoice."}}"#.to_string();
+    assert_eq!(h.voice360(&transcription(fine), ok).status, 200, "the same call's well-formed transcription");
+}
+
+#[test]
 fn headers_read_names_every_signature_header() {
     use reamaze_bridge::bridge::HEADERS_READ;
     for scheme in Scheme::ALL {

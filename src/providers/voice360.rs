@@ -5,10 +5,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::{label, push_line, value_text, Fields, Lookup, TranslateError, Translation};
-use crate::format;
 use crate::reamaze::{Channel, Direction, Message, Outgoing, Party};
 use crate::settings::Settings;
 use crate::store::{keys, ttl, Entry};
+use crate::{format, json};
 
 const PROVIDER: &str = "voice360";
 
@@ -152,7 +152,7 @@ impl Event {
         meta.texts("to_number").iter().map(|to| keys::echo(&from, to, &body)).collect()
     }
 
-    pub(super) fn translate(&self, _settings: &Settings, lookup: Lookup) -> Result<Translation, TranslateError> {
+    pub(super) fn translate(&self, settings: &Settings, lookup: Lookup) -> Result<Translation, TranslateError> {
         let memory = self
             .call_key()
             .and_then(|key| lookup(&key))
@@ -253,7 +253,7 @@ impl Event {
                     format!("Missed call: the caller hung up while waiting in {}{}", self.queue(), waited(&meta)?);
                 self.queue_miss(body)?
             }
-            Kind::TranscriptionFinished => self.transcription(&memory)?,
+            Kind::TranscriptionFinished => self.transcription(&memory, settings.max_json_depth)?,
             Kind::SmsReceived => self.sms_received()?,
             Kind::SmsSent => self.sms_sent(lookup)?,
             Kind::SmsDelivered => Translation::ignored(
@@ -388,7 +388,10 @@ impl Event {
         Translation::messages(vec![Outgoing { channel: Channel::Voice, message }]).remembering(remember)
     }
 
-    fn transcription(&self, memory: &CallMemory) -> Result<Translation, TranslateError> {
+    /// The transcription is a JSON document inside a string: it is read as
+    /// strictly as a payload (depth limit, no duplicate keys), since a
+    /// sender can nest in it whatever it could nest in the body.
+    fn transcription(&self, memory: &CallMemory, max_json_depth: u32) -> Result<Translation, TranslateError> {
         let meta = self.meta();
         let uniqueid = meta.need_text("uniqueid")?;
         if memory.customer_phone.is_none() {
@@ -397,12 +400,10 @@ impl Event {
         let success = meta.bool("success").unwrap_or_else(|| meta.text("transcription").is_some());
         let body = if success {
             let text = meta.need_text("transcription")?;
-            let document = serde_json::from_str::<Value>(&text).ok().and_then(|v| v.as_object().cloned()).ok_or(
-                TranslateError::Invalid {
-                    field: "metadata.transcription".into(),
-                    expected: "a JSON object inside the string",
-                },
-            )?;
+            let document = json::parse_object(text.as_bytes(), max_json_depth).map_err(|_| TranslateError::Invalid {
+                field: "metadata.transcription".into(),
+                expected: "a JSON object inside the string, nested at most MAX_JSON_DEPTH deep, with no key twice in one object",
+            })?;
             transcript_body(&document)
         } else {
             let reason = meta.text("error").unwrap_or_else(|| "no reason was given".to_string());
