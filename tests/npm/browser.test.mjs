@@ -1,6 +1,7 @@
 // The package's browser build, loaded by headless Chromium (Debian's, driven
 // by playwright-core) from a loopback server: init() loads the .wasm, then
-// the shared signature vectors sign and verify in the page.
+// the shared signature vectors sign and verify in the page, and the hostile
+// requests go through createBridge there.
 
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -8,6 +9,8 @@ import http from 'node:http';
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { chromium } from 'playwright-core';
+import { SECRETS } from '../support/helpers.mjs';
+import { assertHostileAnswer, hostile, hostileRequest } from '../support/hostile.mjs';
 
 const pkg = new URL('../../pkg/', import.meta.url);
 const vectors = JSON.parse(await readFile(new URL('../vectors/signatures.json', import.meta.url), 'utf8')).vectors;
@@ -78,5 +81,59 @@ test('the browser build loads with init() and passes the signature vectors', { t
   assert.equal(result.tampered, 'signature_mismatch');
   assert.deepEqual(errors, []);
   console.log(`browser: ${result.checked} vectors signed and verified in ${result.userAgent.match(/(HeadlessChrome|Chrome)\/[\d.]+/)?.[0]}`);
+  await page.close();
+});
+
+test('the hostile requests get their answer from createBridge in the browser, with no store write and no fetch', { timeout: 60_000 }, async () => {
+  const page = await browser.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(base);
+  // A host name that resolves nowhere: the bridge must not try it.
+  const origin = 'https://bridge.invalid';
+  const settings = { ...SECRETS, ...hostile.settings, REAMAZE_BASE_URL: `${origin}/reamaze` };
+  const requests = hostile.cases.map((testCase) => {
+    const { path, body, headers } = hostileRequest(testCase, origin, settings);
+    return { url: `${origin}${path}`, body: body.toString('base64'), headers };
+  });
+  const answers = await page.evaluate(async ({ requests, settings }) => {
+    const m = await import('/src/browser.mjs');
+    await m.init();
+    let writes = 0;
+    let fetches = 0;
+    const entries = new Map();
+    const store = {
+      get: (key) => entries.get(key),
+      put: (key, value) => {
+        writes += 1;
+        entries.set(key, value);
+      },
+    };
+    const fetch = () => {
+      fetches += 1;
+      return Promise.reject(new Error('no request may leave the bridge'));
+    };
+    const bridge = m.createBridge(settings, { store, fetch });
+    const answers = [];
+    for (const { url, body, headers } of requests) {
+      const bytes = Uint8Array.from(atob(body), (c) => c.charCodeAt(0));
+      const response = await bridge.fetch(new Request(url, { method: 'POST', headers, body: bytes }));
+      const text = await response.text();
+      answers.push({ status: response.status, text, writes, fetches });
+    }
+    return answers;
+  }, { requests, settings });
+  assert.equal(answers.length, hostile.cases.length);
+  hostile.cases.forEach((testCase, i) => {
+    const answer = { ...answers[i], json: JSON.parse(answers[i].text) };
+    try {
+      assertHostileAnswer(testCase, answer, SECRETS);
+    } catch (e) {
+      e.message = `${testCase.name}: ${e.message}`;
+      throw e;
+    }
+    assert.deepEqual([answer.writes, answer.fetches], [0, 0], `${testCase.name}: no store write, no fetch`);
+  });
+  assert.deepEqual(errors, []);
   await page.close();
 });

@@ -8,7 +8,7 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startReamaze, startVoice360 } from '../../scripts/standins.mjs';
 import { SECRETS, incomingCall, sign, unusedPort, vectors, webhook as signedWebhook } from './helpers.mjs';
-import { hostile, hostileRequest } from './hostile.mjs';
+import { assertHostileAnswer, hostile, hostileRequest } from './hostile.mjs';
 
 const vectorCase = (file, name) => vectors(file).find((c) => c.name === name) ?? assert.fail(`no vector ${name}`);
 export const TIMEOUT_MS = 800;
@@ -119,14 +119,8 @@ export function behaviourSuite(name, makeTarget) {
       test(testCase.name, async () => {
         const { path, body, headers } = hostileRequest(testCase, target.base, { ...SECRETS, ...options().bindings });
         const res = await target.request(path, { body, headers });
-        const { expect } = testCase;
-        assert.equal(res.status, expect.status, res.text);
-        if (expect.error) assert.equal(res.json.error, expect.error, res.text);
-        else assert.equal(res.json.status, expect.outcome, res.text);
-        assert.ok((res.json.message ?? res.json.reason).includes(expect.message), `${res.text} lacks ${expect.message}`);
-        if (expect.field) assert.equal(res.json.field, expect.field);
+        assertHostileAnswer(testCase, res, SECRETS);
         assert.equal(reamaze.received.length + voice360.received.length, 0, 'nothing reached Re:amaze or Voice360');
-        for (const secret of Object.values(SECRETS).flatMap((s) => s.split(','))) assert.ok(!res.text.includes(secret), 'no secret in the answer');
       });
     }
   });

@@ -1,6 +1,7 @@
 // The hostile requests of tests/vectors/hostile.json, built for an HTTP
 // target: bodies written out, signatures made with node:crypto under the
 // secrets the target was given (see the file's `format`).
+import assert from 'node:assert/strict';
 import { createHash, createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
@@ -40,4 +41,15 @@ export function hostileRequest(testCase, base, settings) {
     if (spec.scheme === 'bird') headers.push(['messagebird-request-timestamp', fills.timestamp]);
   }
   return { path: testCase.path, body, headers: [['content-type', 'application/json'], ...headers] };
+}
+
+/** Asserts that `answer` (`{ status, json, text }`) is what `testCase` expects, and echoes none of `secrets`. */
+export function assertHostileAnswer(testCase, answer, secrets) {
+  const { expect } = testCase;
+  assert.equal(answer.status, expect.status, answer.text);
+  if (expect.error) assert.equal(answer.json.error, expect.error, answer.text);
+  else assert.equal(answer.json.status, expect.outcome, answer.text);
+  assert.ok((answer.json.message ?? answer.json.reason).includes(expect.message), `${answer.text} lacks ${expect.message}`);
+  if (expect.field) assert.equal(answer.json.field, expect.field);
+  for (const secret of Object.values(secrets).flatMap((s) => s.split(','))) assert.ok(!answer.text.includes(secret), 'no secret in the answer');
 }
