@@ -8,6 +8,7 @@ use std::cell::Cell;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_json::map::Entry;
 use serde_json::{Map, Number, Value};
 
 /// The highest depth limit that can be set: serde_json stops at 128 levels
@@ -176,10 +177,13 @@ impl<'de> Visitor<'de> for Strict<'_> {
         let mut object = Map::new();
         while let Some(key) = map.next_key::<String>()? {
             let value = map.next_value_seed(inner)?;
-            if object.contains_key(&key) {
-                return Err(self.refuse(JsonError::DuplicateKey { key }));
+            // One lookup both finds a duplicate and makes room for the value.
+            match object.entry(key) {
+                Entry::Vacant(slot) => {
+                    slot.insert(value);
+                }
+                Entry::Occupied(taken) => return Err(self.refuse(JsonError::DuplicateKey { key: taken.key().clone() })),
             }
-            object.insert(key, value);
         }
         Ok(Value::Object(object))
     }

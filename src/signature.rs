@@ -330,7 +330,7 @@ fn parse_bird_timestamp(timestamp: Option<&str>) -> Result<i64, VerifyError> {
     if value.contains(',') {
         return Err(VerifyError::Malformed { header: BIRD_TIMESTAMP_HEADER, problem: Malformed::Repeated });
     }
-    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+    if !value.bytes().all(|b| b.is_ascii_digit()) {
         return Err(VerifyError::Malformed { header: BIRD_TIMESTAMP_HEADER, problem: Malformed::Timestamp });
     }
     value.parse().map_err(|_| VerifyError::Malformed { header: BIRD_TIMESTAMP_HEADER, problem: Malformed::Timestamp })
