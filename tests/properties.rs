@@ -1,9 +1,10 @@
 //! Properties over arbitrary input: signatures round-trip for any body and
-//! secret, any changed byte breaks them, and SMS splitting keeps every word.
+//! secret, any changed byte breaks them, SMS splitting keeps every word, and
+//! a message is posted as the very bytes serde_json would make of it.
 
 use base64::Engine;
 use proptest::prelude::*;
-use reamaze_bridge::reamaze::split_sms;
+use reamaze_bridge::reamaze::{split_sms, Direction, Message, Party};
 use reamaze_bridge::signature::{self, Scheme, Signed, VerifyError, Window};
 
 const TS: &str = "1704067200";
@@ -29,8 +30,52 @@ fn flip_mac_bit(scheme: Scheme, header: &str, bit: usize) -> String {
     }
 }
 
+/// Any text, control characters, quotes, backslashes and astral-plane
+/// characters included.
+fn text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "\\PC{0,40}",
+        ".{0,40}",
+        prop::collection::vec(any::<char>(), 0..40).prop_map(String::from_iter),
+        "[\"\\\\\u{0}-\u{1f}\u{7f}a]{0,20}"
+    ]
+}
+
+fn party() -> impl Strategy<Value = Party> {
+    (prop::option::of(text()), prop::option::of(text())).prop_map(|(name, phone)| Party { name, phone })
+}
+
+fn message() -> impl Strategy<Value = Message> {
+    (
+        text(),
+        any::<bool>(),
+        party(),
+        party(),
+        text(),
+        prop::collection::vec(text(), 0..3),
+        prop::option::of(text()),
+        prop::option::of(text()),
+    )
+        .prop_map(|(id, inbound, from, to, body, attachments, thread_id, created_at)| Message {
+            id,
+            direction: if inbound { Direction::Inbound } else { Direction::Outbound },
+            from,
+            to,
+            body,
+            attachments,
+            thread_id,
+            created_at,
+        })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(400))]
+
+    #[test]
+    fn a_message_is_written_as_serde_json_writes_it(message in message()) {
+        let ours = message.to_json();
+        prop_assert_eq!(String::from_utf8(ours).unwrap(), serde_json::to_string(&message).unwrap());
+    }
 
     #[test]
     fn sign_then_verify_round_trips(scheme in scheme(), body in prop::collection::vec(any::<u8>(), 0..2048), secret in "\\PC{1,64}") {
