@@ -202,13 +202,14 @@ impl JsProcessor {
         Ok(JsProcessor { settings: settings(settings_json)?, store: MemoryStore::new() })
     }
 
-    /// A provider webhook as the signed Re:amaze requests to make: an array
-    /// whose first item is JSON, `{"ok": true, "event", "deliveries":
-    /// [{"url", "signature"}]}`, `{"ok": true, "event", "ignored"}`, or
-    /// `{"ok": false, "status", "code", "message", "field"?}` with the status
-    /// the bridge would answer; then each delivery's body, in order. (The
-    /// bodies are JSON already: embedded in the first item they would be
-    /// escaped once more here and parsed once more in JS.)
+    /// A provider webhook as the signed Re:amaze requests to make, as an
+    /// array of strings the package's JavaScript shapes: `["deliver", event,
+    /// then url, signature, body for each delivery]`, `["ignored", event,
+    /// reason]`, or `["refused", JSON {"ok": false, "status", "code",
+    /// "message", "field"?}]` with the status the bridge would answer. Plain
+    /// strings, not one JSON document, on the paths every webhook takes:
+    /// the bodies are JSON already (embedded they would be escaped once more
+    /// here and parsed once more in JS), and the rest needs no parsing.
     #[allow(clippy::too_many_arguments)]
     pub fn process(
         &mut self,
@@ -222,49 +223,47 @@ impl JsProcessor {
         let provider: Provider = provider.parse().map_err(|e: String| error("unknown_provider", &e))?;
         let s = &self.settings;
         let (scheme, secrets, setting) = s.webhook_auth(provider);
-        let refused = |status: u16, code: &str, message: String| json!({ "ok": false, "status": status, "code": code, "message": message });
+        let refused = |status: u16, code: &str, message: String, field: Option<&str>| {
+            let mut out = json!({ "ok": false, "status": status, "code": code, "message": message });
+            if let Some(field) = field {
+                out["field"] = json!(field);
+            }
+            Ok(vec!["refused".into(), out.to_string()])
+        };
         if secrets.is_empty() {
-            return Ok(vec![refused(503, "not_configured", format!("{setting} is not set")).to_string()]);
+            return refused(503, "not_configured", format!("{setting} is not set"), None);
         }
         let url = s.bird_webhook_url.clone().or(url);
         let signed = Signed { body, timestamp: timestamp.as_deref(), url: url.as_deref() };
         if let Err(e) = signature::verify(scheme, secrets, &signed, signature.as_deref(), s.bird_window(now as i64)) {
-            return Ok(vec![refused(401, e.code(), e.to_string()).to_string()]);
+            return refused(401, e.code(), e.to_string(), None);
         }
         let (event, translation) = match providers::translate_payload(provider, body, s, &mut self.store, now as i64) {
             Ok(done) => done,
             Err(e) => {
                 let status = if e.code() == "unknown_call" { 422 } else { 400 };
-                let mut out = refused(status, e.code(), e.to_string());
-                if let Some(field) = e.field() {
-                    out["field"] = json!(field);
-                }
-                return Ok(vec![out.to_string()]);
+                return refused(status, e.code(), e.to_string(), e.field());
             }
         };
-        let mut out = json!({ "ok": true, "event": event.name() });
-        let mut bodies = Vec::new();
-        match translation.outcome {
-            Outcome::Ignored(reason) => out["ignored"] = json!(reason),
-            Outcome::Messages(messages) => {
-                let mut deliveries = Vec::with_capacity(messages.len());
-                for outgoing in &messages {
-                    let delivery = match reamaze_delivery(s, outgoing) {
-                        Ok(delivery) => delivery,
-                        Err(response) => {
-                            let message = response.body_json()["message"].as_str().unwrap_or_default().to_string();
-                            return Ok(vec![refused(503, "not_configured", message).to_string()]);
-                        }
-                    };
-                    let signature =
-                        delivery.headers.iter().find(|(k, _)| k == Scheme::Reamaze.header()).map(|(_, v)| v.clone());
-                    deliveries.push(json!({ "url": delivery.url, "signature": signature }));
-                    bodies.push(String::from_utf8(delivery.body).expect("serialized JSON is UTF-8"));
+        let messages = match translation.outcome {
+            Outcome::Ignored(reason) => return Ok(vec!["ignored".into(), event.name(), reason]),
+            Outcome::Messages(messages) => messages,
+        };
+        let mut out = Vec::with_capacity(2 + 3 * messages.len());
+        out.extend(["deliver".into(), event.name()]);
+        for outgoing in &messages {
+            let delivery = match reamaze_delivery(s, outgoing) {
+                Ok(delivery) => delivery,
+                Err(response) => {
+                    let message = response.body_json()["message"].as_str().unwrap_or_default().to_string();
+                    return refused(503, "not_configured", message, None);
                 }
-                out["deliveries"] = json!(deliveries);
-            }
+            };
+            let signature = delivery.headers.into_iter().find(|(k, _)| k == Scheme::Reamaze.header()).map(|(_, v)| v);
+            out.extend([delivery.url, signature.expect("a Re:amaze delivery is signed")]);
+            out.push(String::from_utf8(delivery.body).expect("serialized JSON is UTF-8"));
         }
-        Ok(std::iter::once(out.to_string()).chain(bodies).collect())
+        Ok(out)
     }
 }
 

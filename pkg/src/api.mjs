@@ -128,18 +128,21 @@ export function makeApi(core) {
     const processor = core_(() => new core.CoreProcessor(JSON.stringify(settings)));
     return {
       process(provider, { body, signature, timestamp, url, now } = {}) {
-        const [head, ...bodies] = core_(() =>
+        // The core's answer is a list of strings (see CoreProcessor::process).
+        const [kind, ...items] = core_(() =>
           processor.process(String(provider), bytes(body ?? '', 'body'), optionalText(signature), optionalText(timestamp), optionalText(url), now ?? nowSeconds()),
         );
-        const result = JSON.parse(head);
-        if (result.deliveries) {
-          result.deliveries = result.deliveries.map(({ url: endpoint, signature: sig }, i) => ({
-            url: endpoint,
-            headers: { 'Content-Type': 'application/json', [SIGNATURE_HEADERS.reamaze]: sig },
-            body: bodies[i],
-          }));
+        if (kind === 'refused') return JSON.parse(items[0]);
+        if (kind === 'ignored') return { ok: true, event: items[0], ignored: items[1] };
+        const deliveries = [];
+        for (let i = 1; i < items.length; i += 3) {
+          deliveries.push({
+            url: items[i],
+            headers: { 'Content-Type': 'application/json', [SIGNATURE_HEADERS.reamaze]: items[i + 1] },
+            body: items[i + 2],
+          });
         }
-        return result;
+        return { ok: true, event: items[0], deliveries };
       },
     };
   }

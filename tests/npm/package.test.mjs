@@ -251,6 +251,12 @@ describe('the API', () => {
     assert.equal(missing.status, 400);
     assert.equal(missing.field, 'metadata.caller_id_number');
     assert.equal(bridge.createProcessor({}).process('bird', { body: '{}' }).status, 503, 'not configured');
+    const unknown = JSON.stringify({ event_name: 'SOMETHING_NEW', timestamp: 1704067200 });
+    assert.deepEqual(processor.process('voice360', { body: unknown, signature: `sha256=${createHmac('sha256', 'k').update(unknown).digest('hex')}` }), {
+      ok: true,
+      event: 'SOMETHING_NEW',
+      ignored: 'SOMETHING_NEW is not a Voice360 event the bridge knows: nothing to post',
+    });
   });
 
   test('createBridge uses a custom async store', async () => {
