@@ -309,12 +309,21 @@ pub fn parse_header(scheme: Scheme, header: Option<&str>) -> Result<[u8; MAC_LEN
         Scheme::Reamaze | Scheme::Bird => {
             BASE64_LENIENT.decode(value).map_err(|_| malformed(Malformed::Encoding { expected: "base64" }))?
         }
-        Scheme::Voice360 => {
-            let hex_part = strip_prefix_ignore_case(value, "sha256=")
-                .ok_or(malformed(Malformed::MissingPrefix { expected: "sha256=" }))?;
+        Scheme::Voice360 | Scheme::Volubile => {
+            let hex_part = match scheme {
+                Scheme::Voice360 => strip_prefix_ignore_case(value, "sha256=")
+                    .ok_or(malformed(Malformed::MissingPrefix { expected: "sha256=" }))?,
+                _ => value,
+            };
+            // The usual case straight into the MAC, without the `Vec` that
+            // `hex::decode` collects; anything else through it, so the error
+            // says what is wrong.
+            let mut mac = [0u8; MAC_LEN];
+            if hex_part.len() == 2 * MAC_LEN && hex::decode_to_slice(hex_part, &mut mac).is_ok() {
+                return Ok(mac);
+            }
             hex::decode(hex_part).map_err(|_| malformed(Malformed::Encoding { expected: "hex" }))?
         }
-        Scheme::Volubile => hex::decode(value).map_err(|_| malformed(Malformed::Encoding { expected: "hex" }))?,
     };
     decoded.as_slice().try_into().map_err(|_| malformed(Malformed::Length { bytes: decoded.len() }))
 }
