@@ -1,6 +1,6 @@
 // The Node entry (import; bundled into dist/index.cjs for require). The
 // core is instantiated synchronously at import, from the .wasm beside it.
-import { createHash, hash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as core from '../dist/reamaze_bridge.js';
 import { BridgeError, MemoryStore, SIGNATURE_HEADERS, makeApi } from './api.mjs';
@@ -8,7 +8,9 @@ import { BridgeError, MemoryStore, SIGNATURE_HEADERS, makeApi } from './api.mjs'
 core.initSync({ module: readFileSync(new URL('../dist/reamaze_bridge_bg.wasm', import.meta.url)) });
 // OpenSSL's SHA-256 (with the CPU's SHA instructions) for the long hash of
 // each HMAC, instead of the one compiled to wasm: the same MAC, faster.
-// crypto.hash (Node 20.12 and later) does it in one call.
+// crypto.hash (Node 20.12 and later) does it in one call; a namespace
+// import, since naming a missing export would fail the import on older Node.
+const { hash, createHash } = crypto;
 core.setHostSha256(typeof hash === 'function' ? (data) => hash('sha256', data, 'buffer') : (data) => createHash('sha256').update(data).digest());
 const api = makeApi(core);
 
