@@ -161,6 +161,10 @@ fn push_json_string(out: &mut Vec<u8>, text: &str) {
     out.push(b'"');
     let mut run = 0;
     for (i, &byte) in bytes.iter().enumerate() {
+        // Most bytes need nothing: one test before the table of escapes.
+        if byte >= 0x20 && byte != b'"' && byte != b'\\' {
+            continue;
+        }
         let short = match byte {
             b'"' => b'"',
             b'\\' => b'\\',
@@ -169,8 +173,7 @@ fn push_json_string(out: &mut Vec<u8>, text: &str) {
             b'\t' => b't',
             0x08 => b'b',
             0x0c => b'f',
-            0x00..=0x1f => 0,
-            _ => continue,
+            _ => 0,
         };
         out.extend_from_slice(&bytes[run..i]);
         run = i + 1;
