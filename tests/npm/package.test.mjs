@@ -119,6 +119,17 @@ describe('agreement with node:crypto on random input', () => {
   }
 });
 
+test('long bodies, on each side of the size where the host hashes them without a copy', () => {
+  for (const size of [65_535, 65_536, 65_600, 1_048_576]) {
+    const body = new Uint8Array(randomBytes(size));
+    for (const secret of ['short', 'a key longer than one SHA-256 block, which HMAC hashes before use: '.repeat(2)]) {
+      const want = `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+      assert.equal(bridge.sign({ scheme: 'voice360', secret, body }), want, `${size} bytes`);
+      assert.equal(bridge.verify({ scheme: 'voice360', secret, body, signature: want }).ok, true, `${size} bytes`);
+    }
+  }
+});
+
 describe("the reference texts' own verifiers accept what the package signs", () => {
   test("Voice360's Node sample (voice360-api-v3.txt, verbatim)", () => {
     // From the reference text:
