@@ -140,8 +140,9 @@ pub fn sign_js(
     signature::sign(scheme(scheme_name)?, secret, &signed).map_err(|e| error(e.code(), &e.to_string()))
 }
 
-/// Verifies `signature` over `body` against each of `secrets`. Returns JSON:
-/// `{"ok": true, "secretIndex": n}` or `{"ok": false, "code", "message"}`.
+/// Verifies `signature` over `body` against each of `secrets`. Returns
+/// `[secretIndex]` when one matched, else `[code, message]` (strings: no
+/// JSON to build here and parse in JS on a call made for every webhook).
 #[allow(clippy::too_many_arguments)]
 #[wasm_bindgen(js_name = verify)]
 pub fn verify_js(
@@ -154,7 +155,7 @@ pub fn verify_js(
     now: f64,
     max_age: Option<f64>,
     max_future: Option<f64>,
-) -> Result<String, JsValue> {
+) -> Result<Vec<String>, JsValue> {
     let scheme = scheme(scheme_name)?;
     let secrets: Vec<Vec<u8>> = secrets.iter().map(Uint8Array::to_vec).collect();
     let signed = Signed { body, timestamp: timestamp.as_deref(), url: url.as_deref() };
@@ -163,11 +164,10 @@ pub fn verify_js(
         max_age: max_age.map_or(Window::DEFAULT_MAX_AGE, |s| s as u64),
         max_future: max_future.map_or(Window::DEFAULT_MAX_FUTURE, |s| s as u64),
     };
-    let result = match signature::verify(scheme, &secrets, &signed, signature.as_deref(), window) {
-        Ok(verified) => json!({ "ok": true, "secretIndex": verified.secret_index }),
-        Err(e) => json!({ "ok": false, "code": e.code(), "message": e.to_string() }),
-    };
-    Ok(result.to_string())
+    Ok(match signature::verify(scheme, &secrets, &signed, signature.as_deref(), window) {
+        Ok(verified) => vec![verified.secret_index.to_string()],
+        Err(e) => vec![e.code().to_string(), e.to_string()],
+    })
 }
 
 /// Translates one provider payload. Returns JSON:

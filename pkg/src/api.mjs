@@ -86,7 +86,7 @@ export function makeApi(core) {
    */
   function verify({ scheme, secret, secrets, body, signature, timestamp, url, now, maxAgeSeconds, maxFutureSeconds } = {}) {
     const list = (secrets ?? (secret === undefined ? [] : [secret])).map((s) => bytes(s, 'secret'));
-    const json = core_(() =>
+    const [first, message] = core_(() =>
       core.verify(
         String(scheme),
         list,
@@ -99,7 +99,7 @@ export function makeApi(core) {
         maxFutureSeconds,
       ),
     );
-    return JSON.parse(json);
+    return message === undefined ? { ok: true, secretIndex: Number(first) } : { ok: false, code: first, message };
   }
 
   /**
