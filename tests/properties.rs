@@ -68,6 +68,31 @@ fn message() -> impl Strategy<Value = Message> {
         })
 }
 
+/// Every ASCII byte at every place of a text long enough for the
+/// eight-bytes-at-a-time path, in a message body.
+#[test]
+fn every_ascii_byte_anywhere_is_written_as_serde_json_writes_it() {
+    for byte in 0u8..0x80 {
+        for place in 0..24 {
+            let mut text = vec![b'a'; 24];
+            text[place] = byte;
+            let mut message = Message::between(
+                "id".into(),
+                Direction::Inbound,
+                Party::phone("+1555"),
+                Party::default(),
+                String::from_utf8(text).unwrap(),
+            );
+            message.body.push('é');
+            assert_eq!(
+                String::from_utf8(message.to_json()).unwrap(),
+                serde_json::to_string(&message).unwrap(),
+                "{byte:#x} at {place}"
+            );
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(400))]
 
