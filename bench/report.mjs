@@ -47,13 +47,16 @@ for (const r of nodeBenchmarks()) console.log(line([r.what, fmt(r.ours), `${fmt(
 
 const w = await workerBenchmarks();
 console.log(`\nWorker in workerd, ${w.connections} connections, ${w.requests} Voice360 webhooks per run, median of ${w.rounds} runs (the whole path: verify → KV → signed post to the Re:amaze stand-in → KV):\n`);
-console.log(line(['Worker', 'requests/s', 'p50', 'p99']));
-console.log(line(['---', '---:', '---:', '---:']));
+console.log(line(['Worker', 'requests/s', 'p50', 'p99', 'workerd CPU per request']));
+console.log(line(['---', '---:', '---:', '---:', '---:']));
+const micros = (x) => (x === null ? 'n/a' : `${x.toFixed(0)} µs`);
 for (const [label, pair] of [['reached directly', w], ['both behind the static-assets router', w.behindAssets], ['refused (bad signature: no KV, no post)', w.refused]]) {
-  console.log(line([`Rust (this bridge), ${label}`, pair.rust.rps.toFixed(0), `${pair.rust.p50} ms`, `${pair.rust.p99} ms`]));
-  console.log(line([`JS reference (WebCrypto), ${label}`, pair.js.rps.toFixed(0), `${pair.js.p50} ms`, `${pair.js.p99} ms`]));
-  console.log(line([`ratio Rust / JS, ${label}`, (pair.rust.rps / pair.js.rps).toFixed(2), '', '']));
+  console.log(line([`Rust (this bridge), ${label}`, pair.rust.rps.toFixed(0), `${pair.rust.p50} ms`, `${pair.rust.p99} ms`, micros(pair.rust.cpuMicros)]));
+  console.log(line([`JS reference (WebCrypto), ${label}`, pair.js.rps.toFixed(0), `${pair.js.p50} ms`, `${pair.js.p99} ms`, micros(pair.js.cpuMicros)]));
+  const cpuRatio = pair.rust.cpuMicros && pair.js.cpuMicros ? (pair.rust.cpuMicros / pair.js.cpuMicros).toFixed(2) : '';
+  console.log(line([`ratio Rust / JS, ${label}`, (pair.rust.rps / pair.js.rps).toFixed(2), '', '', cpuRatio]));
 }
+console.log('\n(requests/s: above 1 means the Rust Worker is ahead; CPU per request: below 1 means it costs less.)');
 
 console.log('\nSizes (budgets in bench/budgets.json):\n');
 const budgets = JSON.parse(readFileSync(new URL('./budgets.json', import.meta.url)));

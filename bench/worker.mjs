@@ -3,7 +3,7 @@
 // with a Re:amaze stand-in that answers at once; the Rust Worker beside the
 // reference JS Worker (bench/js-worker.mjs), run the same way, alternating.
 import { createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import autocannon from 'autocannon';
 import { Miniflare } from 'miniflare';
 import { startReamaze } from '../scripts/standins.mjs';
@@ -65,6 +65,37 @@ export async function load(url, prefix, scenario, count = REQUESTS) {
   return { rps: answered / seconds, p50: result.latency.p50, p99: result.latency.p99, unexpected, errors: result.errors };
 }
 
+/** The workerd processes running now (Linux's /proc; none where there is no /proc). */
+function workerdProcesses() {
+  const named = (pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'workerd';
+    } catch {
+      return false; // gone meanwhile
+    }
+  };
+  try {
+    return new Set(readdirSync('/proc').filter((pid) => /^\d+$/.test(pid) && named(pid)));
+  } catch {
+    return new Set();
+  }
+}
+
+// Linux counts process CPU time in ticks of 1/USER_HZ s; USER_HZ is 100.
+const TICKS_PER_SECOND = 100;
+
+/** CPU seconds (user and system) that processes have used so far. */
+function cpuSeconds(pids) {
+  let ticks = 0;
+  for (const pid of pids) {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name: state is [0], utime [11], stime [12].
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return ticks / TICKS_PER_SECOND;
+}
+
 /**
  * One of the two Workers in its own workerd, posting to `reamaze`. With
  * `assets`, it sits behind Miniflare's static-assets router (as wrangler.toml
@@ -92,27 +123,48 @@ export function startWorker(name, reamaze, { assets = false, ...extra } = {}) {
   });
 }
 
-/** Both Workers, run alike, alternating, `ROUNDS` times after a warm-up. */
+/** A Worker started as `startWorker` does, with its URL and its own workerd processes. */
+async function started(name, reamaze, options) {
+  const before = workerdProcesses();
+  const miniflare = startWorker(name, reamaze, options);
+  const url = await miniflare.ready;
+  return { miniflare, url, pids: [...workerdProcesses()].filter((pid) => !before.has(pid)) };
+}
+
+/**
+ * Both Workers, run alike, alternating, `ROUNDS` times after a warm-up.
+ * Besides requests per second, each run reads the CPU time its workerd used
+ * per request: the cost of a request, less disturbed than throughput by the
+ * load generator and the stand-in sharing the machine. (Each Worker is
+ * started alone, so that its workerd processes are told apart.)
+ */
 async function comparePair(reamaze, assets, scenario) {
-  const rust = startWorker('rust', reamaze, { assets });
-  const js = startWorker('js', reamaze, { assets });
-  const urls = { rust: await rust.ready, js: await js.ready };
+  const workers = {};
   const runs = { rust: [], js: [] };
   const tag = `${assets ? 'assets' : 'direct'}.${scenario.secret}`;
   try {
-    for (const [name, url] of Object.entries(urls)) await load(url, `warm.${tag}.${name}`, scenario);
+    for (const name of ['rust', 'js']) workers[name] = await started(name, reamaze, { assets });
+    for (const [name, { url }] of Object.entries(workers)) await load(url, `warm.${tag}.${name}`, scenario);
     for (let round = 0; round < ROUNDS; round += 1) {
       for (const name of round % 2 ? ['js', 'rust'] : ['rust', 'js']) {
-        const r = await load(urls[name], `r${round}.${tag}.${name}`, scenario);
+        const { url, pids } = workers[name];
+        const cpuBefore = cpuSeconds(pids);
+        const r = await load(url, `r${round}.${tag}.${name}`, scenario);
         if (r.unexpected || r.errors) throw new Error(`${name}: ${r.unexpected} answers other than ${scenario.status}, ${r.errors} errors`);
+        r.cpuMicros = pids.length ? ((cpuSeconds(pids) - cpuBefore) / REQUESTS) * 1e6 : null;
         runs[name].push(r);
       }
     }
   } finally {
-    await Promise.all([rust.dispose(), js.dispose()]);
+    await Promise.all(Object.values(workers).map(({ miniflare }) => miniflare.dispose()));
   }
   const median = (xs) => xs.sort((a, b) => a - b)[xs.length >> 1];
-  const summary = (rs) => ({ rps: median(rs.map((r) => r.rps)), p50: median(rs.map((r) => r.p50)), p99: median(rs.map((r) => r.p99)) });
+  const summary = (rs) => ({
+    rps: median(rs.map((r) => r.rps)),
+    p50: median(rs.map((r) => r.p50)),
+    p99: median(rs.map((r) => r.p99)),
+    cpuMicros: rs[0].cpuMicros === null ? null : median(rs.map((r) => r.cpuMicros)),
+  });
   return { rust: summary(runs.rust), js: summary(runs.js) };
 }
 
