@@ -1,5 +1,6 @@
-// The Worker in workerd under load: requests per second and p50/p99 latency
-// at fixed concurrency over loopback (autocannon, bounded in count and time),
+// The Worker in workerd under load: requests per second, p50/p99 latency and
+// workerd's CPU time per request at fixed concurrency over loopback
+// (autocannon, bounded in count and time),
 // with a Re:amaze stand-in that answers at once; the Rust Worker beside the
 // reference JS Worker (bench/js-worker.mjs), run the same way, alternating.
 import { createHmac } from 'node:crypto';
