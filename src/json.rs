@@ -3,13 +3,141 @@
 //! refused. serde_json would keep the last of two duplicate keys, while
 //! another reader of the same signed bytes may keep the first; refusing
 //! both readings leaves no room for that disagreement.
+//!
+//! serde_json reads the text; what it reads is kept in this module's own
+//! `Value`, whose objects are their members in order. A webhook's objects
+//! have a handful of keys each, which a scan finds faster than a hash map
+//! can hash them (serde_json's `Map` with `preserve_order` is an IndexMap
+//! with SipHash: a quarter of the npm package's time on a 1 KiB webhook,
+//! BENCHMARKS.md).
 
 use std::cell::Cell;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
-use serde_json::map::Entry;
-use serde_json::{Map, Number, Value};
+use serde_json::Number;
+
+/// A JSON value as read from a payload.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Number(Number),
+    String(String),
+    Array(Vec<Value>),
+    Object(Object),
+}
+
+/// A JSON object: its members in the sender's order, no key twice.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Object {
+    members: Vec<(String, Value)>,
+}
+
+impl Value {
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Number(n) => n.as_f64(),
+            _ => None,
+        }
+    }
+
+    pub fn as_array(&self) -> Option<&[Value]> {
+        match self {
+            Value::Array(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    pub fn as_object(&self) -> Option<&Object> {
+        match self {
+            Value::Object(object) => Some(object),
+            _ => None,
+        }
+    }
+
+    /// The member `key`, if this is an object that has one.
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.as_object()?.get(key)
+    }
+}
+
+impl Object {
+    /// The value of `key`. A scan: cheap for the few keys webhook objects
+    /// have, and linear in the worst case, never worse (the body's size is
+    /// bounded by `MAX_BODY_BYTES`).
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.members.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// Takes the value of `key` out, keeping the others' order.
+    pub fn remove(&mut self, key: &str) -> Option<Value> {
+        let at = self.members.iter().position(|(k, _)| k == key)?;
+        Some(self.members.remove(at).1)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.members.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    pub fn len(&self) -> usize {
+        self.members.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.members.is_empty()
+    }
+
+    /// The first key given twice, if any: pairwise for a few keys, sorted
+    /// for many, so that a hostile object of 100,000 keys costs n log n.
+    fn duplicate_key(&self) -> Option<&str> {
+        const PAIRWISE_MAX: usize = 16;
+        let keys = || self.members.iter().map(|(k, _)| k.as_str());
+        if self.members.len() <= PAIRWISE_MAX {
+            return keys().enumerate().find(|&(i, key)| keys().take(i).any(|k| k == key)).map(|(_, key)| key);
+        }
+        let mut sorted: Vec<&str> = keys().collect();
+        sorted.sort_unstable();
+        sorted.windows(2).find(|pair| pair[0] == pair[1]).map(|pair| pair[0])
+    }
+}
+
+impl<'a> IntoIterator for &'a Object {
+    type Item = (&'a str, &'a Value);
+    type IntoIter = std::iter::Map<std::slice::Iter<'a, (String, Value)>, fn(&'a (String, Value)) -> Self::Item>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.members.iter().map(|(k, v)| (k.as_str(), v))
+    }
+}
+
+/// The same value in serde_json's terms, for typed reading (`parse_as`)
+/// and for comparing with serde_json's own reading in tests.
+impl From<Value> for serde_json::Value {
+    fn from(value: Value) -> Self {
+        match value {
+            Value::Null => serde_json::Value::Null,
+            Value::Bool(b) => serde_json::Value::Bool(b),
+            Value::Number(n) => serde_json::Value::Number(n),
+            Value::String(s) => serde_json::Value::String(s),
+            Value::Array(items) => serde_json::Value::Array(items.into_iter().map(Into::into).collect()),
+            Value::Object(object) => {
+                serde_json::Value::Object(object.members.into_iter().map(|(k, v)| (k, v.into())).collect())
+            }
+        }
+    }
+}
 
 /// The highest depth limit that can be set: serde_json stops at 128 levels
 /// on its own, with a plain syntax error, and this limit must come first.
@@ -72,7 +200,7 @@ pub fn parse(bytes: &[u8], max_depth: u32) -> Result<Value, JsonError> {
 }
 
 /// `parse`, for bodies that must be a JSON object.
-pub fn parse_object(bytes: &[u8], max_depth: u32) -> Result<Map<String, Value>, JsonError> {
+pub fn parse_object(bytes: &[u8], max_depth: u32) -> Result<Object, JsonError> {
     match parse(bytes, max_depth)? {
         Value::Object(object) => Ok(object),
         other => Err(JsonError::Shape(format!("found {}, expected an object", kind(&other)))),
@@ -92,7 +220,7 @@ fn kind(value: &Value) -> &'static str {
 
 /// `parse`, then the value as a `T`.
 pub fn parse_as<T: serde::de::DeserializeOwned>(bytes: &[u8], max_depth: u32) -> Result<T, JsonError> {
-    serde_json::from_value(parse(bytes, max_depth)?).map_err(|e| JsonError::Shape(e.to_string()))
+    serde_json::from_value(parse(bytes, max_depth)?.into()).map_err(|e| JsonError::Shape(e.to_string()))
 }
 
 #[derive(Clone, Copy)]
@@ -174,16 +302,14 @@ impl<'de> Visitor<'de> for Strict<'_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         let inner = self.inner()?;
-        let mut object = Map::new();
+        let mut members = Vec::new();
         while let Some(key) = map.next_key::<String>()? {
             let value = map.next_value_seed(inner)?;
-            // One lookup both finds a duplicate and makes room for the value.
-            match object.entry(key) {
-                Entry::Vacant(slot) => {
-                    slot.insert(value);
-                }
-                Entry::Occupied(taken) => return Err(self.refuse(JsonError::DuplicateKey { key: taken.key().clone() })),
-            }
+            members.push((key, value));
+        }
+        let object = Object { members };
+        if let Some(key) = object.duplicate_key() {
+            return Err(self.refuse(JsonError::DuplicateKey { key: key.to_owned() }));
         }
         Ok(Value::Object(object))
     }
@@ -225,6 +351,32 @@ mod tests {
     }
 
     #[test]
+    fn duplicates_are_found_among_many_keys_too() {
+        let object = |keys: &[String]| {
+            let members: Vec<String> = keys.iter().map(|k| format!("\"{k}\":0")).collect();
+            format!("{{{}}}", members.join(","))
+        };
+        for count in [2, 16, 17, 1000] {
+            let mut keys: Vec<String> = (0..count).map(|i| format!("k{i}")).collect();
+            assert!(parse(object(&keys).as_bytes(), 32).is_ok(), "{count} distinct keys");
+            keys.push(keys[count / 2].clone());
+            let repeated = keys[count / 2].clone();
+            assert_eq!(parse(object(&keys).as_bytes(), 32), Err(JsonError::DuplicateKey { key: repeated }));
+        }
+    }
+
+    #[test]
+    fn objects_keep_the_senders_order() {
+        let Ok(Value::Object(object)) = parse(br#"{"z":1,"a":{"y":2,"b":3},"m":null}"#, 32) else { panic!() };
+        assert_eq!(object.iter().map(|(k, _)| k).collect::<Vec<_>>(), ["z", "a", "m"]);
+        let inner = object.get("a").and_then(Value::as_object).unwrap();
+        assert_eq!(inner.iter().map(|(k, _)| k).collect::<Vec<_>>(), ["y", "b"]);
+        assert_eq!(object.get("a").and_then(|a| a.get("b")).and_then(Value::as_f64), Some(3.0));
+        assert_eq!(object.get("m"), Some(&Value::Null));
+        assert_eq!(object.get("q"), None);
+    }
+
+    #[test]
     fn what_is_not_json_says_so() {
         assert_eq!(parse(b" \n", 32), Err(JsonError::Empty));
         assert!(matches!(parse(b"{\"a\":1} x", 32), Err(JsonError::Syntax(why)) if why.contains("trailing")));
@@ -235,6 +387,7 @@ mod tests {
     #[test]
     fn values_come_out_as_serde_json_reads_them() {
         let text = br#"{"n":-1,"u":18446744073709551615,"f":1.5,"s":"\u00e9","t":true,"z":null,"l":[1,"2"]}"#;
-        assert_eq!(parse(text, 32).unwrap(), serde_json::from_slice::<Value>(text).unwrap());
+        let ours: serde_json::Value = parse(text, 32).unwrap().into();
+        assert_eq!(ours, serde_json::from_slice::<serde_json::Value>(text).unwrap());
     }
 }

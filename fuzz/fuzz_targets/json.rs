@@ -17,6 +17,7 @@ fuzz_target!(|data: &[u8]| {
     let plain = serde_json::from_slice::<Value>(bytes);
     match json::parse(bytes, max_depth) {
         Ok(value) => {
+            let value = Value::from(value);
             assert_eq!(Some(&value), plain.as_ref().ok(), "read differently");
             assert!(depth(&value) <= max_depth, "nested deeper than the limit");
         }

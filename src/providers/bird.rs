@@ -3,10 +3,9 @@
 //! the call being the object of Bird's Calls API. No public voice sample
 //! exists, so a delivery whose call sits at the top level is accepted too.
 
-use serde_json::{Map, Value};
-
 use super::{label, value_text, Fields, TranslateError, Translation};
 use crate::format;
+use crate::json::{Object, Value};
 use crate::reamaze::{Channel, Direction, Message, Outgoing, Party};
 use crate::settings::Settings;
 
@@ -19,24 +18,23 @@ pub struct Event {
     pub call_id: String,
     pub customer: Party,
     pub channel: Party,
-    call: Map<String, Value>,
+    call: Object,
     /// Where the call was found, for naming missing fields.
     path: &'static str,
 }
 
 impl Event {
-    pub(super) fn parse(envelope: Map<String, Value>) -> Result<Event, TranslateError> {
-        let top = Fields::new(&envelope, "");
-        let (call, path) = match envelope.get("payload") {
-            Some(Value::Object(call)) => (call.clone(), "payload"),
+    pub(super) fn parse(mut envelope: Object) -> Result<Event, TranslateError> {
+        let event = Fields::new(&envelope, "").text("event");
+        let (call, path) = match envelope.remove("payload") {
+            Some(Value::Object(call)) => (call, "payload"),
             Some(_) => return Err(TranslateError::Invalid { field: "payload".into(), expected: "an object" }),
-            None if envelope.contains_key("status") => (envelope.clone(), ""),
+            None if envelope.contains_key("status") => (envelope, ""),
             None => return Err(TranslateError::Missing("payload".into())),
         };
         let fields = Fields::new(&call, path);
         let call_id = fields.need_text("id")?;
         let status = fields.need_text("status")?.to_ascii_lowercase();
-        let event = top.text("event");
         let direction = match fields.text("direction").map(|d| d.to_ascii_lowercase()).as_deref() {
             Some("incoming" | "inbound") => Direction::Inbound,
             Some("outgoing" | "outbound") => Direction::Outbound,

@@ -13,9 +13,7 @@ pub mod volubile;
 use std::fmt;
 use std::str::FromStr;
 
-use serde_json::{Map, Value};
-
-use crate::json::{self, JsonError};
+use crate::json::{self, JsonError, Object, Value};
 use crate::reamaze::Outgoing;
 use crate::settings::Settings;
 use crate::store::Entry;
@@ -206,12 +204,12 @@ impl Event {
 /// path, so a missing field is named as `metadata.caller_id_number`.
 #[derive(Clone, Copy)]
 pub(crate) struct Fields<'a> {
-    object: &'a Map<String, Value>,
+    object: &'a Object,
     path: &'a str,
 }
 
 impl<'a> Fields<'a> {
-    pub fn new(object: &'a Map<String, Value>, path: &'a str) -> Self {
+    pub fn new(object: &'a Object, path: &'a str) -> Self {
         Fields { object, path }
     }
 
@@ -320,7 +318,7 @@ impl<'a> Fields<'a> {
         }
     }
 
-    pub fn object(&self, key: &str) -> Option<&'a Map<String, Value>> {
+    pub fn object(&self, key: &str) -> Option<&'a Object> {
         self.object.get(key)?.as_object()
     }
 }

@@ -2,13 +2,13 @@
 //! (Unix seconds), `metadata` (per event; see the reference text).
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 
 use super::{label, push_line, value_text, Fields, Lookup, TranslateError, Translation};
+use crate::format;
+use crate::json::{self, Object, Value};
 use crate::reamaze::{Channel, Direction, Message, Outgoing, Party};
 use crate::settings::Settings;
 use crate::store::{keys, ttl, Entry};
-use crate::{format, json};
 
 const PROVIDER: &str = "voice360";
 
@@ -72,7 +72,7 @@ pub struct Event {
     pub kind: Kind,
     pub account_id: Option<String>,
     pub timestamp: i64,
-    metadata: Map<String, Value>,
+    metadata: Object,
 }
 
 /// What the bridge remembers of a call, so that events which leave a party
@@ -114,7 +114,7 @@ impl CallMemory {
 }
 
 impl Event {
-    pub(super) fn parse(envelope: Map<String, Value>) -> Result<Event, TranslateError> {
+    pub(super) fn parse(mut envelope: Object) -> Result<Event, TranslateError> {
         let top = Fields::new(&envelope, "");
         let name = top.need_text("event_name")?;
         let timestamp = top.number("timestamp")?.ok_or_else(|| TranslateError::Missing("timestamp".into()))?;
@@ -122,9 +122,9 @@ impl Event {
             return Err(TranslateError::Invalid { field: "timestamp".into(), expected: "Unix seconds" });
         }
         let account_id = top.text("account_id");
-        let metadata = match envelope.get("metadata") {
-            Some(Value::Object(m)) => m.clone(),
-            None | Some(Value::Null) => Map::new(),
+        let metadata = match envelope.remove("metadata") {
+            Some(Value::Object(m)) => m,
+            None | Some(Value::Null) => Object::default(),
             Some(_) => return Err(TranslateError::Invalid { field: "metadata".into(), expected: "an object" }),
         };
         Ok(Event { kind: Kind::of(&name), name, account_id, timestamp: timestamp as i64, metadata })
@@ -520,7 +520,7 @@ fn capitalize(text: &str) -> String {
 
 /// The recap, outcome, action items and topics, then the conversation by
 /// speaker, from the AWS Call Analytics–style document.
-fn transcript_body(doc: &Map<String, Value>) -> String {
+fn transcript_body(doc: &Object) -> String {
     let doc = Fields::new(doc, "transcription");
     let mut body = String::new();
     let duration = doc
@@ -571,7 +571,7 @@ fn transcript_body(doc: &Map<String, Value>) -> String {
 /// `CustomerTranscript` merged by start time (the documented example fills
 /// the latter more fully than the former). A tie goes to `Transcript`.
 fn conversation(doc: &Fields) -> Vec<(String, String)> {
-    let turns = |key: &str| doc.value(key).and_then(Value::as_array).map(Vec::as_slice).unwrap_or_default();
+    let turns = |key: &str| doc.value(key).and_then(Value::as_array).unwrap_or_default();
     let combined: Vec<(f64, String, String)> = turns("Transcript")
         .iter()
         .filter_map(|turn| {

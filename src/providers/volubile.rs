@@ -2,10 +2,9 @@
 //! object. Its docs spell some fields two ways (`extractorData` /
 //! `extractedData`, `classifierData` / `classificationData`); both are read.
 
-use serde_json::{Map, Value};
-
 use super::{push_line, value_text, Fields, TranslateError, Translation};
 use crate::format;
+use crate::json::{Object, Value};
 use crate::reamaze::{Channel, Direction, Message, Outgoing, Party};
 use crate::settings::Settings;
 
@@ -17,11 +16,11 @@ pub struct Call {
     /// `None` only for an anonymous caller.
     pub phone: Option<String>,
     pub anonymous: bool,
-    object: Map<String, Value>,
+    object: Object,
 }
 
 impl Call {
-    pub(super) fn parse(object: Map<String, Value>) -> Result<Call, TranslateError> {
+    pub(super) fn parse(object: Object) -> Result<Call, TranslateError> {
         let fields = Fields::new(&object, "");
         let id = fields.need_text("id")?;
         let status = fields.need_text("status")?.to_ascii_uppercase();
@@ -103,9 +102,9 @@ impl Call {
     fn classifiers(&self) -> Vec<(String, String)> {
         let fields = Fields::new(&self.object, "");
         if let Some(map) = fields.object("classifierData").or_else(|| fields.object("classificationData")) {
-            return map.iter().filter_map(|(k, v)| Some((k.clone(), flat_text(v)?))).collect();
+            return map.iter().filter_map(|(k, v)| Some((k.to_string(), flat_text(v)?))).collect();
         }
-        let list = fields.value("classifiers").and_then(Value::as_array).cloned().unwrap_or_default();
+        let list = fields.value("classifiers").and_then(Value::as_array).unwrap_or_default();
         list.iter().filter_map(|c| Some((c.get("name").and_then(value_text)?, flat_text(c.get("value")?)?))).collect()
     }
 
