@@ -11,7 +11,23 @@
 /// Negative or non-finite input reads as `0:00:00`.
 pub fn duration(seconds: f64) -> String {
     let total = if seconds.is_finite() && seconds > 0.0 { seconds.round() as u64 } else { 0 };
-    format!("{}:{:02}:{:02}", total / 3600, total / 60 % 60, total % 60)
+    let hours = total / 3600;
+    let mut out = String::with_capacity(8);
+    push_padded(&mut out, hours, hours.checked_ilog10().unwrap_or(0) + 1);
+    out.push(':');
+    push_padded(&mut out, total / 60 % 60, 2);
+    out.push(':');
+    push_padded(&mut out, total % 60, 2);
+    out
+}
+
+/// The last `width` decimal digits of `n`, zero-padded. Written out rather
+/// than through `format!`, whose machinery, in the size-optimized wasm
+/// builds, costs more than the rest of a message's times together.
+fn push_padded(out: &mut String, n: u64, width: u32) {
+    for place in (0..width).rev() {
+        out.push(char::from(b'0' + (n / 10u64.pow(place) % 10) as u8));
+    }
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date.
@@ -56,7 +72,20 @@ pub fn unix_to_iso(seconds: i64) -> Option<String> {
     if !(0..=9999).contains(&year) {
         return None;
     }
-    Some(format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}+00:00", secs / 3600, secs / 60 % 60, secs % 60))
+    let mut out = String::with_capacity(25);
+    for (n, width, after) in [
+        (year as u64, 4, '-'),
+        (u64::from(month), 2, '-'),
+        (u64::from(day), 2, 'T'),
+        (secs as u64 / 3600, 2, ':'),
+        (secs as u64 / 60 % 60, 2, ':'),
+        (secs as u64 % 60, 2, '+'),
+    ] {
+        push_padded(&mut out, n, width);
+        out.push(after);
+    }
+    out.push_str("00:00");
+    Some(out)
 }
 
 /// Reads `count` ASCII digits at `at`.
@@ -140,6 +169,8 @@ mod tests {
         assert_eq!(duration(120.0), "0:02:00");
         assert_eq!(duration(16.59), "0:00:17");
         assert_eq!(duration(3600.0 * 25.0 + 61.0), "25:01:01");
+        assert_eq!(duration(31.0 * 86_400.0), "744:00:00");
+        assert_eq!(duration(36_000.0), "10:00:00");
         assert_eq!(duration(-3.0), "0:00:00");
         assert_eq!(duration(f64::NAN), "0:00:00");
     }

@@ -350,8 +350,12 @@ impl Event {
         self.meta().text_of(&["queue_name", "queuename", "queue_id"]).unwrap_or_else(|| "the queue".to_string())
     }
 
+    /// `voice360:<event name>:<parts>…`, written out (see `sms_thread`).
     fn id(&self, parts: &[&str]) -> String {
-        let mut id = format!("{PROVIDER}:{}", self.name);
+        let mut id = String::with_capacity(64);
+        id.push_str(PROVIDER);
+        id.push(':');
+        id.push_str(&self.name);
         for part in parts.iter().filter(|p| !p.is_empty()) {
             id.push(':');
             id.push_str(part);
@@ -488,13 +492,22 @@ fn channel_party(phone: Option<String>) -> Party {
     }
 }
 
-/// One SMS conversation per channel number and customer number.
+/// One SMS conversation per channel number and customer number:
+/// `voice360:sms:<channel digits>:<customer digits>`. Written out, not with
+/// `format!`, as on every SMS (see `format::push_padded`).
 fn sms_thread(channel: Option<&str>, customer: &str) -> String {
-    let digits = |s: &str| s.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect::<String>();
-    match channel {
-        Some(channel) => format!("{PROVIDER}:sms:{}:{}", digits(channel), digits(customer)),
-        None => format!("{PROVIDER}:sms:{}", digits(customer)),
+    let mut thread = String::with_capacity(48);
+    thread.push_str(PROVIDER);
+    thread.push_str(":sms:");
+    fn digits(number: &str) -> impl Iterator<Item = char> + '_ {
+        number.chars().filter(|c| c.is_ascii_digit() || *c == '+')
     }
+    if let Some(channel) = channel {
+        thread.extend(digits(channel));
+        thread.push(':');
+    }
+    thread.extend(digits(customer));
+    thread
 }
 
 fn sms_text(meta: &Fields) -> String {
