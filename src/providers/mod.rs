@@ -248,9 +248,7 @@ impl<'a> Fields<'a> {
             None | Some(Value::Null) => Ok(None),
             Some(Value::Number(n)) => n.as_f64().map(Some).ok_or_else(invalid),
             Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-            Some(Value::String(s)) => {
-                s.trim().parse::<f64>().ok().filter(|n| n.is_finite()).map(Some).ok_or_else(invalid)
-            }
+            Some(Value::String(s)) => number_in_text(s).map(Some).ok_or_else(invalid),
             Some(_) => Err(invalid()),
         }
     }
@@ -321,6 +319,22 @@ impl<'a> Fields<'a> {
     pub fn object(&self, key: &str) -> Option<&'a Object> {
         self.object.get(key)?.as_object()
     }
+}
+
+/// A number sent as text (`"1704067200"`, `" 35.5 "`, `"+12"`), read as
+/// serde_json reads the payload's own numbers: JSON's number syntax, after
+/// an optional `+`. Not with `str::parse::<f64>`, whose exact reader brings
+/// a 20 KB table of powers of five into the wasm builds (13 KiB of the npm
+/// package's 150 KiB gzipped budget, BENCHMARKS.md); it would also take
+/// `.5`, `5.` and `007`, which no JSON writer makes.
+fn number_in_text(text: &str) -> Option<f64> {
+    let text = text.trim();
+    let json = match text.strip_prefix('+') {
+        Some(signed) if signed.starts_with(['+', '-']) => return None,
+        Some(unsigned) => unsigned,
+        None => text,
+    };
+    serde_json::from_str::<f64>(json).ok().filter(|n| n.is_finite())
 }
 
 pub(crate) fn value_text(value: &Value) -> Option<String> {
@@ -406,7 +420,7 @@ pub fn translate_payload(
 
 #[cfg(test)]
 mod tests {
-    use super::{phone_number, shorten};
+    use super::{number_in_text, phone_number, shorten};
 
     #[test]
     fn phone_numbers_are_digits_and_separators() {
@@ -417,6 +431,18 @@ mod tests {
             ["+1555CALLME", "1-800-FLOWERS", "<script>", "+", "()", "++15551234567", "sip:1001@pbx", "5551234567x12"]
         {
             assert!(!phone_number(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn numbers_in_text_are_json_numbers() {
+        for (text, number) in
+            [("1704067200", 1_704_067_200.0), (" 35.5 ", 35.5), ("+12", 12.0), ("-3", -3.0), ("1e3", 1e3)]
+        {
+            assert_eq!(number_in_text(text), Some(number), "{text}");
+        }
+        for bad in ["", "abc", "1,5", "12s", "inf", "NaN", "1e400", "+-1", "++1", "0x10", "1 2"] {
+            assert_eq!(number_in_text(bad), None, "{bad}");
         }
     }
 
