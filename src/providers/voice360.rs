@@ -526,9 +526,16 @@ fn outbound_end(user: Option<String>, duration: Option<f64>) -> String {
     }
 }
 
+/// `text` with its first letter in upper case. ASCII only: the texts are
+/// words the bridge writes ("user 12", "an agent") and roles it lowers the
+/// same way; `char::to_uppercase` would bring core's case tables, 14 KB,
+/// into every wasm build.
 fn capitalize(text: &str) -> String {
-    let mut chars = text.chars();
-    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
+    let mut text = text.to_string();
+    if let Some(first) = text.get_mut(..1) {
+        first.make_ascii_uppercase();
+    }
+    text
 }
 
 /// The recap, outcome, action items and topics, then the conversation by
@@ -612,4 +619,18 @@ fn conversation(doc: &Fields) -> Vec<(String, String)> {
 
 fn speaker(role: &str) -> String {
     capitalize(&role.to_ascii_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{capitalize, speaker};
+
+    #[test]
+    fn capitals_are_ascii() {
+        assert_eq!(capitalize("an agent"), "An agent");
+        assert_eq!(capitalize("user 12"), "User 12");
+        assert_eq!(capitalize(""), "");
+        assert_eq!(capitalize("élan"), "élan", "a first letter outside ASCII is left as it is");
+        assert_eq!(speaker("AGENT"), "Agent");
+    }
 }
