@@ -13,8 +13,8 @@ core.initSync({ module: readFileSync(new URL('../dist/reamaze_bridge_bg.wasm', i
 const { hash, createHash } = crypto;
 core.setHostSha256((data, prefix) =>
   prefix || typeof hash !== 'function'
-    ? createHash('sha256').update(prefix ?? new Uint8Array(0)).update(data).digest()
-    : hash('sha256', data, 'buffer'),
+    ? createHash('sha256').update(prefix ?? new Uint8Array(0)).update(data).digest('hex')
+    : hash('sha256', data, 'hex'),
 );
 const api = makeApi(core);
 

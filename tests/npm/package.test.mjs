@@ -130,6 +130,29 @@ test('long bodies, on each side of the size where the host hashes them without a
   }
 });
 
+test("Node's SHA-256 is the one used from 256 bytes, and a host that fails is done without", async () => {
+  // A second instance of the package's core, whose host hash the test picks.
+  const core = await import(new URL('pkg/dist/reamaze_bridge.js?host-test', root).href);
+  core.initSync({ module: readFileSync(new URL('pkg/dist/reamaze_bridge_bg.wasm', root)) });
+  const { makeApi } = await import(new URL('pkg/src/api.mjs', root).href);
+  const api = makeApi(core);
+  const secret = 'webhook-secret';
+  const verifies = (size) => {
+    const body = new Uint8Array(randomBytes(size));
+    const signature = `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+    return api.verify({ scheme: 'voice360', secret, body, signature }).ok;
+  };
+  core.setHostSha256(() => '00'.repeat(32));
+  assert.equal(verifies(255), true, 'below 256 bytes the wasm hash is used');
+  assert.equal(verifies(256), false, "from 256 bytes the host's answer is used");
+  for (const broken of [() => 'not hex', () => '00', () => new Uint8Array(32), () => { throw new Error('no'); }]) {
+    core.setHostSha256(broken);
+    assert.equal(verifies(1024), true, `a host answering ${broken} is done without`);
+  }
+  core.setHostSha256((data) => createHash('sha256').update(data).digest('hex'));
+  assert.equal(verifies(1024), true);
+});
+
 describe("the reference texts' own verifiers accept what the package signs", () => {
   test("Voice360's Node sample (voice360-api-v3.txt, verbatim)", () => {
     // From the reference text:
