@@ -496,12 +496,12 @@ fn channel_party(phone: Option<String>) -> Party {
 /// `voice360:sms:<channel digits>:<customer digits>`. Written out, not with
 /// `format!`, as on every SMS (see `format::push_padded`).
 fn sms_thread(channel: Option<&str>, customer: &str) -> String {
-    let mut thread = String::with_capacity(48);
-    thread.push_str(PROVIDER);
-    thread.push_str(":sms:");
     fn digits(number: &str) -> impl Iterator<Item = char> + '_ {
         number.chars().filter(|c| c.is_ascii_digit() || *c == '+')
     }
+    let mut thread = String::with_capacity(48);
+    thread.push_str(PROVIDER);
+    thread.push_str(":sms:");
     if let Some(channel) = channel {
         thread.extend(digits(channel));
         thread.push(':');
