@@ -3,7 +3,7 @@
 // workerd's inspector), prints the isolate's busy time per request and the
 // functions that take it, and writes the profile for Chrome DevTools.
 //
-//   node bench/profile-worker.mjs rust|js [webhook|refused] [requests]
+//   node bench/profile-worker.mjs rust|js|npm [webhook|refused] [requests]
 //
 // For function names in the Rust Worker's wasm, build it with worker-build
 // alone (scripts/build-worker.sh's second wasm-opt pass strips the names):
@@ -13,12 +13,12 @@ import { createServer } from 'node:net';
 import WebSocket from 'ws';
 import { startReamaze } from '../scripts/standins.mjs';
 import { SECRETS } from '../tests/support/helpers.mjs';
-import { SCENARIOS, load, startWorker } from './worker.mjs';
+import { SCENARIOS, WORKERS, load, startWorker } from './worker.mjs';
 
 const [which = 'rust', scenarioName = 'webhook', countArg] = process.argv.slice(2);
 const scenario = SCENARIOS[scenarioName];
-if (!['rust', 'js'].includes(which) || !scenario) {
-  console.error(`usage: node bench/profile-worker.mjs rust|js [${Object.keys(SCENARIOS).join('|')}] [requests]`);
+if (!WORKERS.includes(which) || !scenario) {
+  console.error(`usage: node bench/profile-worker.mjs ${WORKERS.join('|')} [${Object.keys(SCENARIOS).join('|')}] [requests]`);
   process.exit(2);
 }
 const count = Number(countArg ?? (scenarioName === 'webhook' ? 4000 : 20000));

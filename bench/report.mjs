@@ -1,7 +1,8 @@
 // Prints the benchmark table: the core natively (criterion's medians, from
 // the run just made), the npm package in Node against node:crypto and a
-// hand-written JS pipeline, the Worker in workerd against a JS Worker, and
-// the sizes. Comparisons are ratios measured in the same run.
+// hand-written JS pipeline, the Worker in workerd against a JS Worker (and
+// the npm package in a JS entry), and the sizes. Comparisons are ratios
+// measured in the same run.
 import { execSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
@@ -50,13 +51,19 @@ console.log(`\nWorker in workerd, ${w.connections} connections, ${w.requests} Vo
 console.log(line(['Worker', 'requests/s', 'p50', 'p99', 'workerd CPU per request']));
 console.log(line(['---', '---:', '---:', '---:', '---:']));
 const micros = (x) => (x === null ? 'n/a' : `${x.toFixed(0)} µs`);
-for (const [label, pair] of [['reached directly', w], ['both behind the static-assets router', w.behindAssets], ['refused (bad signature: no KV, no post)', w.refused]]) {
-  console.log(line([`Rust (this bridge), ${label}`, pair.rust.rps.toFixed(0), `${pair.rust.p50} ms`, `${pair.rust.p99} ms`, micros(pair.rust.cpuMicros)]));
-  console.log(line([`JS reference (WebCrypto), ${label}`, pair.js.rps.toFixed(0), `${pair.js.p50} ms`, `${pair.js.p99} ms`, micros(pair.js.cpuMicros)]));
-  const cpuRatio = pair.rust.cpuMicros && pair.js.cpuMicros ? (pair.rust.cpuMicros / pair.js.cpuMicros).toFixed(2) : '';
-  console.log(line([`ratio Rust / JS, ${label}`, (pair.rust.rps / pair.js.rps).toFixed(2), '', '', cpuRatio]));
+for (const [label, run] of [['reached directly', w], ['all behind the static-assets router', w.behindAssets], ['refused (bad signature: no KV, no post)', w.refused]]) {
+  const row = (name, worker) => line([`${name}, ${label}`, worker.rps.toFixed(0), `${worker.p50} ms`, `${worker.p99} ms`, micros(worker.cpuMicros)]);
+  const ratioRow = (name, worker) => {
+    const cpuRatio = worker.cpuMicros && run.js.cpuMicros ? (worker.cpuMicros / run.js.cpuMicros).toFixed(2) : '';
+    return line([`ratio ${name} / JS, ${label}`, (worker.rps / run.js.rps).toFixed(2), '', '', cpuRatio]);
+  };
+  console.log(row('Rust (this bridge)', run.rust));
+  console.log(row('JS reference (WebCrypto)', run.js));
+  console.log(row('npm package in a JS entry (createBridge)', run.npm));
+  console.log(ratioRow('Rust', run.rust));
+  console.log(ratioRow('npm package', run.npm));
 }
-console.log('\n(requests/s: above 1 means the Rust Worker is ahead; CPU per request: below 1 means it costs less.)');
+console.log('\n(requests/s: above 1 means that Worker is ahead of the JS reference; CPU per request: below 1 means it costs less.)');
 
 console.log('\nSizes (budgets in bench/budgets.json):\n');
 const budgets = JSON.parse(readFileSync(new URL('./budgets.json', import.meta.url)));

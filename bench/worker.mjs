@@ -2,9 +2,12 @@
 // workerd's CPU time per request at fixed concurrency over loopback
 // (autocannon, bounded in count and time),
 // with a Re:amaze stand-in that answers at once; the Rust Worker beside the
-// reference JS Worker (bench/js-worker.mjs), run the same way, alternating.
+// reference JS Worker (bench/js-worker.mjs) and beside the npm package's
+// `createBridge` in a JS Worker (bench/npm-worker.mjs), run the same way,
+// taking turns.
 import { createHmac } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { Miniflare } from 'miniflare';
 import { startReamaze } from '../scripts/standins.mjs';
@@ -13,10 +16,12 @@ import { SECRETS, workerOptions } from '../tests/support/helpers.mjs';
 const CONNECTIONS = 16;
 const REQUESTS = 2000;
 const ROUNDS = 7;
+/** The Workers compared: this bridge, the JS reference, and the npm package in a JS entry. */
+export const WORKERS = ['rust', 'js', 'npm'];
 
 // What each run sends. `webhook` is the whole path: verify, two KV reads, the
 // signed post to the stand-in, two KV writes. `refused` is signed with another
-// secret, so both Workers read the body, verify, and answer 401 with no KV and
+// secret, so all the Workers read the body, verify, and answer 401 with no KV and
 // no post: the per-request cost of each Worker's own code and glue.
 export const SCENARIOS = {
   webhook: { secret: 'v360-current', status: 200 },
@@ -98,7 +103,7 @@ function cpuSeconds(pids) {
 }
 
 /**
- * One of the two Workers in its own workerd, posting to `reamaze`. With
+ * One of the Workers in its own workerd, posting to `reamaze`. With
  * `assets`, it sits behind Miniflare's static-assets router (as wrangler.toml
  * puts the Rust Worker, for the debugger page), which is one more Worker hop
  * per request inside workerd; without, it is reached directly. `extra` adds
@@ -106,21 +111,32 @@ function cpuSeconds(pids) {
  */
 export function startWorker(name, reamaze, { assets = false, ...extra } = {}) {
   const bindings = { REAMAZE_BASE_URL: reamaze.url };
-  // Both Workers write one log line per request; Miniflare hands them to this sink.
+  // Every Worker writes one log line per request; Miniflare hands them to this sink.
   const common = { port: 0, handleStructuredLogs: () => {}, ...extra };
   if (name === 'rust') {
     const options = workerOptions({ bindings });
     if (!assets) delete options.assets;
     return new Miniflare({ ...options, ...common });
   }
-  return new Miniflare({
+  const js = {
     modules: true,
-    script: readFileSync(new URL('./js-worker.mjs', import.meta.url), 'utf8'),
     compatibilityDate: '2026-04-01',
     kvNamespaces: ['BRIDGE_KV'],
     bindings: { ...SECRETS, ...bindings },
     ...(assets ? { assets: workerOptions({}).assets } : {}),
     ...common,
+  };
+  if (name === 'js') return new Miniflare({ ...js, script: readFileSync(new URL('./js-worker.mjs', import.meta.url), 'utf8') });
+  if (name !== 'npm') throw new Error(`no Worker named ${name}: ${WORKERS.join(', ')}`);
+  // The package's own files, imported as they ship (Miniflare follows the imports).
+  return new Miniflare({
+    ...js,
+    scriptPath: fileURLToPath(new URL('./npm-worker.mjs', import.meta.url)),
+    modulesRoot: fileURLToPath(new URL('..', import.meta.url)),
+    modulesRules: [
+      { type: 'ESModule', include: ['**/*.js', '**/*.mjs'] },
+      { type: 'CompiledWasm', include: ['**/*.wasm'] },
+    ],
   });
 }
 
@@ -133,21 +149,23 @@ async function started(name, reamaze, options) {
 }
 
 /**
- * Both Workers, run alike, alternating, `ROUNDS` times after a warm-up.
- * Besides requests per second, each run reads the CPU time its workerd used
- * per request: the cost of a request, less disturbed than throughput by the
- * load generator and the stand-in sharing the machine. (Each Worker is
- * started alone, so that its workerd processes are told apart.)
+ * The Workers, run alike, taking turns, `ROUNDS` times after a warm-up (each
+ * round starts with the next one, so none always runs first). Besides
+ * requests per second, each run reads the CPU time its workerd used per
+ * request: the cost of a request, less disturbed than throughput by the load
+ * generator and the stand-in sharing the machine. (Each Worker is started
+ * alone, so that its workerd processes are told apart.)
  */
-async function comparePair(reamaze, assets, scenario) {
+async function compare(reamaze, assets, scenario) {
   const workers = {};
-  const runs = { rust: [], js: [] };
+  const runs = Object.fromEntries(WORKERS.map((name) => [name, []]));
   const tag = `${assets ? 'assets' : 'direct'}.${scenario.secret}`;
   try {
-    for (const name of ['rust', 'js']) workers[name] = await started(name, reamaze, { assets });
+    for (const name of WORKERS) workers[name] = await started(name, reamaze, { assets });
     for (const [name, { url }] of Object.entries(workers)) await load(url, `warm.${tag}.${name}`, scenario);
     for (let round = 0; round < ROUNDS; round += 1) {
-      for (const name of round % 2 ? ['js', 'rust'] : ['rust', 'js']) {
+      const first = round % WORKERS.length;
+      for (const name of [...WORKERS.slice(first), ...WORKERS.slice(0, first)]) {
         const { url, pids } = workers[name];
         const cpuBefore = cpuSeconds(pids);
         const r = await load(url, `r${round}.${tag}.${name}`, scenario);
@@ -166,15 +184,15 @@ async function comparePair(reamaze, assets, scenario) {
     p99: median(rs.map((r) => r.p99)),
     cpuMicros: rs[0].cpuMicros === null ? null : median(rs.map((r) => r.cpuMicros)),
   });
-  return { rust: summary(runs.rust), js: summary(runs.js) };
+  return Object.fromEntries(WORKERS.map((name) => [name, summary(runs[name])]));
 }
 
 export async function workerBenchmarks() {
   const reamaze = await startReamaze({ voiceSecret: SECRETS.REAMAZE_VOICE_SECRET, smsSecret: SECRETS.REAMAZE_SMS_SECRET });
   try {
-    const direct = await comparePair(reamaze, false, SCENARIOS.webhook);
-    const behindAssets = await comparePair(reamaze, true, SCENARIOS.webhook);
-    const refused = await comparePair(reamaze, false, SCENARIOS.refused);
+    const direct = await compare(reamaze, false, SCENARIOS.webhook);
+    const behindAssets = await compare(reamaze, true, SCENARIOS.webhook);
+    const refused = await compare(reamaze, false, SCENARIOS.refused);
     return { ...direct, behindAssets, refused, connections: CONNECTIONS, requests: REQUESTS, rounds: ROUNDS };
   } finally {
     await reamaze.close();

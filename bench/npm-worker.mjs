@@ -1,0 +1,34 @@
+// The other shape the Worker could take, measured beside the Rust Worker so
+// that a choice between them rests on figures: a JavaScript entry that does
+// its own I/O (the request, KV, the post to Re:amaze) and asks the wasm core
+// what to do at each step. That is the npm package's `createBridge`, as
+// shipped (its browser entry), over Workers KV; no worker-rs and no
+// `JsFuture` on the way. Same settings and the same log line as the others.
+import { createBridge, init } from '../pkg/src/browser.mjs';
+import wasm from '../pkg/dist/reamaze_bridge_bg.wasm';
+
+let ready = null;
+
+/** The bridge for this isolate, made once: concurrent first requests share one wasm instance. */
+function bridgeFor(env) {
+  ready ??= init(wasm).then(() => {
+    const settings = Object.fromEntries(Object.entries(env).filter(([, value]) => typeof value === 'string'));
+    const kv = env.BRIDGE_KV;
+    const store = {
+      get: (key) => kv.get(key),
+      // KV refuses a time-to-live under 60 seconds, as the Rust Worker knows too.
+      put: (key, value, ttlSeconds) => kv.put(key, value, { expirationTtl: Math.max(60, ttlSeconds) }),
+    };
+    return createBridge(settings, { store });
+  });
+  return ready;
+}
+
+export default {
+  async fetch(request, env) {
+    const started = Date.now();
+    const response = await (await bridgeFor(env)).fetch(request);
+    console.log(JSON.stringify({ method: request.method, route: new URL(request.url).pathname, provider: 'voice360', status: response.status, duration_ms: Date.now() - started }));
+    return response;
+  },
+};
