@@ -80,7 +80,8 @@ async function answer(res) {
 
 /**
  * The built Worker in workerd (Miniflare). A target: `base` (the URL it is
- * reached at), `request(path, init)`, `reconfigure(bindings)`, `close()`.
+ * reached at), `request(path, init)`, `reconfigure(bindings)`, `close()`,
+ * and `kv()`, its KV namespace as the runtime holds it.
  */
 export async function workerTarget({ bindings, logs, queues } = {}) {
   const mf = await startWorker({ bindings, logs, queues });
@@ -89,6 +90,7 @@ export async function workerTarget({ bindings, logs, queues } = {}) {
     request: async (path, { method = 'POST', body, headers = {} } = {}) =>
       answer(await mf.dispatchFetch(`${BRIDGE}${path}`, { method, body: method === 'GET' ? undefined : body, headers })),
     reconfigure: (next) => mf.setOptions(workerOptions({ bindings: next, logs, queues })),
+    kv: () => mf.getKVNamespace('BRIDGE_KV'),
     close: () => mf.dispose(),
   };
 }
