@@ -118,7 +118,8 @@ export function startWorker(name, reamaze, { assets = false, ...extra } = {}) {
     if (!assets) delete options.assets;
     return new Miniflare({ ...options, ...common });
   }
-  const js = {
+  // What the two JS Workers share; each adds its script.
+  const jsWorker = {
     modules: true,
     compatibilityDate: '2026-04-01',
     kvNamespaces: ['BRIDGE_KV'],
@@ -126,11 +127,11 @@ export function startWorker(name, reamaze, { assets = false, ...extra } = {}) {
     ...(assets ? { assets: workerOptions({}).assets } : {}),
     ...common,
   };
-  if (name === 'js') return new Miniflare({ ...js, script: readFileSync(new URL('./js-worker.mjs', import.meta.url), 'utf8') });
+  if (name === 'js') return new Miniflare({ ...jsWorker, script: readFileSync(new URL('./js-worker.mjs', import.meta.url), 'utf8') });
   if (name !== 'npm') throw new Error(`no Worker named ${name}: ${WORKERS.join(', ')}`);
   // The package's own files, imported as they ship (Miniflare follows the imports).
   return new Miniflare({
-    ...js,
+    ...jsWorker,
     scriptPath: fileURLToPath(new URL('./npm-worker.mjs', import.meta.url)),
     modulesRoot: fileURLToPath(new URL('..', import.meta.url)),
     modulesRules: [
