@@ -395,14 +395,7 @@ impl Bridge {
             s.sms_channel_number.as_deref().ok_or_else(|| not_configured(names::SMS_CHANNEL_NUMBER))?;
         let api_key = s.voice360_api_key.clone().ok_or_else(|| not_configured(names::VOICE360_API_KEY))?;
         let account = s.voice360_account_id.as_deref().ok_or_else(|| not_configured(names::VOICE360_ACCOUNT_ID))?;
-        let parts = reamaze::reply_to_sms(&reply, channel_number).map_err(|e| match e {
-            ReplyError::Missing(field) => Response::json(
-                400,
-                json!({ "status": "error", "error": "missing_field", "field": field,
-                        "message": format!("required field {field} is missing") }),
-            ),
-            ReplyError::Empty => Response::error(400, "empty_reply", "the reply has neither text nor attachments"),
-        })?;
+        let parts = reamaze::reply_to_sms(&reply, channel_number).map_err(|e| reply_refused(&e))?;
         Ok(Prepared::StaffReply {
             url: format!("{}/{}/sms/send", s.voice360_api_base, account),
             api_key,
@@ -871,6 +864,15 @@ pub(crate) fn header_too_large(name: &str, bytes: usize, settings: &Settings) ->
         "header_too_large",
         format!("header {name} has {bytes} bytes; the limit is {limit} (MAX_HEADER_BYTES)"),
     )
+}
+
+/// The answer to a staff reply that cannot be sent as it is.
+fn reply_refused(error: &ReplyError) -> Response {
+    let mut body = json!({ "status": "error", "error": error.code(), "message": error.to_string() });
+    if let Some(field) = error.field() {
+        body["field"] = json!(field);
+    }
+    Response::json(error.status(), body)
 }
 
 fn not_configured(setting: &str) -> Response {

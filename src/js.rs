@@ -9,7 +9,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::bridge::{reamaze_delivery, Bridge, DeliveryResult, Exchange, Headers, Request, Step};
 use crate::providers::{self, Outcome, Provider};
-use crate::reamaze::{reply_to_sms, ReplyError, StaffReply};
+use crate::reamaze::{reply_to_sms, StaffReply};
 use crate::settings::Settings;
 use crate::signature::{self, Scheme, Signed, Window};
 use crate::store::MemoryStore;
@@ -210,12 +210,7 @@ pub fn reply_to_sms_js(body: &[u8], settings_json: &str) -> Result<String, JsVal
         .ok_or_else(|| error("not_configured", "SMS_CHANNEL_NUMBER is not set"))?;
     let reply: StaffReply =
         crate::json::parse_as(body, settings.max_json_depth).map_err(|e| error(e.code(), &e.to_string()))?;
-    let parts = reply_to_sms(&reply, channel).map_err(|e| match e {
-        ReplyError::Missing(field) => {
-            field_error("missing_field", &format!("required field {field} is missing"), Some(field))
-        }
-        ReplyError::Empty => error("empty_reply", "the reply has neither text nor attachments"),
-    })?;
+    let parts = reply_to_sms(&reply, channel).map_err(|e| field_error(e.code(), &e.to_string(), e.field()))?;
     Ok(serde_json::to_string(&parts).expect("SMS parts serialize"))
 }
 

@@ -183,12 +183,62 @@ pub fn parse(bytes: &[u8], max_depth: u32) -> Result<Value, JsonError> {
     }
     // The visitor can only report through serde's error type, which keeps
     // no kind; it leaves the kind here.
+    let repaired = replace_lone_surrogates(bytes);
+    let bytes = repaired.as_deref().unwrap_or(bytes);
     let refused = Cell::new(None);
     let max = max_depth.min(PARSER_MAX_DEPTH);
     let seed = Strict { depth_left: max, max, refused: &refused };
     let mut reader = serde_json::Deserializer::from_slice(bytes);
     let parsed = seed.deserialize(&mut reader).and_then(|value| reader.end().map(|()| value));
     parsed.map_err(|e| refused.take().unwrap_or_else(|| JsonError::Syntax(e.to_string())))
+}
+
+/// The body with every lone surrogate escape (`\ud83d` not followed by its
+/// low half, or a low half alone) written as `\ufffd`, or `None` when it has
+/// none. JavaScript and Python write such escapes for an emoji cut in half;
+/// serde_json refuses them, which would refuse the whole message on every
+/// retry. The replacement has the same length, so nothing else moves.
+fn replace_lone_surrogates(bytes: &[u8]) -> Option<Vec<u8>> {
+    let mut repaired: Option<Vec<u8>> = None;
+    let mut at = 0;
+    // A backslash only ever starts an escape (JSON allows none outside
+    // strings), so escapes are found without tracking strings.
+    while let Some(offset) = find_backslash(&bytes[at..]) {
+        let escape = at + offset;
+        let unit = escaped_unit(bytes, escape);
+        at = escape + if unit.is_some() { 6 } else { 2 };
+        let Some(unit) = unit else { continue };
+        let lone = match unit {
+            0xD800..=0xDBFF => match escaped_unit(bytes, escape + 6) {
+                Some(0xDC00..=0xDFFF) => {
+                    at += 6;
+                    false
+                }
+                _ => true,
+            },
+            0xDC00..=0xDFFF => true,
+            _ => false,
+        };
+        if lone {
+            let out = repaired.get_or_insert_with(|| bytes.to_vec());
+            out[escape..escape + 6].copy_from_slice(b"\\ufffd");
+        }
+    }
+    repaired
+}
+
+fn find_backslash(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().position(|&b| b == b'\\')
+}
+
+/// The UTF-16 unit of a `\uXXXX` escape starting at `at`, if one does.
+fn escaped_unit(bytes: &[u8], at: usize) -> Option<u16> {
+    let escape = bytes.get(at..at + 6)?;
+    if escape[0] != b'\\' || escape[1] != b'u' {
+        return None;
+    }
+    let hex = std::str::from_utf8(&escape[2..]).ok()?;
+    u16::from_str_radix(hex, 16).ok()
 }
 
 /// `parse`, for bodies that must be a JSON object.
@@ -366,6 +416,20 @@ mod tests {
         assert_eq!(object.get("a").and_then(|a| a.get("b")).and_then(Value::as_f64), Some(3.0));
         assert_eq!(object.get("m"), Some(&Value::Null));
         assert_eq!(object.get("q"), None);
+    }
+
+    #[test]
+    fn lone_surrogates_read_as_the_replacement_character() {
+        let text = |json: &str| match parse(json.as_bytes(), 8).unwrap() {
+            Value::String(s) => s,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(text(r#""a\ud83d""#), "a\u{fffd}", "a high half at the end");
+        assert_eq!(text(r#""\ude00b""#), "\u{fffd}b", "a low half alone");
+        assert_eq!(text(r#""\ud83d\ud83d\ude00""#), "\u{fffd}😀", "a high half before a whole pair");
+        assert_eq!(text(r#""\\ud83d""#), "\\ud83d", "an escaped backslash, then letters");
+        assert_eq!(text(r#""\ud83d\u0041""#), "\u{fffd}A");
+        assert!(replace_lone_surrogates(br#"{"a":"\ud83d\ude00 \n"}"#).is_none(), "whole pairs are left alone");
     }
 
     #[test]

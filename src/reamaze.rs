@@ -2,9 +2,12 @@
 //! the staff-reply webhook turned into SMS sends.
 
 use serde::{Deserialize, Serialize};
+use unicode_segmentation::UnicodeSegmentation;
 
-/// Re:amaze's largest SMS part the Voice360 API accepts.
-pub const SMS_PART_CHARS: usize = 160;
+/// The longest SMS part sent, in UTF-16 code units. Voice360 documents "max
+/// 160 chars" without saying how it counts; 160 UTF-16 units is within 160
+/// however it counts (bytes aside), and so bounds the code points too.
+pub const SMS_PART_UNITS: usize = 160;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -245,26 +248,97 @@ pub enum ReplyError {
     Missing(&'static str),
     /// Neither body text nor attachments: nothing to send.
     Empty,
+    /// Which party is the customer cannot be told: neither or both are the
+    /// channel's number. Nothing is sent, since a guess can text the wrong
+    /// person.
+    RecipientUnclear(&'static str),
 }
 
-/// Turns a staff reply into the SMS parts to send, in order, from
-/// `channel_number` to the customer.
-///
-/// The customer is the party whose phone is not the channel's own number
-/// (Re:amaze's documented example orients the reply like an inbound message,
-/// which may be a copy-paste, so neither side is trusted blindly); when
-/// neither or both match, `to` is used.
-pub fn reply_to_sms(reply: &StaffReply, channel_number: &str) -> Result<Vec<SmsPart>, ReplyError> {
-    let phone_of = |p: &Option<Party>| p.as_ref().and_then(|p| p.phone.clone()).filter(|p| !p.trim().is_empty());
-    let to = phone_of(&reply.to);
-    let from = phone_of(&reply.from);
-    let is_channel = |phone: &Option<String>| phone.as_deref().is_some_and(|p| same_number(p, channel_number));
-    let recipient = match (is_channel(&to), is_channel(&from)) {
-        (true, false) => from,
-        _ => to.or(from),
+impl ReplyError {
+    /// The HTTP status the bridge answers Re:amaze with.
+    pub fn status(&self) -> u16 {
+        match self {
+            ReplyError::Missing(_) | ReplyError::Empty => 400,
+            ReplyError::RecipientUnclear(_) => 422,
+        }
     }
-    .ok_or(ReplyError::Missing("to.phone"))?;
 
+    /// A stable machine-readable code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ReplyError::Missing(_) => "missing_field",
+            ReplyError::Empty => "empty_reply",
+            ReplyError::RecipientUnclear(_) => "recipient_unclear",
+        }
+    }
+
+    /// The JSON field at fault, where one is.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            ReplyError::Missing(field) => Some(field),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for ReplyError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReplyError::Missing(field) => write!(f, "required field {field} is missing"),
+            ReplyError::Empty => f.write_str("the reply has neither text nor attachments"),
+            ReplyError::RecipientUnclear(why) => write!(f, "no SMS was sent: {why}"),
+        }
+    }
+}
+
+impl std::error::Error for ReplyError {}
+
+/// Turns a staff reply into the SMS parts to send, in order, from the
+/// channel's number to the customer.
+///
+/// The customer is the party whose phone is not the channel's own number,
+/// compared as numbers (`same_number`). Re:amaze's documented example
+/// orients the reply like an inbound message, which may be a copy-paste, so
+/// neither side is trusted by position. When neither or both parties are the
+/// channel, nothing is sent: the error says why.
+///
+/// The parts are sent from the channel's number as the reply writes it
+/// (Re:amaze's own form, usually E.164), so the provider's echo of them
+/// matches what Re:amaze knows.
+pub fn reply_to_sms(reply: &StaffReply, channel_number: &str) -> Result<Vec<SmsPart>, ReplyError> {
+    let (from, to) = (reply_phone(&reply.from), reply_phone(&reply.to));
+    if from.is_none() && to.is_none() {
+        return Err(ReplyError::Missing("to.phone"));
+    }
+    let is_channel = |phone: &Option<String>| phone.as_deref().is_some_and(|p| same_number(p, channel_number));
+    let (channel, customer) = match (is_channel(&from), is_channel(&to)) {
+        (true, false) => (from, to.ok_or(ReplyError::Missing("to.phone"))?),
+        (false, true) => (to, from.ok_or(ReplyError::Missing("from.phone"))?),
+        (true, true) => {
+            return Err(ReplyError::RecipientUnclear("both parties of the reply are SMS_CHANNEL_NUMBER"));
+        }
+        (false, false) => {
+            return Err(ReplyError::RecipientUnclear(
+                "neither party of the reply is SMS_CHANNEL_NUMBER, so the customer cannot be told from the channel \
+                 (check that the setting is the number behind the Re:amaze SMS channel)",
+            ));
+        }
+    };
+    let sender = channel.unwrap_or_else(|| channel_number.to_string());
+    let text = reply_text(reply).ok_or(ReplyError::Empty)?;
+    Ok(split_sms(&text, SMS_PART_UNITS)
+        .into_iter()
+        .map(|message| SmsPart { from: sender.clone(), to: customer.clone(), message })
+        .collect())
+}
+
+fn reply_phone(party: &Option<Party>) -> Option<String> {
+    party.as_ref().and_then(|p| p.phone.as_deref()).map(str::trim).filter(|p| !p.is_empty()).map(String::from)
+}
+
+/// The body, with attachment URLs on their own lines (the SMS API takes no
+/// media); `None` when there is nothing to send.
+fn reply_text(reply: &StaffReply) -> Option<String> {
     let mut text = reply.body.as_deref().unwrap_or("").trim_end().to_string();
     for url in reply.attachments.iter().flatten().filter(|u| !u.trim().is_empty()) {
         if !text.is_empty() {
@@ -272,52 +346,127 @@ pub fn reply_to_sms(reply: &StaffReply, channel_number: &str) -> Result<Vec<SmsP
         }
         text.push_str(url.trim());
     }
-    if text.trim().is_empty() {
-        return Err(ReplyError::Empty);
-    }
-    Ok(split_sms(&text, SMS_PART_CHARS)
-        .into_iter()
-        .map(|message| SmsPart { from: channel_number.to_string(), to: recipient.clone(), message })
-        .collect())
+    Some(text).filter(|t| !t.trim().is_empty())
 }
 
-/// Two phone numbers are the same when their digits are: `+1 (650) 123-4567`
-/// and `+16501234567` are one number.
+/// Whether two phone numbers are the same number. The rule:
+///
+/// - only digits count, and an international number is one written with a
+///   leading `+` or `00`;
+/// - two numbers written alike (both international, or both national) are
+///   the same when their digits are: `+1 (650) 123-4567` is `+16501234567`;
+/// - a national number is the same as an international one when the
+///   international digits are a country code of one to three digits
+///   followed by the national digits, less one leading trunk `0`:
+///   `555-987-6543` is `+15559876543`, `07700 900123` is `+447700900123`.
+///   At least six national digits must match, so a short extension never
+///   matches a whole number.
+///
+/// This needs no numbering-plan tables (libphonenumber's would add hundreds
+/// of KB to every wasm build), and it never calls two different numbers of
+/// one country the same.
 pub fn same_number(a: &str, b: &str) -> bool {
-    let digits = |s: &str| s.chars().filter(char::is_ascii_digit).collect::<String>();
-    let (a, b) = (digits(a), digits(b));
-    !a.is_empty() && a == b
+    let (a, b) = (PhoneDigits::of(a), PhoneDigits::of(b));
+    if a.digits.is_empty() || b.digits.is_empty() {
+        return false;
+    }
+    if a.international == b.international {
+        return a.digits == b.digits;
+    }
+    let (international, national) = if a.international { (a, b) } else { (b, a) };
+    if international.digits == national.digits {
+        return true;
+    }
+    let national = national.digits.strip_prefix('0').unwrap_or(&national.digits);
+    let country_code = international.digits.len().saturating_sub(national.len());
+    national.len() >= 6 && (1..=3).contains(&country_code) && international.digits.ends_with(national)
 }
 
-/// Splits `text` into parts of at most `limit` characters, cutting at the
-/// last whitespace that fits and dropping that whitespace; a word longer than
-/// `limit` (a long URL) is cut where it must be. Characters are Unicode
-/// scalar values, as the provider counts them.
+struct PhoneDigits {
+    international: bool,
+    digits: String,
+}
+
+impl PhoneDigits {
+    fn of(number: &str) -> Self {
+        let number = number.trim();
+        let digits: String = number.chars().filter(char::is_ascii_digit).collect();
+        if number.starts_with('+') {
+            PhoneDigits { international: true, digits }
+        } else if let Some(rest) = digits.strip_prefix("00") {
+            PhoneDigits { international: true, digits: rest.to_string() }
+        } else {
+            PhoneDigits { international: false, digits }
+        }
+    }
+}
+
+/// Splits `text` into parts of at most `limit` UTF-16 code units, cutting
+/// at the last whitespace that fits and dropping that whitespace; a word
+/// longer than `limit` (a long URL) is cut where it must be. A grapheme
+/// cluster (👍🏽, 🇺🇸, é written as e and a combining accent) is never cut in
+/// two: halves of one would re-pair into characters nobody typed. Only a
+/// single cluster longer than `limit` itself is cut, between code points.
 pub fn split_sms(text: &str, limit: usize) -> Vec<String> {
-    assert!(limit > 0, "an SMS part holds at least one character");
+    assert!(limit > 1, "an SMS part holds at least one character of any kind");
     let mut parts = Vec::new();
     let mut rest = text.trim();
     while !rest.is_empty() {
-        // hard_end: the byte offset of the first character that does not fit.
-        let Some((hard_end, first_over)) = rest.char_indices().nth(limit) else {
+        let Some(fit) = Fit::measure(rest, limit) else {
             parts.push(rest.to_string());
             break;
         };
-        // Cut at the last whitespace that keeps the part within the limit;
-        // the character just past the limit counts, since it is dropped.
-        let cut = if first_over.is_whitespace() {
-            Some(hard_end)
-        } else {
-            rest[..hard_end].rfind(char::is_whitespace).filter(|&i| i > 0)
+        let cut = match fit {
+            Fit { first_over_is_space: true, end, .. } => end,
+            Fit { last_space: Some(space), .. } => space,
+            Fit { end: 0, .. } => longest_prefix_in_units(rest, limit),
+            Fit { end, .. } => end,
         };
-        let (part, next) = match cut {
-            Some(i) => (&rest[..i], &rest[i..]),
-            None => (&rest[..hard_end], &rest[hard_end..]),
-        };
-        parts.push(part.trim_end().to_string());
-        rest = next.trim_start();
+        parts.push(rest[..cut].trim_end().to_string());
+        rest = rest[cut..].trim_start();
     }
     parts
+}
+
+/// Where `text` stops fitting in `limit` UTF-16 units, by grapheme clusters.
+struct Fit {
+    /// The byte offset of the first cluster that does not fit.
+    end: usize,
+    first_over_is_space: bool,
+    /// The byte offset of the last whitespace cluster that fits (not the first).
+    last_space: Option<usize>,
+}
+
+impl Fit {
+    /// `None` when all of `text` fits.
+    fn measure(text: &str, limit: usize) -> Option<Fit> {
+        let mut units = 0;
+        let mut last_space = None;
+        for (at, cluster) in text.grapheme_indices(true) {
+            let is_space = cluster.chars().all(char::is_whitespace);
+            units += cluster.encode_utf16().count();
+            if units > limit {
+                return Some(Fit { end: at, first_over_is_space: is_space, last_space });
+            }
+            if is_space && at > 0 {
+                last_space = Some(at);
+            }
+        }
+        None
+    }
+}
+
+/// The longest prefix of `text` (by whole code points) within `limit`
+/// UTF-16 units; with `limit` over 1, at least one code point.
+fn longest_prefix_in_units(text: &str, limit: usize) -> usize {
+    let mut units = 0;
+    for (at, c) in text.char_indices() {
+        units += c.len_utf16();
+        if units > limit {
+            return at;
+        }
+    }
+    text.len()
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use base64::Engine;
 use proptest::prelude::*;
 use reamaze_bridge::reamaze::{split_sms, Direction, Message, Party};
 use reamaze_bridge::signature::{self, Scheme, Signed, VerifyError, Window};
+use unicode_segmentation::UnicodeSegmentation;
 
 const TS: &str = "1704067200";
 const URL: &str = "https://bridge.example.com/webhooks/bird";
@@ -144,12 +145,29 @@ proptest! {
     fn sms_parts_fit_and_keep_every_word(words in prop::collection::vec("[a-zé☎]{1,40}", 0..80), limit in 20usize..200) {
         let text = words.join(" ");
         let parts = split_sms(&text, limit);
-        prop_assert!(parts.iter().all(|p| !p.is_empty() && p.chars().count() <= limit));
+        prop_assert!(parts.iter().all(|p| !p.is_empty() && p.encode_utf16().count() <= limit));
         // Words no longer than the limit are never cut.
-        if words.iter().all(|w| w.chars().count() <= limit) {
+        if words.iter().all(|w| w.encode_utf16().count() <= limit) {
             prop_assert_eq!(parts.join(" "), text);
         } else {
             prop_assert_eq!(parts.concat().replace(' ', ""), text.replace(' ', ""));
         }
     }
+
+    /// What people text: emoji with skin tones and joiners, flags, accents
+    /// written as combining marks, CJK. Every part fits in 160 UTF-16 units,
+    /// and every grapheme cluster lands whole in one part.
+    #[test]
+    fn sms_parts_never_cut_a_grapheme(clusters in prop::collection::vec(prop::sample::select(CLUSTERS.to_vec()), 0..300)) {
+        let text: String = clusters.concat();
+        let parts = split_sms(&text, 160);
+        prop_assert!(parts.iter().all(|p| !p.is_empty() && p.encode_utf16().count() <= 160), "{:?}", parts);
+        let graphemes = |s: &str| s.graphemes(true).filter(|g| !g.trim().is_empty()).map(String::from).collect::<Vec<_>>();
+        let kept: Vec<String> = parts.iter().flat_map(|p| graphemes(p)).collect();
+        prop_assert_eq!(kept, graphemes(&text));
+    }
 }
+
+/// Grapheme clusters of one to eleven UTF-16 units, and spaces.
+const CLUSTERS: [&str; 12] =
+    ["a", " ", "é", "e\u{301}", "日本", "👍", "👍🏽", "🇺🇸", "🇯🇵", "👩\u{200d}👩\u{200d}👧\u{200d}👦", "☎️", "\n"];

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine;
 use reamaze_bridge::bridge::{drive, Bridge, DeliveryResult, Headers, Request, Target};
 use reamaze_bridge::providers::{translate_payload, Outcome, Provider};
-use reamaze_bridge::reamaze::{reply_to_sms, ReplyError, StaffReply};
+use reamaze_bridge::reamaze::{reply_to_sms, StaffReply};
 use reamaze_bridge::signature::{self, Scheme, Signed, Window};
 use reamaze_bridge::{MemoryStore, Settings};
 use serde_json::{json, Value};
@@ -163,9 +163,12 @@ fn translate_case(case: &Value) -> Value {
         let reply: StaffReply = serde_json::from_slice(&payload_bytes(case)).unwrap();
         return match reply_to_sms(&reply, settings.sms_channel_number.as_deref().unwrap()) {
             Ok(parts) => json!({ "sms": parts }),
-            Err(ReplyError::Empty) => json!({ "error": { "code": "empty_reply", "status": 400 } }),
-            Err(ReplyError::Missing(field)) => {
-                json!({ "error": { "code": "missing_field", "status": 400, "field": field } })
+            Err(e) => {
+                let mut error = json!({ "code": e.code(), "status": e.status() });
+                if let Some(field) = e.field() {
+                    error["field"] = json!(field);
+                }
+                json!({ "error": error })
             }
         };
     }

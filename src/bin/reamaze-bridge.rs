@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::{Parser, Subcommand, ValueEnum};
 use reamaze_bridge::providers::{translate_payload, Outcome, Provider};
-use reamaze_bridge::reamaze::{reply_to_sms, ReplyError, StaffReply};
+use reamaze_bridge::reamaze::{reply_to_sms, StaffReply};
 use reamaze_bridge::settings::names;
 use reamaze_bridge::signature::{self, Scheme, Signed, Window};
 use reamaze_bridge::{MemoryStore, Settings};
@@ -319,11 +319,6 @@ fn reply_report(settings: &Settings, raw: &[u8]) -> Value {
                                 settings.voice360_account_id.as_deref().unwrap_or("{VOICE360_ACCOUNT_ID}")),
             "sms": parts,
         }),
-        Err(ReplyError::Empty) => {
-            json!({ "error": { "code": "empty_reply", "message": "neither text nor attachments" } })
-        }
-        Err(ReplyError::Missing(field)) => {
-            json!({ "error": { "code": "missing_field", "message": format!("required field {field} is missing"), "field": field } })
-        }
+        Err(e) => json!({ "error": { "code": e.code(), "message": e.to_string(), "field": e.field() } }),
     }
 }

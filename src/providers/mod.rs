@@ -193,7 +193,11 @@ impl Event {
         };
         if let Outcome::Messages(messages) = &mut translation.outcome {
             for outgoing in messages {
-                shorten(&mut outgoing.message.body, settings.max_message_chars as usize);
+                let message = &mut outgoing.message;
+                for text in [Some(&mut message.body), message.from.name.as_mut(), message.to.name.as_mut()] {
+                    text.into_iter().for_each(drop_control_characters);
+                }
+                shorten(&mut message.body, settings.max_message_chars as usize);
             }
         }
         Ok(translation)
@@ -254,13 +258,15 @@ impl<'a> Fields<'a> {
     }
 
     /// A phone number, checked (see `phone_number`); absent is `None`.
+    /// Given as a list (Voice360 sends `to_number` both ways), its first.
     pub fn phone(&self, key: &str) -> Result<Option<String>, TranslateError> {
-        self.text(key).map(|text| self.checked_phone(key, text)).transpose()
+        self.phone_of(&[key])
     }
 
-    /// The first of `keys` that holds text, checked as a phone number.
+    /// The first of `keys` that holds a number or a list of them, checked
+    /// as a phone number.
     pub fn phone_of(&self, keys: &[&str]) -> Result<Option<String>, TranslateError> {
-        let found = keys.iter().find_map(|&k| Some((k, self.text(k)?)));
+        let found = keys.iter().find_map(|&k| Some((k, self.texts(k).into_iter().next()?)));
         found.map(|(key, text)| self.checked_phone(key, text)).transpose()
     }
 
@@ -380,6 +386,16 @@ pub(crate) fn shorten(text: &mut String, limit: usize) {
     text.truncate(kept);
     let shown = text.chars().count();
     text.push_str(&note_for(shown));
+}
+
+/// Drops the C0 control characters (NUL, escape, backspace…) from a text
+/// posted to Re:amaze, keeping line breaks and tabs: they carry nothing an
+/// agent can read, and some systems choke on a NUL.
+pub(crate) fn drop_control_characters(text: &mut String) {
+    let unwanted = |c: char| c.is_ascii_control() && c != '\x7f' && !matches!(c, '\n' | '\r' | '\t');
+    if text.contains(unwanted) {
+        text.retain(|c| !unwanted(c));
+    }
 }
 
 /// How a party is named in a sentence: its name, else its number.
