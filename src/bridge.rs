@@ -358,6 +358,9 @@ impl Bridge {
 
     fn prepare_webhook(&self, provider: Provider, request: &Request, now: i64) -> Result<Prepared, Response> {
         let s = &self.settings;
+        if let Some(invalid) = s.blocking(provider_settings(provider)) {
+            return Err(setting_invalid(invalid, &format!("{} webhooks", provider.title())));
+        }
         let (scheme, secrets, setting) = s.webhook_auth(provider);
         if secrets.is_empty() {
             return Err(not_configured(setting));
@@ -377,6 +380,9 @@ impl Bridge {
 
     fn prepare_staff_reply(&self, request: &Request) -> Result<Prepared, Response> {
         let s = &self.settings;
+        if let Some(invalid) = s.blocking(&[names::VOICE360_API_BASE]) {
+            return Err(setting_invalid(invalid, "staff SMS replies"));
+        }
         let secret = s.reamaze_sms_secret.as_ref().ok_or_else(|| not_configured(names::REAMAZE_SMS_SECRET))?;
         let received = self.header(request, Scheme::Reamaze.header())?;
         // Re:amaze's scheme has no timestamp, so the window is never consulted.
@@ -419,24 +425,34 @@ impl Bridge {
         }
     }
 
+    fn provider_ready(&self, provider: Provider) -> bool {
+        let (_, secrets, _) = self.settings.webhook_auth(provider);
+        !secrets.is_empty() && self.settings.blocking(provider_settings(provider)).is_none()
+    }
+
     fn health(&self) -> Response {
         let s = &self.settings;
+        let reamaze_ready = s.blocking(&[names::REAMAZE_BASE_URL]).is_none();
         Response::json(
             200,
             json!({
                 "status": "ok",
                 "version": VERSION,
                 "providers": {
-                    "voice360": !s.voice360_webhook_secrets.is_empty(),
-                    "bird": !s.bird_signing_keys.is_empty(),
-                    "volubile": !s.volubile_webhook_secrets.is_empty(),
+                    "voice360": self.provider_ready(Provider::Voice360),
+                    "bird": self.provider_ready(Provider::Bird),
+                    "volubile": self.provider_ready(Provider::Volubile),
                 },
                 "reamaze": {
-                    "voice": s.reamaze_voice_secret.is_some(),
-                    "sms": s.reamaze_sms_secret.is_some(),
+                    "voice": reamaze_ready && s.reamaze_voice_secret.is_some(),
+                    "sms": reamaze_ready && s.reamaze_sms_secret.is_some(),
                 },
                 "staff_replies": s.reamaze_sms_secret.is_some() && s.sms_channel_number.is_some()
-                    && s.voice360_api_key.is_some() && s.voice360_account_id.is_some(),
+                    && s.voice360_api_key.is_some() && s.voice360_account_id.is_some()
+                    && s.blocking(&[names::VOICE360_API_BASE]).is_none(),
+                "invalid_settings": s.invalid.iter()
+                    .map(|e| json!({ "setting": e.name, "expected": e.expected }))
+                    .collect::<Vec<_>>(),
             }),
         )
     }
@@ -811,8 +827,12 @@ pub(crate) fn reamaze_delivery(settings: &Settings, outgoing: &Outgoing) -> Resu
     })
 }
 
-/// The channel's shared secret, or the 503 that says it is not set.
+/// The channel's shared secret, or the 503 that says it is not set (or
+/// that the Re:amaze URL cannot be used).
 fn channel_secret(settings: &Settings, channel: Channel) -> Result<&Secret, Response> {
+    if let Some(invalid) = settings.blocking(&[names::REAMAZE_BASE_URL]) {
+        return Err(setting_invalid(invalid, "posting to Re:amaze"));
+    }
     let (secret, name) = match channel {
         Channel::Voice => (&settings.reamaze_voice_secret, names::REAMAZE_VOICE_SECRET),
         Channel::Sms => (&settings.reamaze_sms_secret, names::REAMAZE_SMS_SECRET),
@@ -873,6 +893,31 @@ fn reply_refused(error: &ReplyError) -> Response {
         body["field"] = json!(field);
     }
     Response::json(error.status(), body)
+}
+
+/// The settings a provider's webhooks depend on.
+pub(crate) fn provider_settings(provider: Provider) -> &'static [&'static str] {
+    match provider {
+        Provider::Voice360 => &[names::VOICE360_WEBHOOK_SECRETS],
+        Provider::Bird => &[names::BIRD_SIGNING_KEYS, names::BIRD_MAX_AGE_SECONDS, names::BIRD_MAX_FUTURE_SECONDS],
+        Provider::Volubile => &[names::VOLUBILE_WEBHOOK_SECRETS],
+    }
+}
+
+/// 503: what `feature` needs is set to a value that cannot be used. The
+/// sender retries, and its retry goes through once the setting is fixed.
+fn setting_invalid(invalid: &crate::settings::SettingsError, feature: &str) -> Response {
+    let mut response = Response::json(
+        503,
+        json!({
+            "status": "error",
+            "error": "invalid_setting",
+            "setting": invalid.name,
+            "message": format!("{invalid}; {feature} are off until it is fixed"),
+        }),
+    );
+    response.headers.push(("Retry-After".into(), "300".into()));
+    response
 }
 
 fn not_configured(setting: &str) -> Response {

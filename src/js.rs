@@ -107,9 +107,21 @@ fn scheme(name: &str) -> Result<Scheme, JsValue> {
     name.parse().map_err(|e: String| error("unknown_scheme", &e))
 }
 
-/// Settings from a JS object turned to JSON text: the contract's names as
-/// keys; strings, numbers, or arrays (comma lists) as values.
+/// Settings from a JS object turned to JSON text, for a one-off call: a
+/// setting that cannot be used is an error.
 fn settings(json_text: &str) -> Result<Settings, JsValue> {
+    let settings = lenient_settings(json_text)?;
+    match settings.invalid.first() {
+        Some(e) => Err(error("invalid_settings", &e.to_string())),
+        None => Ok(settings),
+    }
+}
+
+/// Settings from a JS object turned to JSON text: the contract's names as
+/// keys; strings, numbers, or arrays (comma lists) as values. A setting that
+/// cannot be used turns off only what depends on it (`Settings::read`), as a
+/// long-running bridge or processor needs.
+fn lenient_settings(json_text: &str) -> Result<Settings, JsValue> {
     let object: Map<String, Value> = if json_text.trim().is_empty() {
         Map::new()
     } else {
@@ -124,7 +136,7 @@ fn settings(json_text: &str) -> Result<Settings, JsValue> {
         }
         _ => None,
     };
-    Settings::from_lookup(|name| object.get(name).and_then(text)).map_err(|e| error("invalid_settings", &e.to_string()))
+    Ok(Settings::read(|name| object.get(name).and_then(text)))
 }
 
 /// Signs `body`; Bird also takes the timestamp and URL.
@@ -226,7 +238,7 @@ pub struct JsProcessor {
 impl JsProcessor {
     #[wasm_bindgen(constructor)]
     pub fn new(settings_json: &str) -> Result<JsProcessor, JsValue> {
-        Ok(JsProcessor { settings: settings(settings_json)?, store: MemoryStore::new() })
+        Ok(JsProcessor { settings: lenient_settings(settings_json)?, store: MemoryStore::new() })
     }
 
     /// A provider webhook as the signed Re:amaze requests to make, as an
@@ -257,6 +269,9 @@ impl JsProcessor {
             }
             Ok(vec!["refused".into(), out.to_string()])
         };
+        if let Some(invalid) = s.blocking(crate::bridge::provider_settings(provider)) {
+            return refused(503, "invalid_setting", invalid.to_string(), None);
+        }
         if secrets.is_empty() {
             return refused(503, "not_configured", format!("{setting} is not set"), None);
         }
@@ -304,7 +319,7 @@ pub struct JsBridge {
 impl JsBridge {
     #[wasm_bindgen(constructor)]
     pub fn new(settings_json: &str) -> Result<JsBridge, JsValue> {
-        Ok(JsBridge { bridge: Bridge::new(settings(settings_json)?) })
+        Ok(JsBridge { bridge: Bridge::new(lenient_settings(settings_json)?) })
     }
 
     /// The settings' upstream timeout, for the JS side's outbound fetch.

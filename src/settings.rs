@@ -92,9 +92,13 @@ pub mod names {
 
 pub const DEFAULT_REAMAZE_BASE_URL: &str = "https://www.reamaze.io";
 pub const DEFAULT_VOICE360_API_BASE: &str = "https://api.voice360.app/v3/voice";
-pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
-/// The longest message text posted to Re:amaze: a long call transcript is
-/// shortened to this, with a note saying so, rather than posted whole.
+/// The largest body accepted. Sized on the largest payload providers send:
+/// a Voice360 TRANSCRIPTION_FINISHED in the AWS Call Analytics shape is
+/// about 1.3 MB an hour of call, so 8 MiB holds a call of six hours.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
+/// The longest message text posted to Re:amaze. A longer transcript is
+/// posted in numbered parts of at most this; any other longer text is
+/// shortened, with a note saying so.
 pub const DEFAULT_MAX_MESSAGE_CHARS: u32 = 20_000;
 /// The providers' payloads nest four or five levels; 32 leaves room for any
 /// of their extensions and none for a nesting attack.
@@ -103,9 +107,11 @@ pub const DEFAULT_MAX_JSON_DEPTH: u32 = 32;
 /// ones are under 100 bytes.
 pub const DEFAULT_MAX_HEADER_BYTES: u32 = 1_024;
 /// The most secrets one provider's list may hold. A forged request costs
-/// one HMAC over its body per secret, so the list is bounded; eight covers a
-/// rotation's old and new key for several subscriptions.
-pub const DEFAULT_MAX_SECRETS: u32 = 8;
+/// one HMAC over its body per secret, so the list is bounded; 40 covers
+/// Voice360's documented setup, one webhook and so one secret for each of
+/// its 20 event types, with an old and a new secret for each during a
+/// rotation.
+pub const DEFAULT_MAX_SECRETS: u32 = 40;
 /// How long a shell waits for Re:amaze or Voice360 before treating the
 /// delivery as a temporary failure. Re:amaze's staff-reply webhook is
 /// synchronous, so the whole reply path must stay well inside its patience.
@@ -148,6 +154,9 @@ pub struct Settings {
     pub max_message_chars: u32,
     pub max_json_depth: u32,
     pub max_header_bytes: u32,
+    /// The settings whose values could not be used. Each disables only what
+    /// depends on it (see `blocking`); a limit falls back to its default.
+    pub invalid: Vec<SettingsError>,
 }
 
 impl Default for Settings {
@@ -177,6 +186,7 @@ impl Default for Settings {
             max_message_chars: DEFAULT_MAX_MESSAGE_CHARS,
             max_json_depth: DEFAULT_MAX_JSON_DEPTH,
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
+            invalid: Vec::new(),
         }
     }
 }
@@ -199,80 +209,31 @@ impl std::error::Error for SettingsError {}
 
 impl Settings {
     /// Reads every setting through `get`; absent or blank values take their
-    /// defaults.
+    /// defaults. The first setting that cannot be used is an error: for
+    /// callers that must not run half set up (the CLI, a one-off translate).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
-        use names::*;
-        let text = |name: &str| get(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
-        let secret = |name: &str| text(name).map(Secret::new);
-        let list = |name: &str| -> Vec<String> {
-            text(name)
-                .map(|v| v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect())
-                .unwrap_or_default()
-        };
-        let number = |name: &'static str, default: u64| -> Result<u64, SettingsError> {
-            match text(name) {
-                None => Ok(default),
-                Some(v) => v.parse().map_err(|_| SettingsError { name, expected: "a whole number" }),
-            }
-        };
-        let small = |name: &'static str, default: u32| -> Result<u32, SettingsError> {
-            u32::try_from(number(name, u64::from(default))?)
-                .map_err(|_| SettingsError { name, expected: "a whole number below 4294967296" })
-        };
-        let max_secrets = small(MAX_SECRETS, DEFAULT_MAX_SECRETS)? as usize;
-        let secrets = |name: &'static str| -> Result<Vec<Secret>, SettingsError> {
-            let secrets: Vec<Secret> = list(name).into_iter().map(Secret::new).collect();
-            if secrets.len() > max_secrets {
-                return Err(SettingsError { name, expected: "no more secrets than MAX_SECRETS allows (default 8)" });
-            }
-            Ok(secrets)
-        };
-        let url = |name: &'static str, default: &str| -> Result<String, SettingsError> {
-            let value = text(name).unwrap_or_else(|| default.to_string());
-            if value.starts_with("https://") || value.starts_with("http://") {
-                Ok(value.trim_end_matches('/').to_string())
-            } else {
-                Err(SettingsError { name, expected: "an http:// or https:// URL" })
-            }
-        };
+        let settings = Settings::read(get);
+        match settings.invalid.first() {
+            Some(error) => Err(error.clone()),
+            None => Ok(settings),
+        }
+    }
 
-        let defaults = Settings::default();
-        let statuses = list(BIRD_POST_STATUSES);
-        Ok(Settings {
-            reamaze_base_url: url(REAMAZE_BASE_URL, DEFAULT_REAMAZE_BASE_URL)?,
-            reamaze_voice_secret: secret(REAMAZE_VOICE_SECRET),
-            reamaze_sms_secret: secret(REAMAZE_SMS_SECRET),
-            voice360_webhook_secrets: secrets(VOICE360_WEBHOOK_SECRETS)?,
-            voice360_api_key: secret(VOICE360_API_KEY),
-            voice360_account_id: text(VOICE360_ACCOUNT_ID),
-            voice360_api_base: url(VOICE360_API_BASE, DEFAULT_VOICE360_API_BASE)?,
-            sms_channel_number: text(SMS_CHANNEL_NUMBER),
-            bird_signing_keys: secrets(BIRD_SIGNING_KEYS)?,
-            bird_webhook_url: text(BIRD_WEBHOOK_URL),
-            bird_max_age_seconds: number(BIRD_MAX_AGE_SECONDS, defaults.bird_max_age_seconds)?,
-            bird_max_future_seconds: number(BIRD_MAX_FUTURE_SECONDS, defaults.bird_max_future_seconds)?,
-            bird_post_statuses: if statuses.is_empty() {
-                defaults.bird_post_statuses
-            } else {
-                statuses.into_iter().map(|s| s.to_ascii_lowercase()).collect()
-            },
-            volubile_webhook_secrets: secrets(VOLUBILE_WEBHOOK_SECRETS)?,
-            volubile_number: text(VOLUBILE_NUMBER),
-            max_body_bytes: usize::try_from(number(MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES as u64)?)
-                .map_err(|_| SettingsError { name: MAX_BODY_BYTES, expected: "a size this machine can hold" })?,
-            upstream_timeout_ms: number(UPSTREAM_TIMEOUT_MS, DEFAULT_UPSTREAM_TIMEOUT_MS)?,
-            queue_max_attempts: small(QUEUE_MAX_ATTEMPTS, DEFAULT_QUEUE_MAX_ATTEMPTS)?.max(1),
-            queue_retry_base_seconds: small(QUEUE_RETRY_BASE_SECONDS, DEFAULT_QUEUE_RETRY_BASE_SECONDS)?,
-            queue_retry_max_seconds: small(QUEUE_RETRY_MAX_SECONDS, DEFAULT_QUEUE_RETRY_MAX_SECONDS)?,
-            admin_token: secret(ADMIN_TOKEN),
-            // Room for at least the note that says the text was shortened.
-            max_message_chars: small(MAX_MESSAGE_CHARS, DEFAULT_MAX_MESSAGE_CHARS)?.max(200),
-            max_json_depth: match small(MAX_JSON_DEPTH, DEFAULT_MAX_JSON_DEPTH)? {
-                depth @ 1..=crate::json::PARSER_MAX_DEPTH => depth,
-                _ => return Err(SettingsError { name: MAX_JSON_DEPTH, expected: "a whole number from 1 to 100" }),
-            },
-            max_header_bytes: small(MAX_HEADER_BYTES, DEFAULT_MAX_HEADER_BYTES)?.max(64),
-        })
+    /// Reads every setting through `get`, as a long-running bridge must: a
+    /// setting that cannot be used is recorded in `invalid` and disables only
+    /// what depends on it (a provider's secrets that provider, a URL what
+    /// posts there); a limit that cannot be used keeps its default.
+    pub fn read(get: impl Fn(&str) -> Option<String>) -> Self {
+        let reader = Reader { get: &get, invalid: std::cell::RefCell::new(Vec::new()) };
+        let mut settings = reader.settings();
+        settings.invalid = reader.invalid.into_inner();
+        settings
+    }
+
+    /// The first invalid setting among `names`: what stops a feature that
+    /// depends on them.
+    pub fn blocking(&self, names: &[&str]) -> Option<&SettingsError> {
+        self.invalid.iter().find(|e| names.contains(&e.name))
     }
 
     /// How a provider's webhooks are signed: its scheme, the secrets to try,
@@ -289,6 +250,130 @@ impl Settings {
     /// Bird's freshness window at `now`.
     pub fn bird_window(&self, now: i64) -> Window {
         Window { now, max_age: self.bird_max_age_seconds, max_future: self.bird_max_future_seconds }
+    }
+}
+
+/// Reads settings by name, recording each that cannot be used and giving
+/// what depends on it nothing (or the default, for a limit).
+struct Reader<'a> {
+    get: &'a dyn Fn(&str) -> Option<String>,
+    invalid: std::cell::RefCell<Vec<SettingsError>>,
+}
+
+impl Reader<'_> {
+    fn settings(&self) -> Settings {
+        use names::*;
+        let defaults = Settings::default();
+        let statuses = self.list(BIRD_POST_STATUSES);
+        let max_secrets = self.small(MAX_SECRETS, DEFAULT_MAX_SECRETS) as usize;
+        Settings {
+            reamaze_base_url: self.url(REAMAZE_BASE_URL, DEFAULT_REAMAZE_BASE_URL),
+            reamaze_voice_secret: self.secret(REAMAZE_VOICE_SECRET),
+            reamaze_sms_secret: self.secret(REAMAZE_SMS_SECRET),
+            voice360_webhook_secrets: self.secrets(VOICE360_WEBHOOK_SECRETS, max_secrets),
+            voice360_api_key: self.secret(VOICE360_API_KEY),
+            voice360_account_id: self.text(VOICE360_ACCOUNT_ID),
+            voice360_api_base: self.url(VOICE360_API_BASE, DEFAULT_VOICE360_API_BASE),
+            sms_channel_number: self.text(SMS_CHANNEL_NUMBER),
+            bird_signing_keys: self.secrets(BIRD_SIGNING_KEYS, max_secrets),
+            bird_webhook_url: self.text(BIRD_WEBHOOK_URL),
+            bird_max_age_seconds: self.number(BIRD_MAX_AGE_SECONDS, defaults.bird_max_age_seconds),
+            bird_max_future_seconds: self.number(BIRD_MAX_FUTURE_SECONDS, defaults.bird_max_future_seconds),
+            bird_post_statuses: if statuses.is_empty() {
+                defaults.bird_post_statuses
+            } else {
+                statuses.into_iter().map(|s| s.to_ascii_lowercase()).collect()
+            },
+            volubile_webhook_secrets: self.secrets(VOLUBILE_WEBHOOK_SECRETS, max_secrets),
+            volubile_number: self.text(VOLUBILE_NUMBER),
+            max_body_bytes: self.size(MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES),
+            upstream_timeout_ms: self.number(UPSTREAM_TIMEOUT_MS, DEFAULT_UPSTREAM_TIMEOUT_MS),
+            queue_max_attempts: self.small(QUEUE_MAX_ATTEMPTS, DEFAULT_QUEUE_MAX_ATTEMPTS).max(1),
+            queue_retry_base_seconds: self.small(QUEUE_RETRY_BASE_SECONDS, DEFAULT_QUEUE_RETRY_BASE_SECONDS),
+            queue_retry_max_seconds: self.small(QUEUE_RETRY_MAX_SECONDS, DEFAULT_QUEUE_RETRY_MAX_SECONDS),
+            admin_token: self.secret(ADMIN_TOKEN),
+            // Room for at least the note that says the text was shortened.
+            max_message_chars: self.small(MAX_MESSAGE_CHARS, DEFAULT_MAX_MESSAGE_CHARS).max(200),
+            max_json_depth: self.json_depth(),
+            max_header_bytes: self.small(MAX_HEADER_BYTES, DEFAULT_MAX_HEADER_BYTES).max(64),
+            invalid: Vec::new(),
+        }
+    }
+
+    fn refuse(&self, name: &'static str, expected: &'static str) {
+        self.invalid.borrow_mut().push(SettingsError { name, expected });
+    }
+
+    fn text(&self, name: &str) -> Option<String> {
+        (self.get)(name).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+    }
+
+    fn secret(&self, name: &str) -> Option<Secret> {
+        self.text(name).map(Secret::new)
+    }
+
+    fn list(&self, name: &str) -> Vec<String> {
+        self.text(name)
+            .map(|v| v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect())
+            .unwrap_or_default()
+    }
+
+    /// A list of secrets; more than `max` disables them all.
+    fn secrets(&self, name: &'static str, max: usize) -> Vec<Secret> {
+        let secrets: Vec<Secret> = self.list(name).into_iter().map(Secret::new).collect();
+        if secrets.len() > max {
+            self.refuse(name, "no more secrets than MAX_SECRETS allows (default 40)");
+            return Vec::new();
+        }
+        secrets
+    }
+
+    fn number(&self, name: &'static str, default: u64) -> u64 {
+        match self.text(name).map(|v| v.parse::<u64>()) {
+            None => default,
+            Some(Ok(value)) => value,
+            Some(Err(_)) => {
+                self.refuse(name, "a whole number");
+                default
+            }
+        }
+    }
+
+    fn small(&self, name: &'static str, default: u32) -> u32 {
+        let value = self.number(name, u64::from(default));
+        u32::try_from(value).unwrap_or_else(|_| {
+            self.refuse(name, "a whole number below 4294967296");
+            default
+        })
+    }
+
+    fn size(&self, name: &'static str, default: usize) -> usize {
+        usize::try_from(self.number(name, default as u64)).unwrap_or_else(|_| {
+            self.refuse(name, "a size this machine can hold");
+            default
+        })
+    }
+
+    /// An http(s) URL without its trailing slash; an unusable one is empty,
+    /// so nothing is ever sent to it.
+    fn url(&self, name: &'static str, default: &str) -> String {
+        let value = self.text(name).unwrap_or_else(|| default.to_string());
+        if value.starts_with("https://") || value.starts_with("http://") {
+            value.trim_end_matches('/').to_string()
+        } else {
+            self.refuse(name, "an http:// or https:// URL");
+            String::new()
+        }
+    }
+
+    fn json_depth(&self) -> u32 {
+        match self.small(names::MAX_JSON_DEPTH, DEFAULT_MAX_JSON_DEPTH) {
+            depth @ 1..=crate::json::PARSER_MAX_DEPTH => depth,
+            _ => {
+                self.refuse(names::MAX_JSON_DEPTH, "a whole number from 1 to 100");
+                DEFAULT_MAX_JSON_DEPTH
+            }
+        }
     }
 }
 
@@ -340,11 +425,39 @@ mod tests {
 
     #[test]
     fn secret_lists_are_bounded_by_max_secrets() {
-        let nine = "k1,k2,k3,k4,k5,k6,k7,k8,k9";
-        let err = from(&[("BIRD_SIGNING_KEYS", nine)]).unwrap_err();
+        let list = |n: usize| (1..=n).map(|i| format!("k{i}")).collect::<Vec<_>>().join(",");
+        let twenty = list(20);
+        assert_eq!(from(&[("VOICE360_WEBHOOK_SECRETS", &twenty)]).unwrap().voice360_webhook_secrets.len(), 20);
+        let too_many = list(41);
+        let err = from(&[("BIRD_SIGNING_KEYS", &too_many)]).unwrap_err();
         assert_eq!(err.name, "BIRD_SIGNING_KEYS");
-        assert!(!err.to_string().contains("k9"), "{err}");
-        assert_eq!(from(&[("BIRD_SIGNING_KEYS", nine), ("MAX_SECRETS", "9")]).unwrap().bird_signing_keys.len(), 9);
+        assert!(!err.to_string().contains("k41"), "{err}");
+        assert_eq!(
+            from(&[("BIRD_SIGNING_KEYS", &too_many), ("MAX_SECRETS", "41")]).unwrap().bird_signing_keys.len(),
+            41
+        );
         assert!(from(&[("VOLUBILE_WEBHOOK_SECRETS", "a,b,c"), ("MAX_SECRETS", "2")]).is_err());
+    }
+
+    #[test]
+    fn a_setting_that_cannot_be_used_disables_only_what_depends_on_it() {
+        let map: HashMap<&str, &str> = [
+            ("VOLUBILE_WEBHOOK_SECRETS", "a,b,c"),
+            ("MAX_SECRETS", "2"),
+            ("BIRD_SIGNING_KEYS", "k"),
+            ("MAX_BODY_BYTES", "lots"),
+            ("VOICE360_API_BASE", "api.voice360.app"),
+        ]
+        .into_iter()
+        .collect();
+        let s = Settings::read(|name| map.get(name).map(|v| v.to_string()));
+        let names: Vec<&str> = s.invalid.iter().map(|e| e.name).collect();
+        assert_eq!(names, ["VOICE360_API_BASE", "VOLUBILE_WEBHOOK_SECRETS", "MAX_BODY_BYTES"]);
+        assert!(s.volubile_webhook_secrets.is_empty(), "Volubile is off");
+        assert_eq!(s.bird_signing_keys, vec![Secret::new("k")], "Bird is not");
+        assert_eq!(s.max_body_bytes, DEFAULT_MAX_BODY_BYTES, "a limit keeps its default");
+        assert_eq!(s.voice360_api_base, "", "nothing is sent to an unusable URL");
+        assert_eq!(s.blocking(&["VOICE360_API_BASE"]).map(|e| e.name), Some("VOICE360_API_BASE"));
+        assert!(s.blocking(&["BIRD_SIGNING_KEYS"]).is_none());
     }
 }

@@ -55,14 +55,16 @@ thread_local! {
     static SETTINGS: RefCell<Option<Arc<Settings>>> = const { RefCell::new(None) };
 }
 
-/// The settings, read from `env` on the isolate's first request.
-fn settings_of(env: &Env) -> std::result::Result<Arc<Settings>, crate::settings::SettingsError> {
+/// The settings, read from `env` on the isolate's first request. One that
+/// cannot be used turns off only what depends on it (the core answers
+/// those routes 503 naming it, and `/healthz` lists it).
+fn settings_of(env: &Env) -> Arc<Settings> {
     if let Some(settings) = SETTINGS.with(|s| s.borrow().clone()) {
-        return Ok(settings);
+        return settings;
     }
-    let settings = Arc::new(Settings::from_lookup(|name| setting(env, name))?);
+    let settings = Arc::new(Settings::read(|name| setting(env, name)));
     SETTINGS.with(|s| *s.borrow_mut() = Some(settings.clone()));
-    Ok(settings)
+    settings
 }
 
 /// What the log line says of one request, in this order. Never a secret,
@@ -110,10 +112,7 @@ async fn handle(request: &WebRequest, env: &Env, log: &mut LogLine) -> Response 
         Ok(Route::StaffReply) => Some("reamaze".to_string()),
         _ => None,
     };
-    let settings = match settings_of(env) {
-        Ok(settings) => settings,
-        Err(e) => return finish(log, Response::error(503, "not_configured", e.to_string())),
-    };
+    let settings = settings_of(env);
     // Looked up when first needed: a refused request needs no store.
     let kv = OnceCell::new();
     let kv = || kv.get_or_init(|| env.kv(KV_BINDING).ok()).as_ref();
@@ -313,14 +312,7 @@ fn to_worker_response(response: &Response) -> Result<WorkerResponse> {
 /// time, in order, so a call's events keep their order.
 #[event(queue)]
 pub async fn consume(batch: MessageBatch<Value>, env: Env, _ctx: Context) -> Result<()> {
-    let settings = match settings_of(&env) {
-        Ok(settings) => settings,
-        Err(e) => {
-            console_log!("{}", json!({ "queue": batch.queue(), "outcome": "not_configured", "error": e.to_string() }));
-            batch.retry_all();
-            return Ok(());
-        }
-    };
+    let settings = settings_of(&env);
     let kv = env.kv(KV_BINDING).ok();
     for message in batch.messages()? {
         let now = (Date::now().as_millis() / 1000) as i64;

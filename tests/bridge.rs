@@ -401,31 +401,41 @@ fn the_step_protocol_repeats_an_unanswered_step() {
     assert_eq!(response.status, 200);
 }
 
+/// A two-hour call's transcript (about 2.6 MB) at the defaults: accepted,
+/// and posted whole, the recap first, then numbered parts within
+/// MAX_MESSAGE_CHARS that cut between turns. A redelivery posts nothing.
 #[test]
-fn a_huge_transcript_is_posted_shortened_with_a_note() {
+fn a_two_hour_transcript_reaches_reamaze_whole() {
     let mut h = Harness::new(&[]);
-    assert_eq!(h.voice360(&incoming_call("big.1"), ok).status, 200);
-    let turns: Vec<Value> = (0..6_000)
-        .map(|i| {
-            json!({"ParticipantRole": if i % 2 == 0 { "AGENT" } else { "CUSTOMER" }, "BeginOffsetMillis": i * 1000,
-                        "Content": "This sentence is repeated to make a transcript of about six hundred kilobytes."})
-        })
-        .collect();
-    let transcription = json!({"CallRecap": {"summary": "A very long call."}, "Transcript": turns}).to_string();
-    assert!(transcription.len() > 500_000);
-    let event = json!({"event_name": "TRANSCRIPTION_FINISHED", "account_id": "1", "timestamp": NOW + 600,
-                       "metadata": {"uniqueid": "big.1", "success": true, "transcription": transcription}});
+    assert_eq!(h.voice360(&incoming_call("long.1"), ok).status, 200);
+    let (event, turns) = common::long_transcription("long.1", 120, NOW + 7_300);
+    let size = serde_json::to_vec(&event).unwrap().len();
+    assert!((2_400_000..2_900_000).contains(&size), "{size} bytes");
     let r = h.voice360(&event, ok);
     assert_eq!(r.status, 200, "{:?}", r.body_json());
-    let posted: Value = serde_json::from_slice(&h.delivered.last().unwrap().body).unwrap();
-    let text = posted["body"].as_str().unwrap();
-    assert!(text.chars().count() <= 20_000, "{} characters posted", text.chars().count());
-    assert!(text.starts_with("Call transcript\nSummary: A very long call."));
+    let posted: Vec<Value> = h.delivered[1..].iter().map(|d| serde_json::from_slice(&d.body).unwrap()).collect();
+    let bodies: Vec<&str> = posted.iter().map(|m| m["body"].as_str().unwrap()).collect();
     assert!(
-        text.contains("[Shortened by the bridge: ") && text.ends_with("characters shown.]"),
+        bodies[0].starts_with("Call transcript (2:00:00)\nSummary: A long call about an invoice."),
         "{}",
-        &text[text.len() - 100..]
+        bodies[0]
     );
+    let parts = bodies.len() - 1;
+    assert!(parts >= 4, "{parts} parts");
+    let mut lines = Vec::new();
+    for (k, body) in bodies[1..].iter().enumerate() {
+        assert!(body.chars().count() <= 20_000, "part {} has {} characters", k + 1, body.chars().count());
+        let mut part_lines = body.lines();
+        assert_eq!(part_lines.next(), Some(format!("Call transcript, part {} of {parts}", k + 1).as_str()));
+        lines.extend(part_lines.filter(|l| !l.is_empty()).map(String::from));
+    }
+    assert_eq!(lines, turns, "every turn, whole and in order");
+    let ids: std::collections::HashSet<&str> = posted.iter().map(|m| m["id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), posted.len(), "each part has its own id");
+    assert!(posted.iter().all(|m| m["thread_id"] == "voice360:long.1"));
+
+    let again = h.voice360(&event, never);
+    assert_eq!(again.body_json()["status"], "duplicate", "the same ids again: a duplicate");
 }
 
 #[test]
@@ -458,4 +468,56 @@ fn headers_read_names_every_signature_header() {
         assert!(HEADERS_READ.contains(&scheme.header()), "{scheme}");
     }
     assert!(HEADERS_READ.contains(&signature::BIRD_TIMESTAMP_HEADER));
+}
+
+/// Voice360's documented setup: one webhook, so one secret, per event type
+/// (20 in the reference), all in VOICE360_WEBHOOK_SECRETS, at the defaults.
+#[test]
+fn twenty_voice360_secrets_work_at_the_defaults() {
+    let secrets: Vec<String> = (1..=20).map(|i| format!("whsec-event-{i:02}")).collect();
+    let mut h = Harness::new(&[("VOICE360_WEBHOOK_SECRETS", &secrets.join(","))]);
+    for (i, secret) in secrets.iter().enumerate() {
+        let body = serde_json::to_vec(&incoming_call(&format!("20.{i}"))).unwrap();
+        let sig = signature::sign(Scheme::Voice360, secret.as_bytes(), &Signed::body(&body)).unwrap();
+        let r = h.request("POST", "/webhooks/voice360", &[("X-Voice360-Signature", sig)], &body, ok);
+        assert_eq!(r.status, 200, "secret {i}: {:?}", r.body_json());
+    }
+    assert_eq!(h.delivered.len(), 20);
+}
+
+/// A setting that cannot be used turns off what depends on it, says so by
+/// name, and leaves the rest working.
+#[test]
+fn an_unusable_setting_turns_off_only_its_provider() {
+    let too_many: Vec<String> = (1..=41).map(|i| format!("k{i}")).collect();
+    let values: HashMap<&str, String> = [
+        ("REAMAZE_BASE_URL", "https://reamaze.test".to_string()),
+        ("REAMAZE_VOICE_SECRET", "voice-secret".into()),
+        ("VOICE360_WEBHOOK_SECRETS", too_many.join(",")),
+        ("VOLUBILE_WEBHOOK_SECRETS", "vol-secret".into()),
+    ]
+    .into_iter()
+    .collect();
+    let settings = Settings::read(|name| values.get(name).cloned());
+    let mut h = Harness { bridge: Bridge::new(settings), store: MemoryStore::new(), delivered: Vec::new() };
+
+    let health = h.request("GET", "/healthz", &[], b"", never);
+    assert_eq!(health.status, 200);
+    let json = health.body_json();
+    assert_eq!(json["providers"]["voice360"], false);
+    assert_eq!(json["providers"]["volubile"], true);
+    assert_eq!(json["invalid_settings"][0]["setting"], "VOICE360_WEBHOOK_SECRETS");
+    assert!(!String::from_utf8(health.body).unwrap().contains("k41"), "no secret is echoed");
+
+    let refused = h.voice360(&incoming_call("9.9"), never);
+    assert_eq!(refused.status, 503);
+    assert_eq!(
+        (refused.body_json()["error"].clone(), refused.body_json()["setting"].clone()),
+        (json!("invalid_setting"), json!("VOICE360_WEBHOOK_SECRETS"))
+    );
+
+    let call = br#"{"id":"c1","type":"INBOUND","status":"COMPLETED","phone":"+15551234567","duration":30}"#;
+    let sig = signature::sign(Scheme::Volubile, b"vol-secret", &Signed::body(call)).unwrap();
+    let r = h.request("POST", "/webhooks/volubile", &[("X-Webhook-Signature", sig)], call, ok);
+    assert_eq!(r.status, 200, "Volubile keeps working: {:?}", r.body_json());
 }

@@ -35,6 +35,15 @@ impl Provider {
             Provider::Volubile => "volubile",
         }
     }
+
+    /// The provider's name as people write it.
+    pub fn title(self) -> &'static str {
+        match self {
+            Provider::Voice360 => "Voice360",
+            Provider::Bird => "Bird",
+            Provider::Volubile => "Volubile",
+        }
+    }
 }
 
 impl fmt::Display for Provider {

@@ -253,7 +253,7 @@ impl Event {
                     format!("Missed call: the caller hung up while waiting in {}{}", self.queue(), waited(&meta)?);
                 self.queue_miss(body)?
             }
-            Kind::TranscriptionFinished => self.transcription(&memory, settings.max_json_depth)?,
+            Kind::TranscriptionFinished => self.transcription(&memory, settings)?,
             Kind::SmsReceived => self.sms_received()?,
             Kind::SmsSent => self.sms_sent(lookup)?,
             Kind::SmsDelivered => Translation::ignored(
@@ -394,35 +394,49 @@ impl Event {
 
     /// The transcription is a JSON document inside a string: it is read as
     /// strictly as a payload (depth limit, no duplicate keys), since a
-    /// sender can nest in it whatever it could nest in the body.
-    fn transcription(&self, memory: &CallMemory, max_json_depth: u32) -> Result<Translation, TranslateError> {
+    /// sender can nest in it whatever it could nest in the body. A transcript
+    /// longer than MAX_MESSAGE_CHARS is posted whole, in several messages:
+    /// the recap, then numbered parts cut between turns.
+    fn transcription(&self, memory: &CallMemory, settings: &Settings) -> Result<Translation, TranslateError> {
         let meta = self.meta();
         let uniqueid = meta.need_text("uniqueid")?;
         if memory.customer_phone.is_none() {
             return Err(TranslateError::UnknownCall { call_id: uniqueid });
         }
         let success = meta.bool("success").unwrap_or_else(|| meta.text("transcription").is_some());
-        let body = if success {
+        let texts = if success {
             let text = meta.need_text("transcription")?;
-            let document = json::parse_object(text.as_bytes(), max_json_depth).map_err(|_| TranslateError::Invalid {
-                field: "metadata.transcription".into(),
-                expected: "a JSON object inside the string, nested at most MAX_JSON_DEPTH deep, with no key twice in one object",
-            })?;
-            transcript_body(&document)
+            let document =
+                json::parse_object(text.as_bytes(), settings.max_json_depth).map_err(|_| TranslateError::Invalid {
+                    field: "metadata.transcription".into(),
+                    expected: "a JSON object inside the string, nested at most MAX_JSON_DEPTH deep, with no key twice in one object",
+                })?;
+            transcript_messages(&document, settings.max_message_chars as usize)
         } else {
             let reason = meta.text("error").unwrap_or_else(|| "no reason was given".to_string());
-            format!("Call transcription failed: {reason}")
+            vec![format!("Call transcription failed: {reason}")]
         };
-        let message = Message::between(
-            self.id(&[&uniqueid]),
-            memory.direction.unwrap_or(Direction::Inbound),
-            memory.customer(),
-            memory.channel(),
-            body,
-        )
-        .thread(Some(format!("{PROVIDER}:{uniqueid}")))
-        .at(format::unix_to_iso(self.timestamp));
-        Ok(Translation::messages(vec![Outgoing { channel: Channel::Voice, message }]))
+        let messages = texts
+            .into_iter()
+            .enumerate()
+            .map(|(index, body)| {
+                // The first keeps the id a whole transcript always had; parts
+                // are numbered, so a redelivery gives the same ids.
+                let part = (index + 1).to_string();
+                let id = if index == 0 { self.id(&[&uniqueid]) } else { self.id(&[&uniqueid, "part", &part]) };
+                let message = Message::between(
+                    id,
+                    memory.direction.unwrap_or(Direction::Inbound),
+                    memory.customer(),
+                    memory.channel(),
+                    body,
+                )
+                .thread(Some(format!("{PROVIDER}:{uniqueid}")))
+                .at(format::unix_to_iso(self.timestamp));
+                Outgoing { channel: Channel::Voice, message }
+            })
+            .collect();
+        Ok(Translation::messages(messages))
     }
 
     fn sms_received(&self) -> Result<Translation, TranslateError> {
@@ -538,10 +552,37 @@ fn capitalize(text: &str) -> String {
     text
 }
 
-/// The recap, outcome, action items and topics, then the conversation by
-/// speaker, from the AWS Call Analytics–style document.
-fn transcript_body(doc: &Object) -> String {
+/// What a transcription document becomes: one message with the recap and
+/// the conversation when it fits in `limit` characters; else the recap,
+/// then the conversation in parts of at most `limit` characters, headed
+/// "Call transcript, part k of n" and cut between turns.
+fn transcript_messages(doc: &Object, limit: usize) -> Vec<String> {
     let doc = Fields::new(doc, "transcription");
+    let recap = recap(&doc);
+    let turns: Vec<String> =
+        conversation(&doc).into_iter().map(|(speaker, text)| format!("{speaker}: {text}")).collect();
+    let whole_chars = recap.chars().count() + 2 + turns.iter().map(|t| t.chars().count() + 1).sum::<usize>();
+    if turns.is_empty() || whole_chars <= limit {
+        let mut body = recap;
+        if !turns.is_empty() {
+            body.push('\n');
+            turns.iter().for_each(|turn| push_line(&mut body, turn));
+        }
+        return vec![body];
+    }
+    let parts = transcript_parts(turns, limit);
+    let count = parts.len();
+    let numbered = parts.into_iter().enumerate().map(|(k, lines)| {
+        let mut body = format!("Call transcript, part {} of {count}\n", k + 1);
+        lines.iter().for_each(|line| push_line(&mut body, line));
+        body
+    });
+    std::iter::once(recap).chain(numbered).collect()
+}
+
+/// The heading line with the call's length, then the summary, outcome,
+/// action items and topics, from the AWS Call Analytics–style document.
+fn recap(doc: &Fields) -> String {
     let mut body = String::new();
     let duration = doc
         .object("ConversationCharacteristics")
@@ -575,15 +616,52 @@ fn transcript_body(doc: &Object) -> String {
             push_line(&mut body, format!("Topics: {}", topics.join(", ")));
         }
     }
-
-    let lines = conversation(&doc);
-    if !lines.is_empty() {
-        body.push('\n');
-        for (speaker, text) in lines {
-            push_line(&mut body, format!("{speaker}: {text}"));
-        }
-    }
     body
+}
+
+/// The heading of a part, at its longest (the part numbers' digits aside).
+const PART_HEADING_CHARS: usize = "Call transcript, part  of \n".len();
+
+/// Turns grouped into parts whose text, with the part's heading, stays
+/// within `limit` characters. A turn is never cut, unless one turn alone is
+/// longer than a part: it is then cut at spaces, and its pieces go in parts
+/// of their own.
+fn transcript_parts(turns: Vec<String>, limit: usize) -> Vec<Vec<String>> {
+    // Room for the heading with numbers of up to five digits each.
+    let room = limit.saturating_sub(PART_HEADING_CHARS + 10).max(1);
+    let mut parts: Vec<Vec<String>> = Vec::new();
+    let mut used = room + 1;
+    for turn in turns.into_iter().flat_map(|turn| pieces(turn, room)) {
+        let chars = turn.chars().count() + 1;
+        if used + chars > room {
+            parts.push(Vec::new());
+            used = 0;
+        }
+        used += chars;
+        parts.last_mut().expect("a part was just pushed").push(turn);
+    }
+    parts
+}
+
+/// A turn as pieces of at most `room - 1` characters (a line break follows
+/// each), cut at spaces where there are any.
+fn pieces(turn: String, room: usize) -> Vec<String> {
+    let max = room.saturating_sub(1).max(1);
+    if turn.chars().count() <= max {
+        return vec![turn];
+    }
+    let mut out = Vec::new();
+    let mut rest = turn.as_str();
+    while rest.chars().count() > max {
+        let hard = rest.char_indices().nth(max).map_or(rest.len(), |(i, _)| i);
+        let cut = rest[..hard].rfind(' ').filter(|&i| i > 0).unwrap_or(hard);
+        out.push(rest[..cut].to_string());
+        rest = rest[cut..].trim_start();
+    }
+    if !rest.is_empty() {
+        out.push(rest.to_string());
+    }
+    out
 }
 
 /// The transcript as (speaker, text) in time order, from whichever source

@@ -6,6 +6,7 @@
 
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { startReamaze, startVoice360 } from '../../scripts/standins.mjs';
 import { SECRETS, incomingCall, sign, unusedPort, vectors, webhook as signedWebhook } from './helpers.mjs';
 import { assertHostileAnswer, hostile, hostileRequest } from './hostile.mjs';
@@ -250,6 +251,45 @@ export function behaviourSuite(name, makeTarget) {
     assert.equal(res.status, 200, res.text);
     assert.deepEqual(reamaze.accepted().at(-1).message, vector.expect.messages[0].message);
   });
+
+    describe('settings as deployments write them', () => {
+      const reconfigured = async (overrides, run) => {
+        await target.reconfigure(options(overrides).bindings);
+        try {
+          await run();
+        } finally {
+          await target.reconfigure(options().bindings);
+        }
+      };
+      test("Voice360's documented setup: a secret for each of its 20 event types, at the defaults", async () => {
+        const secrets = Array.from({ length: 20 }, (_, i) => `v360-event-${i}`);
+        await reconfigured({ VOICE360_WEBHOOK_SECRETS: secrets.join(',') }, async () => {
+          for (const [i, secret] of secrets.entries()) {
+            const body = JSON.stringify(incomingCall(`many.${i}`));
+            const signature = `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+            const res = await post('/webhooks/voice360', body, { 'X-Voice360-Signature': signature });
+            assert.equal(res.status, 200, `secret ${i}: ${res.text}`);
+          }
+          assert.equal(reamaze.accepted().length, 20);
+        });
+      });
+      test('a setting that cannot be used turns off only its provider, and /healthz names it', async () => {
+        const tooMany = Array.from({ length: 41 }, (_, i) => `k${i}`).join(',');
+        await reconfigured({ VOLUBILE_WEBHOOK_SECRETS: tooMany }, async () => {
+          const health = await post('/healthz', null, {}, 'GET');
+          assert.equal(health.status, 200, health.text);
+          assert.deepEqual(health.json.providers, { voice360: true, bird: true, volubile: false });
+          assert.deepEqual(health.json.invalid_settings.map((s) => s.setting), ['VOLUBILE_WEBHOOK_SECRETS']);
+          assert.ok(!health.text.includes('k40'), 'no secret in /healthz');
+          const off = await post('/webhooks/volubile', '{}', { 'X-Webhook-Signature': '00' });
+          assert.equal(off.status, 503, off.text);
+          assert.equal(off.json.error, 'invalid_setting');
+          assert.match(off.json.message, /VOLUBILE_WEBHOOK_SECRETS/);
+          const on = await webhook('voice360', incomingCall('still.on'));
+          assert.equal(on.status, 200, 'Voice360 keeps working');
+        });
+      });
+    });
 
     test('GET /healthz says what is configured, and no secret', async () => {
       const health = await post('/healthz', null, {}, 'GET');
