@@ -4,6 +4,7 @@
 //
 // Settings come from the environment, by the same names as everywhere else.
 import http from 'node:http';
+import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { createBridge } from 'reamaze-bridge';
 
@@ -12,17 +13,25 @@ export async function startServer({ settings, port = 0, host = '127.0.0.1', stor
   const bridge = createBridge(settings, { store });
   const server = http.createServer(async (req, res) => {
     try {
-      const chunks = [];
-      for await (const chunk of req) chunks.push(chunk);
-      const body = ['GET', 'HEAD'].includes(req.method) ? undefined : Buffer.concat(chunks);
+      // The body goes to the bridge as a stream: it reads up to
+      // MAX_BODY_BYTES and refuses the rest unread, so a huge upload costs
+      // no memory.
+      const hasBody = !['GET', 'HEAD'].includes(req.method);
       const request = new Request(`http://${req.headers.host ?? `${host}:${port}`}${req.url}`, {
         method: req.method,
         headers: Object.entries(req.headers).flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => [k, x]) : [[k, v]])),
-        body,
+        body: hasBody ? Readable.toWeb(req) : undefined,
+        duplex: 'half',
       });
       const response = await bridge.fetch(request);
-      res.writeHead(response.status, Object.fromEntries(response.headers));
-      res.end(Buffer.from(await response.arrayBuffer()));
+      const headers = Object.fromEntries(response.headers);
+      // A body left unread (refused at the limit) is not drained: the
+      // connection closes after the answer.
+      if (hasBody && !req.readableEnded) headers.connection = 'close';
+      res.writeHead(response.status, headers);
+      res.end(Buffer.from(await response.arrayBuffer()), () => {
+        if (!req.readableEnded) req.destroy();
+      });
     } catch (e) {
       res.writeHead(500, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ status: 'error', error: 'internal', message: String(e?.message ?? e) }));

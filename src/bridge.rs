@@ -29,7 +29,7 @@ use crate::queue::{self, Queued};
 use crate::reamaze::{self, Channel, Outgoing, ReplyError, SmsPart, StaffReply};
 use crate::settings::{names, Secret, Settings};
 use crate::signature::{self, Scheme, Signed, VerifyError, Window};
-use crate::store::{keys, ttl, Entry, Store};
+use crate::store::{self, keys, ttl, Entry, Store};
 
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
@@ -280,6 +280,11 @@ pub enum Step {
     Read(Vec<String>),
     /// Write these entries, then call `step` again.
     Write(Vec<Entry>),
+    /// Claim these keys, each atomically (put-if-absent, `Store::claim`);
+    /// answer with `claimed`: `None` for each written, else the value held.
+    Claim(Vec<Entry>),
+    /// Delete these keys (claims given up), then call `step` again.
+    Release(Vec<String>),
     /// Send this request; answer with `delivered`.
     Deliver(Delivery),
     /// Queue mode: put these messages on the delivery queue; answer with
@@ -332,15 +337,7 @@ impl Bridge {
     fn prepare(&self, request: &Request, now: i64) -> Result<Prepared, Response> {
         let route = Route::of(request.method, request.path)?;
         if request.body.len() > self.settings.max_body_bytes {
-            return Err(Response::error(
-                413,
-                "body_too_large",
-                format!(
-                    "the body has {} bytes; the limit is {} (MAX_BODY_BYTES)",
-                    request.body.len(),
-                    self.settings.max_body_bytes
-                ),
-            ));
+            return Err(body_too_large(&self.settings, Some(request.body.len())));
         }
         match route {
             Route::Health => Ok(Prepared::Done(self.health())),
@@ -485,6 +482,7 @@ pub struct Exchange {
 enum Answer {
     Read(Vec<Option<String>>),
     Written,
+    Claimed(Vec<Option<String>>),
     Delivered(DeliveryResult),
     Enqueued(Result<(), String>),
 }
@@ -493,7 +491,7 @@ impl Exchange {
     /// The next thing to do. Asking again before answering repeats the step,
     /// except that a `Write` counts as done once `step` is called again.
     pub fn step(&mut self) -> Step {
-        if matches!(self.pending, Some(Step::Write(_))) {
+        if matches!(self.pending, Some(Step::Write(_) | Step::Release(_))) {
             self.answers.push(Answer::Written);
         }
         let mut script = Script { answers: &self.answers, cursor: 0, translated: &mut self.translated };
@@ -509,6 +507,13 @@ impl Exchange {
     pub fn provide(&mut self, values: Vec<Option<String>>) {
         assert!(matches!(self.pending.take(), Some(Step::Read(_))), "provide answers a Step::Read");
         self.answers.push(Answer::Read(values));
+    }
+
+    /// Answers a `Claim`: per key, `None` when the claim was written, else
+    /// the value the key already held.
+    pub fn claimed(&mut self, held: Vec<Option<String>>) {
+        assert!(matches!(self.pending.take(), Some(Step::Claim(_))), "claimed answers a Step::Claim");
+        self.answers.push(Answer::Claimed(held));
     }
 
     /// Answers a `Deliver`.
@@ -536,6 +541,8 @@ pub fn drive(
         match exchange.step() {
             Step::Read(keys) => exchange.provide(keys.iter().map(|k| store.get(k, now)).collect()),
             Step::Write(entries) => entries.iter().for_each(|e| store.put(e, now)),
+            Step::Claim(entries) => exchange.claimed(entries.iter().map(|e| store.claim(e, now)).collect()),
+            Step::Release(keys) => keys.iter().for_each(|k| store.delete(k)),
             Step::Deliver(delivery) => exchange.delivered(send(&delivery)),
             Step::Enqueue(_) => exchange.enqueued(Err("this driver has no queue".into())),
             Step::Respond(response) => return response,
@@ -586,6 +593,30 @@ impl Script<'_> {
         match self.next(|| Step::Write(entries))? {
             Answer::Written => Ok(()),
             other => unreachable!("a write was answered with {other:?}"),
+        }
+    }
+
+    fn claim(&mut self, entries: Vec<Entry>) -> Result<Vec<Option<String>>, Suspend> {
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let wanted = entries.len();
+        match self.next(|| Step::Claim(entries))? {
+            Answer::Claimed(mut held) => {
+                held.resize(wanted, None);
+                Ok(held)
+            }
+            other => unreachable!("a claim was answered with {other:?}"),
+        }
+    }
+
+    fn release(&mut self, keys: Vec<String>) -> Result<(), Suspend> {
+        if keys.is_empty() {
+            return Ok(());
+        }
+        match self.next(|| Step::Release(keys))? {
+            Answer::Written => Ok(()),
+            other => unreachable!("a release was answered with {other:?}"),
         }
     }
 
@@ -653,45 +684,89 @@ fn run_webhook(
         return Ok(response);
     }
 
-    let seen = script.read(messages.iter().map(|m| keys::seen(&m.message.id)).collect())?;
-    script.write(remember)?;
-
     if let Some(now) = queue_at {
+        let seen = script.read(messages.iter().map(|m| keys::seen(&m.message.id)).collect())?;
+        script.write(remember)?;
         return enqueue_webhook(provider, &name, &messages, &seen, now, script);
     }
+    let held = script.claim(messages.iter().map(|m| claim_of(keys::seen(&m.message.id))).collect())?;
+    script.write(remember)?;
+    deliver_claimed(settings, provider, &name, &messages, &held, script)
+}
 
+/// A claim on `key` while its work is under way.
+fn claim_of(key: String) -> Entry {
+    Entry { key, value: store::PENDING.into(), ttl_seconds: ttl::CLAIM }
+}
+
+/// The mark that `key`'s work is done: later copies are duplicates.
+fn done(key: String) -> Entry {
+    Entry { key, value: store::DONE.into(), ttl_seconds: ttl::SEEN }
+}
+
+/// Sync mode: delivers, in order, the messages whose claims this exchange
+/// holds (`held` is `None` for those). A message another copy of the
+/// webhook is still delivering is left to it, and the sender is asked to
+/// come back (503): its retry is then a duplicate, or delivers what that
+/// copy failed to. Claims not settled are released, so a retry can send.
+fn deliver_claimed(
+    settings: &Settings,
+    provider: Provider,
+    name: &str,
+    messages: &[Outgoing],
+    held: &[Option<String>],
+    script: &mut Script,
+) -> Result<Response, Suspend> {
     let mut reports = Vec::new();
     let mut delivered = Vec::new();
+    let mut unsettled: Vec<String> =
+        messages.iter().zip(held).filter(|(_, h)| h.is_none()).map(|(m, _)| keys::seen(&m.message.id)).collect();
     let mut refused: Option<DeliveryResult> = None;
-    for (outgoing, seen) in messages.iter().zip(seen) {
+    let mut elsewhere = false;
+    for (outgoing, held) in messages.iter().zip(held) {
         let id = outgoing.message.id.clone();
-        if seen.is_some() {
-            reports.push(json!({ "id": id, "channel": outgoing.channel.name(), "result": "duplicate" }));
-            continue;
+        let report = |result: &str| json!({ "id": id, "channel": outgoing.channel.name(), "result": result });
+        match held.as_deref() {
+            Some(store::PENDING) => {
+                elsewhere = true;
+                reports.push(report("in_progress"));
+                continue;
+            }
+            Some(_) => {
+                reports.push(report("duplicate"));
+                continue;
+            }
+            None => {}
         }
         let target = Target::Reamaze { channel: outgoing.channel, message_id: id.clone() };
         let result =
             script.deliver(|| reamaze_delivery(settings, outgoing).expect("channel secrets were checked above"))?;
         match result.verdict(&target) {
             Verdict::Accepted => {
-                reports.push(json!({ "id": id, "channel": outgoing.channel.name(), "result": "delivered" }));
-                delivered.push(Entry { key: keys::seen(&id), value: "1".into(), ttl_seconds: ttl::SEEN });
+                reports.push(report("delivered"));
+                unsettled.retain(|k| *k != keys::seen(&id));
+                delivered.push(done(keys::seen(&id)));
             }
             Verdict::Permanent => {
-                reports.push(json!({ "id": id, "channel": outgoing.channel.name(), "result": "refused" }));
+                reports.push(report("refused"));
                 refused.get_or_insert(result);
             }
             Verdict::Temporary => {
                 // Stop: what was delivered is marked, so the sender's retry
                 // posts only the rest.
                 script.write(delivered)?;
-                return Ok(upstream_failure(503, "reamaze_unavailable", "Re:amaze", provider, &name, &result, reports));
+                script.release(unsettled)?;
+                return Ok(upstream_failure(503, "reamaze_unavailable", "Re:amaze", provider, name, &result, reports));
             }
         }
     }
     script.write(delivered)?;
+    script.release(unsettled)?;
     if let Some(result) = refused {
-        return Ok(upstream_failure(502, "reamaze_refused", "Re:amaze", provider, &name, &result, reports));
+        return Ok(upstream_failure(502, "reamaze_refused", "Re:amaze", provider, name, &result, reports));
+    }
+    if elsewhere {
+        return Ok(in_progress(provider.name(), name, reports));
     }
     let all_duplicates = reports.iter().all(|r| r["result"] == "duplicate");
     Ok(Response::json(
@@ -704,6 +779,27 @@ fn run_webhook(
         }),
     ))
 }
+
+/// 503: another copy of this request is delivering some of it right now.
+/// The sender's retry, after it, is answered `duplicate` (or delivers what
+/// that copy could not).
+fn in_progress(source: &str, event: &str, reports: Vec<Value>) -> Response {
+    Response::json(
+        503,
+        json!({
+            "status": "error",
+            "error": "in_progress",
+            "message": "another copy of this request is being delivered right now; retry after it",
+            "provider": source,
+            "event": event,
+            "messages": reports,
+        }),
+    )
+    .with_header("Retry-After", Some(IN_PROGRESS_RETRY_SECONDS.to_string()))
+}
+
+/// How long a copy that found its work under way is asked to wait.
+const IN_PROGRESS_RETRY_SECONDS: u32 = 15;
 
 /// Queue mode: the messages not delivered before go on the queue, and the
 /// sender is answered 202 at once; the consumer delivers them.
@@ -753,7 +849,16 @@ fn run_staff_reply(
     api_key: &Secret,
     script: &mut Script,
 ) -> Result<Response, Suspend> {
-    let already_sent = script.read(part_keys.to_vec())?;
+    // Each part is claimed before it is sent, so overlapping copies of one
+    // reply (Re:amaze retries a reply whose answer is slow) send it once.
+    let held = script.claim(part_keys.iter().cloned().map(claim_of).collect())?;
+    let mut unsettled: Vec<String> =
+        part_keys.iter().zip(&held).filter(|(_, h)| h.is_none()).map(|(k, _)| k.clone()).collect();
+    if held.iter().any(|h| h.as_deref() == Some(store::PENDING)) {
+        script.release(unsettled)?;
+        return Ok(in_progress("reamaze", "staff_reply", Vec::new()));
+    }
+    let already_sent = held;
     // The echo markers go first: Voice360's SMS_SENT webhook for a part may
     // arrive before its send call returns.
     let echoes = parts
@@ -782,13 +887,14 @@ fn run_staff_reply(
         })?;
         let (status, code) = match result.verdict(&target) {
             Verdict::Accepted => {
-                let mark = Entry { key: part_keys[index].clone(), value: "1".into(), ttl_seconds: ttl::SEEN };
-                script.write(vec![mark])?;
+                unsettled.retain(|k| *k != part_keys[index]);
+                script.write(vec![done(part_keys[index].clone())])?;
                 continue;
             }
             Verdict::Temporary => (503, "sms_unavailable"),
             Verdict::Permanent => (502, "sms_refused"),
         };
+        script.release(unsettled)?;
         let quote = quote(&result.body);
         let said = match result.status {
             Some(status) => format!("Voice360 answered {status}: {quote}"),
@@ -875,6 +981,18 @@ fn quote(text: &str) -> String {
         Some((cut, _)) => format!("{}…", &text[..cut]),
         None => text.to_string(),
     }
+}
+
+/// 413: the body is over MAX_BODY_BYTES. `announced` is its size when
+/// known (the whole body read, or a `Content-Length`); a shell that stops
+/// reading a stream at the limit knows only that it is over.
+pub fn body_too_large(settings: &Settings, announced: Option<usize>) -> Response {
+    let limit = settings.max_body_bytes;
+    let size = match announced {
+        Some(bytes) => format!("has {bytes} bytes"),
+        None => "is larger than that".to_string(),
+    };
+    Response::error(413, "body_too_large", format!("the body {size}; the limit is {limit} bytes (MAX_BODY_BYTES)"))
 }
 
 pub(crate) fn header_too_large(name: &str, bytes: usize, settings: &Settings) -> Response {

@@ -333,6 +333,16 @@ impl JsBridge {
         self.bridge.settings().max_body_bytes as f64
     }
 
+    /// The 413 answer, as a step's `respond` JSON, for a body over the
+    /// limit: `announced` is its size when known (a Content-Length).
+    #[wasm_bindgen(js_name = bodyTooLarge)]
+    pub fn body_too_large(&self, announced: Option<f64>) -> String {
+        let response = crate::bridge::body_too_large(self.bridge.settings(), announced.map(|n| n as usize));
+        json!({ "status": response.status, "headers": response.headers,
+                "body": String::from_utf8_lossy(&response.body) })
+        .to_string()
+    }
+
     /// Starts an exchange. `headers_json` is `[[name, value], ...]`.
     pub fn exchange(
         &self,
@@ -351,6 +361,10 @@ impl JsBridge {
     }
 }
 
+fn entries_json(entries: &[crate::store::Entry]) -> Vec<Value> {
+    entries.iter().map(|e| json!({ "key": e.key, "value": e.value, "ttlSeconds": e.ttl_seconds })).collect()
+}
+
 /// One request in flight; see `bridge::Exchange`.
 #[wasm_bindgen(js_name = CoreExchange)]
 pub struct JsExchange {
@@ -360,14 +374,15 @@ pub struct JsExchange {
 #[wasm_bindgen(js_class = CoreExchange)]
 impl JsExchange {
     /// The next step as JSON: `{"read": [keys]}`, `{"write": [{key, value,
-    /// ttlSeconds}]}`, `{"deliver": {url, method, headers, body}}` or
+    /// ttlSeconds}]}`, `{"claim": [{key, value, ttlSeconds}]}`, `{"release":
+    /// [keys]}`, `{"deliver": {url, method, headers, body}}` or
     /// `{"respond": {status, headers, body}}` (bodies as UTF-8 text).
     pub fn step(&mut self) -> String {
         let step = match self.exchange.step() {
             Step::Read(keys) => json!({ "read": keys }),
-            Step::Write(entries) => json!({ "write": entries.iter().map(|e| json!({
-                "key": e.key, "value": e.value, "ttlSeconds": e.ttl_seconds,
-            })).collect::<Vec<_>>() }),
+            Step::Write(entries) => json!({ "write": entries_json(&entries) }),
+            Step::Claim(entries) => json!({ "claim": entries_json(&entries) }),
+            Step::Release(keys) => json!({ "release": keys }),
             Step::Deliver(d) => json!({ "deliver": {
                 "url": d.url,
                 "method": d.method,
@@ -383,6 +398,15 @@ impl JsExchange {
             } }),
         };
         step.to_string()
+    }
+
+    /// Answers a claim: a JSON array with, per key, null when the claim was
+    /// written, else the value the key already held.
+    pub fn claimed(&mut self, values_json: &str) -> Result<(), JsValue> {
+        let held: Vec<Option<String>> =
+            serde_json::from_str(values_json).map_err(|e| error("invalid_store_value", &e.to_string()))?;
+        self.exchange.claimed(held);
+        Ok(())
     }
 
     /// Answers a read: a JSON array of strings or nulls, in the keys' order.

@@ -7,12 +7,16 @@
 //!
 //! ```text
 //! let job = Job::new(queued);
-//! if store.get(job.seen_key()).is_some() { ack; continue }     // delivered before
+//! match job.found(store.claim(job.claim())) {                  // atomic put-if-absent
+//!     Found::Delivered => { ack; continue }                    // delivered before
+//!     Found::UnderWay => { retry after ttl::CLAIM; continue }  // another consumer has it
+//!     Found::Ours => {}
+//! }
 //! let delivery = job.delivery(&settings, now)?;                // signed now, with today's secret
 //! match job.settle(send(delivery), &settings, now, jitter) {
 //!     Settled::Delivered(mark)   => { store.put(mark); ack }
-//!     Settled::Retry { next, delay_seconds } => { queue.send(next, delay_seconds); ack }
-//!     Settled::DeadLetter(dead)  => { dead_letter_queue.send(dead); ack }
+//!     Settled::Retry { next, delay_seconds } => { store.delete(job.seen_key()); queue.send(next, delay_seconds); ack }
+//!     Settled::DeadLetter(dead)  => { store.delete(job.seen_key()); dead_letter_queue.send(dead); ack }
 //! }
 //! ```
 
@@ -23,7 +27,7 @@ use subtle::ConstantTimeEq;
 use crate::bridge::{Delivery, DeliveryResult, Response, Target, Verdict};
 use crate::reamaze::{Channel, Message, Outgoing};
 use crate::settings::{names, Settings};
-use crate::store::{keys, ttl, Entry};
+use crate::store::{keys, ttl, Entry, PENDING};
 
 /// A Re:amaze message waiting in the delivery queue. Unsigned: it is signed
 /// when sent, so a rotated channel secret applies to what is still queued.
@@ -92,6 +96,18 @@ pub enum Settled {
     DeadLetter(DeadLetter),
 }
 
+/// What a consumer's claim on a message found.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Found {
+    /// The claim is this consumer's: deliver, then settle.
+    Ours,
+    /// Delivered before: acknowledge, post nothing.
+    Delivered,
+    /// Another consumer is delivering it: try again once its claim has
+    /// lapsed (`ttl::CLAIM`), in case that consumer died.
+    UnderWay,
+}
+
 /// One queued message being delivered.
 #[derive(Clone, Debug)]
 pub struct Job {
@@ -103,10 +119,27 @@ impl Job {
         Job { queued }
     }
 
-    /// Read this first: when it holds a value the message was delivered
-    /// already (a queue redelivery, or a provider's retry enqueued twice).
+    /// The key that marks the message delivered, claimed while it is
+    /// being delivered.
     pub fn seen_key(&self) -> String {
         keys::seen(&self.queued.message.id)
+    }
+
+    /// Claim this first (atomically, `Store::claim`), so that two consumers
+    /// holding copies of one message (a queue redelivery, or a provider's
+    /// retry enqueued twice) never both post it.
+    pub fn claim(&self) -> Entry {
+        Entry { key: self.seen_key(), value: PENDING.into(), ttl_seconds: ttl::CLAIM }
+    }
+
+    /// What the claim found: `None` (it was written) makes the message this
+    /// consumer's to deliver.
+    pub fn found(&self, held: Option<&str>) -> Found {
+        match held {
+            None => Found::Ours,
+            Some(PENDING) => Found::UnderWay,
+            Some(_) => Found::Delivered,
+        }
     }
 
     /// The signed request to send now. `Err` when the channel's secret is

@@ -3,8 +3,15 @@
 //! in Node, `MemoryStore` in the CLI and the tests.
 //!
 //! The core never calls a store itself (stores may be async); the bridge's
-//! `Exchange` asks for reads and writes as steps, and `drive` runs those
-//! steps against a synchronous `Store`.
+//! `Exchange` asks for reads, writes, claims and releases as steps, and
+//! `drive` runs those steps against a synchronous `Store`.
+//!
+//! Deduplication must hold while copies of one webhook or staff reply
+//! overlap (a sender retries while its first attempt is still running), so
+//! the store offers `claim`: put-if-absent with a time to live, atomically.
+//! Keys for which `keys::is_claimed` holds are only ever settled through a
+//! store that provides that: a Durable Object in the Worker, the process's
+//! memory in Node and the CLI, `SET key value NX GET EX ttl` in Redis.
 
 use std::collections::HashMap;
 
@@ -22,7 +29,17 @@ pub struct Entry {
 pub trait Store {
     fn get(&self, key: &str, now: i64) -> Option<String>;
     fn put(&mut self, entry: &Entry, now: i64);
+    /// Writes `entry` only if its key holds no live value, as one atomic
+    /// step: `None` when it was written (the caller holds the claim), else
+    /// the value the key holds.
+    fn claim(&mut self, entry: &Entry, now: i64) -> Option<String>;
+    fn delete(&mut self, key: &str);
 }
+
+/// The value of a claim whose work is under way; a claim that is done holds
+/// `DONE`.
+pub const PENDING: &str = "pending";
+pub const DONE: &str = "1";
 
 /// An in-memory store; entries expire at `now + ttl`.
 #[derive(Clone, Debug, Default)]
@@ -47,6 +64,18 @@ impl Store for MemoryStore {
         let expires = now.saturating_add(i64::try_from(entry.ttl_seconds).unwrap_or(i64::MAX));
         self.entries.insert(entry.key.clone(), (entry.value.clone(), expires));
     }
+
+    fn claim(&mut self, entry: &Entry, now: i64) -> Option<String> {
+        let held = self.get(&entry.key, now);
+        if held.is_none() {
+            self.put(entry, now);
+        }
+        held
+    }
+
+    fn delete(&mut self, key: &str) {
+        self.entries.remove(key);
+    }
 }
 
 /// How long each kind of entry lives.
@@ -60,6 +89,10 @@ pub mod ttl {
     /// An SMS the bridge sent for an agent, until the provider's SMS_SENT
     /// echo of it has come back.
     pub const ECHO: u64 = 3_600;
+    /// A claim while its delivery is under way: longer than any attempt
+    /// takes (each upstream call is bounded by UPSTREAM_TIMEOUT_MS), short
+    /// enough that a claim left by a crashed process soon frees its key.
+    pub const CLAIM: u64 = 300;
 }
 
 /// Keys, namespaced by purpose. Variable parts that could be long or carry
@@ -68,7 +101,17 @@ pub mod keys {
     use super::digest;
 
     pub fn seen(message_id: &str) -> String {
-        format!("seen:{message_id}")
+        format!("{SEEN_PREFIX}{message_id}")
+    }
+
+    const SEEN_PREFIX: &str = "seen:";
+    const SENT_PREFIX: &str = "sent:";
+
+    /// Whether `key` is one of the claims that deduplicate deliveries and SMS
+    /// sends. A shell keeps these where claims are atomic (the Worker: its
+    /// Durable Object, not Workers KV, which is eventually consistent).
+    pub fn is_claimed(key: &str) -> bool {
+        key.starts_with(SEEN_PREFIX) || key.starts_with(SENT_PREFIX)
     }
 
     pub fn call(provider: &str, call_id: &str) -> String {
@@ -92,7 +135,7 @@ pub mod keys {
     /// A staff-reply part already sent, so Re:amaze's retry of the same
     /// reply does not send it twice.
     pub fn reply_part(raw_body: &[u8], index: usize) -> String {
-        format!("sent:{}:{index}", digest(&[raw_body]))
+        format!("{SENT_PREFIX}{}:{index}", digest(&[raw_body]))
     }
 }
 
@@ -117,6 +160,19 @@ mod tests {
         store.put(&Entry { key: "k".into(), value: "v".into(), ttl_seconds: 10 }, 100);
         assert_eq!(store.get("k", 109).as_deref(), Some("v"));
         assert_eq!(store.get("k", 110), None);
+    }
+
+    #[test]
+    fn a_claim_is_held_until_it_expires_or_is_released() {
+        let mut store = MemoryStore::new();
+        let claim = Entry { key: keys::seen("m1"), value: PENDING.into(), ttl_seconds: 10 };
+        assert_eq!(store.claim(&claim, 100), None, "the first claim wins");
+        assert_eq!(store.claim(&claim, 101).as_deref(), Some(PENDING), "a second sees it held");
+        store.delete(&claim.key);
+        assert_eq!(store.claim(&claim, 102), None, "a released claim can be taken again");
+        assert_eq!(store.claim(&claim, 112), None, "and so can an expired one");
+        assert!(keys::is_claimed(&claim.key) && keys::is_claimed(&keys::reply_part(b"x", 0)));
+        assert!(!keys::is_claimed(&keys::call("voice360", "1")));
     }
 
     #[test]

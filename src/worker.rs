@@ -21,15 +21,20 @@ use worker::wasm_bindgen::{JsCast, JsValue};
 use worker::web_sys::{self, Request as WebRequest};
 use worker::{
     console_log, event, Context, Date, Env, Headers, KvStore, MessageBatch, MessageBuilder, MessageExt, Queue,
-    Response as WorkerResponse, Result,
+    QueueRetryOptionsBuilder, Response as WorkerResponse, Result,
 };
 
 use crate::bridge::{
-    Bridge, Delivery, DeliveryResult, Headers as RequestHeaders, Request, Response, Route, Step, Target, HEADERS_READ,
+    self, Bridge, Delivery, DeliveryResult, Headers as RequestHeaders, Request, Response, Route, Step, Target,
+    HEADERS_READ,
 };
-use crate::queue::{self, DeadLetter, Job, Queued, Settled, DEAD_LETTER_TTL};
+use crate::queue::{self, DeadLetter, Found, Job, Queued, Settled, DEAD_LETTER_TTL};
 use crate::settings::Settings;
-use crate::store::{keys, Entry, MemoryStore, Store};
+use crate::store::{keys, ttl, Entry};
+
+mod store;
+pub use store::Claims;
+use store::Stores;
 
 /// The KV namespace binding that holds seen event ids, call parties and
 /// echo markers.
@@ -43,10 +48,6 @@ pub const DEAD_LETTER_QUEUE_BINDING: &str = "DEAD_LETTERS";
 const UPSTREAM_BODY_LIMIT: usize = 4096;
 
 thread_local! {
-    /// Without a KV binding, state lives in this isolate only: it is lost
-    /// when the isolate is evicted and not shared with other isolates.
-    static ISOLATE_STORE: RefCell<MemoryStore> = RefCell::new(MemoryStore::new());
-
     /// A deployment's vars and secrets are fixed for an isolate's life, so
     /// they are read once (about 20 lookups across the JS boundary), not on
     /// every request. A change of settings is a new deployment, hence new
@@ -114,13 +115,13 @@ async fn handle(request: &WebRequest, env: &Env, log: &mut LogLine) -> Response 
     };
     let settings = settings_of(env);
     // Looked up when first needed: a refused request needs no store.
-    let kv = OnceCell::new();
-    let kv = || kv.get_or_init(|| env.kv(KV_BINDING).ok()).as_ref();
+    let stores = OnceCell::new();
+    let stores = || stores.get_or_init(|| Stores::of(env));
     let deliveries = env.queue(DELIVERY_QUEUE_BINDING).ok();
     let now = (Date::now().as_millis() / 1000) as i64;
     // The admin routes over KV; without KV, the core answers them.
     if let Ok(route @ (Route::DeadLetters | Route::ReplayDeadLetters)) = route {
-        if let Some(kv) = kv() {
+        if let Some(kv) = stores().kv.as_ref() {
             let authorization = request_headers.get("Authorization").ok().flatten();
             if let Err(refused) = queue::authorize(&settings, authorization.as_deref()) {
                 return finish(log, refused);
@@ -136,11 +137,11 @@ async fn handle(request: &WebRequest, env: &Env, log: &mut LogLine) -> Response 
     // Refuse an announced oversize body before reading it.
     let announced = request_headers.get("Content-Length").ok().flatten().and_then(|v| v.parse::<usize>().ok());
     if let Some(len) = announced.filter(|&len| len > settings.max_body_bytes) {
-        let message = format!("the body has {len} bytes; the limit is {} (MAX_BODY_BYTES)", settings.max_body_bytes);
-        return finish(log, Response::error(413, "body_too_large", message));
+        return finish(log, bridge::body_too_large(&settings, Some(len)));
     }
-    let body = match body_bytes(request).await {
-        Ok(body) => body,
+    let body = match body_bytes(request, announced, settings.max_body_bytes).await {
+        Ok(Some(body)) => body,
+        Ok(None) => return finish(log, bridge::body_too_large(&settings, None)),
         Err(e) => return finish(log, Response::error(400, "bad_request", format!("the body cannot be read: {e}"))),
     };
     let headers: RequestHeaders =
@@ -152,12 +153,21 @@ async fn handle(request: &WebRequest, env: &Env, log: &mut LogLine) -> Response 
     let mut exchange = bridge.exchange(&core_request, now);
     loop {
         match exchange.step() {
-            Step::Read(keys) => match read(kv(), &keys, now).await {
+            Step::Read(keys) => match read(stores(), &keys, now).await {
                 Ok(values) => exchange.provide(values),
                 Err(e) => return finish(log, store_unavailable(&e)),
             },
             Step::Write(entries) => {
-                if let Err(e) = write(kv(), &entries, now).await {
+                if let Err(e) = write(stores(), &entries, now).await {
+                    return finish(log, store_unavailable(&e));
+                }
+            }
+            Step::Claim(entries) => match claim(stores(), &entries, now).await {
+                Ok(held) => exchange.claimed(held),
+                Err(e) => return finish(log, store_unavailable(&e)),
+            },
+            Step::Release(keys) => {
+                if let Err(e) = release(stores(), &keys).await {
                     return finish(log, store_unavailable(&e));
                 }
             }
@@ -205,39 +215,66 @@ fn store_unavailable(error: &str) -> Response {
     response
 }
 
-async fn read(kv: Option<&KvStore>, keys: &[String], now: i64) -> std::result::Result<Vec<Option<String>>, String> {
-    let Some(kv) = kv else {
-        return Ok(ISOLATE_STORE.with(|s| keys.iter().map(|k| s.borrow().get(k, now)).collect()));
-    };
+async fn read(stores: &Stores, keys: &[String], now: i64) -> std::result::Result<Vec<Option<String>>, String> {
     let mut values = Vec::with_capacity(keys.len());
     for key in keys {
-        values.push(kv.get(key).text().await.map_err(|e| e.to_string())?);
+        values.push(stores.get(key, now).await?);
     }
     Ok(values)
 }
 
-async fn write(kv: Option<&KvStore>, entries: &[crate::store::Entry], now: i64) -> std::result::Result<(), String> {
-    let Some(kv) = kv else {
-        ISOLATE_STORE.with(|s| entries.iter().for_each(|e| s.borrow_mut().put(e, now)));
-        return Ok(());
-    };
+async fn write(stores: &Stores, entries: &[Entry], now: i64) -> std::result::Result<(), String> {
     for entry in entries {
-        // KV refuses a time-to-live under 60 seconds.
-        let ttl = entry.ttl_seconds.max(60);
-        kv.put(&entry.key, entry.value.as_str())
-            .map_err(|e| e.to_string())?
-            .expiration_ttl(ttl)
-            .execute()
-            .await
-            .map_err(|e| e.to_string())?;
+        stores.put(entry, now).await?;
     }
     Ok(())
 }
 
-/// The request's body, read whole by the runtime.
-async fn body_bytes(request: &WebRequest) -> std::result::Result<Vec<u8>, String> {
-    let buffer = JsFuture::from(request.array_buffer().map_err(js_error)?).await.map_err(js_error)?;
-    Ok(Uint8Array::new(&buffer).to_vec())
+async fn claim(stores: &Stores, entries: &[Entry], now: i64) -> std::result::Result<Vec<Option<String>>, String> {
+    let mut held = Vec::with_capacity(entries.len());
+    for entry in entries {
+        held.push(stores.claim(entry, now).await?);
+    }
+    Ok(held)
+}
+
+async fn release(stores: &Stores, keys: &[String]) -> std::result::Result<(), String> {
+    for key in keys {
+        stores.delete(key).await?;
+    }
+    Ok(())
+}
+
+/// The request's body, or `None` when it is over `limit`. With a
+/// Content-Length within the limit (the runtime holds the body to it) the
+/// runtime reads it whole; otherwise it is read as a stream and refused at
+/// the limit without reading the rest.
+async fn body_bytes(
+    request: &WebRequest,
+    announced: Option<usize>,
+    limit: usize,
+) -> std::result::Result<Option<Vec<u8>>, String> {
+    if announced.is_some() {
+        let buffer = JsFuture::from(request.array_buffer().map_err(js_error)?).await.map_err(js_error)?;
+        return Ok(Some(Uint8Array::new(&buffer).to_vec()));
+    }
+    let Some(stream) = request.body() else { return Ok(Some(Vec::new())) };
+    let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
+    let mut body = Vec::new();
+    loop {
+        let chunk = JsFuture::from(reader.read()).await.map_err(js_error)?;
+        if js_sys::Reflect::get(&chunk, &"done".into()).map_err(js_error)?.is_truthy() {
+            return Ok(Some(body));
+        }
+        let bytes: Uint8Array = js_sys::Reflect::get(&chunk, &"value".into()).map_err(js_error)?.unchecked_into();
+        let at = body.len();
+        if at + bytes.length() as usize > limit {
+            let _ = reader.cancel();
+            return Ok(None);
+        }
+        body.resize(at + bytes.length() as usize, 0);
+        bytes.copy_to(&mut body[at..]);
+    }
 }
 
 async fn body_text(request: &WebRequest) -> std::result::Result<String, String> {
@@ -313,7 +350,7 @@ fn to_worker_response(response: &Response) -> Result<WorkerResponse> {
 #[event(queue)]
 pub async fn consume(batch: MessageBatch<Value>, env: Env, _ctx: Context) -> Result<()> {
     let settings = settings_of(&env);
-    let kv = env.kv(KV_BINDING).ok();
+    let stores = Stores::of(&env);
     for message in batch.messages()? {
         let now = (Date::now().as_millis() / 1000) as i64;
         let body = message.body().clone();
@@ -321,12 +358,16 @@ pub async fn consume(batch: MessageBatch<Value>, env: Env, _ctx: Context) -> Res
         // that reached the dead-letter queue some other way (the platform's
         // own retry limit) is a bare `Queued`.
         let handled = if body.get("queued").is_some() || batch.queue().contains("dead") {
-            keep_dead_letter(kv.as_ref(), body, now).await
+            keep_dead_letter(&stores, body, now).await.map(|()| Handled::Done)
         } else {
-            deliver_queued(&settings, &env, kv.as_ref(), body, now).await
+            deliver_queued(&settings, &env, &stores, body, now).await
         };
         match handled {
-            Ok(()) => message.ack(),
+            Ok(Handled::Done) => message.ack(),
+            // Another consumer holds the claim: back once it has lapsed, in
+            // case that consumer died before settling.
+            Ok(Handled::Later) => message
+                .retry_with_options(&QueueRetryOptionsBuilder::new().with_delay_seconds(ttl::CLAIM as u32).build()),
             Err(e) => {
                 console_log!("{}", json!({ "queue": batch.queue(), "outcome": "error", "error": e }));
                 message.retry();
@@ -336,20 +377,31 @@ pub async fn consume(batch: MessageBatch<Value>, env: Env, _ctx: Context) -> Res
     Ok(())
 }
 
+/// What became of a queued message.
+enum Handled {
+    /// Settled: acknowledge it.
+    Done,
+    /// Another consumer is delivering it: let the queue bring it back.
+    Later,
+}
+
 async fn deliver_queued(
     settings: &Settings,
     env: &Env,
-    kv: Option<&KvStore>,
+    stores: &Stores,
     body: Value,
     now: i64,
-) -> std::result::Result<(), String> {
+) -> std::result::Result<Handled, String> {
     let queued: Queued = serde_json::from_value(body).map_err(|e| format!("not a queued message: {e}"))?;
     let job = Job::new(queued);
     let mut line = json!({ "queue": "deliveries", "id": job.queued.message.id, "attempt": job.queued.attempt });
-    if read(kv, &[job.seen_key()], now).await?[0].is_some() {
-        line["outcome"] = json!("duplicate");
+    let found = job.found(stores.claim(&job.claim(), now).await?.as_deref());
+    if found != Found::Ours {
+        let (outcome, handled) =
+            if found == Found::Delivered { ("duplicate", Handled::Done) } else { ("under_way", Handled::Later) };
+        line["outcome"] = json!(outcome);
         console_log!("{line}");
-        return Ok(());
+        return Ok(handled);
     }
     let jitter = js_sys::Math::random();
     let settled = match job.delivery(settings) {
@@ -361,9 +413,12 @@ async fn deliver_queued(
         Err(why) => job.unsendable(why, settings, now, jitter),
     };
     let queue = |binding: &str| env.queue(binding).map_err(|e| format!("{binding} is not bound: {e}"));
+    if !matches!(settled, Settled::Delivered(_)) {
+        stores.delete(&job.seen_key()).await?;
+    }
     match settled {
         Settled::Delivered(mark) => {
-            write(kv, &[mark], now).await?;
+            stores.put(&mark, now).await?;
             line["outcome"] = json!("delivered");
         }
         Settled::Retry { next, delay_seconds } => {
@@ -379,10 +434,10 @@ async fn deliver_queued(
         }
     }
     console_log!("{line}");
-    Ok(())
+    Ok(Handled::Done)
 }
 
-async fn keep_dead_letter(kv: Option<&KvStore>, body: Value, now: i64) -> std::result::Result<(), String> {
+async fn keep_dead_letter(stores: &Stores, body: Value, now: i64) -> std::result::Result<(), String> {
     let dead = match serde_json::from_value::<DeadLetter>(body.clone()) {
         Ok(dead) => dead,
         Err(_) => {
@@ -396,7 +451,7 @@ async fn keep_dead_letter(kv: Option<&KvStore>, body: Value, now: i64) -> std::r
         value: serde_json::to_string(&dead).map_err(|e| e.to_string())?,
         ttl_seconds: DEAD_LETTER_TTL,
     };
-    write(kv, &[entry], now).await?;
+    stores.put(&entry, now).await?;
     console_log!(
         "{}",
         json!({ "queue": "dead_letters", "id": dead.queued.message.id, "outcome": "kept", "attempts": dead.attempts })

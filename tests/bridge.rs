@@ -390,8 +390,8 @@ fn the_step_protocol_repeats_an_unanswered_step() {
     assert!(matches!(&first, Step::Read(keys) if keys == &["call:voice360:5.1".to_string()]));
     assert_eq!(exchange.step(), first, "asking again repeats the step");
     exchange.provide(vec![None]);
-    assert!(matches!(exchange.step(), Step::Read(keys) if keys[0].starts_with("seen:")));
-    exchange.provide(vec![None]);
+    assert!(matches!(exchange.step(), Step::Claim(entries) if entries[0].key.starts_with("seen:")));
+    exchange.claimed(vec![None]);
     assert!(matches!(exchange.step(), Step::Write(entries) if entries[0].key == "call:voice360:5.1"));
     let Step::Deliver(delivery) = exchange.step() else { panic!("expected a delivery") };
     assert_eq!(delivery.url, "https://reamaze.test/incoming/voice");
@@ -520,4 +520,102 @@ fn an_unusable_setting_turns_off_only_its_provider() {
     let sig = signature::sign(Scheme::Volubile, b"vol-secret", &Signed::body(call)).unwrap();
     let r = h.request("POST", "/webhooks/volubile", &[("X-Webhook-Signature", sig)], call, ok);
     assert_eq!(r.status, 200, "Volubile keeps working: {:?}", r.body_json());
+}
+
+/// Runs `exchange` against `store` until it asks to deliver (returned, not
+/// answered) or responds.
+fn until_delivery(exchange: &mut reamaze_bridge::Exchange, store: &mut MemoryStore) -> Result<Delivery, Response> {
+    use reamaze_bridge::Store;
+    loop {
+        match exchange.step() {
+            Step::Read(keys) => exchange.provide(keys.iter().map(|k| store.get(k, NOW)).collect()),
+            Step::Write(entries) => entries.iter().for_each(|e| store.put(e, NOW)),
+            Step::Claim(entries) => exchange.claimed(entries.iter().map(|e| store.claim(e, NOW)).collect()),
+            Step::Release(keys) => keys.iter().for_each(|k| store.delete(k)),
+            Step::Deliver(delivery) => return Ok(delivery),
+            Step::Enqueue(_) => panic!("sync mode enqueues nothing"),
+            Step::Respond(response) => return Err(response),
+        }
+    }
+}
+
+/// Twenty copies of one event overlap: the provider retries while the first
+/// attempt is still posting. One post; the others are told to come back,
+/// and their retries, after it, are duplicates.
+#[test]
+fn overlapping_copies_of_an_event_post_once() {
+    let mut h = Harness::new(&[]);
+    let body = serde_json::to_vec(&incoming_call("overlap.1")).unwrap();
+    let mut copies: Vec<_> =
+        (0..20).map(|_| common::voice360_exchange(&h.bridge, &body, WEBHOOK_SECRET, NOW)).collect();
+    let mut in_flight = Vec::new();
+    for copy in copies.iter_mut() {
+        match until_delivery(copy, &mut h.store) {
+            Ok(delivery) => in_flight.push(delivery),
+            Err(response) => {
+                assert_eq!(response.status, 503, "{:?}", response.body_json());
+                assert_eq!(response.body_json()["error"], "in_progress");
+                assert!(response.header("Retry-After").is_some());
+            }
+        }
+    }
+    assert_eq!(in_flight.len(), 1, "one copy posts");
+    copies[0].delivered(accepted());
+    assert_eq!(until_delivery(&mut copies[0], &mut h.store).unwrap_err().status, 200);
+    let retry = h.voice360(&incoming_call("overlap.1"), never);
+    assert_eq!(retry.body_json()["status"], "duplicate");
+}
+
+/// The first copy's post fails: its claim is released, so the sender's
+/// retry posts.
+#[test]
+fn a_claim_whose_post_fails_is_released() {
+    let mut h = Harness::new(&[]);
+    let failed = h.voice360(&incoming_call("release.1"), |_| DeliveryResult::unanswered("timeout"));
+    assert_eq!(failed.status, 503);
+    let retry = h.voice360(&incoming_call("release.1"), ok);
+    assert_eq!(retry.body_json()["status"], "delivered");
+    let refused = h.voice360(&incoming_call("release.2"), |_| DeliveryResult::answered(400, "bad"));
+    assert_eq!(refused.status, 502);
+    assert_eq!(h.voice360(&incoming_call("release.2"), ok).body_json()["status"], "delivered");
+}
+
+/// Five copies of one signed staff reply overlap (Re:amaze retries a reply
+/// whose answer is slow): each part is sent once.
+#[test]
+fn overlapping_copies_of_a_staff_reply_send_each_part_once() {
+    let mut h = Harness::new(&[]);
+    let reply = json!({"to": {"phone": "+15559876543"}, "from": {"phone": "+15551234567"},
+                       "body": "Your order has shipped. ".repeat(10)});
+    let body = serde_json::to_vec(&reply).unwrap();
+    let sig = signature::sign_reamaze(b"sms-secret", &body);
+    let headers: Headers = [("X-Reamaze-Hmac-SHA256", sig)].into_iter().collect();
+    let request = Request {
+        method: "POST",
+        path: "/webhooks/reamaze/sms",
+        url: "https://b.test/x",
+        headers: &headers,
+        body: &body,
+    };
+    let mut copies: Vec<_> = (0..5).map(|_| h.bridge.exchange(&request, NOW)).collect();
+    let mut sent = 0;
+    let mut first = None;
+    for (i, copy) in copies.iter_mut().enumerate() {
+        match until_delivery(copy, &mut h.store) {
+            Ok(_) => {
+                sent += 1;
+                first = Some(i);
+            }
+            Err(response) => assert_eq!(response.body_json()["error"], "in_progress"),
+        }
+    }
+    assert_eq!(sent, 1);
+    let first = &mut copies[first.unwrap()];
+    first.delivered(accepted());
+    let second_part = until_delivery(first, &mut h.store).expect("the second part");
+    assert!(String::from_utf8_lossy(&second_part.body).contains("shipped"));
+    first.delivered(accepted());
+    assert_eq!(until_delivery(first, &mut h.store).unwrap_err().status, 200);
+    let retry = h.staff_reply(&reply, never);
+    assert_eq!((retry.status, retry.body_json()["status"].clone()), (200, json!("sent")), "nothing is sent again");
 }

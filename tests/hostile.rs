@@ -127,6 +127,14 @@ impl Store for Recording {
         self.writes += 1;
         self.inner.put(entry, now);
     }
+    fn claim(&mut self, entry: &Entry, now: i64) -> Option<String> {
+        self.writes += 1;
+        self.inner.claim(entry, now)
+    }
+    fn delete(&mut self, key: &str) {
+        self.writes += 1;
+        self.inner.delete(key);
+    }
 }
 
 #[test]

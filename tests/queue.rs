@@ -46,6 +46,7 @@ fn run_queued(
                 keys.iter().map(|k| if k.starts_with("seen:") { seen.map(String::from) } else { None }).collect(),
             ),
             Step::Write(_) => {}
+            Step::Claim(_) | Step::Release(_) => panic!("queue mode claims nothing: its consumer does"),
             Step::Deliver(d) => panic!("queue mode delivered {} directly", d.url),
             Step::Enqueue(messages) => {
                 queued.extend(messages);

@@ -46,7 +46,11 @@ function core_(call) {
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 const optionalText = (v) => (v === undefined || v === null ? undefined : String(v));
 
-/** A store of time-to-live entries in memory: the default for createBridge. */
+/**
+ * A store of time-to-live entries in memory: the default for createBridge.
+ * `claim` is atomic within this process (JavaScript runs one call at a time),
+ * so overlapping copies of one webhook or staff reply send once.
+ */
 export class MemoryStore {
   #entries = new Map();
 
@@ -60,6 +64,17 @@ export class MemoryStore {
     return entry.value;
   }
 
+  /** Puts `value` only if `key` holds none: undefined when written, else the value held. */
+  claim(key, value, ttlSeconds) {
+    const held = this.get(key);
+    if (held === undefined) this.put(key, value, ttlSeconds);
+    return held;
+  }
+
+  delete(key) {
+    this.#entries.delete(key);
+  }
+
   put(key, value, ttlSeconds) {
     if (this.#entries.size > 10_000) {
       const now = Date.now();
@@ -67,6 +82,36 @@ export class MemoryStore {
     }
     this.#entries.set(key, { value, expires: Date.now() + ttlSeconds * 1000 });
   }
+}
+
+/**
+ * A request body read as a stream, chunk by chunk, up to `limit` bytes: the
+ * bytes, or null as soon as it is over the limit (the rest is not read, so
+ * memory stays bounded whatever the sender sends).
+ */
+export async function readBody(stream, limit) {
+  if (!stream) return new Uint8Array(0);
+  const reader = stream.getReader();
+  const chunks = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      return null;
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return chunks[0];
+  const body = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return body;
 }
 
 export function makeApi(core) {
@@ -151,12 +196,24 @@ export function makeApi(core) {
    * The whole bridge on the Fetch API: `bridge.fetch(request)` answers a
    * standard Request with a Response, per the HTTP contract, doing its own
    * outbound fetch to Re:amaze and Voice360. `store` keeps state between
-   * requests (get, put with a time-to-live in seconds; may be async).
+   * requests, and may be async: `get(key)`, `put(key, value, ttlSeconds)`,
+   * `delete(key)`, and `claim(key, value, ttlSeconds)`, which must be atomic
+   * across every process sharing the store (put only if absent; resolve to
+   * undefined or null when written, else to the value held; Redis: `SET key
+   * value NX GET EX ttl`).
    */
   function createBridge(settings = {}, { store = new MemoryStore(), fetch: fetchImpl = globalThis.fetch } = {}) {
+    const missing = ['get', 'put', 'claim', 'delete'].filter((m) => typeof store?.[m] !== 'function');
+    if (missing.length) {
+      throw new BridgeError('invalid_store', `the store has no ${missing.join(', ')}: it needs get, put, claim and delete (see the README)`);
+    }
     const bridge = core_(() => new core.CoreBridge(JSON.stringify(settings)));
     const timeoutMs = bridge.upstreamTimeoutMs;
     const maxBodyBytes = bridge.maxBodyBytes;
+    const tooLarge = (announced) => {
+      const { status, headers, body } = JSON.parse(bridge.bodyTooLarge(announced));
+      return new Response(body, { status, headers });
+    };
 
     async function send(delivery) {
       try {
@@ -178,13 +235,9 @@ export function makeApi(core) {
     async function handle(request) {
       const url = new URL(request.url);
       const declared = Number(request.headers.get('content-length') ?? 0);
-      if (declared > maxBodyBytes) {
-        return Response.json(
-          { status: 'error', error: 'body_too_large', message: `the body has ${declared} bytes; the limit is ${maxBodyBytes} (MAX_BODY_BYTES)` },
-          { status: 413 },
-        );
-      }
-      const body = new Uint8Array(await request.arrayBuffer());
+      if (declared > maxBodyBytes) return tooLarge(declared);
+      const body = await readBody(request.body, maxBodyBytes);
+      if (body === null) return tooLarge(undefined);
       const exchange = bridge.exchange(request.method, url.pathname, request.url, JSON.stringify([...request.headers]), body, nowSeconds());
       try {
         for (;;) {
@@ -194,6 +247,11 @@ export function makeApi(core) {
             exchange.provide(JSON.stringify(values.map((v) => (v === undefined || v === null ? null : String(v)))));
           } else if (step.write) {
             await Promise.all(step.write.map((e) => store.put(e.key, e.value, e.ttlSeconds)));
+          } else if (step.claim) {
+            const held = await Promise.all(step.claim.map((e) => store.claim(e.key, e.value, e.ttlSeconds)));
+            exchange.claimed(JSON.stringify(held.map((v) => (v === undefined || v === null ? null : String(v)))));
+          } else if (step.release) {
+            await Promise.all(step.release.map((key) => store.delete(key)));
           } else if (step.deliver) {
             const result = await send(step.deliver);
             exchange.delivered(result.status, result.retryAfter, result.body);

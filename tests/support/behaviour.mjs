@@ -235,6 +235,32 @@ export function behaviourSuite(name, makeTarget) {
     });
   });
 
+  describe('overlapping copies go out once (the sender retries while its first attempt runs)', () => {
+    test('20 copies of one Voice360 event: one post; the rest are told to retry, and their retries are duplicates', async () => {
+      reamaze.respond({ delayMs: 300 });
+      const answers = await Promise.all(Array.from({ length: 20 }, () => webhook('voice360', incomingCall('overlap.20'))));
+      assert.equal(reamaze.received.length, 1, 'posted once');
+      const statuses = answers.map((a) => a.status).sort();
+      assert.deepEqual(statuses, [200, ...Array(19).fill(503)], answers.map((a) => a.text).join('\n'));
+      assert.ok(answers.filter((a) => a.status === 503).every((a) => a.json.error === 'in_progress' && a.headers.get('retry-after')));
+      const retry = await webhook('voice360', incomingCall('overlap.20'));
+      assert.equal(retry.json.status, 'duplicate');
+      assert.equal(reamaze.received.length, 1);
+    });
+    test('5 copies of one signed staff reply: each SMS part sent once', async () => {
+      voice360.respond({ delayMs: 300 });
+      const payload = { to: { phone: '+15559876543' }, from: { phone: '+15551234567' }, body: 'Your parcel left the depot this morning. '.repeat(5).trim() };
+      const answers = await Promise.all(Array.from({ length: 5 }, () => staffReply(payload)));
+      const parts = voice360.received.length;
+      assert.equal(parts, 2, 'two parts, each sent once');
+      assert.equal(answers.filter((a) => a.status === 200).length, 1, answers.map((a) => a.text).join('\n'));
+      assert.ok(answers.filter((a) => a.status !== 200).every((a) => a.status === 503 && a.json.error === 'in_progress'));
+      const retry = await staffReply(payload);
+      assert.equal(retry.status, 200, retry.text);
+      assert.equal(voice360.received.length, parts, 'the retry sends nothing again');
+    });
+  });
+
   test('a repeated delivery is posted once', async () => {
     const first = await webhook('voice360', incomingCall('dup.1'));
     const second = await webhook('voice360', incomingCall('dup.1'));

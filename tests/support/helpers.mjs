@@ -30,6 +30,8 @@ export function workerOptions({ bindings, logs, queues = false }) {
     modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'], fallthrough: true }],
     compatibilityDate: '2026-04-01',
     kvNamespaces: ['BRIDGE_KV'],
+    // As wrangler.toml declares it: the claims that deduplicate deliveries.
+    durableObjects: { CLAIMS: { className: 'Claims', useSQLite: true } },
     // As wrangler.toml's [assets]: the debugger page at GET /.
     assets: { directory: new URL('www/dist', root).pathname, routerConfig: { has_user_worker: true } },
     bindings: { ...SECRETS, ...bindings },
