@@ -687,7 +687,7 @@ fn run_webhook(
     if let Some(now) = queue_at {
         let seen = script.read(messages.iter().map(|m| keys::seen(&m.message.id)).collect())?;
         script.write(remember)?;
-        return enqueue_webhook(provider, &name, &messages, &seen, now, script);
+        return enqueue_webhook(settings, provider, &name, &messages, &seen, now, script);
     }
     let held = script.claim(messages.iter().map(|m| claim_of(keys::seen(&m.message.id))).collect())?;
     script.write(remember)?;
@@ -704,11 +704,8 @@ fn done(key: String) -> Entry {
     Entry { key, value: store::DONE.into(), ttl_seconds: ttl::SEEN }
 }
 
-/// Sync mode: delivers, in order, the messages whose claims this exchange
-/// holds (`held` is `None` for those). A message another copy of the
-/// webhook is still delivering is left to it, and the sender is asked to
-/// come back (503): its retry is then a duplicate, or delivers what that
-/// copy failed to. Claims not settled are released, so a retry can send.
+/// Sync mode: delivers the messages whose claims this exchange holds, and
+/// answers the sender.
 fn deliver_claimed(
     settings: &Settings,
     provider: Provider,
@@ -717,6 +714,48 @@ fn deliver_claimed(
     held: &[Option<String>],
     script: &mut Script,
 ) -> Result<Response, Suspend> {
+    let Posted { reports, failure, elsewhere } = post_claimed(settings, provider, name, messages, held, script)?;
+    if let Some(failure) = failure {
+        return Ok(failure);
+    }
+    if elsewhere {
+        return Ok(in_progress(provider.name(), name, reports));
+    }
+    let all_duplicates = reports.iter().all(|r| r["result"] == "duplicate");
+    Ok(Response::json(
+        200,
+        json!({
+            "status": if all_duplicates { "duplicate" } else { "delivered" },
+            "provider": provider.name(),
+            "event": name,
+            "messages": reports,
+        }),
+    ))
+}
+
+/// What came of posting messages whose claims were taken.
+struct Posted {
+    /// One per message: delivered, duplicate, in_progress or refused.
+    reports: Vec<Value>,
+    /// The answer for the sender when Re:amaze did not take them all.
+    failure: Option<Response>,
+    /// Some were being delivered by another copy of the request.
+    elsewhere: bool,
+}
+
+/// Posts, in order, the messages whose claims this exchange holds (`held`
+/// is `None` for those). A message another copy of the webhook is still
+/// delivering is left to it: the sender is then asked to come back (503),
+/// and its retry is a duplicate, or delivers what that copy failed to.
+/// Claims not settled are released, so a retry can send.
+fn post_claimed(
+    settings: &Settings,
+    provider: Provider,
+    name: &str,
+    messages: &[Outgoing],
+    held: &[Option<String>],
+    script: &mut Script,
+) -> Result<Posted, Suspend> {
     let mut reports = Vec::new();
     let mut delivered = Vec::new();
     let mut unsettled: Vec<String> =
@@ -756,28 +795,17 @@ fn deliver_claimed(
                 // posts only the rest.
                 script.write(delivered)?;
                 script.release(unsettled)?;
-                return Ok(upstream_failure(503, "reamaze_unavailable", "Re:amaze", provider, name, &result, reports));
+                let failure =
+                    upstream_failure(503, "reamaze_unavailable", "Re:amaze", provider, name, &result, reports.clone());
+                return Ok(Posted { reports, failure: Some(failure), elsewhere });
             }
         }
     }
     script.write(delivered)?;
     script.release(unsettled)?;
-    if let Some(result) = refused {
-        return Ok(upstream_failure(502, "reamaze_refused", "Re:amaze", provider, name, &result, reports));
-    }
-    if elsewhere {
-        return Ok(in_progress(provider.name(), name, reports));
-    }
-    let all_duplicates = reports.iter().all(|r| r["result"] == "duplicate");
-    Ok(Response::json(
-        200,
-        json!({
-            "status": if all_duplicates { "duplicate" } else { "delivered" },
-            "provider": provider.name(),
-            "event": name,
-            "messages": reports,
-        }),
-    ))
+    let failure =
+        refused.map(|r| upstream_failure(502, "reamaze_refused", "Re:amaze", provider, name, &r, reports.clone()));
+    Ok(Posted { reports, failure, elsewhere })
 }
 
 /// 503: another copy of this request is delivering some of it right now.
@@ -802,8 +830,13 @@ fn in_progress(source: &str, event: &str, reports: Vec<Value>) -> Response {
 const IN_PROGRESS_RETRY_SECONDS: u32 = 15;
 
 /// Queue mode: the messages not delivered before go on the queue, and the
-/// sender is answered 202 at once; the consumer delivers them.
+/// sender is answered 202 at once; the consumer delivers them. The queue
+/// takes messages of a bounded size in batches of a bounded size
+/// (`queue::batches`): a message too large for it is posted at once
+/// instead, as in sync mode, rather than refused by the queue on every
+/// retry.
 fn enqueue_webhook(
+    settings: &Settings,
     provider: Provider,
     name: &str,
     messages: &[Outgoing],
@@ -811,35 +844,65 @@ fn enqueue_webhook(
     now: i64,
     script: &mut Script,
 ) -> Result<Response, Suspend> {
-    let fresh: Vec<Queued> = messages
-        .iter()
-        .zip(seen)
-        .filter(|(_, seen)| seen.is_none())
-        .map(|(m, _)| Queued::new(m, provider.name(), name, now))
-        .collect();
-    let reports: Vec<Value> = messages
-        .iter()
-        .zip(seen)
-        .map(|(m, seen)| {
-            let result = if seen.is_some() { "duplicate" } else { "queued" };
-            json!({ "id": m.message.id, "channel": m.channel.name(), "result": result })
-        })
-        .collect();
+    let fresh: Vec<&Outgoing> = messages.iter().zip(seen).filter(|(_, seen)| seen.is_none()).map(|(m, _)| m).collect();
     if fresh.is_empty() {
+        let reports: Vec<Value> = messages
+            .iter()
+            .map(|m| json!({ "id": m.message.id, "channel": m.channel.name(), "result": "duplicate" }))
+            .collect();
         return Ok(Response::json(
             200,
             json!({ "status": "duplicate", "provider": provider.name(), "event": name, "messages": reports }),
         ));
     }
-    if let Err(why) = script.enqueue(fresh)? {
-        let mut response = Response::error(503, "queue_unavailable", format!("the delivery queue refused: {why}"));
-        response.headers.push(("Retry-After".into(), "30".into()));
-        return Ok(response);
+    let queued: Vec<Queued> = fresh.iter().map(|m| Queued::new(m, provider.name(), name, now)).collect();
+    let (fits, too_large): (Vec<Queued>, Vec<Queued>) = queued.into_iter().partition(queue::fits);
+    for batch in queue::batches(fits) {
+        if let Err(why) = script.enqueue(batch)? {
+            let mut response = Response::error(503, "queue_unavailable", format!("the delivery queue refused: {why}"));
+            response.headers.push(("Retry-After".into(), "30".into()));
+            return Ok(response);
+        }
     }
+    let posted_now = post_too_large(settings, provider, name, &too_large, script)?;
+    if let Some(failure) = posted_now.failure {
+        return Ok(failure);
+    }
+    let reports: Vec<Value> = messages
+        .iter()
+        .zip(seen)
+        .map(|(m, seen)| {
+            let posted = posted_now.reports.iter().find(|r| r["id"] == m.message.id.as_str());
+            match (seen, posted) {
+                (Some(_), _) => json!({ "id": m.message.id, "channel": m.channel.name(), "result": "duplicate" }),
+                (None, Some(report)) => report.clone(),
+                (None, None) => json!({ "id": m.message.id, "channel": m.channel.name(), "result": "queued" }),
+            }
+        })
+        .collect();
     Ok(Response::json(
         202,
         json!({ "status": "queued", "provider": provider.name(), "event": name, "messages": reports }),
     ))
+}
+
+/// Queue mode: posts at once the messages too large for the queue, with
+/// their claims, as sync mode posts every message.
+fn post_too_large(
+    settings: &Settings,
+    provider: Provider,
+    name: &str,
+    too_large: &[Queued],
+    script: &mut Script,
+) -> Result<Posted, Suspend> {
+    let outgoing: Vec<Outgoing> =
+        too_large.iter().map(|q| Outgoing { channel: q.channel, message: q.message.clone() }).collect();
+    let held = script.claim(outgoing.iter().map(|m| claim_of(keys::seen(&m.message.id))).collect())?;
+    let mut posted = post_claimed(settings, provider, name, &outgoing, &held, script)?;
+    if posted.failure.is_none() && posted.elsewhere {
+        posted.failure = Some(in_progress(provider.name(), name, posted.reports.clone()));
+    }
+    Ok(posted)
 }
 
 fn run_staff_reply(
@@ -988,11 +1051,11 @@ fn quote(text: &str) -> String {
 /// reading a stream at the limit knows only that it is over.
 pub fn body_too_large(settings: &Settings, announced: Option<usize>) -> Response {
     let limit = settings.max_body_bytes;
-    let size = match announced {
-        Some(bytes) => format!("has {bytes} bytes"),
-        None => "is larger than that".to_string(),
+    let message = match announced {
+        Some(bytes) => format!("the body has {bytes} bytes; the limit is {limit} (MAX_BODY_BYTES)"),
+        None => format!("the body has more bytes than the limit, {limit} (MAX_BODY_BYTES)"),
     };
-    Response::error(413, "body_too_large", format!("the body {size}; the limit is {limit} bytes (MAX_BODY_BYTES)"))
+    Response::error(413, "body_too_large", message)
 }
 
 pub(crate) fn header_too_large(name: &str, bytes: usize, settings: &Settings) -> Response {

@@ -60,6 +60,40 @@ impl Queued {
     }
 }
 
+/// The largest queued message, as JSON: Cloudflare Queues holds 128 KB per
+/// message, and this leaves room for the platform's own envelope.
+pub const MESSAGE_MAX_BYTES: usize = 120_000;
+/// The largest batch sent to the queue at once: Cloudflare Queues takes at
+/// most 100 messages and 256 KB in one `sendBatch`.
+pub const BATCH_MAX_BYTES: usize = 240_000;
+pub const BATCH_MAX_MESSAGES: usize = 100;
+
+fn size_of(queued: &Queued) -> usize {
+    serde_json::to_vec(queued).map_or(usize::MAX, |json| json.len())
+}
+
+/// Whether the queue can hold `queued`.
+pub fn fits(queued: &Queued) -> bool {
+    size_of(queued) <= MESSAGE_MAX_BYTES
+}
+
+/// `messages`, in order, in batches the queue takes in one send.
+pub fn batches(messages: Vec<Queued>) -> Vec<Vec<Queued>> {
+    let mut batches: Vec<Vec<Queued>> = Vec::new();
+    let mut bytes = 0;
+    for queued in messages {
+        let size = size_of(&queued);
+        let full = batches.last().is_none_or(|b| b.len() == BATCH_MAX_MESSAGES || bytes + size > BATCH_MAX_BYTES);
+        if full {
+            batches.push(Vec::new());
+            bytes = 0;
+        }
+        bytes += size;
+        batches.last_mut().expect("a batch was just pushed").push(queued);
+    }
+    batches
+}
+
 /// A message that will not be delivered without an operator: refused by
 /// Re:amaze, or out of attempts. Kept (in KV) until replayed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -194,3 +194,103 @@ fn admin_routes_need_the_bearer_token_and_are_off_without_one() {
         assert!(!String::from_utf8(refused.body).unwrap().contains("s3cret"));
     }
 }
+
+/// Runs a queue-mode exchange against a store, recording every batch
+/// enqueued and every message posted at once.
+fn run_against_store(
+    mut exchange: reamaze_bridge::Exchange,
+    store: &mut reamaze_bridge::MemoryStore,
+) -> (Vec<Vec<Queued>>, Vec<serde_json::Value>, reamaze_bridge::Response) {
+    use reamaze_bridge::Store;
+    let (mut batches, mut posted) = (Vec::new(), Vec::new());
+    loop {
+        match exchange.step() {
+            Step::Read(keys) => exchange.provide(keys.iter().map(|k| store.get(k, NOW)).collect()),
+            Step::Write(entries) => entries.iter().for_each(|e| store.put(e, NOW)),
+            Step::Claim(entries) => exchange.claimed(entries.iter().map(|e| store.claim(e, NOW)).collect()),
+            Step::Release(keys) => keys.iter().for_each(|k| store.delete(k)),
+            Step::Deliver(d) => {
+                posted.push(serde_json::from_slice(&d.body).unwrap());
+                exchange.delivered(DeliveryResult::answered(200, ""));
+            }
+            Step::Enqueue(messages) => {
+                batches.push(messages);
+                exchange.enqueued(Ok(()));
+            }
+            Step::Respond(response) => return (batches, posted, response),
+        }
+    }
+}
+
+/// A two-hour transcript in queue mode: every part fits in a queue message
+/// (128 KB) and every batch in one send (256 KB, 100 messages), and the
+/// parts together are the whole transcript.
+#[test]
+fn a_two_hour_transcript_is_enqueued_in_messages_and_batches_the_queue_takes() {
+    let bridge = Bridge::new(settings(&[])).queued(true);
+    let mut store = reamaze_bridge::MemoryStore::new();
+    assert_eq!(run_against_store(webhook_exchange(&bridge, "long.q"), &mut store).2.status, 202);
+    let (event, turns) = common::long_transcription("long.q", 120, NOW + 7_300);
+    let body = serde_json::to_vec(&event).unwrap();
+    let (batches, posted, response) =
+        run_against_store(common::voice360_exchange(&bridge, &body, b"whsec", NOW + 7_300), &mut store);
+    assert_eq!(response.status, 202, "{:?}", response.body_json());
+    assert!(posted.is_empty(), "every part fits the queue");
+    for batch in &batches {
+        let bytes: usize = batch.iter().map(|q| serde_json::to_vec(q).unwrap().len()).sum();
+        assert!(bytes <= queue::BATCH_MAX_BYTES && batch.len() <= queue::BATCH_MAX_MESSAGES, "{bytes} bytes");
+        assert!(batch.iter().all(|q| serde_json::to_vec(q).unwrap().len() <= queue::MESSAGE_MAX_BYTES));
+    }
+    let bodies: Vec<String> = batches.iter().flatten().map(|q| q.message.body.clone()).collect();
+    let lines: Vec<String> = bodies[1..]
+        .iter()
+        .flat_map(|b| b.lines().skip(1).filter(|l| !l.is_empty()).map(String::from).collect::<Vec<_>>())
+        .collect();
+    assert_eq!(lines, turns);
+}
+
+/// A message larger than the queue holds (MAX_MESSAGE_CHARS raised) is not
+/// refused by the queue on every retry: it is posted at once, and the rest
+/// is queued.
+#[test]
+fn a_message_too_large_for_the_queue_is_posted_at_once() {
+    let bridge = Bridge::new(settings(&[("MAX_MESSAGE_CHARS", "300000")])).queued(true);
+    let mut store = reamaze_bridge::MemoryStore::new();
+    assert_eq!(run_against_store(webhook_exchange(&bridge, "big.q"), &mut store).2.status, 202);
+    let (event, _) = common::long_transcription("big.q", 180, NOW + 7_300);
+    let body = serde_json::to_vec(&event).unwrap();
+    let (batches, posted, response) =
+        run_against_store(common::voice360_exchange(&bridge, &body, b"whsec", NOW + 7_300), &mut store);
+    assert_eq!(response.status, 202, "{:?}", response.body_json());
+    assert!(batches.is_empty(), "nothing the queue would refuse is enqueued");
+    assert_eq!(posted.len(), 1, "the transcript, in one message over 128 KB, is posted at once");
+    assert!(serde_json::to_vec(&posted[0]).unwrap().len() > 128_000);
+    assert_eq!(response.body_json()["messages"][0]["result"], "delivered");
+}
+
+#[test]
+fn batches_hold_what_one_send_takes() {
+    let message = |i: usize, chars: usize| {
+        let mut q = Queued::new(
+            &reamaze_bridge::Outgoing {
+                channel: reamaze_bridge::Channel::Voice,
+                message: reamaze_bridge::Message::between(
+                    format!("m{i}"),
+                    reamaze_bridge::Direction::Inbound,
+                    reamaze_bridge::Party::phone("+15551234567"),
+                    reamaze_bridge::Party::phone("+15559876543"),
+                    "x".repeat(chars),
+                ),
+            },
+            "voice360",
+            "E",
+            NOW,
+        );
+        q.attempt = 1;
+        q
+    };
+    let sizes = |batches: &[Vec<Queued>]| batches.iter().map(Vec::len).collect::<Vec<_>>();
+    assert_eq!(sizes(&queue::batches((0..5).map(|i| message(i, 100_000)).collect())), [2, 2, 1]);
+    assert_eq!(sizes(&queue::batches((0..250).map(|i| message(i, 10)).collect())), [100, 100, 50]);
+    assert!(queue::fits(&message(0, 110_000)) && !queue::fits(&message(0, 130_000)));
+}
