@@ -25,13 +25,14 @@ export async function startServer({ settings, port = 0, host = '127.0.0.1', stor
       });
       const response = await bridge.fetch(request);
       const headers = Object.fromEntries(response.headers);
-      // A body left unread (refused at the limit) is not drained: the
-      // connection closes after the answer.
-      if (hasBody && !req.readableEnded) headers.connection = 'close';
+      // The rest of a body refused at the limit is read and dropped, never
+      // kept, so the sender gets its answer; then the connection closes.
+      if (hasBody && !req.readableEnded) {
+        headers.connection = 'close';
+        req.resume();
+      }
       res.writeHead(response.status, headers);
-      res.end(Buffer.from(await response.arrayBuffer()), () => {
-        if (!req.readableEnded) req.destroy();
-      });
+      res.end(Buffer.from(await response.arrayBuffer()));
     } catch (e) {
       res.writeHead(500, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ status: 'error', error: 'internal', message: String(e?.message ?? e) }));

@@ -98,7 +98,9 @@ export interface Translation {
  * VOICE360_WEBHOOK_SECRETS, VOICE360_API_KEY, VOICE360_ACCOUNT_ID, VOICE360_API_BASE,
  * SMS_CHANNEL_NUMBER, BIRD_SIGNING_KEYS, BIRD_WEBHOOK_URL, BIRD_MAX_AGE_SECONDS,
  * BIRD_MAX_FUTURE_SECONDS, BIRD_POST_STATUSES, VOLUBILE_WEBHOOK_SECRETS, VOLUBILE_NUMBER,
- * MAX_BODY_BYTES, MAX_MESSAGE_CHARS, UPSTREAM_TIMEOUT_MS. Lists may be arrays or comma-separated strings.
+ * MAX_BODY_BYTES, MAX_MESSAGE_CHARS, MAX_SECRETS, UPSTREAM_TIMEOUT_MS. Lists may be arrays or
+ * comma-separated strings. In createBridge and createProcessor, a setting that cannot be used
+ * turns off only what depends on it (GET /healthz lists it under `invalid_settings`).
  */
 export type Settings = Partial<Record<string, string | number | boolean | string[]>>;
 
@@ -108,6 +110,9 @@ export function translate(provider: Provider, body: Bytes, settings?: Settings):
 /** A Re:amaze staff SMS reply as the Voice360 send-SMS requests, in order (160 characters each at most). */
 export function replyToSms(body: Bytes, settings: Settings): { from: string; to: string; message: string }[];
 
+/** A header's value as Node (string, string[] or undefined) or the Fetch API (string or null) gives it. */
+export type HeaderValue = string | readonly string[] | null | undefined;
+
 export type ProcessResult =
   | { ok: true; event: string; deliveries: { url: string; headers: Record<string, string>; body: string }[]; ignored?: undefined }
   | { ok: true; event: string; ignored: string; deliveries?: undefined }
@@ -115,22 +120,39 @@ export type ProcessResult =
 
 export interface Processor {
   /** Verify, translate and sign one provider webhook: the signed Re:amaze requests to make, or why not (with the status the bridge would answer). */
-  process(provider: Provider, request: { body: Bytes; signature?: string | null; timestamp?: string | number | null; url?: string; now?: number }): ProcessResult;
+  /**
+   * Headers may be given as Node gives them (`req.headers[name]`: a string, a list of
+   * strings, or undefined); a list reads as its values joined by ", ", as the Fetch API's
+   * `Headers.get` gives a header sent twice.
+   */
+  process(
+    provider: Provider,
+    request: { body: Bytes; signature?: HeaderValue; timestamp?: HeaderValue | number; url?: string; now?: number },
+  ): ProcessResult;
 }
 
 /** Settings read once; call parties remembered between calls (in memory). */
 export function createProcessor(settings: Settings): Processor;
 
-/** Where the bridge keeps state between requests; both methods may return promises. */
+/**
+ * Where the bridge keeps state between requests; every method may return a promise.
+ * `claim` must be atomic across every process that shares the store: it writes only if the
+ * key holds no live value, and answers undefined or null when it wrote, else the value held
+ * (Redis: `SET key value NX GET EX ttlSeconds`). Deduplication rests on it.
+ */
 export interface Store {
   get(key: string): string | null | undefined | Promise<string | null | undefined>;
   put(key: string, value: string, ttlSeconds: number): void | Promise<void>;
+  claim(key: string, value: string, ttlSeconds: number): string | null | undefined | Promise<string | null | undefined>;
+  delete(key: string): void | Promise<unknown>;
 }
 
-/** The default store: a Map with expiry. */
+/** The default store: a Map with expiry, its claims atomic within the process. */
 export class MemoryStore implements Store {
   get(key: string): string | undefined;
   put(key: string, value: string, ttlSeconds: number): void;
+  claim(key: string, value: string, ttlSeconds: number): string | undefined;
+  delete(key: string): void;
 }
 
 export interface Bridge {

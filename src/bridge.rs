@@ -1053,7 +1053,7 @@ pub fn body_too_large(settings: &Settings, announced: Option<usize>) -> Response
     let limit = settings.max_body_bytes;
     let message = match announced {
         Some(bytes) => format!("the body has {bytes} bytes; the limit is {limit} (MAX_BODY_BYTES)"),
-        None => format!("the body has more bytes than the limit, {limit} (MAX_BODY_BYTES)"),
+        None => format!("the body has more than {limit} bytes; the limit is {limit} (MAX_BODY_BYTES)"),
     };
     Response::error(413, "body_too_large", message)
 }

@@ -269,12 +269,28 @@ async fn body_bytes(
         let bytes: Uint8Array = js_sys::Reflect::get(&chunk, &"value".into()).map_err(js_error)?.unchecked_into();
         let at = body.len();
         if at + bytes.length() as usize > limit {
-            let _ = reader.cancel();
+            drain(&reader, limit).await;
             return Ok(None);
         }
         body.resize(at + bytes.length() as usize, 0);
         bytes.copy_to(&mut body[at..]);
     }
+}
+
+/// Reads and drops what is left of a body refused at the limit, so that a
+/// sender still writing it gets the answer rather than a reset connection;
+/// past `limit` more bytes, the stream is cancelled instead.
+async fn drain(reader: &web_sys::ReadableStreamDefaultReader, limit: usize) {
+    let mut dropped = 0usize;
+    while dropped <= limit {
+        let Ok(chunk) = JsFuture::from(reader.read()).await else { return };
+        if js_sys::Reflect::get(&chunk, &"done".into()).map_or(true, |done| done.is_truthy()) {
+            return;
+        }
+        let value = js_sys::Reflect::get(&chunk, &"value".into()).unwrap_or(JsValue::UNDEFINED);
+        dropped += value.dyn_ref::<Uint8Array>().map_or(0, |bytes| bytes.length() as usize);
+    }
+    let _ = reader.cancel();
 }
 
 async fn body_text(request: &WebRequest) -> std::result::Result<String, String> {

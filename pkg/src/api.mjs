@@ -45,6 +45,8 @@ function core_(call) {
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 const optionalText = (v) => (v === undefined || v === null ? undefined : String(v));
+/** A header as Node gives it (a list for one sent twice) or as Headers.get does (joined by ", "). */
+const headerText = (v) => (Array.isArray(v) ? v.join(', ') : optionalText(v));
 
 /**
  * A store of time-to-live entries in memory: the default for createBridge.
@@ -175,7 +177,7 @@ export function makeApi(core) {
       process(provider, { body, signature, timestamp, url, now } = {}) {
         // The core's answer is a list of strings (see CoreProcessor::process).
         const [kind, ...items] = core_(() =>
-          processor.process(String(provider), bytes(body ?? '', 'body'), optionalText(signature), optionalText(timestamp), optionalText(url), now ?? nowSeconds()),
+          processor.process(String(provider), bytes(body ?? '', 'body'), headerText(signature), headerText(timestamp), optionalText(url), now ?? nowSeconds()),
         );
         if (kind === 'refused') return JSON.parse(items[0]);
         if (kind === 'ignored') return { ok: true, event: items[0], ignored: items[1] };

@@ -108,6 +108,16 @@ test('the hostile requests get their answer from createBridge in the browser, wi
         writes += 1;
         entries.set(key, value);
       },
+      claim: (key, value) => {
+        writes += 1;
+        if (entries.has(key)) return entries.get(key);
+        entries.set(key, value);
+        return undefined;
+      },
+      delete: (key) => {
+        writes += 1;
+        entries.delete(key);
+      },
     };
     const fetch = () => {
       fetches += 1;

@@ -311,12 +311,37 @@ describe('the API', () => {
         calls.push(['put', key, ttl]);
         data.set(key, value);
       },
+      // As Redis's SET key value NX GET EX ttl: the value held, or null when written.
+      async claim(key, value, ttl) {
+        calls.push(['claim', key, ttl]);
+        if (data.has(key)) return data.get(key);
+        data.set(key, value);
+        return null;
+      },
+      async delete(key) {
+        calls.push(['delete', key]);
+        data.delete(key);
+      },
     };
     const b = bridge.createBridge({ VOICE360_WEBHOOK_SECRETS: 'k', REAMAZE_VOICE_SECRET: 'v' }, { store, fetch: async () => new Response('', { status: 201 }) });
     const body = JSON.stringify({ event_name: 'USER_DIAL', timestamp: 1704067200, metadata: { dialed_number: '+1555', uniqueid: 'u1' } });
     const request = () => new Request('http://b.test/webhooks/voice360', { method: 'POST', body, headers: { 'X-Voice360-Signature': bridge.sign({ scheme: 'voice360', secret: 'k', body }) } });
     assert.equal((await (await b.fetch(request())).json()).status, 'delivered');
     assert.equal((await (await b.fetch(request())).json()).status, 'duplicate');
+    assert.ok(calls.some(([op, key, ttl]) => op === 'claim' && key === 'seen:voice360:USER_DIAL:u1' && ttl > 0));
     assert.ok(calls.some(([op, key, ttl]) => op === 'put' && key === 'seen:voice360:USER_DIAL:u1' && ttl > 0));
+  });
+
+  test('createProcessor takes a header as Node gives it: a string, or a list', () => {
+    const processor = bridge.createProcessor({ VOICE360_WEBHOOK_SECRETS: 'k', REAMAZE_VOICE_SECRET: 'v' });
+    const body = JSON.stringify({ event_name: 'USER_DIAL', timestamp: 1704067200, metadata: { dialed_number: '+1555', uniqueid: 'h1' } });
+    const signature = bridge.sign({ scheme: 'voice360', secret: 'k', body });
+    assert.equal(processor.process('voice360', { body, signature: [signature] }).ok, true);
+    assert.equal(processor.process('voice360', { body, signature: [signature, signature] }).code, 'repeated_header', 'sent twice: joined, as Headers.get joins it, and refused');
+  });
+
+  test('createBridge refuses a store that cannot claim, naming what is missing', () => {
+    const store = { get() {}, put() {} };
+    assert.throws(() => bridge.createBridge({}, { store }), (e) => e.code === 'invalid_store' && /claim, delete/.test(e.message));
   });
 });

@@ -10,6 +10,7 @@ import { createHmac } from 'node:crypto';
 import { startReamaze, startVoice360 } from '../../scripts/standins.mjs';
 import { SECRETS, incomingCall, sign, unusedPort, vectors, webhook as signedWebhook } from './helpers.mjs';
 import { assertHostileAnswer, hostile, hostileRequest } from './hostile.mjs';
+import { longTranscription, turnsPosted } from './transcript.mjs';
 
 const vectorCase = (file, name) => vectors(file).find((c) => c.name === name) ?? assert.fail(`no vector ${name}`);
 export const TIMEOUT_MS = 800;
@@ -297,6 +298,20 @@ export function behaviourSuite(name, makeTarget) {
             assert.equal(res.status, 200, `secret ${i}: ${res.text}`);
           }
           assert.equal(reamaze.accepted().length, 20);
+        });
+      });
+      test("a two-hour call's transcript (about 2.6 MB) at the default size limit: posted whole, the recap then numbered parts", async () => {
+        await reconfigured({ MAX_BODY_BYTES: '' }, async () => {
+          assert.equal((await webhook('voice360', incomingCall('long.sync'))).status, 200);
+          const { event, lines } = longTranscription('long.sync', 120, 1704074500);
+          const res = await webhook('voice360', event);
+          assert.equal(res.status, 200, res.text);
+          const bodies = reamaze.accepted().slice(1).map((r) => r.message.body);
+          assert.match(bodies[0], /^Call transcript \(2:00:00\)\nSummary: A long call about an invoice\./);
+          assert.ok(bodies.length >= 5 && bodies.every((b) => [...b].length <= 20_000), `${bodies.length} messages`);
+          bodies.slice(1).forEach((b, k) => assert.ok(b.startsWith(`Call transcript, part ${k + 1} of ${bodies.length - 1}\n`)));
+          assert.deepEqual(turnsPosted(bodies), lines, 'every turn, whole and in order');
+          assert.equal((await webhook('voice360', event)).json.status, 'duplicate', 'a redelivery posts nothing');
         });
       });
       test('a setting that cannot be used turns off only its provider, and /healthz names it', async () => {

@@ -6,12 +6,15 @@
 import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { startReamaze } from '../../scripts/standins.mjs';
+import { reamazeSignature, startReamaze } from '../../scripts/standins.mjs';
 import { SECRETS, incomingCall, request, waitFor, webhook, workerTarget } from '../support/helpers.mjs';
+import { longTranscription, turnsPosted } from '../support/transcript.mjs';
 
 const ADMIN_TOKEN = 'admin-token-for-tests';
 const WEBHOOKS = 300;
 const RE_AMAZE_LATENCY_MS = 50;
+/** The bridge's patience with Re:amaze (UPSTREAM_TIMEOUT_MS) in this run. */
+const TIMEOUT_MS = 3000;
 
 let reamaze;
 let queued;
@@ -29,7 +32,7 @@ before(async () => {
       QUEUE_RETRY_BASE_SECONDS: '1',
       QUEUE_RETRY_MAX_SECONDS: '2',
       QUEUE_MAX_ATTEMPTS: '15',
-      UPSTREAM_TIMEOUT_MS: '3000',
+      UPSTREAM_TIMEOUT_MS: String(TIMEOUT_MS),
     },
   });
 });
@@ -53,12 +56,20 @@ const consumerLines = () =>
     }
   }).filter((l) => l?.queue === 'deliveries');
 
-/** Whether a message's first attempt fails, and how: a fixed third 503, a twelfth 429. */
-function firstAttemptFault(id) {
+/**
+ * What Re:amaze does with a message's first attempt, spread over the whole
+ * run by a hash of its id: half succeed; of the rest, 503s, 429s, dropped
+ * connections, and posts Re:amaze accepts only after the bridge has given up
+ * waiting (the usual cause of duplicates).
+ */
+function firstAttempt(id) {
   const n = createHash('sha256').update(id).digest()[0] % 12;
-  if (n < 4) return { status: 503, body: { error: 'temporarily unavailable' } };
-  if (n === 4) return { status: 429, headers: { 'Retry-After': '1' }, body: { error: 'slow down' } };
-  return undefined;
+  if (n < 6) return { kind: 'ok' };
+  if (n < 8) return { kind: '503', answer: { status: 503, body: { error: 'temporarily unavailable' } } };
+  if (n === 8) return { kind: '429', answer: { status: 429, headers: { 'Retry-After': '1' }, body: { error: 'slow down' } } };
+  if (n === 9) return { kind: 'dropped', answer: { hangUp: true } };
+  if (n === 10) return { kind: 'late', answer: { delayMs: TIMEOUT_MS + 700 } };
+  return { kind: 'ok' };
 }
 
 async function sendAll(mf, ids) {
@@ -69,62 +80,105 @@ async function sendAll(mf, ids) {
   return answers;
 }
 
-test(`fault run: ${WEBHOOKS} webhooks through 503s, 429s and refused connections, each delivered exactly once`, async () => {
+/**
+ * Counts a run: each expected id accepted once is delivered; none is lost;
+ * an id accepted more than once is a duplicate, unless its first post was
+ * accepted after the bridge gave up (`late`), which no sender can avoid:
+ * Re:amaze then receives the same `id` twice.
+ */
+function tally(acceptedIds, expected, late) {
+  const counts = new Map();
+  for (const id of acceptedIds) counts.set(id, (counts.get(id) ?? 0) + 1);
+  const twice = [...counts].filter(([, n]) => n > 1).map(([id]) => id);
+  return {
+    delivered: [...expected].filter((id) => counts.has(id)).length,
+    lost: [...expected].filter((id) => !counts.has(id)),
+    duplicated: twice.filter((id) => !late.has(id)),
+    late_duplicates: twice.filter((id) => late.has(id)),
+  };
+}
+
+test(`fault run: ${WEBHOOKS} webhooks through faults spread over the run, each delivered exactly once`, async () => {
   const ids = Array.from({ length: WEBHOOKS }, (_, i) => `fault.${i}`);
   const expected = new Set(ids.map((id) => `voice360:INCOMING_EXTERNAL_CALL:${id}`));
   const attempted = new Set();
-  let faults503 = 0;
-  let faults429 = 0;
+  const faults = {};
+  const late = new Set();
   reamaze.policy = ({ message }) => {
     if (!message || attempted.has(message.id)) return undefined;
     attempted.add(message.id);
-    const fault = firstAttemptFault(message.id);
-    if (fault?.status === 503) faults503 += 1;
-    if (fault?.status === 429) faults429 += 1;
-    return fault;
+    const { kind, answer } = firstAttempt(message.id);
+    faults[kind] = (faults[kind] ?? 0) + 1;
+    if (kind === 'late') late.add(message.id);
+    return answer;
   };
 
-  const answers = await sendAll(queued, ids.slice(0, WEBHOOKS / 2));
-  // A span in which Re:amaze refuses connections, while webhooks keep coming.
+  // A short span in the middle in which Re:amaze refuses connections.
+  const answers = await sendAll(queued, ids.slice(0, (WEBHOOKS * 2) / 3));
   await reamaze.pause();
   const pausedAt = Date.now();
-  answers.push(...(await sendAll(queued, ids.slice(WEBHOOKS / 2))));
-  await new Promise((r) => setTimeout(r, Math.max(0, 2500 - (Date.now() - pausedAt))));
+  answers.push(...(await sendAll(queued, ids.slice((WEBHOOKS * 2) / 3))));
+  await new Promise((r) => setTimeout(r, Math.max(0, 1500 - (Date.now() - pausedAt))));
   await reamaze.resume();
   const refusedFor = Date.now() - pausedAt;
 
   assert.ok(answers.every((a) => a.status === 202 && a.json.status === 'queued'), 'every webhook answered 202 queued');
   await waitFor(() => new Set(reamaze.accepted().map((r) => r.message.id)).size >= expected.size, 120_000, 'every message delivered');
   // Let any stray retry or duplicate surface before counting.
-  await new Promise((r) => setTimeout(r, 2500));
+  await new Promise((r) => setTimeout(r, TIMEOUT_MS + 2000));
 
   const accepted = reamaze.accepted().map((r) => r.message.id);
-  const counts = new Map();
-  for (const id of accepted) counts.set(id, (counts.get(id) ?? 0) + 1);
-  const lost = [...expected].filter((id) => !counts.has(id));
-  const duplicated = [...counts].filter(([, n]) => n > 1).map(([id]) => id);
+  const counted = tally(accepted, expected, late);
   const lines = consumerLines();
-  const refused = lines.filter((l) => l.outcome === 'retry' && l.upstream_status === null).length;
   const report = {
     webhooks: WEBHOOKS,
     answered_202: answers.filter((a) => a.status === 202).length,
-    first_attempts_503: faults503,
-    first_attempts_429: faults429,
-    attempts_refused_connection: refused,
+    first_attempts: faults,
+    attempts_refused_connection: lines.filter((l) => l.outcome === 'retry' && l.upstream_status === null).length,
     refused_span_ms: refusedFor,
     retries: lines.filter((l) => l.outcome === 'retry').length,
-    delivered: counts.size,
-    lost: lost.length,
-    duplicated: duplicated.length,
+    delivered: counted.delivered,
+    lost: counted.lost.length,
+    duplicated: counted.duplicated.length,
+    late_duplicates: counted.late_duplicates.length,
     dead_letters: lines.filter((l) => l.outcome === 'dead_letter').length,
   };
   console.log(`fault run: ${JSON.stringify(report)}`);
-  assert.ok(faults503 >= WEBHOOKS / 5 && faults429 > 0, 'the faults happened');
-  assert.ok(refused > 0, 'some attempts met the refused span');
-  assert.deepEqual(lost, [], 'none lost');
-  assert.deepEqual(duplicated, [], 'none duplicated');
+  assert.ok(faults.ok >= WEBHOOKS / 3, 'many first attempts succeed, so a duplicate of them would show');
+  assert.ok(faults['503'] > 0 && faults['429'] > 0 && faults.dropped > 0 && faults.late > 0, 'every fault happened');
+  assert.deepEqual(counted.lost, [], 'none lost');
+  assert.deepEqual(counted.duplicated, [], 'none duplicated');
   assert.equal(report.dead_letters, 0);
   assert.ok(reamaze.accepted().every((r) => r.signatureValid), 'signed at send time with the channel secret');
+
+  // The count catches a partial duplicate: a consumer that posted every
+  // tenth message twice would fail the run.
+  const posted = reamaze.accepted().filter((r) => !late.has(r.message.id)).filter((_, i) => i % 10 === 0);
+  for (const { raw } of posted) {
+    const res = await fetch(`${reamaze.url}/incoming/voice`, { method: 'POST', body: raw, headers: { 'X-Reamaze-Hmac-SHA256': reamazeSignature(SECRETS.REAMAZE_VOICE_SECRET, raw) } });
+    assert.equal(res.status, 200);
+  }
+  const withRogue = tally(reamaze.accepted().map((r) => r.message.id), expected, late);
+  assert.equal(withRogue.duplicated.length, posted.length, 'every duplicated message is counted');
+  assert.ok(posted.length >= WEBHOOKS / 12, `${posted.length} duplicated`);
+});
+
+test("a two-hour call's transcript (about 2.6 MB) reaches Re:amaze whole through the queue: the recap, then numbered parts", async () => {
+  assert.equal((await webhook(queued, 'voice360', incomingCall('long.queue'))).status, 202);
+  const { event, lines } = longTranscription('long.queue', 120, 1704074500);
+  const body = JSON.stringify(event);
+  assert.ok(body.length > 2_400_000, `${body.length} bytes`);
+  const answer = await webhook(queued, 'voice360', body);
+  assert.equal(answer.status, 202, answer.text);
+  const parts = answer.json.messages.length;
+  assert.ok(parts >= 5, `${parts} messages`);
+  const posted = () => reamaze.accepted().filter((r) => r.message.thread_id === 'voice360:long.queue' && r.message.id.includes('TRANSCRIPTION'));
+  await waitFor(() => posted().length >= parts, 30_000, 'every part delivered');
+  const bodies = answer.json.messages.map(({ id }) => posted().find((r) => r.message.id === id).message.body);
+  assert.match(bodies[0], /^Call transcript \(2:00:00\)\nSummary: A long call about an invoice\./);
+  bodies.slice(1).forEach((b, k) => assert.ok(b.startsWith(`Call transcript, part ${k + 1} of ${parts - 1}\n`), b.slice(0, 60)));
+  assert.ok(bodies.every((b) => [...b].length <= 20_000));
+  assert.deepEqual(turnsPosted(bodies), lines, 'every turn, whole and in order');
 });
 
 test('a message Re:amaze refuses is a dead letter, and replays once Re:amaze accepts', async () => {

@@ -1,0 +1,51 @@
+// Every JavaScript example in the package's README type-checks under
+// `tsc --strict` against the package's own types (pkg/index.d.ts) and
+// Node's (@types/node): what a TypeScript user pasting it would get.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const root = new URL('../../', import.meta.url).pathname;
+
+/** The names the README's examples use without defining, as a reader's code would have them. */
+const CONTEXT = `
+declare const rawBody: Uint8Array;
+declare const req: import('node:http').IncomingMessage;
+declare const request: Request;
+declare const body: string;
+declare const reamazeStaffReplyBody: string;
+`;
+
+const examples = () => [...readFileSync(join(root, 'pkg/README.md'), 'utf8').matchAll(/```(?:js|ts)\n([\s\S]*?)```/g)].map((m) => m[1]);
+
+test("the package README's examples type-check with tsc --strict", () => {
+  const blocks = examples();
+  assert.ok(blocks.length >= 4, `${blocks.length} examples found`);
+  const dir = mkdtempSync(join(tmpdir(), 'readme-types-'));
+  try {
+    const files = blocks.map((code, i) => {
+      const file = join(dir, `example${i + 1}.ts`);
+      writeFileSync(file, `${CONTEXT}\n${code}\nexport {};\n`);
+      return file;
+    });
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
+      compilerOptions: {
+        strict: true, noEmit: true, target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext',
+        types: ['node'], typeRoots: [join(root, 'node_modules/@types')], skipLibCheck: false,
+        paths: { 'reamaze-bridge': [join(root, 'pkg/index.d.ts')] },
+      },
+      files,
+    }));
+    try {
+      execFileSync(join(root, 'node_modules/.bin/tsc'), ['-p', dir], { encoding: 'utf8' });
+    } catch (e) {
+      assert.fail(`tsc --strict: ${e.stdout}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
