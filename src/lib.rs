@@ -43,6 +43,7 @@
 
 pub mod bridge;
 pub mod format;
+pub mod graphemes;
 #[cfg(feature = "js")]
 pub mod js;
 pub mod json;

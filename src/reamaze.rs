@@ -2,7 +2,6 @@
 //! the staff-reply webhook turned into SMS sends.
 
 use serde::{Deserialize, Serialize};
-use unicode_segmentation::UnicodeSegmentation;
 
 /// The longest SMS part sent, in UTF-16 code units. Voice360 documents "max
 /// 160 chars" without saying how it counts; 160 UTF-16 units is within 160
@@ -409,50 +408,96 @@ impl PhoneDigits {
 /// single cluster longer than `limit` itself is cut, between code points.
 pub fn split_sms(text: &str, limit: usize) -> Vec<String> {
     assert!(limit > 1, "an SMS part holds at least one character of any kind");
+    let text = text.trim();
+    let mut clusters = Clusters::of(text);
     let mut parts = Vec::new();
-    let mut rest = text.trim();
-    while !rest.is_empty() {
-        let Some(fit) = Fit::measure(rest, limit) else {
-            parts.push(rest.to_string());
-            break;
+    let mut first = clusters.skip_spaces(0);
+    while first < clusters.len() {
+        let next = match clusters.part_from(first, limit) {
+            Cut::Before(next) => next,
+            Cut::Inside(i, at) => clusters.split(i, at),
         };
-        let cut = match fit {
-            Fit { first_over_is_space: true, end, .. } => end,
-            Fit { last_space: Some(space), .. } => space,
-            Fit { end: 0, .. } => longest_prefix_in_units(rest, limit),
-            Fit { end, .. } => end,
-        };
-        parts.push(rest[..cut].trim_end().to_string());
-        rest = rest[cut..].trim_start();
+        let end = clusters.start(next);
+        parts.push(text[clusters.start(first)..end].trim_end().to_string());
+        first = clusters.skip_spaces(next);
     }
     parts
 }
 
-/// Where `text` stops fitting in `limit` UTF-16 units, by grapheme clusters.
-struct Fit {
-    /// The byte offset of the first cluster that does not fit.
-    end: usize,
-    first_over_is_space: bool,
-    /// The byte offset of the last whitespace cluster that fits (not the first).
-    last_space: Option<usize>,
+/// Where a part ends.
+enum Cut {
+    /// Before this cluster (the text's end when past the last).
+    Before(usize),
+    /// Inside this cluster, longer than a whole part, at this byte.
+    Inside(usize, usize),
 }
 
-impl Fit {
-    /// `None` when all of `text` fits.
-    fn measure(text: &str, limit: usize) -> Option<Fit> {
+/// A text's grapheme clusters, by their byte spans.
+struct Clusters<'a> {
+    text: &'a str,
+    ends: Vec<usize>,
+}
+
+impl<'a> Clusters<'a> {
+    fn of(text: &'a str) -> Self {
+        Clusters { text, ends: crate::graphemes::ends(text) }
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn start(&self, i: usize) -> usize {
+        match i {
+            0 => 0,
+            i => self.ends[i - 1],
+        }
+    }
+
+    fn get(&self, i: usize) -> &'a str {
+        &self.text[self.start(i)..self.ends[i]]
+    }
+
+    fn is_space(&self, i: usize) -> bool {
+        self.get(i).chars().all(char::is_whitespace)
+    }
+
+    /// The first cluster from `i` on that is not whitespace.
+    fn skip_spaces(&self, mut i: usize) -> usize {
+        while i < self.len() && self.is_space(i) {
+            i += 1;
+        }
+        i
+    }
+
+    /// Where the part that starts at cluster `first` ends: at the last
+    /// whitespace that fits, else before the first cluster that does not.
+    fn part_from(&self, first: usize, limit: usize) -> Cut {
         let mut units = 0;
         let mut last_space = None;
-        for (at, cluster) in text.grapheme_indices(true) {
-            let is_space = cluster.chars().all(char::is_whitespace);
-            units += cluster.encode_utf16().count();
-            if units > limit {
-                return Some(Fit { end: at, first_over_is_space: is_space, last_space });
+        for i in first..self.len() {
+            units += self.get(i).encode_utf16().count();
+            if units <= limit {
+                if self.is_space(i) && i > first {
+                    last_space = Some(i);
+                }
+                continue;
             }
-            if is_space && at > 0 {
-                last_space = Some(at);
-            }
+            return match last_space {
+                _ if self.is_space(i) => Cut::Before(i),
+                Some(space) => Cut::Before(space),
+                None if i == first => Cut::Inside(i, self.start(i) + longest_prefix_in_units(self.get(i), limit)),
+                None => Cut::Before(i),
+            };
         }
-        None
+        Cut::Before(self.len())
+    }
+
+    /// Splits cluster `i` in two at byte `at`: the second half is cluster
+    /// `i + 1`, returned.
+    fn split(&mut self, i: usize, at: usize) -> usize {
+        self.ends.insert(i, at);
+        i + 1
     }
 }
 

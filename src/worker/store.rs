@@ -7,7 +7,6 @@
 //! never queue behind one another; the object's storage holds the value and
 //! its expiry, and an alarm at the expiry empties it.
 
-use serde::{Deserialize, Serialize};
 use worker::{durable_object, Date, DurableObject, Env, KvStore, ObjectNamespace, State};
 
 use crate::store::{keys, Entry, MemoryStore, Store};
@@ -52,7 +51,7 @@ impl Stores {
 
     pub async fn put(&self, entry: &Entry, now: i64) -> Outcome<()> {
         if let Some(claims) = self.claim_object(&entry.key) {
-            return ask(claims, &entry.key, &Op::Put { value: entry.value.clone(), ttl_seconds: entry.ttl_seconds })
+            return ask(claims, &entry.key, &Op::Put { value: &entry.value, ttl_seconds: entry.ttl_seconds })
                 .await
                 .map(drop);
         }
@@ -75,8 +74,7 @@ impl Stores {
     /// is not atomic: /healthz says so.
     pub async fn claim(&self, entry: &Entry, now: i64) -> Outcome<Option<String>> {
         if let Some(claims) = self.claim_object(&entry.key) {
-            return ask(claims, &entry.key, &Op::Claim { value: entry.value.clone(), ttl_seconds: entry.ttl_seconds })
-                .await;
+            return ask(claims, &entry.key, &Op::Claim { value: &entry.value, ttl_seconds: entry.ttl_seconds }).await;
         }
         if self.kv.is_none() {
             return Ok(ISOLATE_STORE.with(|s| s.borrow_mut().claim(entry, now)));
@@ -103,40 +101,94 @@ impl Stores {
 }
 
 /// What the Worker asks of a claim's Durable Object.
-#[derive(Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "lowercase")]
-enum Op {
+enum Op<'a> {
     Get,
-    Put { value: String, ttl_seconds: u64 },
-    Claim { value: String, ttl_seconds: u64 },
+    Put { value: &'a str, ttl_seconds: u64 },
+    Claim { value: &'a str, ttl_seconds: u64 },
     Delete,
 }
 
-/// Sends `op` to `key`'s object; its answer is the value held, if any.
-async fn ask(claims: &ObjectNamespace, key: &str, op: &Op) -> Outcome<Option<String>> {
-    let stub = claims.get_by_name(key).map_err(|e| e.to_string())?;
-    let mut init = worker::RequestInit::new();
-    init.with_method(worker::Method::Post)
-        .with_body(Some(serde_json::to_string(op).map_err(|e| e.to_string())?.into()));
-    let request = worker::Request::new_with_init("https://claims.internal/", &init).map_err(|e| e.to_string())?;
-    let mut answer = stub.fetch_with_request(request).await.map_err(|e| e.to_string())?;
-    if answer.status_code() != 200 {
-        return Err(format!("the claims object answered {}", answer.status_code()));
+impl Op<'_> {
+    /// The request's URL: the object is named by the key, so the URL
+    /// carries only the operation (the values are the core's own short
+    /// words, `store::PENDING` and `store::DONE`, and need no escaping).
+    fn url(&self) -> String {
+        match self {
+            Op::Get => "https://claims/get".into(),
+            Op::Delete => "https://claims/delete".into(),
+            Op::Put { value, ttl_seconds } => format!("https://claims/put/{ttl_seconds}/{value}"),
+            Op::Claim { value, ttl_seconds } => format!("https://claims/claim/{ttl_seconds}/{value}"),
+        }
     }
-    answer.json::<Option<String>>().await.map_err(|e| e.to_string())
+
+    /// Reads an operation back from a request's path.
+    fn of(path: &str) -> Option<Op<'_>> {
+        let mut parts = path.trim_start_matches('/').splitn(3, '/');
+        let (verb, ttl, value) = (parts.next()?, parts.next(), parts.next());
+        let timed = || Some((value?, ttl?.parse().ok()?));
+        Some(match verb {
+            "get" => Op::Get,
+            "delete" => Op::Delete,
+            "put" => timed().map(|(value, ttl_seconds)| Op::Put { value, ttl_seconds })?,
+            "claim" => timed().map(|(value, ttl_seconds)| Op::Claim { value, ttl_seconds })?,
+            _ => return None,
+        })
+    }
 }
 
-/// A value and when it lapses (milliseconds since the epoch).
-#[derive(Serialize, Deserialize)]
-struct Held {
-    value: String,
-    expires_ms: f64,
+/// The object's answer: the value held, if any, as text after `held:`.
+fn answer_text(held: Option<&str>) -> String {
+    held.map_or_else(|| "free".to_string(), |value| format!("held:{value}"))
+}
+
+/// Sends `op` to `key`'s object; its answer is the value held, if any.
+async fn ask(claims: &ObjectNamespace, key: &str, op: &Op<'_>) -> Outcome<Option<String>> {
+    let stub = claims.get_by_name(key).map_err(|e| e.to_string())?;
+    let mut answer = stub.fetch_with_str(&op.url()).await.map_err(|e| e.to_string())?;
+    let text = answer.text().await.map_err(|e| e.to_string())?;
+    match text.strip_prefix("held:") {
+        Some(value) => Ok(Some(value.to_string())),
+        None if text == "free" => Ok(None),
+        None => Err(format!("the claims object answered {}: {text}", answer.status_code())),
+    }
+}
+
+/// An operation that outlives the request it was read from.
+enum OwnedOp {
+    Get,
+    Put(String, u64),
+    Claim(String, u64),
+    Delete,
+}
+
+fn owned(op: Op<'_>) -> OwnedOp {
+    match op {
+        Op::Get => OwnedOp::Get,
+        Op::Put { value, ttl_seconds } => OwnedOp::Put(value.to_string(), ttl_seconds),
+        Op::Claim { value, ttl_seconds } => OwnedOp::Claim(value.to_string(), ttl_seconds),
+        Op::Delete => OwnedOp::Delete,
+    }
+}
+
+/// A value and when it lapses, kept as one text, `<expiry ms> <value>`.
+struct Held;
+
+impl Held {
+    fn write(value: &str, expires_ms: f64) -> String {
+        format!("{} {value}", expires_ms as u64)
+    }
+
+    /// The value, if it has not lapsed at `now` (milliseconds).
+    fn read(text: &str, now: f64) -> Option<String> {
+        let (expires, value) = text.split_once(' ')?;
+        (expires.parse::<u64>().ok()? as f64 > now).then(|| value.to_string())
+    }
 }
 
 /// One claimed key. Its event handlers run one at a time, and no other
 /// event is delivered while a storage call is under way (the runtime's
 /// input gate), so a read followed by a write is atomic.
-#[durable_object]
+#[durable_object(alarm)]
 pub struct Claims {
     state: State,
 }
@@ -146,27 +198,27 @@ impl DurableObject for Claims {
         Claims { state }
     }
 
-    async fn fetch(&self, mut request: worker::Request) -> worker::Result<worker::Response> {
-        let body = request.text().await?;
-        let op: Op = serde_json::from_str(&body).map_err(|e| worker::Error::RustError(e.to_string()))?;
+    async fn fetch(&self, request: worker::Request) -> worker::Result<worker::Response> {
+        let Some(op) = Op::of(request.path().as_str()).map(owned) else {
+            return worker::Response::error("no such operation", 404);
+        };
         let storage = self.state.storage();
         let now = Date::now().as_millis() as f64;
-        let held = storage.get::<Held>("held").await?.filter(|h| h.expires_ms > now).map(|h| h.value);
-        let keep = |value: String, ttl_seconds: u64| Held { value, expires_ms: now + ttl_seconds as f64 * 1000.0 };
+        let held = storage.get::<String>("held").await?.and_then(|text| Held::read(&text, now));
         let answer = match op {
-            Op::Get => held,
-            Op::Claim { .. } if held.is_some() => held,
-            Op::Put { value, ttl_seconds } | Op::Claim { value, ttl_seconds } => {
-                storage.put("held", keep(value, ttl_seconds)).await?;
+            OwnedOp::Get => held,
+            OwnedOp::Claim(..) if held.is_some() => held,
+            OwnedOp::Put(value, ttl_seconds) | OwnedOp::Claim(value, ttl_seconds) => {
+                storage.put("held", Held::write(&value, now + ttl_seconds as f64 * 1000.0)).await?;
                 storage.set_alarm((ttl_seconds * 1000) as i64).await?;
                 None
             }
-            Op::Delete => {
+            OwnedOp::Delete => {
                 storage.delete_all().await?;
                 None
             }
         };
-        worker::Response::from_json(&answer)
+        worker::Response::ok(answer_text(answer.as_deref()))
     }
 
     /// The value has lapsed: nothing of this key is kept.
