@@ -25,7 +25,9 @@ use serde_json::{json, Value};
 
 use crate::json;
 use crate::providers::{Event, Outcome, Provider, TranslateError, Translation};
-use crate::queue::{self, Queued};
+use crate::queue;
+#[cfg(feature = "queue")]
+use crate::queue::Queued;
 use crate::reamaze::{self, Channel, Outgoing, ReplyError, SmsPart, StaffReply};
 use crate::settings::{names, Secret, Settings};
 use crate::signature::{self, Scheme, Signed, VerifyError, Window};
@@ -159,7 +161,21 @@ impl Response {
     }
 
     pub fn error(status: u16, code: &str, message: impl Into<String>) -> Response {
-        Response::json(status, json!({ "status": "error", "error": code, "message": message.into() }))
+        Response::failure(status, code, message.into(), Vec::new())
+    }
+
+    /// An error answer: `{"status": "error", "error": code, "message"}`,
+    /// then `more` fields in order.
+    /// Fields given as null are left out.
+    fn failure(status: u16, code: &str, message: String, more: Vec<(&str, Value)>) -> Response {
+        let mut body = serde_json::Map::new();
+        body.insert("status".into(), "error".into());
+        body.insert("error".into(), code.into());
+        body.insert("message".into(), message.into());
+        for (key, value) in more.into_iter().filter(|(_, value)| !value.is_null()) {
+            body.insert(key.into(), value);
+        }
+        Response::json(status, Value::Object(body))
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -289,6 +305,7 @@ pub enum Step {
     Deliver(Delivery),
     /// Queue mode: put these messages on the delivery queue; answer with
     /// `enqueued`.
+    #[cfg(feature = "queue")]
     Enqueue(Vec<Queued>),
     /// Done: answer the sender with this.
     Respond(Response),
@@ -310,6 +327,9 @@ impl Bridge {
 
     /// Queue mode: webhooks are answered 202 once their messages are on the
     /// delivery queue (`Step::Enqueue`), instead of after delivering them.
+    /// Only in builds with a queue (feature `queue`: the Worker, and native
+    /// builds); the npm package has none, and leaves this code out.
+    #[cfg(feature = "queue")]
     pub fn queued(mut self, queued: bool) -> Self {
         self.queued = queued;
         self
@@ -430,29 +450,62 @@ impl Bridge {
     fn health(&self) -> Response {
         let s = &self.settings;
         let reamaze_ready = s.blocking(&[names::REAMAZE_BASE_URL]).is_none();
-        Response::json(
-            200,
-            json!({
-                "status": "ok",
-                "version": VERSION,
-                "providers": {
-                    "voice360": self.provider_ready(Provider::Voice360),
-                    "bird": self.provider_ready(Provider::Bird),
-                    "volubile": self.provider_ready(Provider::Volubile),
-                },
-                "reamaze": {
-                    "voice": reamaze_ready && s.reamaze_voice_secret.is_some(),
-                    "sms": reamaze_ready && s.reamaze_sms_secret.is_some(),
-                },
-                "staff_replies": s.reamaze_sms_secret.is_some() && s.sms_channel_number.is_some()
-                    && s.voice360_api_key.is_some() && s.voice360_account_id.is_some()
-                    && s.blocking(&[names::VOICE360_API_BASE]).is_none(),
-                "invalid_settings": s.invalid.iter()
-                    .map(|e| json!({ "setting": e.name, "expected": e.expected }))
-                    .collect::<Vec<_>>(),
-            }),
-        )
+        let health = Health {
+            status: "ok",
+            version: VERSION,
+            providers: Providers {
+                voice360: self.provider_ready(Provider::Voice360),
+                bird: self.provider_ready(Provider::Bird),
+                volubile: self.provider_ready(Provider::Volubile),
+            },
+            reamaze: Channels {
+                voice: reamaze_ready && s.reamaze_voice_secret.is_some(),
+                sms: reamaze_ready && s.reamaze_sms_secret.is_some(),
+            },
+            staff_replies: s.reamaze_sms_secret.is_some()
+                && s.sms_channel_number.is_some()
+                && s.voice360_api_key.is_some()
+                && s.voice360_account_id.is_some()
+                && s.blocking(&[names::VOICE360_API_BASE]).is_none(),
+            invalid_settings: s.invalid.iter().map(|e| Invalid { setting: e.name, expected: e.expected }).collect(),
+        };
+        Response {
+            status: 200,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: serde_json::to_vec(&health).expect("the health answer serializes"),
+        }
     }
+}
+
+/// `GET /healthz`: what is configured, never a secret.
+#[derive(serde::Serialize)]
+struct Health {
+    status: &'static str,
+    version: &'static str,
+    providers: Providers,
+    reamaze: Channels,
+    staff_replies: bool,
+    invalid_settings: Vec<Invalid>,
+}
+
+#[derive(serde::Serialize)]
+struct Providers {
+    voice360: bool,
+    bird: bool,
+    volubile: bool,
+}
+
+#[derive(serde::Serialize)]
+struct Channels {
+    voice: bool,
+    sms: bool,
+}
+
+/// A setting that cannot be used, by name, never by value.
+#[derive(serde::Serialize)]
+struct Invalid {
+    setting: &'static str,
+    expected: &'static str,
 }
 
 /// What could be decided without IO.
@@ -484,6 +537,7 @@ enum Answer {
     Written,
     Claimed(Vec<Option<String>>),
     Delivered(DeliveryResult),
+    #[cfg(feature = "queue")]
     Enqueued(Result<(), String>),
 }
 
@@ -523,6 +577,7 @@ impl Exchange {
     }
 
     /// Answers an `Enqueue`: `Err` with the reason when the queue refused.
+    #[cfg(feature = "queue")]
     pub fn enqueued(&mut self, result: Result<(), String>) {
         assert!(matches!(self.pending.take(), Some(Step::Enqueue(_))), "enqueued answers a Step::Enqueue");
         self.answers.push(Answer::Enqueued(result));
@@ -544,6 +599,7 @@ pub fn drive(
             Step::Claim(entries) => exchange.claimed(entries.iter().map(|e| store.claim(e, now)).collect()),
             Step::Release(keys) => keys.iter().for_each(|k| store.delete(k)),
             Step::Deliver(delivery) => exchange.delivered(send(&delivery)),
+            #[cfg(feature = "queue")]
             Step::Enqueue(_) => exchange.enqueued(Err("this driver has no queue".into())),
             Step::Respond(response) => return response,
         }
@@ -629,6 +685,7 @@ impl Script<'_> {
         }
     }
 
+    #[cfg(feature = "queue")]
     fn enqueue(&mut self, messages: Vec<Queued>) -> Result<Result<(), String>, Suspend> {
         match self.next(|| Step::Enqueue(messages))? {
             Answer::Enqueued(result) => Ok(result),
@@ -684,6 +741,9 @@ fn run_webhook(
         return Ok(response);
     }
 
+    #[cfg(not(feature = "queue"))]
+    let _ = queue_at;
+    #[cfg(feature = "queue")]
     if let Some(now) = queue_at {
         let seen = script.read(messages.iter().map(|m| keys::seen(&m.message.id)).collect())?;
         script.write(remember)?;
@@ -722,15 +782,28 @@ fn deliver_claimed(
         return Ok(in_progress(provider.name(), name, reports));
     }
     let all_duplicates = reports.iter().all(|r| r["result"] == "duplicate");
-    Ok(Response::json(
-        200,
-        json!({
-            "status": if all_duplicates { "duplicate" } else { "delivered" },
-            "provider": provider.name(),
-            "event": name,
-            "messages": reports,
-        }),
-    ))
+    Ok(webhook_answer(200, if all_duplicates { "duplicate" } else { "delivered" }, provider, name, reports))
+}
+
+/// The answer to a webhook whose messages were handled: a status word, the
+/// event, and what became of each message.
+fn webhook_answer(status: u16, word: &str, provider: Provider, event: &str, reports: Vec<Value>) -> Response {
+    let mut body = serde_json::Map::new();
+    body.insert("status".into(), word.into());
+    body.insert("provider".into(), provider.name().into());
+    body.insert("event".into(), event.into());
+    body.insert("messages".into(), Value::Array(reports));
+    Response::json(status, Value::Object(body))
+}
+
+/// What became of one message: `result` is delivered, duplicate, queued,
+/// in_progress or refused.
+fn report(outgoing: &Outgoing, result: &str) -> Value {
+    let mut report = serde_json::Map::new();
+    report.insert("id".into(), outgoing.message.id.as_str().into());
+    report.insert("channel".into(), outgoing.channel.name().into());
+    report.insert("result".into(), result.into());
+    Value::Object(report)
 }
 
 /// What came of posting messages whose claims were taken.
@@ -764,7 +837,7 @@ fn post_claimed(
     let mut elsewhere = false;
     for (outgoing, held) in messages.iter().zip(held) {
         let id = outgoing.message.id.clone();
-        let report = |result: &str| json!({ "id": id, "channel": outgoing.channel.name(), "result": result });
+        let report = |result: &str| report(outgoing, result);
         match held.as_deref() {
             Some(store::PENDING) => {
                 elsewhere = true;
@@ -812,16 +885,11 @@ fn post_claimed(
 /// The sender's retry, after it, is answered `duplicate` (or delivers what
 /// that copy could not).
 fn in_progress(source: &str, event: &str, reports: Vec<Value>) -> Response {
-    Response::json(
+    Response::failure(
         503,
-        json!({
-            "status": "error",
-            "error": "in_progress",
-            "message": "another copy of this request is being delivered right now; retry after it",
-            "provider": source,
-            "event": event,
-            "messages": reports,
-        }),
+        "in_progress",
+        "another copy of this request is being delivered right now; retry after it".into(),
+        vec![("provider", source.into()), ("event", event.into()), ("messages", Value::Array(reports))],
     )
     .with_header("Retry-After", Some(IN_PROGRESS_RETRY_SECONDS.to_string()))
 }
@@ -835,6 +903,7 @@ const IN_PROGRESS_RETRY_SECONDS: u32 = 15;
 /// (`queue::batches`): a message too large for it is posted at once
 /// instead, as in sync mode, rather than refused by the queue on every
 /// retry.
+#[cfg(feature = "queue")]
 fn enqueue_webhook(
     settings: &Settings,
     provider: Provider,
@@ -846,14 +915,8 @@ fn enqueue_webhook(
 ) -> Result<Response, Suspend> {
     let fresh: Vec<&Outgoing> = messages.iter().zip(seen).filter(|(_, seen)| seen.is_none()).map(|(m, _)| m).collect();
     if fresh.is_empty() {
-        let reports: Vec<Value> = messages
-            .iter()
-            .map(|m| json!({ "id": m.message.id, "channel": m.channel.name(), "result": "duplicate" }))
-            .collect();
-        return Ok(Response::json(
-            200,
-            json!({ "status": "duplicate", "provider": provider.name(), "event": name, "messages": reports }),
-        ));
+        let reports = messages.iter().map(|m| report(m, "duplicate")).collect();
+        return Ok(webhook_answer(200, "duplicate", provider, name, reports));
     }
     let queued: Vec<Queued> = fresh.iter().map(|m| Queued::new(m, provider.name(), name, now)).collect();
     let (fits, too_large): (Vec<Queued>, Vec<Queued>) = queued.into_iter().partition(queue::fits);
@@ -874,20 +937,18 @@ fn enqueue_webhook(
         .map(|(m, seen)| {
             let posted = posted_now.reports.iter().find(|r| r["id"] == m.message.id.as_str());
             match (seen, posted) {
-                (Some(_), _) => json!({ "id": m.message.id, "channel": m.channel.name(), "result": "duplicate" }),
-                (None, Some(report)) => report.clone(),
-                (None, None) => json!({ "id": m.message.id, "channel": m.channel.name(), "result": "queued" }),
+                (Some(_), _) => report(m, "duplicate"),
+                (None, Some(posted)) => posted.clone(),
+                (None, None) => report(m, "queued"),
             }
         })
         .collect();
-    Ok(Response::json(
-        202,
-        json!({ "status": "queued", "provider": provider.name(), "event": name, "messages": reports }),
-    ))
+    Ok(webhook_answer(202, "queued", provider, name, reports))
 }
 
 /// Queue mode: posts at once the messages too large for the queue, with
 /// their claims, as sync mode posts every message.
+#[cfg(feature = "queue")]
 fn post_too_large(
     settings: &Settings,
     provider: Provider,
@@ -963,16 +1024,15 @@ fn run_staff_reply(
             Some(status) => format!("Voice360 answered {status}: {quote}"),
             None => format!("Voice360 did not answer: {quote}"),
         };
-        return Ok(Response::json(
+        return Ok(Response::failure(
             status,
-            json!({
-                "status": "error",
-                "error": code,
-                "message": format!("SMS part {} of {total} was not sent. {said}", index + 1),
-                "parts_sent": index,
-                "parts": total,
-                "upstream": { "status": result.status, "body": quote },
-            }),
+            code,
+            format!("SMS part {} of {total} was not sent. {said}", index + 1),
+            vec![
+                ("parts_sent", index.into()),
+                ("parts", total.into()),
+                ("upstream", upstream_quote(result.status, quote)),
+            ],
         )
         .with_header("Retry-After", if status == 503 { result.retry_after.clone() } else { None }));
     }
@@ -1023,19 +1083,27 @@ fn upstream_failure(
         Some(s) => format!("{upstream} answered {s}: {quote}"),
         None => format!("{upstream} did not answer: {quote}"),
     };
-    Response::json(
+    Response::failure(
         status,
-        json!({
-            "status": "error",
-            "error": code,
-            "message": message,
-            "provider": provider.name(),
-            "event": event,
-            "messages": reports,
-            "upstream": { "status": result.status, "body": quote },
-        }),
+        code,
+        message,
+        vec![
+            ("provider", provider.name().into()),
+            ("event", event.into()),
+            ("messages", Value::Array(reports)),
+            ("upstream", upstream_quote(result.status, quote)),
+        ],
     )
     .with_header("Retry-After", if status == 503 { result.retry_after.clone() } else { None })
+}
+
+/// What an upstream answered: its status (none when it did not answer) and
+/// the beginning of its body.
+fn upstream_quote(status: Option<u16>, quote: String) -> Value {
+    let mut upstream = serde_json::Map::new();
+    upstream.insert("status".into(), status.map_or(Value::Null, Value::from));
+    upstream.insert("body".into(), quote.into());
+    Value::Object(upstream)
 }
 
 fn quote(text: &str) -> String {
@@ -1069,11 +1137,8 @@ pub(crate) fn header_too_large(name: &str, bytes: usize, settings: &Settings) ->
 
 /// The answer to a staff reply that cannot be sent as it is.
 fn reply_refused(error: &ReplyError) -> Response {
-    let mut body = json!({ "status": "error", "error": error.code(), "message": error.to_string() });
-    if let Some(field) = error.field() {
-        body["field"] = json!(field);
-    }
-    Response::json(error.status(), body)
+    let field = error.field().map_or(Value::Null, Value::from);
+    Response::failure(error.status(), error.code(), error.to_string(), vec![("field", field)])
 }
 
 /// The settings a provider's webhooks depend on.
@@ -1088,15 +1153,8 @@ pub(crate) fn provider_settings(provider: Provider) -> &'static [&'static str] {
 /// 503: what `feature` needs is set to a value that cannot be used. The
 /// sender retries, and its retry goes through once the setting is fixed.
 fn setting_invalid(invalid: &crate::settings::SettingsError, feature: &str) -> Response {
-    let mut response = Response::json(
-        503,
-        json!({
-            "status": "error",
-            "error": "invalid_setting",
-            "setting": invalid.name,
-            "message": format!("{invalid}; {feature} are off until it is fixed"),
-        }),
-    );
+    let message = format!("{invalid}; {feature} are off until it is fixed");
+    let mut response = Response::failure(503, "invalid_setting", message, vec![("setting", invalid.name.into())]);
     response.headers.push(("Retry-After".into(), "300".into()));
     response
 }
@@ -1117,17 +1175,7 @@ fn bad_payload(provider: Provider, event: Option<&str>, error: &TranslateError) 
         TranslateError::UnknownCall { .. } => 422,
         _ => 400,
     };
-    let mut body = json!({
-        "status": "error",
-        "error": error.code(),
-        "message": error.to_string(),
-        "provider": provider.name(),
-    });
-    if let Some(event) = event {
-        body["event"] = json!(event);
-    }
-    if let Some(field) = error.field() {
-        body["field"] = json!(field);
-    }
-    Response::json(status, body)
+    let text = |text: Option<&str>| text.map_or(Value::Null, Value::from);
+    let more = vec![("provider", provider.name().into()), ("event", text(event)), ("field", text(error.field()))];
+    Response::failure(status, error.code(), error.to_string(), more)
 }

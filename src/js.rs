@@ -361,8 +361,42 @@ impl JsBridge {
     }
 }
 
-fn entries_json(entries: &[crate::store::Entry]) -> Vec<Value> {
-    entries.iter().map(|e| json!({ "key": e.key, "value": e.value, "ttlSeconds": e.ttl_seconds })).collect()
+/// A step as the package's JavaScript reads it: `{"read": [keys]}` and so
+/// on, one key naming the step.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+enum StepJson<'a> {
+    Read(&'a [String]),
+    Write(Vec<EntryJson<'a>>),
+    Claim(Vec<EntryJson<'a>>),
+    Release(&'a [String]),
+    Deliver(MessageJson<'a>),
+    Respond(MessageJson<'a>),
+}
+
+#[derive(serde::Serialize)]
+struct EntryJson<'a> {
+    key: &'a str,
+    value: &'a str,
+    #[serde(rename = "ttlSeconds")]
+    ttl_seconds: u64,
+}
+
+/// An outbound request (`url` and `method`) or the answer (`status`).
+#[derive(serde::Serialize)]
+struct MessageJson<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    method: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<u16>,
+    headers: &'a [(String, String)],
+    body: std::borrow::Cow<'a, str>,
+}
+
+fn entries_json(entries: &[crate::store::Entry]) -> Vec<EntryJson<'_>> {
+    entries.iter().map(|e| EntryJson { key: &e.key, value: &e.value, ttl_seconds: e.ttl_seconds }).collect()
 }
 
 /// One request in flight; see `bridge::Exchange`.
@@ -378,26 +412,31 @@ impl JsExchange {
     /// [keys]}`, `{"deliver": {url, method, headers, body}}` or
     /// `{"respond": {status, headers, body}}` (bodies as UTF-8 text).
     pub fn step(&mut self) -> String {
-        let step = match self.exchange.step() {
-            Step::Read(keys) => json!({ "read": keys }),
-            Step::Write(entries) => json!({ "write": entries_json(&entries) }),
-            Step::Claim(entries) => json!({ "claim": entries_json(&entries) }),
-            Step::Release(keys) => json!({ "release": keys }),
-            Step::Deliver(d) => json!({ "deliver": {
-                "url": d.url,
-                "method": d.method,
-                "headers": d.headers,
-                "body": String::from_utf8_lossy(&d.body),
-            } }),
-            // The JS bridge has no queue: the core is never put in queue mode.
+        let step = self.exchange.step();
+        let json = match &step {
+            Step::Read(keys) => StepJson::Read(keys),
+            Step::Write(entries) => StepJson::Write(entries_json(entries)),
+            Step::Claim(entries) => StepJson::Claim(entries_json(entries)),
+            Step::Release(keys) => StepJson::Release(keys),
+            Step::Deliver(d) => StepJson::Deliver(MessageJson {
+                url: Some(&d.url),
+                method: Some(d.method),
+                status: None,
+                headers: &d.headers,
+                body: String::from_utf8_lossy(&d.body),
+            }),
+            // A build with both shells has queue mode; this one never uses it.
+            #[cfg(feature = "queue")]
             Step::Enqueue(_) => unreachable!("the JS bridge runs in sync mode"),
-            Step::Respond(r) => json!({ "respond": {
-                "status": r.status,
-                "headers": r.headers,
-                "body": String::from_utf8_lossy(&r.body),
-            } }),
+            Step::Respond(r) => StepJson::Respond(MessageJson {
+                url: None,
+                method: None,
+                status: Some(r.status),
+                headers: &r.headers,
+                body: String::from_utf8_lossy(&r.body),
+            }),
         };
-        step.to_string()
+        serde_json::to_string(&json).expect("a step serializes")
     }
 
     /// Answers a claim: a JSON array with, per key, null when the claim was
