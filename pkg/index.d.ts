@@ -142,7 +142,7 @@ export function createProcessor(settings: Settings): Processor;
  */
 export interface Store {
   get(key: string): string | null | undefined | Promise<string | null | undefined>;
-  put(key: string, value: string, ttlSeconds: number): void | Promise<void>;
+  put(key: string, value: string, ttlSeconds: number): unknown;
   claim(key: string, value: string, ttlSeconds: number): string | null | undefined | Promise<string | null | undefined>;
   delete(key: string): void | Promise<unknown>;
 }

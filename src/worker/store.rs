@@ -71,7 +71,7 @@ impl Stores {
 
     /// Put-if-absent: `None` when written, else the value held. Without the
     /// Durable Object binding this falls back to a read then a write, which
-    /// is not atomic: /healthz says so.
+    /// is not atomic (the README's "Without a KV binding" says so).
     pub async fn claim(&self, entry: &Entry, now: i64) -> Outcome<Option<String>> {
         if let Some(claims) = self.claim_object(&entry.key) {
             return ask(claims, &entry.key, &Op::Claim { value: &entry.value, ttl_seconds: entry.ttl_seconds }).await;
@@ -199,8 +199,9 @@ impl DurableObject for Claims {
     }
 
     async fn fetch(&self, request: worker::Request) -> worker::Result<worker::Response> {
+        // Only this module's `ask` sends requests here.
         let Some(op) = Op::of(request.path().as_str()).map(owned) else {
-            return worker::Response::error("no such operation", 404);
+            return worker::Response::ok("no such operation");
         };
         let storage = self.state.storage();
         let now = Date::now().as_millis() as f64;

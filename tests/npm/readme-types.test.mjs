@@ -20,6 +20,18 @@ declare const body: string;
 declare const reamazeStaffReplyBody: string;
 `;
 
+/** The part of node-redis (v4) the README's store example uses, as its own types declare it. */
+const REDIS = `
+declare module 'redis' {
+  export function createClient(): { connect(): Promise<RedisClient> };
+  interface RedisClient {
+    get(key: string): Promise<string | null>;
+    set(key: string, value: string, options: { EX?: number; NX?: boolean; GET?: boolean }): Promise<string | null>;
+    del(key: string): Promise<number>;
+  }
+}
+`;
+
 const examples = () => [...readFileSync(join(root, 'pkg/README.md'), 'utf8').matchAll(/```(?:js|ts)\n([\s\S]*?)```/g)].map((m) => m[1]);
 
 test("the package README's examples type-check with tsc --strict", () => {
@@ -28,10 +40,12 @@ test("the package README's examples type-check with tsc --strict", () => {
   const dir = mkdtempSync(join(tmpdir(), 'readme-types-'));
   try {
     const files = blocks.map((code, i) => {
-      const file = join(dir, `example${i + 1}.ts`);
+      const file = join(dir, `example${i + 1}.mts`);
       writeFileSync(file, `${CONTEXT}\n${code}\nexport {};\n`);
       return file;
     });
+    files.push(join(dir, 'redis.d.ts'));
+    writeFileSync(files.at(-1), REDIS);
     writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
       compilerOptions: {
         strict: true, noEmit: true, target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext',
