@@ -203,7 +203,7 @@ fn replace_lone_surrogates(bytes: &[u8]) -> Option<Vec<u8>> {
     let mut at = 0;
     // A backslash only ever starts an escape (JSON allows none outside
     // strings), so escapes are found without tracking strings.
-    while let Some(offset) = find_backslash(&bytes[at..]) {
+    while let Some(offset) = bytes.get(at..).and_then(find_backslash) {
         let escape = at + offset;
         let unit = escaped_unit(bytes, escape);
         at = escape + if unit.is_some() { 6 } else { 2 };
@@ -430,6 +430,10 @@ mod tests {
         assert_eq!(text(r#""\\ud83d""#), "\\ud83d", "an escaped backslash, then letters");
         assert_eq!(text(r#""\ud83d\u0041""#), "\u{fffd}A");
         assert!(replace_lone_surrogates(br#"{"a":"\ud83d\ude00 \n"}"#).is_none(), "whole pairs are left alone");
+        // Cut short after a backslash (found by the fuzzer): not JSON, and no panic.
+        for cut in [&br#""a\"#[..], br#""\u"#, br#""\ud83d\"#, br#""\ud83d\ud"#] {
+            assert!(matches!(parse(cut, 8), Err(JsonError::Syntax(_))), "{cut:?}");
+        }
     }
 
     #[test]
