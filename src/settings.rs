@@ -1,6 +1,6 @@
 //! Settings, read by name from any key/value source: the process
 //! environment (CLI), Worker vars and secrets, a JS object. The names are the
-//! HTTP contract's (`../shared/design/architecture.md`), the same everywhere.
+//! HTTP contract's (the README's "Settings" table), the same everywhere.
 
 use std::fmt;
 
