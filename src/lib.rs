@@ -7,7 +7,8 @@
 //! a stand-in for Re:amaze:
 //!
 //! ```
-//! use reamaze_bridge::bridge::{drive, Bridge, DeliveryResult, Headers, Request};
+//! use reamaze_bridge::bridge::{drive, Bridge};
+//! use reamaze_bridge::http::{DeliveryResult, Headers, Request};
 //! use reamaze_bridge::signature::{sign, Scheme, Signed};
 //! use reamaze_bridge::{MemoryStore, Settings};
 //!
@@ -41,22 +42,28 @@
 //! assert_eq!(posted, ["https://www.reamaze.io/incoming/voice"]);
 //! ```
 
+pub mod admin;
 pub mod bridge;
-pub mod format;
+pub mod error;
 pub mod graphemes;
+pub mod http;
 #[cfg(feature = "js")]
 pub mod js;
 pub mod json;
+pub mod outbound;
 pub mod providers;
 pub mod queue;
 pub mod reamaze;
 pub mod settings;
 pub mod signature;
 pub mod store;
+pub mod time;
 #[cfg(feature = "worker")]
 pub mod worker;
 
-pub use bridge::{drive, Bridge, Delivery, DeliveryResult, Exchange, Headers, Request, Response, Route, Step, Target};
+pub use bridge::{drive, Bridge, Finished, Route, Step, Summary};
+pub use error::Error;
+pub use http::{Delivery, DeliveryResult, Headers, Request, Response, Target};
 pub use providers::{Event, Outcome, Provider, TranslateError, Translation};
 pub use reamaze::{Channel, Direction, Message, Outgoing, Party, SmsPart, StaffReply};
 pub use settings::{Secret, Settings, SettingsError};

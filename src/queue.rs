@@ -1,32 +1,37 @@
 //! Queue mode, sans-IO: what a queued Re:amaze message is, how a consumer
 //! settles one delivery attempt (delivered, retry later, dead letter), and
-//! the operators' access to dead letters.
+//! what arrives on each queue.
 //!
 //! A webhook in queue mode is answered 202 once its messages are enqueued
 //! (see `bridge::Step::Enqueue`). The consumer then, per message:
 //!
 //! ```text
-//! let job = Job::new(queued);
-//! match job.found(store.claim(job.claim())) {                  // atomic put-if-absent
+//! match Arrival::of(queue_name, body, now)? {
+//!     Arrival::DeadLetter(dead) => { store.put(dead.entry()); ack; continue }
+//!     Arrival::Delivery(queued) => queued,
+//! }
+//! match queued.found(store.claim(queued.claim())) {            // atomic put-if-absent
 //!     Found::Delivered => { ack; continue }                    // delivered before
 //!     Found::UnderWay => { retry after ttl::CLAIM; continue }  // another consumer has it
 //!     Found::Ours => {}
 //! }
-//! let delivery = job.delivery(&settings, now)?;                // signed now, with today's secret
-//! match job.settle(send(delivery), &settings, now, jitter) {
+//! let settled = match queued.delivery(&settings) {             // signed now, with today's secret
+//!     Ok(delivery) => queued.settle(&send(delivery), &settings, now, jitter),
+//!     Err(why) => queued.unsendable(why, &settings, now, jitter),
+//! };
+//! match settled {
 //!     Settled::Delivered(mark)   => { store.put(mark); ack }
-//!     Settled::Retry { next, delay_seconds } => { store.delete(job.seen_key()); queue.send(next, delay_seconds); ack }
-//!     Settled::DeadLetter(dead)  => { store.delete(job.seen_key()); dead_letter_queue.send(dead); ack }
+//!     Settled::Retry { next, delay_seconds } => { store.delete(queued.delivery_key()); queue.send(next, delay_seconds); ack }
+//!     Settled::DeadLetter(dead)  => { store.delete(queued.delivery_key()); dead_letter_queue.send(dead); ack }
 //! }
 //! ```
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
-use crate::bridge::{Delivery, DeliveryResult, Response, Target, Verdict};
+use crate::http::{Delivery, DeliveryResult, Target, Verdict};
+use crate::outbound;
 use crate::reamaze::{Channel, Message, Outgoing};
-use crate::settings::{names, Settings};
+use crate::settings::Settings;
 use crate::store::{keys, ttl, Entry, PENDING};
 
 /// A Re:amaze message waiting in the delivery queue. Unsigned: it is signed
@@ -148,28 +153,18 @@ pub enum Found {
     UnderWay,
 }
 
-/// One queued message being delivered.
-#[derive(Clone, Debug)]
-pub struct Job {
-    pub queued: Queued,
-}
-
-impl Job {
-    pub fn new(queued: Queued) -> Self {
-        Job { queued }
-    }
-
+impl Queued {
     /// The key that marks the message delivered, claimed while it is
     /// being delivered.
-    pub fn seen_key(&self) -> String {
-        keys::seen(&self.queued.message.id)
+    pub fn delivery_key(&self) -> String {
+        keys::delivery(&self.message.id)
     }
 
     /// Claim this first (atomically, `Store::claim`), so that two consumers
     /// holding copies of one message (a queue redelivery, or a provider's
     /// retry enqueued twice) never both post it.
     pub fn claim(&self) -> Entry {
-        Entry { key: self.seen_key(), value: PENDING.into(), ttl_seconds: ttl::CLAIM }
+        Entry { key: self.delivery_key(), value: PENDING.into(), ttl_seconds: ttl::CLAIM }
     }
 
     /// What the claim found: `None` (it was written) makes the message this
@@ -185,29 +180,27 @@ impl Job {
     /// The signed request to send now. `Err` when the channel's secret is
     /// not set: retry later rather than lose the message.
     pub fn delivery(&self, settings: &Settings) -> Result<Delivery, String> {
-        let outgoing = Outgoing { channel: self.queued.channel, message: self.queued.message.clone() };
-        crate::bridge::reamaze_delivery(settings, &outgoing)
-            .map_err(|r| r.body_json()["message"].as_str().unwrap_or("the channel's secret is not set").to_string())
+        let outgoing = Outgoing { channel: self.channel, message: self.message.clone() };
+        outbound::reamaze_post(settings, &outgoing).map_err(|error| error.to_string())
     }
 
     /// Settles an attempt. `jitter` is a random number in [0, 1) from the
     /// shell, which spreads retries so a recovering Re:amaze is not hit by
     /// every retry at once.
     pub fn settle(&self, result: &DeliveryResult, settings: &Settings, now: i64, jitter: f64) -> Settled {
-        let target = Target::Reamaze { channel: self.queued.channel, message_id: self.queued.message.id.clone() };
+        let target = Target::Reamaze { channel: self.channel.name(), message_id: self.message.id.clone() };
         let error = || describe(result);
         match result.verdict(&target) {
             Verdict::Accepted => {
-                Settled::Delivered(Entry { key: self.seen_key(), value: "1".into(), ttl_seconds: ttl::SEEN })
+                Settled::Delivered(Entry { key: self.delivery_key(), value: "1".into(), ttl_seconds: ttl::SEEN })
             }
             Verdict::Permanent => Settled::DeadLetter(self.dead(error(), result.status, now)),
-            Verdict::Temporary if self.queued.attempt >= settings.queue_max_attempts => {
+            Verdict::Temporary if self.attempt >= settings.queue_max_attempts => {
                 Settled::DeadLetter(self.dead(format!("out of attempts; last: {}", error()), result.status, now))
             }
             Verdict::Temporary => {
-                let delay = backoff(self.queued.attempt, settings, jitter).max(retry_after(result, now));
-                let next =
-                    Queued { attempt: self.queued.attempt + 1, last_error: Some(error()), ..self.queued.clone() };
+                let delay = backoff(self.attempt, settings, jitter).max(retry_after(result, now));
+                let next = Queued { attempt: self.attempt + 1, last_error: Some(error()), ..self.clone() };
                 Settled::Retry { next, delay_seconds: delay }
             }
         }
@@ -219,13 +212,7 @@ impl Job {
     }
 
     fn dead(&self, last_error: String, upstream_status: Option<u16>, now: i64) -> DeadLetter {
-        DeadLetter {
-            queued: self.queued.clone(),
-            attempts: self.queued.attempt,
-            last_error,
-            upstream_status,
-            dead_at: now,
-        }
+        DeadLetter { queued: self.clone(), attempts: self.attempt, last_error, upstream_status, dead_at: now }
     }
 }
 
@@ -253,36 +240,56 @@ pub fn retry_after(result: &DeliveryResult, now: i64) -> u32 {
     let Some(value) = result.retry_after.as_deref().map(str::trim) else { return 0 };
     let seconds = match value.parse::<i64>() {
         Ok(seconds) => seconds,
-        Err(_) => crate::format::parse_http_date(value).map_or(0, |at| at - now),
+        Err(_) => crate::time::parse_http_date(value).map_or(0, |at| at - now),
     };
     seconds.clamp(0, 86_400) as u32
-}
-
-/// Operators' access: `Authorization: Bearer <ADMIN_TOKEN>`, compared in
-/// constant time (digests of both, so not even the length leaks). No token
-/// configured means the admin routes do not exist (404).
-pub fn authorize(settings: &Settings, authorization: Option<&str>) -> Result<(), Response> {
-    let Some(token) = &settings.admin_token else {
-        return Err(Response::error(404, "not_found", "no route for this path"));
-    };
-    if let Some(header) = authorization.filter(|h| h.len() > settings.max_header_bytes as usize) {
-        return Err(crate::bridge::header_too_large("Authorization", header.len(), settings));
-    }
-    let given = authorization.and_then(|h| h.trim().strip_prefix("Bearer ")).map(str::trim).unwrap_or("");
-    let matches: bool = Sha256::digest(given.as_bytes()).ct_eq(&Sha256::digest(token.expose().as_bytes())).into();
-    if matches && !given.is_empty() {
-        Ok(())
-    } else {
-        let mut response = Response::error(
-            401,
-            "unauthorized",
-            format!("this route needs Authorization: Bearer <{}>", names::ADMIN_TOKEN),
-        );
-        response.headers.push(("WWW-Authenticate".into(), "Bearer".into()));
-        Err(response)
-    }
 }
 
 /// How long a dead letter is kept in the store: long enough for an operator
 /// to notice and replay.
 pub const DEAD_LETTER_TTL: u64 = 30 * 86_400;
+
+impl DeadLetter {
+    /// The store entry that keeps it until an operator replays it.
+    pub fn entry(&self) -> Entry {
+        let value = serde_json::to_string(self).expect("dead letters serialize");
+        Entry { key: self.key(), value, ttl_seconds: DEAD_LETTER_TTL }
+    }
+}
+
+/// What a queue consumer received.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Arrival {
+    /// A message to deliver.
+    Delivery(Queued),
+    /// A message to keep for operators.
+    DeadLetter(DeadLetter),
+}
+
+impl Arrival {
+    /// Tells a message on the delivery queue from one on the dead-letter
+    /// queue. A dead letter carries the queued message under `queued`; a
+    /// message the platform moved to the dead-letter queue by itself (its
+    /// own retry limit) is a bare `Queued` there, known by the queue's
+    /// name: the dead-letter queue's name says "dead", as wrangler.toml's
+    /// does.
+    pub fn of(queue_name: &str, body: serde_json::Value, now: i64) -> Result<Arrival, String> {
+        let on_dead_letter_queue = queue_name.contains("dead");
+        if body.get("queued").is_none() && !on_dead_letter_queue {
+            let queued = serde_json::from_value(body).map_err(|e| format!("not a queued message: {e}"))?;
+            return Ok(Arrival::Delivery(queued));
+        }
+        if let Ok(dead) = serde_json::from_value::<DeadLetter>(body.clone()) {
+            return Ok(Arrival::DeadLetter(dead));
+        }
+        let queued: Queued = serde_json::from_value(body).map_err(|e| format!("not a dead letter: {e}"))?;
+        let last_error = queued.last_error.clone().unwrap_or_else(|| "the delivery consumer kept failing".into());
+        Ok(Arrival::DeadLetter(DeadLetter {
+            attempts: queued.attempt,
+            queued,
+            last_error,
+            upstream_status: None,
+            dead_at: now,
+        }))
+    }
+}

@@ -236,17 +236,6 @@ impl Settings {
         self.invalid.iter().find(|e| names.contains(&e.name))
     }
 
-    /// How a provider's webhooks are signed: its scheme, the secrets to try,
-    /// and the setting that holds them (for "not configured" answers).
-    pub fn webhook_auth(&self, provider: crate::Provider) -> (crate::Scheme, &[Secret], &'static str) {
-        use crate::{Provider, Scheme};
-        match provider {
-            Provider::Voice360 => (Scheme::Voice360, &self.voice360_webhook_secrets, names::VOICE360_WEBHOOK_SECRETS),
-            Provider::Bird => (Scheme::Bird, &self.bird_signing_keys, names::BIRD_SIGNING_KEYS),
-            Provider::Volubile => (Scheme::Volubile, &self.volubile_webhook_secrets, names::VOLUBILE_WEBHOOK_SECRETS),
-        }
-    }
-
     /// Bird's freshness window at `now`.
     pub fn bird_window(&self, now: i64) -> Window {
         Window { now, max_age: self.bird_max_age_seconds, max_future: self.bird_max_future_seconds }

@@ -59,7 +59,7 @@ impl Scheme {
     }
 
     /// The header that carries the signature.
-    pub fn header(self) -> &'static str {
+    pub const fn header(self) -> &'static str {
         match self {
             Scheme::Reamaze => "X-Reamaze-Hmac-SHA256",
             Scheme::Voice360 => "X-Voice360-Signature",
@@ -375,14 +375,25 @@ fn signed_bytes<'a>(scheme: Scheme, signed: &Signed<'a>) -> Result<Cow<'a, [u8]>
     Ok(Cow::Owned(bytes))
 }
 
-/// HMAC-SHA256 of `data` under `key`. In the npm package on Node, for data
-/// long enough, the host's SHA-256 (OpenSSL, with the CPU's SHA
-/// instructions) does the long hash, several times faster than SHA-256
-/// compiled to wasm (`js::host_hmac_sha256`); elsewhere, or if the host
-/// declines, the `hmac` crate computes it.
+/// An HMAC-SHA256 computed outside this crate, for data long enough to be
+/// worth it: `None` declines, and the compiled-in one is used.
+pub type HmacBackend = fn(key: &[u8], data: &[u8]) -> Option<[u8; MAC_LEN]>;
+
+thread_local! {
+    static HMAC_BACKEND: std::cell::Cell<Option<HmacBackend>> = const { std::cell::Cell::new(None) };
+}
+
+/// Installs (or, with `None`, removes) the HMAC backend. The npm package on
+/// Node installs one that hashes with the host's OpenSSL, several times
+/// faster than SHA-256 compiled to wasm on long bodies (BENCHMARKS.md).
+pub fn install_hmac_backend(backend: Option<HmacBackend>) {
+    HMAC_BACKEND.with(|installed| installed.set(backend));
+}
+
+/// HMAC-SHA256 of `data` under `key`: by the installed backend if it
+/// takes it, else by the `hmac` crate.
 fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; MAC_LEN] {
-    #[cfg(feature = "js")]
-    if let Some(tag) = crate::js::host_hmac_sha256(key, data) {
+    if let Some(tag) = HMAC_BACKEND.with(|installed| installed.get()).and_then(|backend| backend(key, data)) {
         return tag;
     }
     let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes a key of any length");

@@ -100,18 +100,20 @@ pub mod ttl {
 pub mod keys {
     use super::digest;
 
-    pub fn seen(message_id: &str) -> String {
-        format!("{SEEN_PREFIX}{message_id}")
+    /// A message's delivery to Re:amaze: claimed while it is under way,
+    /// marked done once Re:amaze took it, so a copy is a duplicate.
+    pub fn delivery(message_id: &str) -> String {
+        format!("{DELIVERY_PREFIX}{message_id}")
     }
 
-    const SEEN_PREFIX: &str = "seen:";
+    const DELIVERY_PREFIX: &str = "seen:";
     const SENT_PREFIX: &str = "sent:";
 
     /// Whether `key` is one of the claims that deduplicate deliveries and SMS
     /// sends. A shell keeps these where claims are atomic (the Worker: its
     /// Durable Object, not Workers KV, which is eventually consistent).
     pub fn is_claimed(key: &str) -> bool {
-        key.starts_with(SEEN_PREFIX) || key.starts_with(SENT_PREFIX)
+        key.starts_with(DELIVERY_PREFIX) || key.starts_with(SENT_PREFIX)
     }
 
     pub fn call(provider: &str, call_id: &str) -> String {
@@ -165,7 +167,7 @@ mod tests {
     #[test]
     fn a_claim_is_held_until_it_expires_or_is_released() {
         let mut store = MemoryStore::new();
-        let claim = Entry { key: keys::seen("m1"), value: PENDING.into(), ttl_seconds: 10 };
+        let claim = Entry { key: keys::delivery("m1"), value: PENDING.into(), ttl_seconds: 10 };
         assert_eq!(store.claim(&claim, 100), None, "the first claim wins");
         assert_eq!(store.claim(&claim, 101).as_deref(), Some(PENDING), "a second sees it held");
         store.delete(&claim.key);

@@ -5,7 +5,8 @@ mod common;
 
 use std::collections::HashMap;
 
-use reamaze_bridge::bridge::{drive, Bridge, Delivery, DeliveryResult, Headers, Request, Response, Step};
+use reamaze_bridge::bridge::{drive, Bridge, Deliver, Step};
+use reamaze_bridge::http::{Delivery, DeliveryResult, Headers, Request, Response};
 use reamaze_bridge::signature::{self, Scheme, Signed};
 use reamaze_bridge::{MemoryStore, Settings};
 use serde_json::{json, Value};
@@ -381,24 +382,28 @@ fn health_tells_what_is_configured_and_no_secret() {
     }
 }
 
+/// The steps of a webhook, in order, each answered through its handle
+/// (which the answer consumes, so no step is answered twice or with
+/// another step's answer).
 #[test]
-fn the_step_protocol_repeats_an_unanswered_step() {
+fn the_steps_of_a_webhook_come_in_order() {
     let h = Harness::new(&[]);
     let body = serde_json::to_vec(&incoming_call("5.1")).unwrap();
-    let mut exchange = common::voice360_exchange(&h.bridge, &body, WEBHOOK_SECRET, NOW);
-    let first = exchange.step();
-    assert!(matches!(&first, Step::Read(keys) if keys == &["call:voice360:5.1".to_string()]));
-    assert_eq!(exchange.step(), first, "asking again repeats the step");
-    exchange.provide(vec![None]);
-    assert!(matches!(exchange.step(), Step::Claim(entries) if entries[0].key.starts_with("seen:")));
-    exchange.claimed(vec![None]);
-    assert!(matches!(exchange.step(), Step::Write(entries) if entries[0].key == "call:voice360:5.1"));
-    let Step::Deliver(delivery) = exchange.step() else { panic!("expected a delivery") };
-    assert_eq!(delivery.url, "https://reamaze.test/incoming/voice");
-    exchange.delivered(DeliveryResult::answered(201, ""));
-    assert!(matches!(exchange.step(), Step::Write(entries) if entries[0].key.starts_with("seen:")));
-    let Step::Respond(response) = exchange.step() else { panic!("expected the response") };
-    assert_eq!(response.status, 200);
+    let first = common::voice360_exchange(&h.bridge, &body, WEBHOOK_SECRET, NOW);
+    let Step::Read(read) = first else { panic!("expected a read") };
+    assert_eq!(read.keys(), ["call:voice360:5.1".to_string()]);
+    let Step::Claim(claim) = read.answer(vec![None]) else { panic!("expected a claim") };
+    assert!(claim.entries()[0].key.starts_with("seen:"));
+    let Step::Write(write) = claim.answer(vec![None]) else { panic!("expected a write") };
+    assert_eq!(write.entries()[0].key, "call:voice360:5.1");
+    let Step::Deliver(deliver) = write.done() else { panic!("expected a delivery") };
+    assert_eq!(deliver.delivery().url, "https://reamaze.test/incoming/voice");
+    let Step::Write(write) = deliver.answer(DeliveryResult::answered(201, "")) else { panic!("expected a write") };
+    assert!(write.entries()[0].key.starts_with("seen:"));
+    let Step::Respond(finished) = write.done() else { panic!("expected the response") };
+    assert_eq!(finished.response.status, 200);
+    assert_eq!((finished.summary.provider, finished.summary.result), (Some("voice360"), "delivered"));
+    assert_eq!(finished.summary.upstream_status, Some(201));
 }
 
 /// A two-hour call's transcript (about 2.6 MB) at the defaults: accepted,
@@ -522,19 +527,31 @@ fn an_unusable_setting_turns_off_only_its_provider() {
     assert_eq!(r.status, 200, "Volubile keeps working: {:?}", r.body_json());
 }
 
-/// Runs `exchange` against `store` until it asks to deliver (returned, not
-/// answered) or responds.
-fn until_delivery(exchange: &mut reamaze_bridge::Exchange, store: &mut MemoryStore) -> Result<Delivery, Response> {
+/// Runs an exchange from `step` against `store` until it asks to deliver
+/// (returned, not answered) or responds.
+fn until_delivery(mut step: Step, store: &mut MemoryStore) -> Result<Deliver, Response> {
     use reamaze_bridge::Store;
     loop {
-        match exchange.step() {
-            Step::Read(keys) => exchange.provide(keys.iter().map(|k| store.get(k, NOW)).collect()),
-            Step::Write(entries) => entries.iter().for_each(|e| store.put(e, NOW)),
-            Step::Claim(entries) => exchange.claimed(entries.iter().map(|e| store.claim(e, NOW)).collect()),
-            Step::Release(keys) => keys.iter().for_each(|k| store.delete(k)),
-            Step::Deliver(delivery) => return Ok(delivery),
+        step = match step {
+            Step::Read(read) => {
+                let values = read.keys().iter().map(|k| store.get(k, NOW)).collect();
+                read.answer(values)
+            }
+            Step::Write(write) => {
+                write.entries().iter().for_each(|e| store.put(e, NOW));
+                write.done()
+            }
+            Step::Claim(claim) => {
+                let held = claim.entries().iter().map(|e| store.claim(e, NOW)).collect();
+                claim.answer(held)
+            }
+            Step::Release(release) => {
+                release.keys().iter().for_each(|k| store.delete(k));
+                release.done()
+            }
+            Step::Deliver(deliver) => return Ok(deliver),
             Step::Enqueue(_) => panic!("sync mode enqueues nothing"),
-            Step::Respond(response) => return Err(response),
+            Step::Respond(finished) => return Err(finished.response),
         }
     }
 }
@@ -546,10 +563,9 @@ fn until_delivery(exchange: &mut reamaze_bridge::Exchange, store: &mut MemorySto
 fn overlapping_copies_of_an_event_post_once() {
     let mut h = Harness::new(&[]);
     let body = serde_json::to_vec(&incoming_call("overlap.1")).unwrap();
-    let mut copies: Vec<_> =
-        (0..20).map(|_| common::voice360_exchange(&h.bridge, &body, WEBHOOK_SECRET, NOW)).collect();
+    let copies: Vec<_> = (0..20).map(|_| common::voice360_exchange(&h.bridge, &body, WEBHOOK_SECRET, NOW)).collect();
     let mut in_flight = Vec::new();
-    for copy in copies.iter_mut() {
+    for copy in copies {
         match until_delivery(copy, &mut h.store) {
             Ok(delivery) => in_flight.push(delivery),
             Err(response) => {
@@ -560,8 +576,8 @@ fn overlapping_copies_of_an_event_post_once() {
         }
     }
     assert_eq!(in_flight.len(), 1, "one copy posts");
-    copies[0].delivered(accepted());
-    assert_eq!(until_delivery(&mut copies[0], &mut h.store).unwrap_err().status, 200);
+    let posting = in_flight.pop().unwrap();
+    assert_eq!(until_delivery(posting.answer(accepted()), &mut h.store).unwrap_err().status, 200);
     let retry = h.voice360(&incoming_call("overlap.1"), never);
     assert_eq!(retry.body_json()["status"], "duplicate");
 }
@@ -597,25 +613,19 @@ fn overlapping_copies_of_a_staff_reply_send_each_part_once() {
         headers: &headers,
         body: &body,
     };
-    let mut copies: Vec<_> = (0..5).map(|_| h.bridge.exchange(&request, NOW)).collect();
-    let mut sent = 0;
-    let mut first = None;
-    for (i, copy) in copies.iter_mut().enumerate() {
+    let copies: Vec<_> = (0..5).map(|_| h.bridge.exchange(&request, NOW)).collect();
+    let mut sending = Vec::new();
+    for copy in copies {
         match until_delivery(copy, &mut h.store) {
-            Ok(_) => {
-                sent += 1;
-                first = Some(i);
-            }
+            Ok(first_part) => sending.push(first_part),
             Err(response) => assert_eq!(response.body_json()["error"], "in_progress"),
         }
     }
-    assert_eq!(sent, 1);
-    let first = &mut copies[first.unwrap()];
-    first.delivered(accepted());
-    let second_part = until_delivery(first, &mut h.store).expect("the second part");
-    assert!(String::from_utf8_lossy(&second_part.body).contains("shipped"));
-    first.delivered(accepted());
-    assert_eq!(until_delivery(first, &mut h.store).unwrap_err().status, 200);
+    assert_eq!(sending.len(), 1);
+    let first_part = sending.pop().unwrap();
+    let second_part = until_delivery(first_part.answer(accepted()), &mut h.store).expect("the second part");
+    assert!(String::from_utf8_lossy(&second_part.delivery().body).contains("shipped"));
+    assert_eq!(until_delivery(second_part.answer(accepted()), &mut h.store).unwrap_err().status, 200);
     let retry = h.staff_reply(&reply, never);
     assert_eq!((retry.status, retry.body_json()["status"].clone()), (200, json!("sent")), "nothing is sent again");
 }

@@ -5,7 +5,8 @@
 
 use std::collections::HashMap;
 
-use reamaze_bridge::bridge::{drive, Bridge, Headers, Request};
+use reamaze_bridge::bridge::{drive, Bridge};
+use reamaze_bridge::http::{Headers, Request};
 use reamaze_bridge::signature::{sign, Scheme, Signed, BIRD_TIMESTAMP_HEADER};
 use reamaze_bridge::store::{Entry, Store};
 use reamaze_bridge::{MemoryStore, Settings};

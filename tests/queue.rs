@@ -5,8 +5,10 @@ mod common;
 
 use std::collections::HashMap;
 
-use reamaze_bridge::bridge::{Bridge, DeliveryResult, Step};
-use reamaze_bridge::queue::{self, backoff, retry_after, DeadLetter, Job, Queued, Settled};
+use reamaze_bridge::admin;
+use reamaze_bridge::bridge::{Bridge, Step};
+use reamaze_bridge::http::DeliveryResult;
+use reamaze_bridge::queue::{self, backoff, retry_after, DeadLetter, Queued, Settled};
 use reamaze_bridge::signature::{self, Scheme, Signed, Window};
 use reamaze_bridge::Settings;
 use serde_json::json;
@@ -25,7 +27,7 @@ fn settings(extra: &[(&str, &str)]) -> Settings {
     Settings::from_lookup(|n| values.get(n).map(|v| v.to_string())).unwrap()
 }
 
-fn webhook_exchange(bridge: &Bridge, uniqueid: &str) -> reamaze_bridge::Exchange {
+fn webhook_exchange(bridge: &Bridge, uniqueid: &str) -> Step {
     let body = serde_json::to_vec(&json!({"event_name": "INCOMING_EXTERNAL_CALL", "account_id": "1", "timestamp": NOW,
         "metadata": {"caller_id_number": "+15551234567", "dnis": "+15559876543", "uniqueid": uniqueid}}))
     .unwrap();
@@ -35,24 +37,29 @@ fn webhook_exchange(bridge: &Bridge, uniqueid: &str) -> reamaze_bridge::Exchange
 /// Runs an exchange answering reads with `seen`, and returns what it
 /// enqueued and its response.
 fn run_queued(
-    mut exchange: reamaze_bridge::Exchange,
+    mut step: Step,
     seen: Option<&str>,
     enqueue: Result<(), String>,
 ) -> (Vec<Queued>, reamaze_bridge::Response) {
     let mut queued = Vec::new();
     loop {
-        match exchange.step() {
-            Step::Read(keys) => exchange.provide(
-                keys.iter().map(|k| if k.starts_with("seen:") { seen.map(String::from) } else { None }).collect(),
-            ),
-            Step::Write(_) => {}
-            Step::Claim(_) | Step::Release(_) => panic!("queue mode claims nothing: its consumer does"),
-            Step::Deliver(d) => panic!("queue mode delivered {} directly", d.url),
-            Step::Enqueue(messages) => {
-                queued.extend(messages);
-                exchange.enqueued(enqueue.clone());
+        step = match step {
+            Step::Read(read) => {
+                let values = read
+                    .keys()
+                    .iter()
+                    .map(|k| if k.starts_with("seen:") { seen.map(String::from) } else { None })
+                    .collect();
+                read.answer(values)
             }
-            Step::Respond(response) => return (queued, response),
+            Step::Write(write) => write.done(),
+            Step::Claim(_) | Step::Release(_) => panic!("queue mode claims nothing: its consumer does"),
+            Step::Deliver(d) => panic!("queue mode delivered {} directly", d.delivery().url),
+            Step::Enqueue(enqueue_step) => {
+                queued.extend(enqueue_step.messages().iter().cloned());
+                enqueue_step.answer(enqueue.clone())
+            }
+            Step::Respond(finished) => return (queued, finished.response),
         }
     }
 }
@@ -80,14 +87,14 @@ fn queue_mode_refused_by_the_queue_is_503_and_duplicates_are_not_enqueued() {
     assert_eq!((response.status, response.body_json()["status"].clone()), (200, json!("duplicate")));
 }
 
-fn job(attempt: u32) -> Job {
+fn job(attempt: u32) -> Queued {
     let mut queued: Queued = serde_json::from_value(json!({
         "channel": "voice", "provider": "voice360", "event": "CALL_ENDED", "attempt": 1, "accepted_at": NOW,
         "message": {"id": "voice360:CALL_ENDED:9", "direction": "inbound", "from": {"phone": "+1555"}, "to": {"phone": "+1666"}, "body": "Call ended"}
     }))
     .unwrap();
     queued.attempt = attempt;
-    Job::new(queued)
+    queued
 }
 
 #[test]
@@ -168,13 +175,8 @@ fn retry_after_reads_seconds_and_http_dates() {
 
 #[test]
 fn dead_letters_replay_as_fresh_first_attempts() {
-    let dead = DeadLetter {
-        queued: job(7).queued,
-        attempts: 7,
-        last_error: "x".into(),
-        upstream_status: Some(400),
-        dead_at: NOW,
-    };
+    let dead =
+        DeadLetter { queued: job(7), attempts: 7, last_error: "x".into(), upstream_status: Some(400), dead_at: NOW };
     assert_eq!(dead.key(), "dead:voice360:CALL_ENDED:9");
     let again = dead.replay(NOW + 60);
     assert_eq!((again.attempt, again.accepted_at, again.last_error), (1, NOW + 60, None));
@@ -183,13 +185,13 @@ fn dead_letters_replay_as_fresh_first_attempts() {
 #[test]
 fn admin_routes_need_the_bearer_token_and_are_off_without_one() {
     let off = settings(&[]);
-    assert_eq!(queue::authorize(&off, Some("Bearer anything")).unwrap_err().status, 404);
+    assert_eq!(admin::authorize(&off, Some("Bearer anything")).unwrap_err().status(), 404);
     let on = settings(&[("ADMIN_TOKEN", "s3cret-token")]);
-    assert!(queue::authorize(&on, Some("Bearer s3cret-token")).is_ok());
+    assert!(admin::authorize(&on, Some("Bearer s3cret-token")).is_ok());
     for wrong in
         [None, Some(""), Some("Bearer "), Some("s3cret-token"), Some("Bearer s3cret-tokeN"), Some("Basic s3cret-token")]
     {
-        let refused = queue::authorize(&on, wrong).unwrap_err();
+        let refused = admin::authorize(&on, wrong).unwrap_err().response(&Default::default());
         assert_eq!(refused.status, 401, "{wrong:?}");
         assert!(!String::from_utf8(refused.body).unwrap().contains("s3cret"));
     }
@@ -198,26 +200,38 @@ fn admin_routes_need_the_bearer_token_and_are_off_without_one() {
 /// Runs a queue-mode exchange against a store, recording every batch
 /// enqueued and every message posted at once.
 fn run_against_store(
-    mut exchange: reamaze_bridge::Exchange,
+    mut step: Step,
     store: &mut reamaze_bridge::MemoryStore,
 ) -> (Vec<Vec<Queued>>, Vec<serde_json::Value>, reamaze_bridge::Response) {
     use reamaze_bridge::Store;
     let (mut batches, mut posted) = (Vec::new(), Vec::new());
     loop {
-        match exchange.step() {
-            Step::Read(keys) => exchange.provide(keys.iter().map(|k| store.get(k, NOW)).collect()),
-            Step::Write(entries) => entries.iter().for_each(|e| store.put(e, NOW)),
-            Step::Claim(entries) => exchange.claimed(entries.iter().map(|e| store.claim(e, NOW)).collect()),
-            Step::Release(keys) => keys.iter().for_each(|k| store.delete(k)),
-            Step::Deliver(d) => {
-                posted.push(serde_json::from_slice(&d.body).unwrap());
-                exchange.delivered(DeliveryResult::answered(200, ""));
+        step = match step {
+            Step::Read(read) => {
+                let values = read.keys().iter().map(|k| store.get(k, NOW)).collect();
+                read.answer(values)
             }
-            Step::Enqueue(messages) => {
-                batches.push(messages);
-                exchange.enqueued(Ok(()));
+            Step::Write(write) => {
+                write.entries().iter().for_each(|e| store.put(e, NOW));
+                write.done()
             }
-            Step::Respond(response) => return (batches, posted, response),
+            Step::Claim(claim) => {
+                let held = claim.entries().iter().map(|e| store.claim(e, NOW)).collect();
+                claim.answer(held)
+            }
+            Step::Release(release) => {
+                release.keys().iter().for_each(|k| store.delete(k));
+                release.done()
+            }
+            Step::Deliver(deliver) => {
+                posted.push(serde_json::from_slice(&deliver.delivery().body).unwrap());
+                deliver.answer(DeliveryResult::answered(200, ""))
+            }
+            Step::Enqueue(enqueue) => {
+                batches.push(enqueue.messages().to_vec());
+                enqueue.answer(Ok(()))
+            }
+            Step::Respond(finished) => return (batches, posted, finished.response),
         }
     }
 }

@@ -6,7 +6,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
-use reamaze_bridge::bridge::{drive, Bridge, DeliveryResult, Headers, Request, Target};
+use reamaze_bridge::bridge::{drive, Bridge};
+use reamaze_bridge::http::{DeliveryResult, Headers, Request, Target};
 use reamaze_bridge::providers::{translate_payload, Outcome, Provider};
 use reamaze_bridge::reamaze::{reply_to_sms, StaffReply};
 use reamaze_bridge::signature::{self, Scheme, Signed, Window};

@@ -3,7 +3,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use reamaze_bridge::bridge::{drive, Bridge, DeliveryResult, Headers, Request};
+use reamaze_bridge::bridge::{drive, Bridge};
+use reamaze_bridge::http::{DeliveryResult, Headers, Request};
 use reamaze_bridge::signature::{self, Scheme, Signed};
 use reamaze_bridge::{MemoryStore, Settings};
 

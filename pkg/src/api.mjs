@@ -179,7 +179,10 @@ export function makeApi(core) {
         const [kind, ...items] = core_(() =>
           processor.process(String(provider), bytes(body ?? '', 'body'), headerText(signature), headerText(timestamp), optionalText(url), now ?? nowSeconds()),
         );
-        if (kind === 'refused') return JSON.parse(items[0]);
+        if (kind === 'refused') {
+          const [status, code, message, field] = items;
+          return field === undefined ? { ok: false, status: Number(status), code, message } : { ok: false, status: Number(status), code, message, field };
+        }
         if (kind === 'ignored') return { ok: true, event: items[0], ignored: items[1] };
         const deliveries = [];
         for (let i = 1; i < items.length; i += 3) {
@@ -249,11 +252,13 @@ export function makeApi(core) {
             exchange.provide(JSON.stringify(values.map((v) => (v === undefined || v === null ? null : String(v)))));
           } else if (step.write) {
             await Promise.all(step.write.map((e) => store.put(e.key, e.value, e.ttlSeconds)));
+            exchange.done();
           } else if (step.claim) {
             const held = await Promise.all(step.claim.map((e) => store.claim(e.key, e.value, e.ttlSeconds)));
             exchange.claimed(JSON.stringify(held.map((v) => (v === undefined || v === null ? null : String(v)))));
           } else if (step.release) {
             await Promise.all(step.release.map((key) => store.delete(key)));
+            exchange.done();
           } else if (step.deliver) {
             const result = await send(step.deliver);
             exchange.delivered(result.status, result.retryAfter, result.body);

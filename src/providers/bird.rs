@@ -4,10 +4,10 @@
 //! exists, so a delivery whose call sits at the top level is accepted too.
 
 use super::{label, value_text, Fields, TranslateError, Translation};
-use crate::format;
 use crate::json::{Object, Value};
 use crate::reamaze::{Channel, Direction, Message, Outgoing, Party};
 use crate::settings::Settings;
+use crate::time;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Event {
@@ -78,7 +78,7 @@ impl Event {
             "accepted" => "Outbound call accepted by Bird".to_string(),
             "ongoing" => "Call answered".to_string(),
             "completed" => match duration {
-                Some(d) => format!("Call ended after {}", format::duration(d)),
+                Some(d) => format!("Call ended after {}", time::duration(d)),
                 None => "Call ended".to_string(),
             },
             "no-answer" if inbound => "Missed call: no answer".to_string(),
@@ -105,7 +105,7 @@ impl Event {
             "starting" | "accepted" => &["createdAt", "updatedAt"],
             _ => &["endedAt", "updatedAt"],
         };
-        let created_at = time_keys.iter().find_map(|k| call.text(k)).and_then(|t| format::normalize_iso(&t));
+        let created_at = time_keys.iter().find_map(|k| call.text(k)).and_then(|t| time::normalize_iso(&t));
         let message =
             Message::between(format!("bird:{}:{}", self.call_id, self.status), self.direction, customer, channel, body)
                 .thread(Some(format!("bird:{}", self.call_id)))

@@ -15,7 +15,8 @@ use std::str::FromStr;
 
 use crate::json::{self, JsonError, Object, Value};
 use crate::reamaze::Outgoing;
-use crate::settings::Settings;
+use crate::settings::{names, Secret, Settings};
+use crate::signature::Scheme;
 use crate::store::Entry;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -43,6 +44,37 @@ impl Provider {
             Provider::Bird => "Bird",
             Provider::Volubile => "Volubile",
         }
+    }
+}
+
+impl Provider {
+    /// How this provider's webhooks are signed: its scheme, the secrets to
+    /// try, and the setting that holds them (named when none is set).
+    pub fn auth(self, settings: &Settings) -> (Scheme, &[Secret], &'static str) {
+        match self {
+            Provider::Voice360 => {
+                (Scheme::Voice360, &settings.voice360_webhook_secrets, names::VOICE360_WEBHOOK_SECRETS)
+            }
+            Provider::Bird => (Scheme::Bird, &settings.bird_signing_keys, names::BIRD_SIGNING_KEYS),
+            Provider::Volubile => {
+                (Scheme::Volubile, &settings.volubile_webhook_secrets, names::VOLUBILE_WEBHOOK_SECRETS)
+            }
+        }
+    }
+
+    /// The settings this provider's webhooks depend on: one that cannot be
+    /// used turns them off.
+    pub fn settings(self) -> &'static [&'static str] {
+        match self {
+            Provider::Voice360 => &[names::VOICE360_WEBHOOK_SECRETS],
+            Provider::Bird => &[names::BIRD_SIGNING_KEYS, names::BIRD_MAX_AGE_SECONDS, names::BIRD_MAX_FUTURE_SECONDS],
+            Provider::Volubile => &[names::VOLUBILE_WEBHOOK_SECRETS],
+        }
+    }
+
+    /// Whether this provider's webhooks can be verified.
+    pub fn ready(self, settings: &Settings) -> bool {
+        !self.auth(settings).1.is_empty() && settings.blocking(self.settings()).is_none()
     }
 }
 

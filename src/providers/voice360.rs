@@ -4,11 +4,11 @@
 use serde::{Deserialize, Serialize};
 
 use super::{label, push_line, value_text, Fields, Lookup, TranslateError, Translation};
-use crate::format;
 use crate::json::{self, Object, Value};
 use crate::reamaze::{Channel, Direction, Message, Outgoing, Party};
 use crate::settings::Settings;
 use crate::store::{keys, ttl, Entry};
+use crate::time;
 
 const PROVIDER: &str = "voice360";
 
@@ -165,7 +165,7 @@ impl Event {
         let agent_id = meta.text("to_user_id");
         let agent = [agent_id.as_deref().unwrap_or("")];
         let waited = |m: &Fields| -> Result<String, TranslateError> {
-            Ok(m.seconds("wait_time")?.map(|s| format!(" (waited {})", format::duration(s))).unwrap_or_default())
+            Ok(m.seconds("wait_time")?.map(|s| format!(" (waited {})", time::duration(s))).unwrap_or_default())
         };
 
         let translation = match self.kind {
@@ -226,7 +226,7 @@ impl Event {
                 let seen = self.caller(&memory, "caller_id_number")?;
                 let who = user("to_user_id").unwrap_or_else(|| "an agent".to_string());
                 let body = match meta.seconds("duration")? {
-                    Some(d) if d > 0.0 => format!("Queue call with {who} ended after {}", format::duration(d)),
+                    Some(d) if d > 0.0 => format!("Queue call with {who} ended after {}", time::duration(d)),
                     Some(_) => format!("{} did not pick up", capitalize(&who)),
                     None => format!("Queue call with {who} ended"),
                 };
@@ -235,7 +235,7 @@ impl Event {
             Kind::QueueHangup => {
                 let seen = self.caller(&memory, "caller_id_number")?;
                 let body = match meta.seconds("duration")? {
-                    Some(d) => format!("Left queue {} after {}", self.queue(), format::duration(d)),
+                    Some(d) => format!("Left queue {} after {}", self.queue(), time::duration(d)),
                     None => format!("Left queue {}", self.queue()),
                 };
                 self.call_message(&memory, seen, &[], body)
@@ -325,7 +325,7 @@ impl Event {
             Direction::Outbound => outbound_end(meta.text("from_user_id").map(|id| format!("user {id}")), duration),
             Direction::Inbound => match seen.answered_by.clone().or_else(|| memory.answered_by.clone()) {
                 Some(user) => match duration {
-                    Some(d) => format!("Call ended after {}, answered by user {user}", format::duration(d)),
+                    Some(d) => format!("Call ended after {}, answered by user {user}", time::duration(d)),
                     None => format!("Call ended, answered by user {user}"),
                 },
                 None => "Missed call: nobody answered".to_string(),
@@ -342,7 +342,7 @@ impl Event {
         let id = self.id(&[&customer, meta.text("queue_id").as_deref().unwrap_or(""), &self.timestamp.to_string()]);
         let message =
             Message::between(id, Direction::Inbound, Party::phone(customer), channel_party(meta.phone("dnis")?), body)
-                .at(format::unix_to_iso(self.timestamp));
+                .at(time::unix_to_iso(self.timestamp));
         Ok(Translation::messages(vec![Outgoing { channel: Channel::Voice, message }]))
     }
 
@@ -383,7 +383,7 @@ impl Event {
             body,
         )
         .thread(uniqueid.as_ref().map(|u| format!("{PROVIDER}:{u}")))
-        .at(format::unix_to_iso(self.timestamp));
+        .at(time::unix_to_iso(self.timestamp));
         let remember = (merged != *memory).then(|| self.call_key()).flatten().map(|key| Entry {
             key,
             value: serde_json::to_string(&merged).unwrap_or_default(),
@@ -432,7 +432,7 @@ impl Event {
                     body,
                 )
                 .thread(Some(format!("{PROVIDER}:{uniqueid}")))
-                .at(format::unix_to_iso(self.timestamp));
+                .at(time::unix_to_iso(self.timestamp));
                 Outgoing { channel: Channel::Voice, message }
             })
             .collect();
@@ -455,7 +455,7 @@ impl Event {
             sms_text(&meta),
         )
         .thread(Some(sms_thread(channel.as_deref(), &customer)))
-        .at(format::unix_to_iso(self.timestamp));
+        .at(time::unix_to_iso(self.timestamp));
         Ok(Translation::messages(vec![Outgoing { channel: Channel::Sms, message }]))
     }
 
@@ -485,7 +485,7 @@ impl Event {
                     sms_text(&meta),
                 )
                 .thread(Some(sms_thread(Some(&channel), to)))
-                .at(format::unix_to_iso(self.timestamp)),
+                .at(time::unix_to_iso(self.timestamp)),
             })
             .collect();
         Ok(if messages.is_empty() {
@@ -534,7 +534,7 @@ fn outbound_end(user: Option<String>, duration: Option<f64>) -> String {
         None => "Outbound call".to_string(),
     };
     match duration {
-        Some(d) if d > 0.0 => format!("{call} ended after {}", format::duration(d)),
+        Some(d) if d > 0.0 => format!("{call} ended after {}", time::duration(d)),
         Some(_) => format!("{call} was not answered"),
         None => format!("{call} ended"),
     }
@@ -588,7 +588,7 @@ fn recap(doc: &Fields) -> String {
         .object("ConversationCharacteristics")
         .and_then(|c| c.get("TotalConversationDurationMillis"))
         .and_then(Value::as_f64)
-        .map(|ms| format!(" ({})", format::duration(ms / 1000.0)))
+        .map(|ms| format!(" ({})", time::duration(ms / 1000.0)))
         .unwrap_or_default();
     push_line(&mut body, format!("Call transcript{duration}"));
 

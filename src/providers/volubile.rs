@@ -3,10 +3,10 @@
 //! `extractedData`, `classifierData` / `classificationData`); both are read.
 
 use super::{push_line, value_text, Fields, TranslateError, Translation};
-use crate::format;
 use crate::json::{Object, Value};
 use crate::reamaze::{Channel, Direction, Message, Outgoing, Party};
 use crate::settings::Settings;
+use crate::time;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Call {
@@ -43,7 +43,7 @@ impl Call {
         let fields = Fields::new(&self.object, "");
         let duration = fields.seconds("duration").ok().flatten().filter(|d| *d > 0.0);
         let after = |verb: &str| match duration {
-            Some(d) => format!("{verb} after {}", format::duration(d)),
+            Some(d) => format!("{verb} after {}", time::duration(d)),
             None => verb.to_string(),
         };
         let outcome = match self.status.as_str() {
@@ -90,7 +90,7 @@ impl Call {
         let created_at = ["endTime", "created", "startTime"]
             .iter()
             .find_map(|k| fields.text(k))
-            .and_then(|t| format::normalize_iso(&t));
+            .and_then(|t| time::normalize_iso(&t));
         let message = Message::between(format!("volubile:{}", self.id), self.direction, customer, agent, body)
             .thread(Some(format!("volubile:{}", self.id)))
             .at(created_at);

@@ -39,6 +39,36 @@ impl Stores {
         self.claims.as_ref().filter(|_| keys::is_claimed(key))
     }
 
+    pub async fn get_all(&self, keys: &[String], now: i64) -> Outcome<Vec<Option<String>>> {
+        let mut values = Vec::with_capacity(keys.len());
+        for key in keys {
+            values.push(self.get(key, now).await?);
+        }
+        Ok(values)
+    }
+
+    pub async fn put_all(&self, entries: &[Entry], now: i64) -> Outcome<()> {
+        for entry in entries {
+            self.put(entry, now).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn claim_all(&self, entries: &[Entry], now: i64) -> Outcome<Vec<Option<String>>> {
+        let mut held = Vec::with_capacity(entries.len());
+        for entry in entries {
+            held.push(self.claim(entry, now).await?);
+        }
+        Ok(held)
+    }
+
+    pub async fn delete_all(&self, keys: &[String]) -> Outcome<()> {
+        for key in keys {
+            self.delete(key).await?;
+        }
+        Ok(())
+    }
+
     pub async fn get(&self, key: &str, now: i64) -> Outcome<Option<String>> {
         if let Some(claims) = self.claim_object(key) {
             return ask(claims, key, &Op::Get).await;

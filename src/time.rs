@@ -1,4 +1,6 @@
-//! How times and durations read in an agent's timeline.
+//! Time as the bridge reads and writes it: durations and dates as they
+//! read in an agent's timeline, RFC 3339 dates normalized, and HTTP dates
+//! (`Retry-After`) parsed.
 //!
 //! The date arithmetic is written here rather than taken from the `time`
 //! crate: the bridge needs three small things (Unix seconds to ISO 8601,

@@ -1,0 +1,80 @@
+//! The operators' routes over dead letters, sans-IO: who may use them, and
+//! what they answer. The shell that keeps dead letters (the Worker, in KV)
+//! lists, enqueues and deletes them; everything it answers comes from here.
+
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::error::Error;
+use crate::http::Response;
+use crate::queue::DeadLetter;
+use crate::settings::Settings;
+
+/// How many dead letters one listing or replay handles.
+pub const DEAD_LETTER_PAGE: u64 = 1000;
+
+/// Operators' access: `Authorization: Bearer <ADMIN_TOKEN>`, compared in
+/// constant time (digests of both, so not even the length leaks). No token
+/// configured means the admin routes do not exist (404).
+pub fn authorize(settings: &Settings, authorization: Option<&str>) -> Result<(), Error> {
+    let Some(token) = &settings.admin_token else {
+        return Err(Error::NoRoute { path: "this path".into() });
+    };
+    let limit = settings.max_header_bytes;
+    if let Some(header) = authorization.filter(|h| h.len() > limit as usize) {
+        return Err(Error::HeaderTooLarge { name: "Authorization".into(), bytes: header.len(), limit });
+    }
+    let given = authorization.and_then(|h| h.trim().strip_prefix("Bearer ")).map(str::trim).unwrap_or("");
+    let matches: bool = Sha256::digest(given.as_bytes()).ct_eq(&Sha256::digest(token.expose().as_bytes())).into();
+    if matches && !given.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Unauthorized)
+    }
+}
+
+/// Which dead letters a replay asks for: those whose message ids the
+/// body's `ids` lists, or all of them when the body is empty.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Selection(Option<Vec<String>>);
+
+impl Selection {
+    pub fn of(body: &[u8]) -> Result<Selection, Error> {
+        let text = String::from_utf8_lossy(body);
+        if text.trim().is_empty() {
+            return Ok(Selection(None));
+        }
+        let value: Value = serde_json::from_str(&text).map_err(|e| Error::ReplayBody(e.to_string()))?;
+        let ids = value.get("ids").and_then(Value::as_array);
+        Ok(Selection(ids.map(|ids| ids.iter().filter_map(|i| i.as_str().map(String::from)).collect())))
+    }
+
+    pub fn includes(&self, dead: &DeadLetter) -> bool {
+        self.0.as_ref().is_none_or(|ids| ids.contains(&dead.queued.message.id))
+    }
+}
+
+/// `GET /admin/dead-letters`: the letters, and whether more are kept than
+/// one page holds.
+pub fn listing(letters: &[DeadLetter], more: bool) -> Response {
+    #[derive(Serialize)]
+    struct Listing<'a> {
+        count: usize,
+        more: bool,
+        dead_letters: &'a [DeadLetter],
+    }
+    Response::json(200, &Listing { count: letters.len(), more, dead_letters: letters })
+}
+
+/// `POST /admin/dead-letters/replay`: the ids enqueued again.
+pub fn replayed(ids: &[String], more: bool) -> Response {
+    #[derive(Serialize)]
+    struct Replayed<'a> {
+        replayed: usize,
+        ids: &'a [String],
+        more: bool,
+    }
+    Response::json(200, &Replayed { replayed: ids.len(), ids, more })
+}

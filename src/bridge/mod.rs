@@ -1,0 +1,275 @@
+//! The whole bridge, sans-IO: a request (route, headers, body) plus
+//! settings and a clock becomes an exchange, which asks its shell for store
+//! reads and writes, claims and deliveries one `Step` at a time, and ends
+//! with the response for the sender and a summary for the log.
+//!
+//! ```text
+//! let mut step = bridge.exchange(&request, now);
+//! loop {
+//!     step = match step {
+//!         Step::Read(read)       => { let values = store.get_all(read.keys()); read.answer(values) }
+//!         Step::Write(write)     => { store.put_all(write.entries()); write.done() }
+//!         Step::Claim(claim)     => { let held = store.claim_all(claim.entries()); claim.answer(held) }
+//!         Step::Release(release) => { store.delete_all(release.keys()); release.done() }
+//!         Step::Deliver(deliver) => { let result = http.send(deliver.delivery()); deliver.answer(result) }
+//!         Step::Enqueue(enqueue) => { let sent = queue.send(enqueue.messages()); enqueue.answer(sent) }
+//!         Step::Respond(finished) => return finished.response,
+//!     }
+//! }
+//! ```
+//!
+//! `drive` is that loop for a synchronous `Store`; the Worker and the npm
+//! package write it with `await`.
+//!
+//! ## Why a state machine, and not async code over an IO trait
+//!
+//! An exchange is an explicit state machine: each stage (`webhook`,
+//! `posting`, `staff_reply`, `queued`) is a struct holding what it has
+//! learnt, and each step hands the shell a typed handle (`step.rs`) whose
+//! answer, consuming it, runs the stage on and gives the next step. The
+//! alternative, async straight-line code over a trait each shell
+//! implements, reads more like a story, but:
+//! - the npm package's store and fetch are JavaScript promises: awaiting
+//!   them from Rust needs `wasm-bindgen-futures` and a JS object per call
+//!   across the boundary, while a step is one string out and one in;
+//! - the native CLI and the tests would need an executor for IO that is
+//!   synchronous anyway;
+//! - a test can stop an exchange at any step, inspect it, and answer it as
+//!   a slow or failing store would, without mocks.
+//!
+//! The handles make misuse a compile error rather than a panic: a read
+//! can only be answered with values, each step only once, and a write
+//! gives the next step only when the shell says it is done.
+
+mod posting;
+#[cfg(feature = "queue")]
+mod queued;
+mod route;
+mod staff_reply;
+mod step;
+mod webhook;
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::admin::Selection;
+use crate::error::{Context, Error};
+use crate::http::{Delivery, DeliveryResult, Request, Response};
+use crate::providers::Provider;
+use crate::settings::{names, Settings};
+use crate::store::Store;
+
+pub use route::{Route, HEADERS_READ, ROUTES};
+#[cfg(feature = "queue")]
+pub use step::Enqueue;
+pub use step::{Claim, Deliver, Finished, Read, Release, Step, Summary, Write};
+pub use webhook::Processed;
+
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The bridge: settings, shared by every exchange.
+#[derive(Clone, Debug)]
+pub struct Bridge {
+    settings: Arc<Settings>,
+    queued: bool,
+}
+
+impl Bridge {
+    /// From settings, or settings already shared (a Worker isolate keeps
+    /// one `Arc` for all its requests).
+    pub fn new(settings: impl Into<Arc<Settings>>) -> Self {
+        Bridge { settings: settings.into(), queued: false }
+    }
+
+    /// Queue mode: webhooks are answered 202 once their messages are on the
+    /// delivery queue (`Step::Enqueue`), instead of after delivering them.
+    /// Only in builds with a queue (feature `queue`: the Worker, and native
+    /// builds); the npm package has none, and leaves this code out.
+    #[cfg(feature = "queue")]
+    pub fn queued(mut self, queued: bool) -> Self {
+        self.queued = queued;
+        self
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The first step of carrying `request` through the bridge. What needs
+    /// no IO (routing, limits, signatures, parsing) is done here.
+    pub fn exchange(&self, request: &Request, now: i64) -> Step {
+        let route = Route::of(request.method, request.path);
+        let context = Context { provider: route.as_ref().ok().and_then(Route::source), ..Context::default() };
+        match route.and_then(|route| self.start(route, request, now)) {
+            Ok(step) => step,
+            Err(error) => step::fail(&context, error),
+        }
+    }
+
+    fn start(&self, route: Route, request: &Request, now: i64) -> Result<Step, Error> {
+        let limit = self.settings.max_body_bytes;
+        if request.body.len() > limit {
+            return Err(Error::BodyTooLarge { bytes: Some(request.body.len()), limit });
+        }
+        match route {
+            Route::Health => Ok(step::respond(&Context::default(), "ok", self.health())),
+            Route::Page => Err(Error::NoPage),
+            Route::Webhook(provider) => webhook::start(&self.settings, provider, request, now, self.mode()),
+            Route::StaffReply => staff_reply::start(&self.settings, request),
+            // Dead letters are kept, listed and replayed by a shell with a
+            // queue; elsewhere these routes are authorized, then absent.
+            Route::DeadLetters | Route::ReplayDeadLetters => {
+                let authorization = route::header(&self.settings, request, "Authorization")?;
+                crate::admin::authorize(&self.settings, authorization.as_deref())?;
+                Err(Error::NoDeadLetters)
+            }
+        }
+    }
+
+    /// A provider's webhook verified and translated into the signed
+    /// requests that would post its messages, with call memory kept in
+    /// `store`, but neither deduplicated nor delivered: for callers that
+    /// send the requests themselves (the npm package's processor).
+    pub fn process(
+        &self,
+        provider: Provider,
+        request: &Request,
+        store: &mut dyn Store,
+        now: i64,
+    ) -> Result<Processed, Error> {
+        webhook::process(&self.settings, provider, request, store, now)
+    }
+
+    /// For a shell that keeps dead letters: what an operator's request on
+    /// them asks, once authorized, or the answer refusing it. `None` when
+    /// the request is not for the admin routes.
+    pub fn admin(&self, request: &Request) -> Option<Result<AdminRequest, Finished>> {
+        let route = Route::of(request.method, request.path).ok()?;
+        if !matches!(route, Route::DeadLetters | Route::ReplayDeadLetters) {
+            return None;
+        }
+        Some(self.admin_request(route, request).map_err(Finished::from))
+    }
+
+    fn admin_request(&self, route: Route, request: &Request) -> Result<AdminRequest, Error> {
+        let authorization = route::header(&self.settings, request, "Authorization")?;
+        crate::admin::authorize(&self.settings, authorization.as_deref())?;
+        match route {
+            Route::ReplayDeadLetters if !self.queued => Err(Error::QueueModeOff),
+            Route::ReplayDeadLetters => Ok(AdminRequest::Replay(Selection::of(request.body)?)),
+            _ => Ok(AdminRequest::List),
+        }
+    }
+
+    fn mode(&self) -> webhook::Mode {
+        #[cfg(feature = "queue")]
+        if self.queued {
+            return webhook::Mode::Queued;
+        }
+        webhook::Mode::Sync
+    }
+
+    /// `GET /healthz`: what is configured, never a secret.
+    fn health(&self) -> Response {
+        let s = &self.settings;
+        let reamaze_ready = s.blocking(&[names::REAMAZE_BASE_URL]).is_none();
+        let health = Health {
+            status: "ok",
+            version: VERSION,
+            providers: Providers {
+                voice360: Provider::Voice360.ready(s),
+                bird: Provider::Bird.ready(s),
+                volubile: Provider::Volubile.ready(s),
+            },
+            reamaze: Channels {
+                voice: reamaze_ready && s.reamaze_voice_secret.is_some(),
+                sms: reamaze_ready && s.reamaze_sms_secret.is_some(),
+            },
+            staff_replies: s.reamaze_sms_secret.is_some()
+                && s.sms_channel_number.is_some()
+                && s.voice360_api_key.is_some()
+                && s.voice360_account_id.is_some()
+                && s.blocking(&[names::VOICE360_API_BASE]).is_none(),
+            invalid_settings: s.invalid.iter().map(|e| Invalid { setting: e.name, expected: e.expected }).collect(),
+        };
+        Response::json(200, &health)
+    }
+}
+
+/// An operator's request on the dead letters (`Bridge::admin`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AdminRequest {
+    /// List them: answer with `admin::listing`.
+    List,
+    /// Enqueue those selected again, as fresh first attempts, and delete
+    /// them: answer with `admin::replayed`.
+    Replay(Selection),
+}
+
+#[derive(Serialize)]
+struct Health {
+    status: &'static str,
+    version: &'static str,
+    providers: Providers,
+    reamaze: Channels,
+    staff_replies: bool,
+    invalid_settings: Vec<Invalid>,
+}
+
+#[derive(Serialize)]
+struct Providers {
+    voice360: bool,
+    bird: bool,
+    volubile: bool,
+}
+
+#[derive(Serialize)]
+struct Channels {
+    voice: bool,
+    sms: bool,
+}
+
+/// A setting that cannot be used, by name, never by value.
+#[derive(Serialize)]
+struct Invalid {
+    setting: &'static str,
+    expected: &'static str,
+}
+
+/// Runs an exchange to its end against a synchronous store and a
+/// synchronous sender. A queue step is refused: this driver has no queue.
+pub fn drive(
+    mut step: Step,
+    store: &mut dyn Store,
+    now: i64,
+    mut send: impl FnMut(&Delivery) -> DeliveryResult,
+) -> Response {
+    loop {
+        step = match step {
+            Step::Read(read) => {
+                let values = read.keys().iter().map(|k| store.get(k, now)).collect();
+                read.answer(values)
+            }
+            Step::Write(write) => {
+                write.entries().iter().for_each(|e| store.put(e, now));
+                write.done()
+            }
+            Step::Claim(claim) => {
+                let held = claim.entries().iter().map(|e| store.claim(e, now)).collect();
+                claim.answer(held)
+            }
+            Step::Release(release) => {
+                release.keys().iter().for_each(|k| store.delete(k));
+                release.done()
+            }
+            Step::Deliver(deliver) => {
+                let result = send(deliver.delivery());
+                deliver.answer(result)
+            }
+            #[cfg(feature = "queue")]
+            Step::Enqueue(enqueue) => enqueue.answer(Err("this driver has no queue".into())),
+            Step::Respond(finished) => return finished.response,
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! A Re:amaze staff reply, sent on as SMS through Voice360: verified and
+//! split into parts before any IO, then each part claimed, so overlapping
+//! copies of one reply (Re:amaze retries a reply whose answer is slow) send
+//! it once, then sent in order.
+
+use std::sync::Arc;
+
+use serde_json::json;
+
+use crate::error::{Context, Error, Upstream};
+use crate::http::{DeliveryResult, Request, Response, Verdict};
+use crate::json;
+use crate::outbound::SmsApi;
+use crate::reamaze::{self, SmsPart, StaffReply};
+use crate::settings::{names, Settings};
+use crate::signature::{self, Scheme, Signed, Window};
+use crate::store::{self, keys, ttl, Entry};
+
+use super::route::header;
+use super::step::{self, AfterClaim, AfterDeliver, Step};
+use super::webhook::{claim_of, done};
+
+/// Verifies the reply and splits it into parts, then claims them.
+pub(super) fn start(settings: &Arc<Settings>, request: &Request) -> Result<Step, Error> {
+    let s = settings;
+    if let Some(invalid) = s.blocking(&[names::VOICE360_API_BASE]) {
+        return Err(Error::InvalidSetting { error: invalid.clone(), feature: "staff SMS replies".into() });
+    }
+    let secret = s.reamaze_sms_secret.as_ref().ok_or(Error::NotConfigured { setting: names::REAMAZE_SMS_SECRET })?;
+    let received = header(s, request, Scheme::Reamaze.header())?;
+    // Re:amaze's scheme has no timestamp, so the window is never consulted.
+    let no_window = Window::at(0);
+    let secrets = std::slice::from_ref(secret);
+    signature::verify(Scheme::Reamaze, secrets, &Signed::body(request.body), received.as_deref(), no_window)
+        .map_err(Error::Signature)?;
+    let reply: StaffReply = json::parse_as(request.body, s.max_json_depth).map_err(Error::ReplyBody)?;
+    let channel_number =
+        s.sms_channel_number.as_deref().ok_or(Error::NotConfigured { setting: names::SMS_CHANNEL_NUMBER })?;
+    let api = SmsApi::of(s)?;
+    let parts = reamaze::reply_to_sms(&reply, channel_number).map_err(Error::Reply)?;
+    // Keyed by the exact reply, so Re:amaze's retry of it skips the parts
+    // already sent, while a new reply with the same text is sent.
+    let part_keys: Vec<String> = (0..parts.len()).map(|i| keys::reply_part(request.body, i)).collect();
+    let claims = part_keys.iter().cloned().map(claim_of).collect();
+    let context = Context { provider: Some("reamaze"), event: Some("staff_reply".into()), ..Context::default() };
+    let sending = Sending { api, context, parts, part_keys, sent: Vec::new(), unsettled: Vec::new(), next: 0 };
+    Ok(step::claim(claims, AfterClaim::Reply(Box::new(ReplyClaimed { sending }))))
+}
+
+/// Waiting for the claims on the reply's parts.
+#[derive(Debug)]
+pub(super) struct ReplyClaimed {
+    sending: Sending,
+}
+
+impl ReplyClaimed {
+    pub(super) fn hear(self, held: Vec<Option<String>>) -> Step {
+        let mut sending = self.sending;
+        sending.unsettled =
+            sending.part_keys.iter().zip(&held).filter(|(_, h)| h.is_none()).map(|(k, _)| k.clone()).collect();
+        if held.iter().any(|h| h.as_deref() == Some(store::PENDING)) {
+            let busy = step::fail(&sending.context, Error::InProgress);
+            return step::release(sending.unsettled, busy);
+        }
+        // The echo markers go first: Voice360's SMS_SENT webhook for a part
+        // may arrive before its send call returns.
+        let echoes = (sending.parts.iter().zip(&held))
+            .filter(|(_, sent)| sent.is_none())
+            .map(|(p, _)| Entry {
+                key: keys::echo(&p.from, &p.to, &p.message),
+                value: "1".into(),
+                ttl_seconds: ttl::ECHO,
+            })
+            .collect();
+        sending.sent = held.iter().map(Option::is_some).collect();
+        step::write(echoes, sending.next())
+    }
+}
+
+/// Sending the parts, in order.
+#[derive(Debug)]
+pub(super) struct Sending {
+    api: SmsApi,
+    context: Context,
+    parts: Vec<SmsPart>,
+    part_keys: Vec<String>,
+    /// Per part, whether it was sent before (by an earlier copy).
+    sent: Vec<bool>,
+    /// Claims held and not settled: released if a part fails.
+    unsettled: Vec<String>,
+    next: usize,
+}
+
+impl Sending {
+    fn next(mut self) -> Step {
+        while self.sent.get(self.next) == Some(&true) {
+            self.next += 1;
+        }
+        let total = self.parts.len();
+        match self.parts.get(self.next) {
+            Some(part) => {
+                let delivery = self.api.send(part, self.next, total);
+                step::deliver(delivery, AfterDeliver::Sms(Box::new(self)))
+            }
+            None => {
+                step::respond(&self.context, "sent", Response::json(200, &json!({ "status": "sent", "parts": total })))
+            }
+        }
+    }
+
+    pub(super) fn hear(mut self, result: DeliveryResult) -> Step {
+        let index = self.next;
+        let parts = self.parts.len();
+        self.context.upstream_status = result.status;
+        let target = crate::http::Target::Voice360Sms { part: index, parts };
+        let temporary = match result.verdict(&target) {
+            Verdict::Accepted => {
+                let key = self.part_keys[index].clone();
+                self.unsettled.retain(|k| *k != key);
+                self.next += 1;
+                return step::write(vec![done(key)], self.next());
+            }
+            Verdict::Temporary => true,
+            Verdict::Permanent => false,
+        };
+        let upstream = Upstream::new("Voice360", &result, temporary);
+        let failed = step::fail(&self.context, Error::SmsNotSent { part: index, parts, upstream });
+        step::release(self.unsettled, failed)
+    }
+}

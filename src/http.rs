@@ -1,0 +1,194 @@
+//! The HTTP vocabulary every layer shares, with no policy in it: a request
+//! as received, the answer for its sender, a request the bridge makes
+//! (`Delivery`) and what came of it (`DeliveryResult`).
+
+use std::borrow::Cow;
+
+use serde_json::Value;
+
+/// Request headers, as a shell received them; names compare
+/// case-insensitively. A header sent more than once reads as its values
+/// joined by ", ", as the Fetch standard's `Headers.get` and Node's
+/// `IncomingMessage` give it, so every shell shows the core the same text.
+/// (The `http` crate's `HeaderMap` would do, but adds about 18 KB to every
+/// wasm build.)
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Headers(Vec<(String, String)>);
+
+impl Headers {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn append(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.0.push((name.into(), value.into()));
+    }
+
+    /// The value of `name`; a header sent more than once gives its values
+    /// joined by ", ". (Joined here rather than in `append`, so a request
+    /// with thousands of headers costs one pass per header read.)
+    pub fn get(&self, name: &str) -> Option<Cow<'_, str>> {
+        let mut values = self.0.iter().filter(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str());
+        let first = values.next()?;
+        Some(match values.next() {
+            None => Cow::Borrowed(first),
+            Some(second) => Cow::Owned([first, second].into_iter().chain(values).collect::<Vec<_>>().join(", ")),
+        })
+    }
+}
+
+impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Headers {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(pairs: I) -> Self {
+        Headers(pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
+    }
+}
+
+/// A request as received.
+#[derive(Clone, Copy, Debug)]
+pub struct Request<'a> {
+    pub method: &'a str,
+    /// The path, without the query.
+    pub path: &'a str,
+    /// The full URL as received; Bird signs it (unless `BIRD_WEBHOOK_URL`
+    /// names the public one).
+    pub url: &'a str,
+    pub headers: &'a Headers,
+    pub body: &'a [u8],
+}
+
+/// The answer for the sender: a status and a small JSON body saying what
+/// happened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// A JSON answer; `body` is anything that serializes (a `Value`, or a
+    /// struct that keeps its fields in order).
+    pub fn json(status: u16, body: &impl serde::Serialize) -> Response {
+        Response {
+            status,
+            headers: vec![("Content-Type".into(), "application/json".into())],
+            body: serde_json::to_vec(body).expect("answers serialize"),
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// The body as JSON (null when it is not): for tests and tools.
+    pub fn body_json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+
+    pub(crate) fn with_header(mut self, name: &str, value: Option<String>) -> Response {
+        if let Some(value) = value {
+            self.headers.push((name.into(), value));
+        }
+        self
+    }
+}
+
+/// Where a delivery goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// A message for a Re:amaze custom channel (`voice` or `sms`).
+    Reamaze { channel: &'static str, message_id: String },
+    /// One SMS part through Voice360's send-SMS API.
+    Voice360Sms { part: usize, parts: usize },
+}
+
+impl Target {
+    /// Who answers this delivery, as people name it.
+    pub fn upstream(&self) -> &'static str {
+        match self {
+            Target::Reamaze { .. } => "Re:amaze",
+            Target::Voice360Sms { .. } => "Voice360",
+        }
+    }
+}
+
+/// An outbound HTTP request, ready to send as is: the signature covers
+/// exactly `body`. Its `Debug` hides the Voice360 API key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub target: Target,
+    pub method: &'static str,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+/// The header that carries a secret itself (not a MAC of one).
+pub const API_KEY_HEADER: &str = "X-API-Key";
+
+impl std::fmt::Debug for Delivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let headers: Vec<(&str, &str)> = self
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), if k.eq_ignore_ascii_case(API_KEY_HEADER) { "<redacted>" } else { v.as_str() }))
+            .collect();
+        f.debug_struct("Delivery")
+            .field("target", &self.target)
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .field("headers", &headers)
+            .field("body", &String::from_utf8_lossy(&self.body))
+            .finish()
+    }
+}
+
+/// What came of a delivery.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct DeliveryResult {
+    /// The HTTP status, or `None` when no answer came (timeout, refused
+    /// connection, DNS): always temporary.
+    pub status: Option<u16>,
+    /// The `Retry-After` header of the answer, as sent.
+    pub retry_after: Option<String>,
+    /// The answer's body (or its beginning), or the network error.
+    pub body: String,
+}
+
+impl DeliveryResult {
+    pub fn answered(status: u16, body: impl Into<String>) -> Self {
+        DeliveryResult { status: Some(status), retry_after: None, body: body.into() }
+    }
+
+    pub fn unanswered(why: impl Into<String>) -> Self {
+        DeliveryResult { status: None, retry_after: None, body: why.into() }
+    }
+
+    /// Re:amaze: 2xx is success. Voice360 also says `"error": true` in a
+    /// 2xx body when it did not send.
+    pub fn verdict(&self, target: &Target) -> Verdict {
+        match self.status {
+            None => Verdict::Temporary,
+            Some(200..=299) if matches!(target, Target::Voice360Sms { .. }) && self.says_error() => Verdict::Permanent,
+            Some(200..=299) => Verdict::Accepted,
+            Some(408 | 425 | 429 | 500..=599) => Verdict::Temporary,
+            Some(_) => Verdict::Permanent,
+        }
+    }
+
+    fn says_error(&self) -> bool {
+        serde_json::from_str::<Value>(&self.body)
+            .ok()
+            .and_then(|v| v.get("error").and_then(Value::as_bool))
+            .unwrap_or(false)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Accepted,
+    /// Worth retrying: no answer, 408, 425, 429, 5xx.
+    Temporary,
+    /// Refused: do not retry unchanged.
+    Permanent,
+}

@@ -1,0 +1,83 @@
+//! HMAC-SHA256 with its long hash done by the host's SHA-256 (Node's
+//! OpenSSL, which uses the CPU's SHA instructions), installed as the
+//! signature module's HMAC backend when the package's Node entry offers
+//! one. It exists for speed alone: the figures that justify it, and the
+//! thresholds below, are in BENCHMARKS.md ("host hash").
+
+use js_sys::Uint8Array;
+use sha2::{Digest, Sha256};
+use wasm_bindgen::JsValue;
+
+use crate::signature::{self, MAC_LEN};
+
+thread_local! {
+    /// The host's SHA-256, when it offers one (`setHostSha256`).
+    static HOST_SHA256: std::cell::RefCell<Option<js_sys::Function>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Below this many bytes the compiled-in HMAC is as fast as a call to the
+/// host.
+const HOST_HMAC_MIN_BYTES: usize = 256;
+
+/// Up to this many bytes, copying the data behind the key block costs less
+/// than a second argument across the boundary; beyond, more.
+const HOST_COPY_MAX_BYTES: usize = 64 * 1024;
+
+const BLOCK: usize = 64;
+
+/// Installs `sha256` (or removes it, with `None`): `sha256(data, prefix)`
+/// gets a Uint8Array (and, for long data, the Uint8Array that comes before
+/// it) and returns the digest as 64 hex digits.
+pub fn install(sha256: Option<js_sys::Function>) {
+    let installed = sha256.is_some();
+    HOST_SHA256.with(|host| *host.borrow_mut() = sha256);
+    signature::install_hmac_backend(installed.then_some(hmac_sha256 as signature::HmacBackend));
+}
+
+/// HMAC (RFC 2104): H((K ⊕ opad) ‖ H((K ⊕ ipad) ‖ data)). The host hashes
+/// the inner part, which holds the data; the outer hash covers two blocks
+/// and stays here. One host call, with no object to create, is what makes
+/// this faster than the host's own HMAC (`createHmac`). `None` when the
+/// data is short or the host's answer is not a digest.
+fn hmac_sha256(key: &[u8], data: &[u8]) -> Option<[u8; MAC_LEN]> {
+    if data.len() < HOST_HMAC_MIN_BYTES {
+        return None;
+    }
+    let block = key_block(key);
+    let inner_key = block.map(|b| b ^ 0x36);
+    let inner_digest = HOST_SHA256.with(|host| inner_hash(host.borrow().as_ref()?, &inner_key, data))?;
+    let mut outer = Sha256::new();
+    outer.update(block.map(|b| b ^ 0x5c));
+    outer.update(inner_digest);
+    Some(outer.finalize().into())
+}
+
+/// The key as one block: hashed first if longer, zero-padded.
+fn key_block(key: &[u8]) -> [u8; BLOCK] {
+    let mut block = [0u8; BLOCK];
+    if key.len() > BLOCK {
+        block[..MAC_LEN].copy_from_slice(&Sha256::digest(key));
+    } else {
+        block[..key.len()].copy_from_slice(key);
+    }
+    block
+}
+
+/// The host's SHA-256 of `inner_key ‖ data`. The arrays are views into wasm
+/// memory, valid while the host runs: it allocates nothing in this
+/// module's memory. Usual data is copied behind the key block, for the
+/// host's one-call hash; long data is passed as it is, with the key block
+/// beside it, rather than copied.
+fn inner_hash(sha256: &js_sys::Function, inner_key: &[u8; BLOCK], data: &[u8]) -> Option<[u8; MAC_LEN]> {
+    let answer = if data.len() <= HOST_COPY_MAX_BYTES {
+        let mut inner = Vec::with_capacity(BLOCK + data.len());
+        inner.extend_from_slice(inner_key);
+        inner.extend_from_slice(data);
+        sha256.call1(&JsValue::NULL, unsafe { &Uint8Array::view(&inner) })
+    } else {
+        sha256.call2(&JsValue::NULL, unsafe { &Uint8Array::view(data) }, unsafe { &Uint8Array::view(inner_key) })
+    };
+    let mut digest = [0u8; MAC_LEN];
+    hex::decode_to_slice(answer.ok()?.as_string()?, &mut digest).ok()?;
+    Some(digest)
+}

@@ -1,0 +1,121 @@
+//! The queue consumer: `DELIVERIES` messages are delivered to Re:amaze;
+//! `DEAD_LETTERS` messages are kept in KV for operators. One message at a
+//! time, in order, so a call's events keep their order. What each message
+//! is, and what becomes of it, is the core's (`queue`).
+
+use serde_json::{json, Value};
+use worker::{
+    console_log, event, js_sys, Context, Date, Env, MessageBatch, MessageBuilder, MessageExt, QueueRetryOptionsBuilder,
+    Result,
+};
+
+use super::store::Stores;
+use super::{io, settings_of, DEAD_LETTER_QUEUE_BINDING, DELIVERY_QUEUE_BINDING};
+use crate::queue::{Arrival, DeadLetter, Found, Queued, Settled};
+use crate::settings::Settings;
+use crate::store::ttl;
+
+#[event(queue)]
+pub async fn consume(batch: MessageBatch<Value>, env: Env, _ctx: Context) -> Result<()> {
+    let settings = settings_of(&env);
+    let stores = Stores::of(&env);
+    for message in batch.messages()? {
+        let now = (Date::now().as_millis() / 1000) as i64;
+        let handled = match Arrival::of(&batch.queue(), message.body().clone(), now) {
+            Ok(Arrival::DeadLetter(dead)) => keep(&stores, &dead, now).await.map(|()| Handled::Done),
+            Ok(Arrival::Delivery(queued)) => deliver(&settings, &env, &stores, &queued, now).await,
+            Err(why) => Err(why),
+        };
+        match handled {
+            Ok(Handled::Done) => message.ack(),
+            // Another consumer holds the claim: back once it has lapsed, in
+            // case that consumer died before settling.
+            Ok(Handled::Later) => message
+                .retry_with_options(&QueueRetryOptionsBuilder::new().with_delay_seconds(ttl::CLAIM as u32).build()),
+            Err(e) => {
+                console_log!("{}", json!({ "queue": batch.queue(), "outcome": "error", "error": e }));
+                message.retry();
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What became of a queued message.
+enum Handled {
+    /// Settled: acknowledge it.
+    Done,
+    /// Another consumer is delivering it: let the queue bring it back.
+    Later,
+}
+
+async fn deliver(
+    settings: &Settings,
+    env: &Env,
+    stores: &Stores,
+    queued: &Queued,
+    now: i64,
+) -> std::result::Result<Handled, String> {
+    let mut line = json!({ "queue": "deliveries", "id": queued.message.id, "attempt": queued.attempt });
+    let found = queued.found(stores.claim(&queued.claim(), now).await?.as_deref());
+    if found != Found::Ours {
+        let (outcome, handled) =
+            if found == Found::Delivered { ("duplicate", Handled::Done) } else { ("under_way", Handled::Later) };
+        line["outcome"] = json!(outcome);
+        console_log!("{line}");
+        return Ok(handled);
+    }
+    let jitter = js_sys::Math::random();
+    let settled = match queued.delivery(settings) {
+        Ok(delivery) => {
+            let result = io::send(&delivery, settings.upstream_timeout_ms).await;
+            line["upstream_status"] = json!(result.status);
+            queued.settle(&result, settings, now, jitter)
+        }
+        Err(why) => queued.unsendable(why, settings, now, jitter),
+    };
+    settle(env, stores, queued, settled, now, &mut line).await?;
+    console_log!("{line}");
+    Ok(Handled::Done)
+}
+
+/// Does what the core settled on, and says so in the log line.
+async fn settle(
+    env: &Env,
+    stores: &Stores,
+    queued: &Queued,
+    settled: Settled,
+    now: i64,
+    line: &mut Value,
+) -> std::result::Result<(), String> {
+    let queue = |binding: &str| env.queue(binding).map_err(|e| format!("{binding} is not bound: {e}"));
+    if !matches!(settled, Settled::Delivered(_)) {
+        stores.delete(&queued.delivery_key()).await?;
+    }
+    match settled {
+        Settled::Delivered(mark) => {
+            stores.put(&mark, now).await?;
+            line["outcome"] = json!("delivered");
+        }
+        Settled::Retry { next, delay_seconds } => {
+            line["outcome"] = json!("retry");
+            line["delay_seconds"] = json!(delay_seconds);
+            let later = MessageBuilder::new(next).delay_seconds(delay_seconds).build();
+            queue(DELIVERY_QUEUE_BINDING)?.send(later).await.map_err(|e| e.to_string())?;
+        }
+        Settled::DeadLetter(dead) => {
+            line["outcome"] = json!("dead_letter");
+            line["error"] = json!(dead.last_error);
+            queue(DEAD_LETTER_QUEUE_BINDING)?.send(dead).await.map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
+}
+
+async fn keep(stores: &Stores, dead: &DeadLetter, now: i64) -> std::result::Result<(), String> {
+    stores.put(&dead.entry(), now).await?;
+    let line =
+        json!({ "queue": "dead_letters", "id": dead.queued.message.id, "outcome": "kept", "attempts": dead.attempts });
+    console_log!("{line}");
+    Ok(())
+}

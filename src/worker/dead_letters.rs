@@ -1,0 +1,53 @@
+//! The admin routes' IO over the dead letters kept in KV. What is asked,
+//! and what is answered, is the core's (`Bridge::admin`, `admin`).
+
+use worker::{KvStore, Queue};
+
+use crate::admin::{self, Selection, DEAD_LETTER_PAGE};
+use crate::bridge::Finished;
+use crate::error::Error;
+use crate::queue::DeadLetter;
+use crate::store::keys;
+
+/// `GET /admin/dead-letters`.
+pub async fn list(kv: &KvStore) -> Finished {
+    match kept(kv).await {
+        Ok((letters, more)) => Finished::ok("listed", admin::listing(&letters, more)),
+        Err(why) => Finished::from(Error::StoreUnavailable(why)),
+    }
+}
+
+/// `POST /admin/dead-letters/replay`: enqueues the letters selected again,
+/// as fresh first attempts, and deletes them.
+pub async fn replay(kv: &KvStore, queue: Option<&Queue>, selection: &Selection, now: i64) -> Finished {
+    let Some(queue) = queue else { return Finished::from(Error::QueueModeOff) };
+    let (letters, more) = match kept(kv).await {
+        Ok(kept) => kept,
+        Err(why) => return Finished::from(Error::StoreUnavailable(why)),
+    };
+    let mut replayed = Vec::new();
+    for dead in letters.iter().filter(|dead| selection.includes(dead)) {
+        let done = async {
+            queue.send(dead.replay(now)).await.map_err(|e| e.to_string())?;
+            kv.delete(&dead.key()).await.map_err(|e| e.to_string())
+        };
+        if let Err(why) = done.await {
+            return Finished::from(Error::StoreUnavailable(why));
+        }
+        replayed.push(dead.queued.message.id.clone());
+    }
+    Finished::ok("replayed", admin::replayed(&replayed, more))
+}
+
+/// The dead letters kept, a page of them, and whether there are more.
+async fn kept(kv: &KvStore) -> Result<(Vec<DeadLetter>, bool), String> {
+    let prefix = keys::DEAD_LETTER_PREFIX.to_string();
+    let page = kv.list().prefix(prefix).limit(DEAD_LETTER_PAGE).execute().await.map_err(|e| e.to_string())?;
+    let mut letters = Vec::with_capacity(page.keys.len());
+    for key in &page.keys {
+        if let Some(text) = kv.get(&key.name).text().await.map_err(|e| e.to_string())? {
+            letters.extend(serde_json::from_str::<DeadLetter>(&text).ok());
+        }
+    }
+    Ok((letters, !page.list_complete))
+}
