@@ -1,0 +1,235 @@
+//! Voice360's call events: a call coming in, answered, dialled, ended, and
+//! its way through a queue. Each is placed in its call's thread, its
+//! parties completed from what the bridge remembers of the call.
+
+use super::{capitalize, channel_party, CallMemory, Event, Kind, PROVIDER};
+use crate::providers::{label, TranslateError, Translation};
+use crate::reamaze::{Channel, Direction, Message, Outgoing, Party};
+use crate::store::{ttl, Entry};
+use crate::time;
+
+impl Event {
+    /// A call's own events: in, answered, dialled, hung up, ended.
+    pub(super) fn call_event(&self, memory: &CallMemory) -> Result<Translation, TranslateError> {
+        let meta = self.meta();
+        let user = |key: &str| meta.text(key).map(|id| format!("user {id}"));
+        let agent_id = meta.text("to_user_id");
+        let (parties, agent, body) = match self.kind {
+            Kind::IncomingExternalCall => {
+                let parties =
+                    self.parties(Direction::Inbound, &["caller_id_number"], &["caller_id_name"], &["dnis"])?;
+                let body = format!("Incoming call from {}", label(&parties.customer()));
+                (parties, None, body)
+            }
+            Kind::UserAnswer => {
+                let parties = CallMemory { answered_by: agent_id.clone(), ..self.caller(memory, "caller_id_number")? };
+                let body = user("to_user_id").map_or("Call answered".to_string(), |u| format!("Answered by {u}"));
+                (parties, agent_id, body)
+            }
+            Kind::UserDial => {
+                let parties = self.parties(Direction::Outbound, &["dialed_number"], &[], &[])?;
+                let body =
+                    user("from_user_id").map_or("Outbound call".to_string(), |u| format!("Outbound call by {u}"));
+                (parties, None, body)
+            }
+            Kind::UserHangup => {
+                let parties = self.parties(Direction::Outbound, &["dialed_number"], &[], &[])?;
+                (parties, None, outbound_end(user("from_user_id"), meta.seconds("duration")?))
+            }
+            _ => return self.call_ended(memory),
+        };
+        Ok(self.call_message(memory, parties, &agent_ids(&agent), body))
+    }
+
+    /// A call's way through a queue: entered, agents rung, answered, left,
+    /// or missed.
+    pub(super) fn queue_event(&self, memory: &CallMemory) -> Result<Translation, TranslateError> {
+        let meta = self.meta();
+        let agent_id = meta.text("to_user_id");
+        let agent = agent_ids(&agent_id);
+        let who = meta.text("to_user_id").map(|id| format!("user {id}"));
+        let waited = || -> Result<String, TranslateError> {
+            Ok(meta.seconds("wait_time")?.map(|s| format!(" (waited {})", time::duration(s))).unwrap_or_default())
+        };
+        Ok(match self.kind {
+            Kind::QueueEnter => {
+                let parties = self.parties(
+                    Direction::Inbound,
+                    &["callerid_number", "caller_id_number"],
+                    &["callerid_name", "caller_id_name"],
+                    &["dnis"],
+                )?;
+                let body = format!("{} is waiting in queue {}", label(&parties.customer()), self.queue());
+                self.call_message(memory, parties, &[], body)
+            }
+            Kind::QueueMemberDial => {
+                let body = who.map_or("Queue is ringing an agent".into(), |who| format!("Queue is ringing {who}"));
+                self.call_message(memory, self.caller(memory, "caller_id_number")?, &agent, body)
+            }
+            Kind::QueueMemberAnswer => {
+                let parties = CallMemory { answered_by: agent_id.clone(), ..self.caller(memory, "caller_id_number")? };
+                let body =
+                    who.map_or("Answered from the queue".into(), |who| format!("Answered by {who} from the queue"));
+                self.call_message(memory, parties, &agent, body)
+            }
+            Kind::QueueMemberDialHangup => {
+                let body = ring_end(&who.unwrap_or_else(|| "an agent".into()), meta.seconds("duration")?);
+                self.call_message(memory, self.caller(memory, "caller_id_number")?, &agent, body)
+            }
+            Kind::QueueHangup => {
+                let body = match meta.seconds("duration")? {
+                    Some(d) => format!("Left queue {} after {}", self.queue(), time::duration(d)),
+                    None => format!("Left queue {}", self.queue()),
+                };
+                self.call_message(memory, self.caller(memory, "caller_id_number")?, &[], body)
+            }
+            Kind::QueueNoAnswer => {
+                self.queue_miss(format!("Missed call: nobody in {} answered{}", self.queue(), waited()?))?
+            }
+            Kind::QueueHangupTimeout => {
+                self.queue_miss(format!("Missed call: timed out waiting in {}{}", self.queue(), waited()?))?
+            }
+            _ => self.queue_miss(format!(
+                "Missed call: the caller hung up while waiting in {}{}",
+                self.queue(),
+                waited()?
+            ))?,
+        })
+    }
+
+    /// The parties this event names: the customer from the first of
+    /// `customer_keys` present (required), their name, the channel number.
+    fn parties(
+        &self,
+        direction: Direction,
+        customer_keys: &[&str],
+        name_keys: &[&str],
+        channel_keys: &[&str],
+    ) -> Result<CallMemory, TranslateError> {
+        let meta = self.meta();
+        Ok(CallMemory {
+            direction: Some(direction),
+            customer_phone: Some(meta.need_phone_of(customer_keys)?),
+            customer_name: meta.text_of(name_keys),
+            channel_phone: meta.phone_of(channel_keys)?,
+            answered_by: None,
+        })
+    }
+
+    /// The caller of an inbound event that may omit the number when the
+    /// call is already known.
+    fn caller(&self, memory: &CallMemory, key: &str) -> Result<CallMemory, TranslateError> {
+        let meta = self.meta();
+        let phone = meta.phone(key)?.or_else(|| memory.customer_phone.clone());
+        Ok(CallMemory {
+            direction: Some(memory.direction.unwrap_or(Direction::Inbound)),
+            customer_phone: Some(phone.ok_or_else(|| TranslateError::Missing(format!("metadata.{key}")))?),
+            customer_name: None,
+            channel_phone: meta.phone("dnis")?,
+            answered_by: None,
+        })
+    }
+
+    fn call_ended(&self, memory: &CallMemory) -> Result<Translation, TranslateError> {
+        let meta = self.meta();
+        let direction = match meta.text("call_direction").map(|d| d.to_ascii_lowercase()).as_deref() {
+            Some("outbound") => Direction::Outbound,
+            Some("inbound") => Direction::Inbound,
+            _ => memory.direction.unwrap_or(Direction::Inbound),
+        };
+        // Inbound: the caller is the customer and `dnis` the number called;
+        // outbound: `dnis` is the customer dialled.
+        let (customer_key, channel_key) = match direction {
+            Direction::Inbound => ("caller_id_number", "dnis"),
+            Direction::Outbound => ("dnis", "caller_id_number"),
+        };
+        let parties = CallMemory {
+            answered_by: meta.text("to_user_id"),
+            ..self.parties(direction, &[customer_key], &[], &[channel_key])?
+        };
+        let duration = meta.seconds("duration")?;
+        let body = match direction {
+            Direction::Outbound => outbound_end(meta.text("from_user_id").map(|id| format!("user {id}")), duration),
+            Direction::Inbound => match parties.answered_by.clone().or_else(|| memory.answered_by.clone()) {
+                Some(user) => match duration {
+                    Some(d) => format!("Call ended after {}, answered by user {user}", time::duration(d)),
+                    None => format!("Call ended, answered by user {user}"),
+                },
+                None => "Missed call: nobody answered".to_string(),
+            },
+        };
+        Ok(self.call_message(memory, parties, &[], body))
+    }
+
+    /// QUEUE_NO_ANSWER and its kin carry no call id: no thread, and the
+    /// message id takes the timestamp.
+    fn queue_miss(&self, body: String) -> Result<Translation, TranslateError> {
+        let meta = self.meta();
+        let customer = meta.need_phone("caller_id_number")?;
+        let id = self.id(&[&customer, meta.text("queue_id").as_deref().unwrap_or(""), &self.timestamp.to_string()]);
+        let message =
+            Message::between(id, Direction::Inbound, Party::phone(customer), channel_party(meta.phone("dnis")?), body)
+                .at(time::unix_to_iso(self.timestamp));
+        Ok(Translation::messages(vec![Outgoing { channel: Channel::Voice, message }]))
+    }
+
+    fn queue(&self) -> String {
+        self.meta().text_of(&["queue_name", "queuename", "queue_id"]).unwrap_or_else(|| "the queue".to_string())
+    }
+
+    /// A voice message in this call's thread, its parties completed from
+    /// memory, and the memory updated with what this event told.
+    fn call_message(&self, memory: &CallMemory, seen: CallMemory, extra_id: &[&str], body: String) -> Translation {
+        let uniqueid = self.meta().text("uniqueid");
+        let merged = memory.merged(seen);
+        // Without a call id, the event's own time tells deliveries apart.
+        let timestamp = self.timestamp.to_string();
+        let mut id_parts = vec![uniqueid.as_deref().unwrap_or("")];
+        id_parts.extend_from_slice(extra_id);
+        if uniqueid.is_none() {
+            id_parts.push(&timestamp);
+        }
+        let message = Message::between(
+            self.id(&id_parts),
+            merged.direction.unwrap_or(Direction::Inbound),
+            merged.customer(),
+            merged.channel(),
+            body,
+        )
+        .thread(uniqueid.as_ref().map(|u| format!("{PROVIDER}:{u}")))
+        .at(time::unix_to_iso(self.timestamp));
+        let remember = (merged != *memory).then(|| self.call_key()).flatten().map(|key| Entry {
+            key,
+            value: serde_json::to_string(&merged).unwrap_or_default(),
+            ttl_seconds: ttl::CALL,
+        });
+        Translation::messages(vec![Outgoing { channel: Channel::Voice, message }]).remembering(remember)
+    }
+}
+
+/// The agent an answer or a queue leg concerns, as a part of those
+/// messages' ids: several agents may be rung for one call.
+fn agent_ids(agent: &Option<String>) -> Vec<&str> {
+    vec![agent.as_deref().unwrap_or("")]
+}
+
+/// How one agent's ring of a queue call ended.
+fn ring_end(who: &str, duration: Option<f64>) -> String {
+    match duration {
+        Some(d) if d > 0.0 => format!("Queue call with {who} ended after {}", time::duration(d)),
+        Some(_) => format!("{} did not pick up", capitalize(who)),
+        None => format!("Queue call with {who} ended"),
+    }
+}
+
+fn outbound_end(user: Option<String>, duration: Option<f64>) -> String {
+    let call = match user {
+        Some(user) => format!("Outbound call by {user}"),
+        None => "Outbound call".to_string(),
+    };
+    match duration {
+        Some(d) if d > 0.0 => format!("{call} ended after {}", time::duration(d)),
+        Some(_) => format!("{call} was not answered"),
+        None => format!("{call} ended"),
+    }
+}

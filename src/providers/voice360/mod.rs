@@ -1,0 +1,245 @@
+//! Voice360 webhooks: envelope `event_name`, `account_id`, `timestamp`
+//! (Unix seconds), `metadata` (per event; see the reference text).
+
+use serde::{Deserialize, Serialize};
+
+mod calls;
+mod sms;
+mod transcript;
+
+use super::{Fields, Lookup, TranslateError, Translation};
+use crate::json::{Object, Value};
+use crate::reamaze::{Direction, Party};
+use crate::settings::Settings;
+use crate::store::keys;
+
+const PROVIDER: &str = "voice360";
+
+/// The event names of the reference text, and any other.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    IncomingExternalCall,
+    UserAnswer,
+    CallEnded,
+    UserDial,
+    UserHangup,
+    SmsReceived,
+    SmsSent,
+    SmsDelivered,
+    QueueEnter,
+    QueueMemberDial,
+    QueueMemberAnswer,
+    QueueMemberDialHangup,
+    QueueHangup,
+    QueueNoAnswer,
+    QueueHangupTimeout,
+    QueueHangupAbandoned,
+    ContactCreated,
+    ContactUpdated,
+    ContactDeleted,
+    TranscriptionFinished,
+    Unknown,
+}
+
+impl Kind {
+    pub fn of(name: &str) -> Kind {
+        match name {
+            "INCOMING_EXTERNAL_CALL" => Kind::IncomingExternalCall,
+            "USER_ANSWER" => Kind::UserAnswer,
+            "CALL_ENDED" => Kind::CallEnded,
+            "USER_DIAL" => Kind::UserDial,
+            "USER_HANGUP" => Kind::UserHangup,
+            "SMS_RECEIVED" => Kind::SmsReceived,
+            "SMS_SENT" => Kind::SmsSent,
+            "SMS_DELIVERED" => Kind::SmsDelivered,
+            "QUEUE_ENTER" => Kind::QueueEnter,
+            "QUEUE_MEMBER_DIAL" => Kind::QueueMemberDial,
+            "QUEUE_MEMBER_ANSWER" => Kind::QueueMemberAnswer,
+            "QUEUE_MEMBER_DIAL_HANGUP" => Kind::QueueMemberDialHangup,
+            "QUEUE_HANGUP" => Kind::QueueHangup,
+            "QUEUE_NO_ANSWER" => Kind::QueueNoAnswer,
+            "QUEUE_HANGUP_TIMEOUT" => Kind::QueueHangupTimeout,
+            "QUEUE_HANGUP_ABANDONED" => Kind::QueueHangupAbandoned,
+            "CONTACT_CREATED" => Kind::ContactCreated,
+            "CONTACT_UPDATED" => Kind::ContactUpdated,
+            "CONTACT_DELETED" => Kind::ContactDeleted,
+            "TRANSCRIPTION_FINISHED" => Kind::TranscriptionFinished,
+            _ => Kind::Unknown,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    pub name: String,
+    pub kind: Kind,
+    pub account_id: Option<String>,
+    pub timestamp: i64,
+    metadata: Object,
+}
+
+/// What the bridge remembers of a call, so that events which leave a party
+/// out (USER_ANSWER has no `dnis`, TRANSCRIPTION_FINISHED no number at all)
+/// can still be placed.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct CallMemory {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    direction: Option<Direction>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    customer_phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    customer_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    channel_phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    answered_by: Option<String>,
+}
+
+impl CallMemory {
+    /// Fills what is unknown from `newer`, letting `newer` win where both know.
+    fn merged(&self, newer: CallMemory) -> CallMemory {
+        CallMemory {
+            direction: newer.direction.or(self.direction),
+            customer_phone: newer.customer_phone.or_else(|| self.customer_phone.clone()),
+            customer_name: newer.customer_name.or_else(|| self.customer_name.clone()),
+            channel_phone: newer.channel_phone.or_else(|| self.channel_phone.clone()),
+            answered_by: newer.answered_by.or_else(|| self.answered_by.clone()),
+        }
+    }
+
+    fn customer(&self) -> Party {
+        Party::named(self.customer_name.clone(), self.customer_phone.clone())
+    }
+
+    fn channel(&self) -> Party {
+        channel_party(self.channel_phone.clone())
+    }
+}
+
+impl Event {
+    pub(super) fn parse(mut envelope: Object) -> Result<Event, TranslateError> {
+        let top = Fields::new(&envelope, "");
+        let name = top.need_text("event_name")?;
+        let timestamp = top.number("timestamp")?.ok_or_else(|| TranslateError::Missing("timestamp".into()))?;
+        if !(0.0..=253_402_300_799.0).contains(&timestamp) {
+            return Err(TranslateError::Invalid { field: "timestamp".into(), expected: "Unix seconds" });
+        }
+        let account_id = top.text("account_id");
+        let metadata = match envelope.remove("metadata") {
+            Some(Value::Object(m)) => m,
+            None | Some(Value::Null) => Object::default(),
+            Some(_) => return Err(TranslateError::Invalid { field: "metadata".into(), expected: "an object" }),
+        };
+        Ok(Event { kind: Kind::of(&name), name, account_id, timestamp: timestamp as i64, metadata })
+    }
+
+    fn meta(&self) -> Fields<'_> {
+        Fields::new(&self.metadata, "metadata")
+    }
+
+    fn call_key(&self) -> Option<String> {
+        self.meta().text("uniqueid").map(|id| keys::call(PROVIDER, &id))
+    }
+
+    pub(super) fn reads(&self) -> Vec<String> {
+        match self.kind {
+            Kind::SmsSent => self.sms_sent_echo_keys(),
+            _ => self.call_key().into_iter().collect(),
+        }
+    }
+
+    fn sms_sent_echo_keys(&self) -> Vec<String> {
+        let meta = self.meta();
+        let from = meta.text("from_number").unwrap_or_default();
+        let body = meta.text("body").unwrap_or_default();
+        meta.texts("to_number").iter().map(|to| keys::echo(&from, to, &body)).collect()
+    }
+
+    pub(super) fn translate(&self, settings: &Settings, lookup: Lookup) -> Result<Translation, TranslateError> {
+        let memory = self.memory(lookup);
+        match self.kind {
+            Kind::IncomingExternalCall | Kind::UserAnswer | Kind::UserDial | Kind::UserHangup | Kind::CallEnded => {
+                self.call_event(&memory)
+            }
+            Kind::QueueEnter
+            | Kind::QueueMemberDial
+            | Kind::QueueMemberAnswer
+            | Kind::QueueMemberDialHangup
+            | Kind::QueueHangup
+            | Kind::QueueNoAnswer
+            | Kind::QueueHangupTimeout
+            | Kind::QueueHangupAbandoned => self.queue_event(&memory),
+            Kind::TranscriptionFinished => self.transcription(&memory, settings),
+            Kind::SmsReceived => self.sms_received(),
+            Kind::SmsSent => self.sms_sent(lookup),
+            Kind::SmsDelivered | Kind::ContactCreated | Kind::ContactUpdated | Kind::ContactDeleted | Kind::Unknown => {
+                Ok(self.ignored())
+            }
+        }
+    }
+
+    /// What the bridge remembers of this event's call, if anything.
+    fn memory(&self, lookup: Lookup) -> CallMemory {
+        self.call_key()
+            .and_then(|key| lookup(&key))
+            .and_then(|value| serde_json::from_str::<CallMemory>(&value).ok())
+            .unwrap_or_default()
+    }
+
+    /// Why an event that posts nothing posts nothing.
+    fn ignored(&self) -> Translation {
+        Translation::ignored(match self.kind {
+            Kind::SmsDelivered => {
+                "SMS_DELIVERED is a carrier delivery receipt: the message itself was posted when it was sent".into()
+            }
+            Kind::Unknown => format!("{} is not a Voice360 event the bridge knows: nothing to post", self.name),
+            _ => format!(
+                "{}: contacts are not synchronised; Re:amaze knows customers from their calls and messages",
+                self.name
+            ),
+        })
+    }
+
+    /// `voice360:<event name>:<parts>…`, empty parts left out.
+    fn id(&self, parts: &[&str]) -> String {
+        let parts = parts.iter().copied().filter(|p| !p.is_empty());
+        [PROVIDER, self.name.as_str()].into_iter().chain(parts).collect::<Vec<_>>().join(":")
+    }
+}
+
+/// The channel's side of a message. Some events do not say which of the
+/// account's numbers was involved (USER_DIAL names only the user); the side
+/// is then named after the provider rather than left as an empty object.
+fn channel_party(phone: Option<String>) -> Party {
+    match phone {
+        Some(phone) => Party::phone(phone),
+        None => Party::named(Some("Voice360".into()), None),
+    }
+}
+
+/// `text` with its first letter in upper case. ASCII only: the texts are
+/// words the bridge writes ("user 12", "an agent") and roles it lowers the
+/// same way; `char::to_uppercase` would bring core's case tables, 14 KB,
+/// into every wasm build.
+fn capitalize(text: &str) -> String {
+    let mut text = text.to_string();
+    if let Some(first) = text.get_mut(..1) {
+        first.make_ascii_uppercase();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::capitalize;
+    use super::transcript::speaker;
+
+    #[test]
+    fn capitals_are_ascii() {
+        assert_eq!(capitalize("an agent"), "An agent");
+        assert_eq!(capitalize("user 12"), "User 12");
+        assert_eq!(capitalize(""), "");
+        assert_eq!(capitalize("élan"), "élan", "a first letter outside ASCII is left as it is");
+        assert_eq!(speaker("AGENT"), "Agent");
+    }
+}
