@@ -12,7 +12,7 @@ use wasm_bindgen::prelude::*;
 use crate::bridge::{Bridge, Processed, Step};
 use crate::error::Error;
 use crate::http::{DeliveryResult, Headers, Request};
-use crate::providers::{self, Outcome, Provider};
+use crate::providers::{Preview, Provider};
 use crate::reamaze::{reply_to_sms, StaffReply};
 use crate::settings::{names, Settings};
 use crate::signature::{self, Scheme, Signed, Window};
@@ -131,25 +131,9 @@ pub fn verify_js(
 pub fn translate_js(provider: &str, body: &[u8], settings_json: &str) -> Result<String, JsValue> {
     let provider: Provider = provider.parse().map_err(|e: String| error("unknown_provider", &e))?;
     let settings = settings(settings_json)?;
-    let (event, translation) = providers::translate_payload(provider, body, &settings, &mut MemoryStore::new(), 0)
-        .map_err(|e| thrown(Error::Payload(e)))?;
-    let mut out = json!({ "provider": provider.name(), "event": event.name() });
-    match translation.outcome {
-        Outcome::Messages(messages) => {
-            out["messages"] = messages
-                .iter()
-                .map(|m| {
-                    json!({
-                        "channel": m.channel,
-                        "endpoint": m.channel.endpoint(&settings.reamaze_base_url),
-                        "message": m.message,
-                    })
-                })
-                .collect();
-        }
-        Outcome::Ignored(reason) => out["ignored"] = json!(reason),
-    }
-    Ok(out.to_string())
+    let preview =
+        Preview::of(provider, body, &settings, &mut MemoryStore::new(), 0).map_err(|e| thrown(Error::Payload(e)))?;
+    Ok(serde_json::to_string(&preview).expect("a preview serializes"))
 }
 
 /// A Re:amaze staff reply as the SMS parts to send: JSON `[{from, to, message}]`.

@@ -88,6 +88,17 @@ pub mod names {
         MAX_HEADER_BYTES,
         MAX_SECRETS,
     ];
+
+    /// The settings that hold a scheme's secrets.
+    pub fn secrets_of(scheme: crate::signature::Scheme) -> &'static [&'static str] {
+        use crate::signature::Scheme;
+        match scheme {
+            Scheme::Reamaze => &[REAMAZE_VOICE_SECRET, REAMAZE_SMS_SECRET],
+            Scheme::Voice360 => &[VOICE360_WEBHOOK_SECRETS],
+            Scheme::Bird => &[BIRD_SIGNING_KEYS],
+            Scheme::Volubile => &[VOLUBILE_WEBHOOK_SECRETS],
+        }
+    }
 }
 
 pub const DEFAULT_REAMAZE_BASE_URL: &str = "https://www.reamaze.io";

@@ -93,7 +93,8 @@ fn translate_reference_examples() {
             let expect = &case["expect"];
             if let Some(messages) = expect.get("messages").and_then(Value::as_array) {
                 assert!(out.status.success(), "{name}");
-                let bodies: Vec<&Value> = printed["messages"].as_array().unwrap().iter().map(|m| &m["body"]).collect();
+                let bodies: Vec<&Value> =
+                    printed["messages"].as_array().unwrap().iter().map(|m| &m["message"]).collect();
                 let wanted: Vec<&Value> = messages.iter().map(|m| &m["message"]).collect();
                 assert_eq!(bodies, wanted, "{name}");
                 for m in printed["messages"].as_array().unwrap() {
@@ -130,7 +131,7 @@ fn translate_a_sequence_remembers_the_call() {
     let printed: Vec<Value> =
         serde_json::Deserializer::from_slice(&out.stdout).into_iter().map(Result::unwrap).collect();
     assert_eq!(printed.len(), 2);
-    assert_eq!(printed[1]["messages"][0]["body"], case["expect"]["messages"][0]["message"]);
+    assert_eq!(printed[1]["messages"][0]["message"], case["expect"]["messages"][0]["message"]);
 }
 
 #[test]

@@ -5,8 +5,10 @@ use std::io::{self, Read, Write};
 use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use clap::{Parser, Subcommand, ValueEnum};
-use reamaze_bridge::providers::{translate_payload, Outcome, Provider};
+use clap::builder::{PossibleValuesParser, TypedValueParser};
+use clap::{Parser, Subcommand};
+use reamaze_bridge::error::Error;
+use reamaze_bridge::providers::{Preview, Provider};
 use reamaze_bridge::reamaze::{reply_to_sms, StaffReply};
 use reamaze_bridge::settings::names;
 use reamaze_bridge::signature::{self, Scheme, Signed, Window};
@@ -57,6 +59,7 @@ enum Command {
     /// are translated in order, remembering calls between them, as the bridge does.
     Translate {
         /// Whose payload: a provider, or `reamaze-reply` for a staff SMS reply.
+        #[arg(value_parser = source_parser())]
         source: Source,
         /// Re:amaze base URL for the endpoints shown [env: REAMAZE_BASE_URL].
         #[arg(long)]
@@ -75,8 +78,8 @@ enum Command {
 
 #[derive(clap::Args)]
 struct SchemeArgs {
-    #[arg(long, value_enum)]
-    scheme: SchemeArg,
+    #[arg(long, value_parser = scheme_parser())]
+    scheme: Scheme,
     /// A signing secret; repeat to try several. Default: the scheme's setting
     /// from the environment (VOICE360_WEBHOOK_SECRETS, BIRD_SIGNING_KEYS,
     /// VOLUBILE_WEBHOOK_SECRETS, REAMAZE_VOICE_SECRET and REAMAZE_SMS_SECRET),
@@ -88,31 +91,27 @@ struct SchemeArgs {
     url: Option<String>,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum SchemeArg {
-    Reamaze,
-    Voice360,
-    Bird,
-    Volubile,
+/// The core's schemes, by the names it gives them.
+fn scheme_parser() -> impl clap::builder::TypedValueParser<Value = Scheme> {
+    PossibleValuesParser::new(Scheme::ALL.map(Scheme::name)).map(|name| name.parse().expect("a scheme's own name"))
 }
 
-impl From<SchemeArg> for Scheme {
-    fn from(s: SchemeArg) -> Scheme {
-        match s {
-            SchemeArg::Reamaze => Scheme::Reamaze,
-            SchemeArg::Voice360 => Scheme::Voice360,
-            SchemeArg::Bird => Scheme::Bird,
-            SchemeArg::Volubile => Scheme::Volubile,
-        }
-    }
-}
-
-#[derive(Clone, Copy, ValueEnum)]
+/// Whose payload `translate` reads: a provider, or a Re:amaze staff reply.
+#[derive(Clone, Copy)]
 enum Source {
-    Voice360,
-    Bird,
-    Volubile,
+    Provider(Provider),
     ReamazeReply,
+}
+
+const REAMAZE_REPLY: &str = "reamaze-reply";
+
+/// The core's providers, by the names it gives them, and `reamaze-reply`.
+fn source_parser() -> impl clap::builder::TypedValueParser<Value = Source> {
+    let names = Provider::ALL.map(Provider::name).into_iter().chain([REAMAZE_REPLY]);
+    PossibleValuesParser::new(names).map(|name| match name.parse() {
+        Ok(provider) => Source::Provider(provider),
+        Err(_) => Source::ReamazeReply,
+    })
 }
 
 /// A failure to report: the message for stderr and the exit code.
@@ -167,12 +166,7 @@ fn secrets(args: &SchemeArgs) -> Result<Vec<String>, Failure> {
     if !args.secrets.is_empty() {
         return Ok(args.secrets.clone());
     }
-    let settings: &[&str] = match args.scheme {
-        SchemeArg::Reamaze => &[names::REAMAZE_VOICE_SECRET, names::REAMAZE_SMS_SECRET],
-        SchemeArg::Voice360 => &[names::VOICE360_WEBHOOK_SECRETS],
-        SchemeArg::Bird => &[names::BIRD_SIGNING_KEYS],
-        SchemeArg::Volubile => &[names::VOLUBILE_WEBHOOK_SECRETS],
-    };
+    let settings = names::secrets_of(args.scheme);
     let found: Vec<String> = settings
         .iter()
         .filter_map(|name| env(name))
@@ -187,7 +181,7 @@ fn secrets(args: &SchemeArgs) -> Result<Vec<String>, Failure> {
 
 fn bird_url(args: &SchemeArgs) -> Result<Option<String>, Failure> {
     let url = args.url.clone().or_else(|| env(names::BIRD_WEBHOOK_URL));
-    if matches!(args.scheme, SchemeArg::Bird) && url.is_none() {
+    if args.scheme == Scheme::Bird && url.is_none() {
         return Err(usage("Bird signs the request URL: give --url (or set BIRD_WEBHOOK_URL)"));
     }
     Ok(url)
@@ -196,7 +190,7 @@ fn bird_url(args: &SchemeArgs) -> Result<Option<String>, Failure> {
 fn sign(args: SchemeArgs, timestamp: Option<String>) -> Result<(), Failure> {
     let secret = secrets(&args)?.remove(0);
     let url = bird_url(&args)?;
-    let scheme = Scheme::from(args.scheme);
+    let scheme = args.scheme;
     let timestamp = match (scheme, timestamp) {
         (Scheme::Bird, None) => {
             let now = now().to_string();
@@ -221,7 +215,7 @@ fn verify(
 ) -> Result<(), Failure> {
     let secrets = secrets(&args)?;
     let url = bird_url(&args)?;
-    let scheme = Scheme::from(args.scheme);
+    let scheme = args.scheme;
     let default_age = env(names::BIRD_MAX_AGE_SECONDS).and_then(|v| v.parse().ok()).unwrap_or(Window::DEFAULT_MAX_AGE);
     let window = Window { max_age: max_age.unwrap_or(default_age), ..Window::at(now_arg.unwrap_or_else(now)) };
     let body = stdin_bytes()?;
@@ -264,9 +258,7 @@ fn translate(source: Source, overrides: &[(&str, Option<String>)]) -> Result<(),
     for &raw in &payloads {
         let report = match source {
             Source::ReamazeReply => reply_report(&settings, raw),
-            Source::Voice360 => provider_report(Provider::Voice360, &settings, raw, &mut store),
-            Source::Bird => provider_report(Provider::Bird, &settings, raw, &mut store),
-            Source::Volubile => provider_report(Provider::Volubile, &settings, raw, &mut store),
+            Source::Provider(provider) => provider_report(provider, &settings, raw, &mut store),
         };
         failed |= report.get("error").is_some();
         write_json(&mut out, &report)?;
@@ -283,42 +275,34 @@ fn write_json(out: &mut impl Write, value: &Value) -> Result<(), Failure> {
 }
 
 fn provider_report(provider: Provider, settings: &Settings, raw: &[u8], store: &mut MemoryStore) -> Value {
-    match translate_payload(provider, raw, settings, store, now()) {
-        Ok((event, translation)) => match translation.outcome {
-            Outcome::Messages(messages) => json!({
-                "provider": provider.name(),
-                "event": event.name(),
-                "messages": messages.iter().map(|m| json!({
-                    "channel": m.channel,
-                    "endpoint": m.channel.endpoint(&settings.reamaze_base_url),
-                    "body": m.message,
-                })).collect::<Vec<_>>(),
-            }),
-            Outcome::Ignored(reason) => {
-                json!({ "provider": provider.name(), "event": event.name(), "ignored": reason })
-            }
-        },
-        Err(e) => json!({
-            "provider": provider.name(),
-            "error": { "code": e.code(), "message": e.to_string(), "field": e.field() },
-        }),
+    match Preview::of(provider, raw, settings, store, now()) {
+        Ok(preview) => serde_json::to_value(preview).expect("a preview serializes"),
+        Err(e) => json!({ "provider": provider.name(), "error": error_json(&Error::Payload(e)) }),
     }
 }
 
+/// The core's error as `{code, message, field}`.
+fn error_json(error: &Error) -> Value {
+    json!({ "code": error.code(), "message": error.to_string(), "field": error.field() })
+}
+
 fn reply_report(settings: &Settings, raw: &[u8]) -> Value {
-    let Some(channel) = settings.sms_channel_number.as_deref() else {
-        return json!({ "error": { "code": "not_configured", "message": "set SMS_CHANNEL_NUMBER (or --sms-channel-number)" } });
-    };
-    let reply: StaffReply = match reamaze_bridge::json::parse_as(raw, settings.max_json_depth) {
-        Ok(reply) => reply,
-        Err(e) => return json!({ "error": { "code": e.code(), "message": e.to_string() } }),
-    };
-    match reply_to_sms(&reply, channel) {
-        Ok(parts) => json!({
-            "endpoint": format!("{}/{}/sms/send", settings.voice360_api_base,
-                                settings.voice360_account_id.as_deref().unwrap_or("{VOICE360_ACCOUNT_ID}")),
-            "sms": parts,
-        }),
-        Err(e) => json!({ "error": { "code": e.code(), "message": e.to_string(), "field": e.field() } }),
+    match reply_parts(settings, raw) {
+        Ok((endpoint, parts)) => json!({ "endpoint": endpoint, "sms": parts }),
+        Err(Error::NotConfigured { setting }) if setting == names::SMS_CHANNEL_NUMBER => json!({ "error": {
+            "code": "not_configured", "message": "set SMS_CHANNEL_NUMBER (or --sms-channel-number)" } }),
+        Err(e) => json!({ "error": error_json(&e) }),
     }
+}
+
+/// The send-SMS endpoint (with a placeholder for an account not given) and
+/// the parts a staff reply becomes.
+fn reply_parts(settings: &Settings, raw: &[u8]) -> Result<(String, Vec<reamaze_bridge::SmsPart>), Error> {
+    let channel =
+        settings.sms_channel_number.as_deref().ok_or(Error::NotConfigured { setting: names::SMS_CHANNEL_NUMBER })?;
+    let reply: StaffReply = reamaze_bridge::json::parse_as(raw, settings.max_json_depth).map_err(Error::ReplyBody)?;
+    let parts = reply_to_sms(&reply, channel).map_err(Error::Reply)?;
+    let account = settings.voice360_account_id.as_deref().unwrap_or("{VOICE360_ACCOUNT_ID}");
+    let endpoint = format!("{}/{account}/sms/send", settings.voice360_api_base);
+    Ok((endpoint, parts))
 }

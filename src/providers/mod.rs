@@ -475,6 +475,51 @@ pub fn translate_payload(
     Ok((event, translation))
 }
 
+/// What a payload becomes in Re:amaze, as the CLI's `translate` prints it
+/// and the npm package's `translate` returns it: the messages with the
+/// endpoint each is posted to, or why the event is ignored.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Preview {
+    pub provider: &'static str,
+    pub event: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub messages: Option<Vec<PreviewMessage>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ignored: Option<String>,
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct PreviewMessage {
+    pub channel: crate::reamaze::Channel,
+    pub endpoint: String,
+    pub message: crate::reamaze::Message,
+}
+
+impl Preview {
+    /// Translates one payload against `store`, as `translate_payload`.
+    pub fn of(
+        provider: Provider,
+        body: &[u8],
+        settings: &Settings,
+        store: &mut dyn crate::store::Store,
+        now: i64,
+    ) -> Result<Preview, TranslateError> {
+        let (event, translation) = translate_payload(provider, body, settings, store, now)?;
+        let (messages, ignored) = match translation.outcome {
+            Outcome::Messages(messages) => (Some(messages), None),
+            Outcome::Ignored(reason) => (None, Some(reason)),
+        };
+        let messages = messages.map(|messages| {
+            let endpoint = |m: &Outgoing| m.channel.endpoint(&settings.reamaze_base_url);
+            messages
+                .into_iter()
+                .map(|m| PreviewMessage { endpoint: endpoint(&m), channel: m.channel, message: m.message })
+                .collect()
+        });
+        Ok(Preview { provider: provider.name(), event: event.name(), messages, ignored })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{number_in_text, phone_number, shorten};
