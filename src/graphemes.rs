@@ -6,7 +6,7 @@
 //! them. In the WebAssembly builds the JavaScript engine's own
 //! `Intl.Segmenter` (ICU) does: every runtime those builds serve has it
 //! (Node 16 and later, workerd, current browsers), and the crate's tables
-//! would add about 12 KB gzipped to each build (BENCHMARKS.md).
+//! would weigh on each build (BENCHMARKS.md).
 
 /// The byte offsets at which the clusters of `text` end, in order; the
 /// last is `text.len()`. Empty for an empty text.

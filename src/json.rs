@@ -8,8 +8,7 @@
 //! `Value`, whose objects are their members in order. A webhook's objects
 //! have a handful of keys each, which a scan finds faster than a hash map
 //! can hash them (serde_json's `Map` with `preserve_order` is an IndexMap
-//! hashed with SipHash; reading into it was a quarter of the npm package's
-//! time on a 1 KiB webhook, BENCHMARKS.md).
+//! hashed with SipHash; what reading into it cost is in BENCHMARKS.md).
 
 use std::cell::Cell;
 use std::fmt;

@@ -4,8 +4,8 @@
 //!
 //! The date arithmetic is written here rather than taken from the `time`
 //! crate: the bridge needs three small things (Unix seconds to ISO 8601,
-//! RFC 3339 normalized, HTTP dates read), and `time` added about 34 KB to
-//! every wasm build (measured with twiggy). The calendar conversion is
+//! RFC 3339 normalized, HTTP dates read), and `time` weighed on every wasm
+//! build (BENCHMARKS.md). The calendar conversion is
 //! Howard Hinnant's `days_from_civil` / `civil_from_days`, exact for the
 //! proleptic Gregorian calendar.
 

@@ -371,8 +371,8 @@ impl<'a> Fields<'a> {
 /// A number sent as text (`"1704067200"`, `" 35.5 "`, `"+12"`), read as
 /// serde_json reads the payload's own numbers: JSON's number syntax, after
 /// an optional `+`. Not with `str::parse::<f64>`, whose exact reader brings
-/// a 20 KB table of powers of five into the wasm builds (13 KiB of the npm
-/// package's 150 KiB gzipped budget, BENCHMARKS.md); it would also take
+/// a table of powers of five into the wasm builds (its weight against the
+/// npm package's budget is in BENCHMARKS.md); it would also take
 /// `.5`, `5.` and `007`, which no JSON writer makes.
 fn number_in_text(text: &str) -> Option<f64> {
     let text = text.trim();

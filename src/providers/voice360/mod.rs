@@ -219,8 +219,8 @@ fn channel_party(phone: Option<String>) -> Party {
 
 /// `text` with its first letter in upper case. ASCII only: the texts are
 /// words the bridge writes ("user 12", "an agent") and roles it lowers the
-/// same way; `char::to_uppercase` would bring core's case tables, 14 KB,
-/// into every wasm build.
+/// same way; `char::to_uppercase` would bring core's case tables into every
+/// wasm build (BENCHMARKS.md).
 fn capitalize(text: &str) -> String {
     let mut text = text.to_string();
     if let Some(first) = text.get_mut(..1) {
