@@ -7,11 +7,28 @@ export type Provider = 'voice360' | 'bird' | 'volubile';
 /** The signature header each scheme uses. */
 export const SIGNATURE_HEADERS: Readonly<Record<Scheme, string>>;
 
-/** Errors carry a stable machine-readable `code`, and `field` for a payload missing one. */
+/**
+ * Errors carry a stable machine-readable `code`, `field` for a payload missing one, and
+ * `status`, the HTTP status the bridge answers the same error with.
+ */
 export class BridgeError extends Error {
   readonly code: string;
   readonly field?: string;
+  readonly status?: number;
 }
+
+/** What the bridge's HTTP contract fixes. */
+export interface Contract {
+  /** The signature header of each scheme. */
+  signatureHeaders: Record<Scheme, string>;
+  /** The path of each webhook route, by who calls it (`reamaze`: the staff-reply route). */
+  webhookPaths: Record<Provider | 'reamaze', string>;
+  /** Bird's default freshness window (BIRD_MAX_AGE_SECONDS, BIRD_MAX_FUTURE_SECONDS). */
+  birdWindow: { maxAgeSeconds: number; maxFutureSeconds: number };
+}
+
+/** The contract, from the core (after `init()` in the browser). */
+export function contract(): Contract;
 
 /** Loads the core. Required (and awaited) once in the browser; a no-op in Node. */
 export function init(wasm?: string | URL | Response | BufferSource | WebAssembly.Module): Promise<void>;

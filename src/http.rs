@@ -164,6 +164,16 @@ impl DeliveryResult {
         DeliveryResult { status: None, retry_after: None, body: why.into() }
     }
 
+    /// No answer within `timeout_ms` (`UPSTREAM_TIMEOUT_MS`).
+    pub fn timed_out(target: &Target, timeout_ms: u64) -> Self {
+        Self::unanswered(format!("{} did not answer within {timeout_ms} ms", target.upstream()))
+    }
+
+    /// The request could not be made (a refused connection, DNS).
+    pub fn unreachable(target: &Target, why: &str) -> Self {
+        Self::unanswered(format!("{} could not be reached: {why}", target.upstream()))
+    }
+
     /// Re:amaze: 2xx is success. Voice360 also says `"error": true` in a
     /// 2xx body when it did not send.
     pub fn verdict(&self, target: &Target) -> Verdict {

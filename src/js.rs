@@ -9,7 +9,7 @@ use js_sys::{Error as JsError, Reflect, Uint8Array};
 use serde_json::{json, Map, Value};
 use wasm_bindgen::prelude::*;
 
-use crate::bridge::{Bridge, Processed, Step};
+use crate::bridge::{Bridge, Processed, Step, ROUTES};
 use crate::error::Error;
 use crate::http::{DeliveryResult, Headers, Request};
 use crate::providers::{Preview, Provider};
@@ -40,7 +40,25 @@ fn thrown(core: Error) -> JsValue {
     if let Some(field) = core.field() {
         let _ = Reflect::set(&error, &"field".into(), &field.into());
     }
+    let _ = Reflect::set(&error, &"status".into(), &core.status().into());
     error
+}
+
+/// What the bridge's HTTP contract fixes, for the package and the debugger
+/// page, so neither copies it: each scheme's signature header, each
+/// route's path by who calls it, and Bird's default freshness window.
+#[wasm_bindgen]
+pub fn contract() -> String {
+    let headers: Map<String, Value> = Scheme::ALL.iter().map(|s| (s.name().into(), s.header().into())).collect();
+    let paths: Map<String, Value> = (ROUTES.iter())
+        .filter_map(|(path, _, route)| Some((route.source()?.to_string(), Value::from(*path))))
+        .collect();
+    json!({
+        "signatureHeaders": headers,
+        "webhookPaths": paths,
+        "birdWindow": { "maxAgeSeconds": Window::DEFAULT_MAX_AGE, "maxFutureSeconds": Window::DEFAULT_MAX_FUTURE },
+    })
+    .to_string()
 }
 
 fn scheme(name: &str) -> Result<Scheme, JsValue> {
@@ -149,20 +167,21 @@ pub fn reply_to_sms_js(body: &[u8], settings_json: &str) -> Result<String, JsVal
     Ok(serde_json::to_string(&parts).expect("SMS parts serialize"))
 }
 
-/// Verify, translate and sign in one call (`Bridge::process`), with the
-/// settings read once and the parties of calls remembered between calls
-/// (in memory).
-#[wasm_bindgen(js_name = CoreProcessor)]
-pub struct JsProcessor {
+/// The whole bridge, driven by the package's JavaScript: whole exchanges
+/// (`exchange`, for `createBridge`), or webhooks processed into the signed
+/// requests that post them (`process`, for `createProcessor`), with the
+/// parties of calls remembered between calls in memory.
+#[wasm_bindgen(js_name = CoreBridge)]
+pub struct JsBridge {
     bridge: Bridge,
     store: MemoryStore,
 }
 
-#[wasm_bindgen(js_class = CoreProcessor)]
-impl JsProcessor {
+#[wasm_bindgen(js_class = CoreBridge)]
+impl JsBridge {
     #[wasm_bindgen(constructor)]
-    pub fn new(settings_json: &str) -> Result<JsProcessor, JsValue> {
-        Ok(JsProcessor { bridge: Bridge::new(lenient_settings(settings_json)?), store: MemoryStore::new() })
+    pub fn new(settings_json: &str) -> Result<JsBridge, JsValue> {
+        Ok(JsBridge { bridge: Bridge::new(lenient_settings(settings_json)?), store: MemoryStore::new() })
     }
 
     /// A provider webhook as the signed Re:amaze requests to make, as an
@@ -204,20 +223,6 @@ impl JsProcessor {
                 out
             }
         })
-    }
-}
-
-/// The whole bridge, driven by the package's JavaScript.
-#[wasm_bindgen(js_name = CoreBridge)]
-pub struct JsBridge {
-    bridge: Bridge,
-}
-
-#[wasm_bindgen(js_class = CoreBridge)]
-impl JsBridge {
-    #[wasm_bindgen(constructor)]
-    pub fn new(settings_json: &str) -> Result<JsBridge, JsValue> {
-        Ok(JsBridge { bridge: Bridge::new(lenient_settings(settings_json)?) })
     }
 
     /// The settings' upstream timeout, for the JS side's outbound fetch.
@@ -377,8 +382,25 @@ impl JsExchange {
         })
     }
 
-    /// Answers a delivery: the HTTP status (none when no answer came), the
-    /// `Retry-After` header, and the answer's body or the network error.
+    /// Answers a delivery that got no answer: it timed out after
+    /// `timeout_ms`, or could not be made, for the reason `why`.
+    pub fn unanswered(&mut self, timed_out: bool, timeout_ms: f64, why: String) -> Result<(), JsValue> {
+        self.advance(|step| match step {
+            Step::Deliver(deliver) => {
+                let target = &deliver.delivery().target;
+                let result = if timed_out {
+                    DeliveryResult::timed_out(target, timeout_ms as u64)
+                } else {
+                    DeliveryResult::unreachable(target, &why)
+                };
+                Ok(deliver.answer(result))
+            }
+            other => Err(other),
+        })
+    }
+
+    /// Answers a delivery: the HTTP status, the `Retry-After` header, and
+    /// the answer's body.
     pub fn delivered(&mut self, status: Option<u16>, retry_after: Option<String>, body: String) -> Result<(), JsValue> {
         self.advance(|step| match step {
             Step::Deliver(deliver) => Ok(deliver.answer(DeliveryResult { status, retry_after, body })),

@@ -14,13 +14,17 @@ export const SIGNATURE_HEADERS = Object.freeze({
   volubile: 'X-Webhook-Signature',
 });
 
-/** An Error with a stable machine-readable `code` (and `field`, for a payload missing one). */
+/**
+ * An Error with a stable machine-readable `code` (and `field`, for a payload
+ * missing one; `status`, the HTTP status the bridge answers it with).
+ */
 export class BridgeError extends Error {
-  constructor(code, message, field) {
+  constructor(code, message, field, status) {
     super(message);
     this.name = 'BridgeError';
     this.code = code;
     if (field !== undefined) this.field = field;
+    if (status !== undefined) this.status = status;
   }
 }
 
@@ -38,7 +42,7 @@ function core_(call) {
     return call();
   } catch (e) {
     if (e instanceof BridgeError) throw e;
-    if (e && typeof e.code === 'string') throw new BridgeError(e.code, e.message, e.field);
+    if (e && typeof e.code === 'string') throw new BridgeError(e.code, e.message, e.field, e.status);
     throw e;
   }
 }
@@ -172,10 +176,10 @@ export function makeApi(core) {
    * bridge would answer. Remembers call parties between calls, in memory.
    */
   function createProcessor(settings = {}) {
-    const processor = core_(() => new core.CoreProcessor(JSON.stringify(settings)));
+    const processor = core_(() => new core.CoreBridge(JSON.stringify(settings)));
     return {
       process(provider, { body, signature, timestamp, url, now } = {}) {
-        // The core's answer is a list of strings (see CoreProcessor::process).
+        // The core's answer is a list of strings (see CoreBridge::process).
         const [kind, ...items] = core_(() =>
           processor.process(String(provider), bytes(body ?? '', 'body'), headerText(signature), headerText(timestamp), optionalText(url), now ?? nowSeconds()),
         );
@@ -220,7 +224,8 @@ export function makeApi(core) {
       return new Response(body, { status, headers });
     };
 
-    async function send(delivery) {
+    /** Sends a delivery and answers the exchange with what came of it. */
+    async function send(exchange, delivery) {
       try {
         const res = await fetchImpl(delivery.url, {
           method: delivery.method,
@@ -229,11 +234,9 @@ export function makeApi(core) {
           signal: AbortSignal.timeout(timeoutMs),
         });
         const text = await res.text();
-        return { status: res.status, retryAfter: res.headers.get('retry-after') ?? undefined, body: text.slice(0, 4096) };
+        exchange.delivered(res.status, res.headers.get('retry-after') ?? undefined, text.slice(0, 4096));
       } catch (e) {
-        const upstream = new URL(delivery.url).host;
-        const why = e?.name === 'TimeoutError' ? `${upstream} did not answer within ${timeoutMs} ms` : `${upstream} could not be reached: ${e?.cause?.code ?? e?.message ?? e}`;
-        return { status: undefined, retryAfter: undefined, body: why };
+        exchange.unanswered(e?.name === 'TimeoutError', timeoutMs, String(e?.cause?.code ?? e?.message ?? e));
       }
     }
 
@@ -260,8 +263,7 @@ export function makeApi(core) {
             await Promise.all(step.release.map((key) => store.delete(key)));
             exchange.done();
           } else if (step.deliver) {
-            const result = await send(step.deliver);
-            exchange.delivered(result.status, result.retryAfter, result.body);
+            await send(exchange, step.deliver);
           } else {
             const { status, headers, body: text } = step.respond;
             return new Response(text, { status, headers });
@@ -275,7 +277,12 @@ export function makeApi(core) {
     return { fetch: handle };
   }
 
+  const contractOnce = JSON.parse(core.contract());
+  /** What the HTTP contract fixes: signature headers, webhook paths, Bird's default window. */
+  const contract = () => contractOnce;
+
   return {
+    contract,
     sign,
     verify,
     translate,

@@ -23,4 +23,5 @@ export const translate = (...args) => ready().translate(...args);
 export const replyToSms = (...args) => ready().replyToSms(...args);
 export const createProcessor = (...args) => ready().createProcessor(...args);
 export const createBridge = (...args) => ready().createBridge(...args);
+export const contract = (...args) => ready().contract(...args);
 export { BridgeError, MemoryStore, SIGNATURE_HEADERS };

@@ -60,7 +60,7 @@ use crate::providers::Provider;
 use crate::settings::{names, Settings};
 use crate::store::Store;
 
-pub use route::{Route, HEADERS_READ, ROUTES};
+pub use route::{Route, HEADERS_READ, PAGE_PATHS, ROUTES};
 #[cfg(feature = "queue")]
 pub use step::Enqueue;
 pub use step::{Claim, Deliver, Finished, Read, Release, Step, Summary, Write};
@@ -114,7 +114,6 @@ impl Bridge {
         }
         match route {
             Route::Health => Ok(step::respond(&Context::default(), "ok", self.health())),
-            Route::Page => Err(Error::NoPage),
             Route::Webhook(provider) => webhook::start(&self.settings, provider, request, now, self.mode()),
             Route::StaffReply => staff_reply::start(&self.settings, request),
             // Dead letters are kept, listed and replayed by a shell with a

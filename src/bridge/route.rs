@@ -14,9 +14,6 @@ pub enum Route {
     /// Re:amaze's staff SMS reply, sent on through Voice360.
     StaffReply,
     Health,
-    /// The signature debugger page: the shells that carry it serve it from
-    /// `www/`; the core answers 404 for the others.
-    Page,
     /// Queue mode: list the dead letters (operators, bearer token).
     DeadLetters,
     /// Queue mode: enqueue dead letters again (operators, bearer token).
@@ -24,14 +21,12 @@ pub enum Route {
 }
 
 /// Every route: its path, method, and what it is.
-pub const ROUTES: [(&str, &str, Route); 9] = [
+pub const ROUTES: [(&str, &str, Route); 7] = [
     ("/webhooks/voice360", "POST", Route::Webhook(Provider::Voice360)),
     ("/webhooks/bird", "POST", Route::Webhook(Provider::Bird)),
     ("/webhooks/volubile", "POST", Route::Webhook(Provider::Volubile)),
     ("/webhooks/reamaze/sms", "POST", Route::StaffReply),
     ("/healthz", "GET", Route::Health),
-    ("/", "GET", Route::Page),
-    ("/index.html", "GET", Route::Page),
     ("/admin/dead-letters", "GET", Route::DeadLetters),
     ("/admin/dead-letters/replay", "POST", Route::ReplayDeadLetters),
 ];
@@ -41,10 +36,9 @@ impl Route {
     /// known paths with another method 405 (with `Allow`).
     pub fn of(method: &str, path: &str) -> Result<Route, Error> {
         let path = if path.len() > 1 { path.trim_end_matches('/') } else { path };
-        let (_, allowed, route) = ROUTES
-            .iter()
-            .find(|(known, _, _)| *known == path)
-            .ok_or_else(|| Error::NoRoute { path: path.to_string() })?;
+        let Some((_, allowed, route)) = ROUTES.iter().find(|(known, _, _)| *known == path) else {
+            return Err(not_routed(method, path));
+        };
         if method.eq_ignore_ascii_case(allowed) {
             Ok(*route)
         } else {
@@ -60,6 +54,23 @@ impl Route {
             Route::StaffReply => Some("reamaze"),
             _ => None,
         }
+    }
+}
+
+/// The signature debugger page's paths. A shell that carries the page
+/// serves them from its static assets before the core sees them; the core
+/// answers them 404, saying so.
+pub const PAGE_PATHS: [&str; 2] = ["/", "/index.html"];
+
+/// Why a path is not routed: the page is not served by this build, or there
+/// is no such route.
+fn not_routed(method: &str, path: &str) -> Error {
+    if !PAGE_PATHS.contains(&path) {
+        Error::NoRoute { path: path.to_string() }
+    } else if method.eq_ignore_ascii_case("GET") {
+        Error::NoPage
+    } else {
+        Error::MethodNotAllowed { path: path.to_string(), method: method.to_string(), allowed: "GET" }
     }
 }
 

@@ -88,13 +88,10 @@ pub fn js_error(error: JsValue) -> String {
 /// ends the request and its body's reading alike.
 pub async fn send(delivery: &Delivery, timeout_ms: u64) -> DeliveryResult {
     let signal = web_sys::AbortSignal::timeout_with_f64(timeout_ms as f64);
-    let upstream = delivery.target.upstream();
     match fetch(delivery, &signal).await {
         Ok(result) => result,
-        Err(_) if signal.aborted() => {
-            DeliveryResult::unanswered(format!("{upstream} did not answer within {timeout_ms} ms"))
-        }
-        Err(error) => DeliveryResult::unanswered(format!("{upstream} could not be reached: {error}")),
+        Err(_) if signal.aborted() => DeliveryResult::timed_out(&delivery.target, timeout_ms),
+        Err(error) => DeliveryResult::unreachable(&delivery.target, &error),
     }
 }
 

@@ -221,6 +221,19 @@ describe('the API', () => {
     assert.equal(cjs.sign(options), bridge.sign(options));
   });
 
+  test("the contract is the core's: signature headers, webhook paths, Bird's window", () => {
+    const { signatureHeaders, webhookPaths, birdWindow } = bridge.contract();
+    assert.deepEqual(signatureHeaders, { ...bridge.SIGNATURE_HEADERS }, 'the static copy, for use before init(), is the same');
+    assert.deepEqual(webhookPaths, { voice360: '/webhooks/voice360', bird: '/webhooks/bird', volubile: '/webhooks/volubile', reamaze: '/webhooks/reamaze/sms' });
+    assert.deepEqual(birdWindow, { maxAgeSeconds: 86400, maxFutureSeconds: 300 });
+  });
+
+  test('a BridgeError carries the status the bridge answers it with', () => {
+    const transcript = JSON.stringify({ event_name: 'TRANSCRIPTION_FINISHED', timestamp: 1704067300, metadata: { uniqueid: 'never-seen', success: false } });
+    assert.throws(() => bridge.translate('voice360', transcript), (e) => e.code === 'unknown_call' && e.status === 422);
+    assert.throws(() => bridge.translate('voice360', '{'), (e) => e.code === 'invalid_json' && e.status === 400);
+  });
+
   test('bodies and secrets as strings, Uint8Array, ArrayBuffer or DataView give the same signature', () => {
     const text = '{"a":"é"}';
     const u8 = new TextEncoder().encode(text);

@@ -3,13 +3,13 @@
 // the page opens from a file and makes no request at all.
 
 import wasm from '../../pkg/dist/reamaze_bridge_bg.wasm';
-import { SIGNATURE_HEADERS, init, replyToSms, sign, translate, verify } from '../../pkg/src/browser.mjs';
+import { SIGNATURE_HEADERS, contract, init, replyToSms, sign, translate, verify } from '../../pkg/src/browser.mjs';
 
 const $ = (id) => document.getElementById(id);
 const encoder = new TextEncoder();
-const ROUTES = { voice360: '/webhooks/voice360', bird: '/webhooks/bird', volubile: '/webhooks/volubile', reamaze: '/webhooks/reamaze/sms' };
-const BIRD_MAX_AGE = 86_400;
-const BIRD_MAX_FUTURE = 300;
+// The routes' paths and Bird's window, from the core once it is loaded.
+const routeOf = (scheme) => contract().webhookPaths[scheme];
+const birdWindow = () => contract().birdWindow;
 
 // ---- encodings ---------------------------------------------------------
 
@@ -137,95 +137,30 @@ async function sha256Hex(text) {
 
 /** Everything the page shows for the current inputs. */
 async function analyse(state) {
-  const { scheme, body, secrets, received, timestamp, url } = state;
-  const header = SIGNATURE_HEADERS[scheme];
+  const { scheme, secrets, received } = state;
   const out = { verdict: null, causes: [], expected: null };
   if (!secrets.length) {
     out.verdict = { tone: '', text: 'Add the secret this route checks with.' };
     return out;
   }
-  const expected = signatureFor(state);
-  out.expected = expected;
+  out.expected = signatureFor(state);
   if (!received.trim()) {
-    out.verdict = { tone: 'bad', text: `No signature: the request needs a ${header} header.`, detail: 'The bridge answers 401 missing_signature.' };
+    out.verdict = { tone: 'bad', text: `No signature: the request needs a ${SIGNATURE_HEADERS[scheme]} header.`, detail: 'The bridge answers 401 missing_signature.' };
     return out;
   }
-  const result = verify({ scheme, secrets, body, signature: received, timestamp, url, now: state.now, maxAgeSeconds: BIRD_MAX_AGE, maxFutureSeconds: BIRD_MAX_FUTURE });
+  const { maxAgeSeconds, maxFutureSeconds } = birdWindow();
+  const result = verify({ ...state, signature: received, maxAgeSeconds, maxFutureSeconds });
   const rec = readReceived(received);
   const cause = (title, detail) => out.causes.push({ title, detail });
-
   if (result.ok) {
     out.verdict = { tone: 'ok', text: `Signature matches (secret #${result.secretIndex + 1}).`, detail: 'The bridge accepts this request.' };
-    if (result.secretIndex > 0) {
-      cause(
-        "Made with another secret than this route's",
-        `It matches secret #${result.secretIndex + 1}, not the first one: the sender uses another channel's or another webhook's secret. Re:amaze's Voice and SMS channels each have their own secret; each Voice360 webhook has its own.`,
-      );
-    }
-    if (rec?.uppercase) {
-      cause('Uppercase hex', 'The hex is in uppercase. The bridge accepts it, but Voice360 sends lowercase, and string-comparing verifiers (like its Python sample) reject uppercase.');
-    }
+    acceptedCauses(result, rec, cause);
     return out;
   }
-
-  out.verdict = {
-    tone: 'bad',
-    text: {
-      signature_mismatch: 'Signature does not match.',
-      malformed_signature: 'The signature header is malformed.',
-      missing_signature: 'A header is missing or empty.',
-      malformed_timestamp: 'The timestamp is malformed.',
-      repeated_header: 'The header holds several values: it was sent more than once.',
-      timestamp_too_old: 'The signature is right, but the timestamp is too old.',
-      timestamp_in_future: 'The signature is right, but the timestamp is in the future.',
-    }[result.code] ?? 'Signature does not match.',
-    detail: `The bridge answers 401 ${result.code}: ${result.message}`,
-  };
-
-  if (scheme === 'bird' && /^\d{13}$/.test(timestamp ?? '')) {
-    cause('Timestamp in milliseconds', `${timestamp} has 13 digits: Bird's timestamp is Unix seconds (${timestamp.slice(0, 10)}).`);
-  } else if (result.code === 'timestamp_too_old' || result.code === 'timestamp_in_future') {
-    const age = state.now - Number(timestamp);
-    cause('Timestamp outside the window', age > 0
-      ? `It is ${age} s old; the bridge accepts up to ${BIRD_MAX_AGE} s (BIRD_MAX_AGE_SECONDS). Check the sender's clock, or whether this is an old replay.`
-      : `It is ${-age} s in the future; the bridge accepts up to ${BIRD_MAX_FUTURE} s ahead. Check the sender's clock.`);
-  }
-
-  const matchesAny = (bytes) => secrets.some((secret) => sameBytes(bytes, macOf(scheme, signatureFor(state, { secret }) ?? '')));
-  if (rec && matchesAny(rec.bytes)) {
-    if (expectsHex(scheme) && rec.encoding === 'base64') cause('Base64 where hex was expected', `The MAC is right but written in base64; ${header} takes hex.`);
-    if (!expectsHex(scheme) && rec.encoding === 'hex') cause('Hex where base64 was expected', `The MAC is right but written in hex; ${header} takes base64.`);
-    if (scheme === 'voice360' && !rec.prefixed) cause('Missing sha256= prefix', 'Voice360 writes sha256=<hex>; the prefix is missing.');
-    if (scheme !== 'voice360' && rec.prefixed) cause('Extra sha256= prefix', `${header} is the bare ${expectsHex(scheme) ? 'hex' : 'base64'}, without Voice360's sha256= prefix.`);
-    return out;
-  }
-
-  if (rec) {
-    for (const [what, variant] of bodyVariants(body)) {
-      if (variant !== body && secrets.some((secret) => sameBytes(rec.bytes, macOf(scheme, signatureFor(state, { secret, body: variant }) ?? '')))) {
-        cause(`The body was signed with ${what}`, 'The sender signed other bytes than the ones here. Verify the raw body exactly as received, before any parsing or re-serialization.');
-      }
-    }
-    secrets.forEach((secret, i) => {
-      const variants = [[secret.trim(), 'has whitespace or a newline around it here, and not at the sender'], [`${secret}\n`, 'ends with a newline at the sender (a secret read from a file?)']];
-      for (const [variant, what] of variants) {
-        if (variant !== secret && sameBytes(rec.bytes, macOf(scheme, signatureFor(state, { secret: variant }) ?? ''))) {
-          cause('Whitespace or a newline in the secret', `Secret #${i + 1} ${what}.`);
-        }
-      }
-    });
-    if (scheme === 'bird' && timestamp && url) {
-      const hexDigest = await sha256Hex(body);
-      if (secrets.some((secret) => sameBytes(rec.bytes, hmac(secret, `${timestamp}\n${url}\n${hexDigest}`)))) {
-        cause("Bird's body hash taken as hex", 'The signature was made over the SHA-256 of the body written as 64 hex characters. Bird signs its 32 raw bytes.');
-      }
-      for (const [what, variant] of urlVariants(url)) {
-        if (secrets.some((secret) => sameBytes(rec.bytes, macOf('bird', signatureFor(state, { secret, url: variant }) ?? '')))) {
-          cause(`Bird signed another URL: ${what}`, `Bird signed ${variant}. Set BIRD_WEBHOOK_URL to the public URL Bird calls, or fix the subscription's URL.`);
-        }
-      }
-    }
-  }
+  out.verdict = refusedVerdict(result);
+  timestampCauses(state, result, cause);
+  if (rec && encodingCauses(state, rec, cause)) return out;
+  if (rec) await alteredInputCauses(state, rec, cause);
   if (!out.causes.length && result.code === 'signature_mismatch') {
     cause('No usual mistake explains it', "Most likely the secret differs: compare the secret in the provider's settings with the bridge's, or add the other secrets you have (one per line) to find which one signed it.");
   }
@@ -233,6 +168,87 @@ async function analyse(state) {
     cause('The header is not a signature of this scheme', result.message);
   }
   return out;
+}
+
+/** What is worth knowing about a signature the bridge accepts. */
+function acceptedCauses(result, rec, cause) {
+  if (result.secretIndex > 0) {
+    cause(
+      "Made with another secret than this route's",
+      `It matches secret #${result.secretIndex + 1}, not the first one: the sender uses another channel's or another webhook's secret. Re:amaze's Voice and SMS channels each have their own secret; each Voice360 webhook has its own.`,
+    );
+  }
+  if (rec?.uppercase) {
+    cause('Uppercase hex', 'The hex is in uppercase. The bridge accepts it, but Voice360 sends lowercase, and string-comparing verifiers (like its Python sample) reject uppercase.');
+  }
+}
+
+function refusedVerdict(result) {
+  const text = {
+    signature_mismatch: 'Signature does not match.',
+    malformed_signature: 'The signature header is malformed.',
+    missing_signature: 'A header is missing or empty.',
+    malformed_timestamp: 'The timestamp is malformed.',
+    repeated_header: 'The header holds several values: it was sent more than once.',
+    timestamp_too_old: 'The signature is right, but the timestamp is too old.',
+    timestamp_in_future: 'The signature is right, but the timestamp is in the future.',
+  }[result.code];
+  return { tone: 'bad', text: text ?? 'Signature does not match.', detail: `The bridge answers 401 ${result.code}: ${result.message}` };
+}
+
+/** Bird's timestamp in milliseconds, or outside the window. */
+function timestampCauses({ scheme, timestamp, now }, result, cause) {
+  const { maxAgeSeconds, maxFutureSeconds } = birdWindow();
+  if (scheme === 'bird' && /^\d{13}$/.test(timestamp ?? '')) {
+    cause('Timestamp in milliseconds', `${timestamp} has 13 digits: Bird's timestamp is Unix seconds (${timestamp.slice(0, 10)}).`);
+  } else if (result.code === 'timestamp_too_old' || result.code === 'timestamp_in_future') {
+    const age = now - Number(timestamp);
+    cause('Timestamp outside the window', age > 0
+      ? `It is ${age} s old; the bridge accepts up to ${maxAgeSeconds} s (BIRD_MAX_AGE_SECONDS). Check the sender's clock, or whether this is an old replay.`
+      : `It is ${-age} s in the future; the bridge accepts up to ${maxFutureSeconds} s ahead. Check the sender's clock.`);
+  }
+}
+
+/** The right MAC written the wrong way; true when that explains it. */
+function encodingCauses(state, rec, cause) {
+  const { scheme, secrets } = state;
+  const header = SIGNATURE_HEADERS[scheme];
+  const matchesAny = (bytes) => secrets.some((secret) => sameBytes(bytes, macOf(scheme, signatureFor(state, { secret }) ?? '')));
+  if (!matchesAny(rec.bytes)) return false;
+  if (expectsHex(scheme) && rec.encoding === 'base64') cause('Base64 where hex was expected', `The MAC is right but written in base64; ${header} takes hex.`);
+  if (!expectsHex(scheme) && rec.encoding === 'hex') cause('Hex where base64 was expected', `The MAC is right but written in hex; ${header} takes base64.`);
+  if (scheme === 'voice360' && !rec.prefixed) cause('Missing sha256= prefix', 'Voice360 writes sha256=<hex>; the prefix is missing.');
+  if (scheme !== 'voice360' && rec.prefixed) cause('Extra sha256= prefix', `${header} is the bare ${expectsHex(scheme) ? 'hex' : 'base64'}, without Voice360's sha256= prefix.`);
+  return true;
+}
+
+/** A MAC over other inputs: a re-serialized body, a secret with whitespace, Bird's hex digest or another URL. */
+async function alteredInputCauses(state, rec, cause) {
+  const { scheme, body, secrets, timestamp, url } = state;
+  const signedWith = (changes) => secrets.some((secret) => sameBytes(rec.bytes, macOf(scheme, signatureFor(state, { secret, ...changes }) ?? '')));
+  for (const [what, variant] of bodyVariants(body)) {
+    if (variant !== body && signedWith({ body: variant })) {
+      cause(`The body was signed with ${what}`, 'The sender signed other bytes than the ones here. Verify the raw body exactly as received, before any parsing or re-serialization.');
+    }
+  }
+  secrets.forEach((secret, i) => {
+    const variants = [[secret.trim(), 'has whitespace or a newline around it here, and not at the sender'], [`${secret}\n`, 'ends with a newline at the sender (a secret read from a file?)']];
+    for (const [variant, what] of variants) {
+      if (variant !== secret && sameBytes(rec.bytes, macOf(scheme, signatureFor(state, { secret: variant }) ?? ''))) {
+        cause('Whitespace or a newline in the secret', `Secret #${i + 1} ${what}.`);
+      }
+    }
+  });
+  if (scheme !== 'bird' || !timestamp || !url) return;
+  const hexDigest = await sha256Hex(body);
+  if (secrets.some((secret) => sameBytes(rec.bytes, hmac(secret, `${timestamp}\n${url}\n${hexDigest}`)))) {
+    cause("Bird's body hash taken as hex", 'The signature was made over the SHA-256 of the body written as 64 hex characters. Bird signs its 32 raw bytes.');
+  }
+  for (const [what, variant] of urlVariants(url)) {
+    if (signedWith({ url: variant })) {
+      cause(`Bird signed another URL: ${what}`, `Bird signed ${variant}. Set BIRD_WEBHOOK_URL to the public URL Bird calls, or fix the subscription's URL.`);
+    }
+  }
 }
 
 // ---- rendering ----------------------------------------------------------
@@ -277,7 +293,7 @@ function preview(state) {
     if (t.ignored) return `${t.event}: acknowledged, nothing posted: ${t.ignored}`;
     return t.messages.map((m) => `POST ${m.endpoint}\n${JSON.stringify(m.message, null, 2)}`).join('\n\n');
   } catch (e) {
-    return `The bridge would answer ${e.code === 'unknown_call' ? 422 : 400} ${e.code}: ${e.message}`;
+    return `The bridge would answer ${e.status ?? 400} ${e.code}: ${e.message}`;
   }
 }
 
@@ -361,7 +377,7 @@ const SAMPLES = {
 
 function defaultUrl(scheme) {
   const base = /^https?:$/.test(location.protocol) ? location.origin : 'https://your-bridge.example.com';
-  return `${base}${ROUTES[scheme]}`;
+  return `${base}${routeOf(scheme)}`;
 }
 
 function generate() {
@@ -378,7 +394,7 @@ function generate() {
   try {
     origin = new URL($('url').value.trim()).origin;
   } catch {}
-  $('url').value = origin && origin !== 'null' ? `${origin}${ROUTES[scheme]}` : defaultUrl(scheme);
+  $('url').value = origin && origin !== 'null' ? `${origin}${routeOf(scheme)}` : defaultUrl(scheme);
   const state = readState();
   $('timestamp').value = scheme === 'bird' ? String(state.now) : '';
   $('signature').value = signatureFor({ ...readState() }) ?? '';
