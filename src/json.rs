@@ -5,7 +5,7 @@
 //! both readings leaves no room for that disagreement.
 //!
 //! serde_json reads the text; what it reads is kept in this module's own
-//! `Value`, whose objects are their members in order. A webhook's objects
+//! `Node`, whose objects are their members in order. A webhook's objects
 //! have a handful of keys each, which a scan finds faster than a hash map
 //! can hash them (serde_json's `Map` with `preserve_order` is an IndexMap
 //! hashed with SipHash; what reading into it cost is in BENCHMARKS.md).
@@ -16,54 +16,55 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Number;
 
-/// A JSON value as read from a payload.
+/// A JSON value as read from a payload: a node of its tree. (Named apart
+/// from `serde_json::Value`, which the bridge uses for what it writes.)
 #[derive(Clone, Debug, PartialEq)]
-pub enum Value {
+pub enum Node {
     Null,
     Bool(bool),
     Number(Number),
     String(String),
-    Array(Vec<Value>),
+    Array(Vec<Node>),
     Object(Object),
 }
 
 /// A JSON object: its members in the sender's order, no key twice.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Object {
-    members: Vec<(String, Value)>,
+    members: Vec<(String, Node)>,
 }
 
-impl Value {
+impl Node {
     pub fn as_str(&self) -> Option<&str> {
         match self {
-            Value::String(s) => Some(s),
+            Node::String(s) => Some(s),
             _ => None,
         }
     }
 
     pub fn as_f64(&self) -> Option<f64> {
         match self {
-            Value::Number(n) => n.as_f64(),
+            Node::Number(n) => n.as_f64(),
             _ => None,
         }
     }
 
-    pub fn as_array(&self) -> Option<&[Value]> {
+    pub fn as_array(&self) -> Option<&[Node]> {
         match self {
-            Value::Array(items) => Some(items),
+            Node::Array(items) => Some(items),
             _ => None,
         }
     }
 
     pub fn as_object(&self) -> Option<&Object> {
         match self {
-            Value::Object(object) => Some(object),
+            Node::Object(object) => Some(object),
             _ => None,
         }
     }
 
     /// The member `key`, if this is an object that has one.
-    pub fn get(&self, key: &str) -> Option<&Value> {
+    pub fn get(&self, key: &str) -> Option<&Node> {
         self.as_object()?.get(key)
     }
 }
@@ -72,7 +73,7 @@ impl Object {
     /// The value of `key`. A scan: cheap for the few keys webhook objects
     /// have, and linear in the worst case, never worse (the body's size is
     /// bounded by `MAX_BODY_BYTES`).
-    pub fn get(&self, key: &str) -> Option<&Value> {
+    pub fn get(&self, key: &str) -> Option<&Node> {
         self.members.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 
@@ -81,12 +82,12 @@ impl Object {
     }
 
     /// Takes the value of `key` out, keeping the others' order.
-    pub fn remove(&mut self, key: &str) -> Option<Value> {
+    pub fn remove(&mut self, key: &str) -> Option<Node> {
         let at = self.members.iter().position(|(k, _)| k == key)?;
         Some(self.members.remove(at).1)
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Node)> {
         self.into_iter()
     }
 
@@ -105,8 +106,8 @@ impl Object {
 }
 
 impl<'a> IntoIterator for &'a Object {
-    type Item = (&'a str, &'a Value);
-    type IntoIter = std::iter::Map<std::slice::Iter<'a, (String, Value)>, fn(&'a (String, Value)) -> Self::Item>;
+    type Item = (&'a str, &'a Node);
+    type IntoIter = std::iter::Map<std::slice::Iter<'a, (String, Node)>, fn(&'a (String, Node)) -> Self::Item>;
 
     fn into_iter(self) -> Self::IntoIter {
         self.members.iter().map(|(k, v)| (k.as_str(), v))
@@ -115,15 +116,15 @@ impl<'a> IntoIterator for &'a Object {
 
 /// The same value in serde_json's terms, for typed reading (`parse_as`)
 /// and for comparing with serde_json's own reading in tests.
-impl From<Value> for serde_json::Value {
-    fn from(value: Value) -> Self {
+impl From<Node> for serde_json::Value {
+    fn from(value: Node) -> Self {
         match value {
-            Value::Null => serde_json::Value::Null,
-            Value::Bool(b) => serde_json::Value::Bool(b),
-            Value::Number(n) => serde_json::Value::Number(n),
-            Value::String(s) => serde_json::Value::String(s),
-            Value::Array(items) => serde_json::Value::Array(items.into_iter().map(Into::into).collect()),
-            Value::Object(object) => {
+            Node::Null => serde_json::Value::Null,
+            Node::Bool(b) => serde_json::Value::Bool(b),
+            Node::Number(n) => serde_json::Value::Number(n),
+            Node::String(s) => serde_json::Value::String(s),
+            Node::Array(items) => serde_json::Value::Array(items.into_iter().map(Into::into).collect()),
+            Node::Object(object) => {
                 serde_json::Value::Object(object.members.into_iter().map(|(k, v)| (k, v.into())).collect())
             }
         }
@@ -176,7 +177,7 @@ impl fmt::Display for JsonError {
 
 /// Parses `bytes` as one JSON value, nested at most `max_depth` deep, with
 /// no duplicate keys.
-pub fn parse(bytes: &[u8], max_depth: u32) -> Result<Value, JsonError> {
+pub fn parse(bytes: &[u8], max_depth: u32) -> Result<Node, JsonError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(JsonError::Empty);
     }
@@ -243,19 +244,19 @@ fn escaped_unit(bytes: &[u8], at: usize) -> Option<u16> {
 /// `parse`, for bodies that must be a JSON object.
 pub fn parse_object(bytes: &[u8], max_depth: u32) -> Result<Object, JsonError> {
     match parse(bytes, max_depth)? {
-        Value::Object(object) => Ok(object),
+        Node::Object(object) => Ok(object),
         other => Err(JsonError::Shape(format!("found {}, expected an object", kind(&other)))),
     }
 }
 
-fn kind(value: &Value) -> &'static str {
+fn kind(value: &Node) -> &'static str {
     match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+        Node::Null => "null",
+        Node::Bool(_) => "a boolean",
+        Node::Number(_) => "a number",
+        Node::String(_) => "a string",
+        Node::Array(_) => "an array",
+        Node::Object(_) => "an object",
     }
 }
 
@@ -289,59 +290,59 @@ impl Strict<'_> {
 }
 
 impl<'de> DeserializeSeed<'de> for Strict<'_> {
-    type Value = Value;
+    type Value = Node;
 
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Node, D::Error> {
         deserializer.deserialize_any(self)
     }
 }
 
 impl<'de> Visitor<'de> for Strict<'_> {
-    type Value = Value;
+    type Value = Node;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a JSON value")
     }
 
-    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
-        Ok(Value::Bool(v))
+    fn visit_bool<E>(self, v: bool) -> Result<Node, E> {
+        Ok(Node::Bool(v))
     }
 
-    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
-        Ok(Value::Number(v.into()))
+    fn visit_i64<E>(self, v: i64) -> Result<Node, E> {
+        Ok(Node::Number(v.into()))
     }
 
-    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
-        Ok(Value::Number(v.into()))
+    fn visit_u64<E>(self, v: u64) -> Result<Node, E> {
+        Ok(Node::Number(v.into()))
     }
 
-    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+    fn visit_f64<E>(self, v: f64) -> Result<Node, E> {
         // serde_json refuses non-finite numbers before they get here.
-        Ok(Number::from_f64(v).map_or(Value::Null, Value::Number))
+        Ok(Number::from_f64(v).map_or(Node::Null, Node::Number))
     }
 
-    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
-        Ok(Value::String(v.to_owned()))
+    fn visit_str<E>(self, v: &str) -> Result<Node, E> {
+        Ok(Node::String(v.to_owned()))
     }
 
-    fn visit_string<E>(self, v: String) -> Result<Value, E> {
-        Ok(Value::String(v))
+    fn visit_string<E>(self, v: String) -> Result<Node, E> {
+        Ok(Node::String(v))
     }
 
-    fn visit_unit<E>(self) -> Result<Value, E> {
-        Ok(Value::Null)
+    fn visit_unit<E>(self) -> Result<Node, E> {
+        Ok(Node::Null)
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node, A::Error> {
         let inner = self.inner()?;
         let mut items = Vec::new();
         while let Some(item) = seq.next_element_seed(inner)? {
             items.push(item);
         }
-        Ok(Value::Array(items))
+        Ok(Node::Array(items))
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
         let inner = self.inner()?;
         let mut members = Vec::new();
         while let Some(key) = map.next_key::<String>()? {
@@ -352,7 +353,7 @@ impl<'de> Visitor<'de> for Strict<'_> {
         if let Some(key) = object.duplicate_key() {
             return Err(self.refuse(JsonError::DuplicateKey { key: key.to_owned() }));
         }
-        Ok(Value::Object(object))
+        Ok(Node::Object(object))
     }
 }
 
@@ -408,19 +409,19 @@ mod tests {
 
     #[test]
     fn objects_keep_the_senders_order() {
-        let Ok(Value::Object(object)) = parse(br#"{"z":1,"a":{"y":2,"b":3},"m":null}"#, 32) else { panic!() };
+        let Ok(Node::Object(object)) = parse(br#"{"z":1,"a":{"y":2,"b":3},"m":null}"#, 32) else { panic!() };
         assert_eq!(object.iter().map(|(k, _)| k).collect::<Vec<_>>(), ["z", "a", "m"]);
-        let inner = object.get("a").and_then(Value::as_object).unwrap();
+        let inner = object.get("a").and_then(Node::as_object).unwrap();
         assert_eq!(inner.iter().map(|(k, _)| k).collect::<Vec<_>>(), ["y", "b"]);
-        assert_eq!(object.get("a").and_then(|a| a.get("b")).and_then(Value::as_f64), Some(3.0));
-        assert_eq!(object.get("m"), Some(&Value::Null));
+        assert_eq!(object.get("a").and_then(|a| a.get("b")).and_then(Node::as_f64), Some(3.0));
+        assert_eq!(object.get("m"), Some(&Node::Null));
         assert_eq!(object.get("q"), None);
     }
 
     #[test]
     fn lone_surrogates_read_as_the_replacement_character() {
         let text = |json: &str| match parse(json.as_bytes(), 8).unwrap() {
-            Value::String(s) => s,
+            Node::String(s) => s,
             other => panic!("{other:?}"),
         };
         assert_eq!(text(r#""a\ud83d""#), "a\u{fffd}", "a high half at the end");

@@ -4,7 +4,7 @@
 //! exists, so a delivery whose call sits at the top level is accepted too.
 
 use super::{label, value_text, Fields, TranslateError, Translation};
-use crate::json::{Object, Value};
+use crate::json::{Node, Object};
 use crate::reamaze::{Channel, Direction, Message, Outgoing, Party};
 use crate::settings::Settings;
 use crate::time;
@@ -27,7 +27,7 @@ impl Event {
     pub(super) fn parse(mut envelope: Object) -> Result<Event, TranslateError> {
         let event = Fields::new(&envelope, "").text("event");
         let (call, path) = match envelope.remove("payload") {
-            Some(Value::Object(call)) => (call, "payload"),
+            Some(Node::Object(call)) => (call, "payload"),
             Some(_) => return Err(TranslateError::Invalid { field: "payload".into(), expected: "an object" }),
             None if envelope.contains_key("status") => (envelope, ""),
             None => return Err(TranslateError::Missing("payload".into())),

@@ -13,7 +13,7 @@ pub mod volubile;
 use std::fmt;
 use std::str::FromStr;
 
-use crate::json::{self, JsonError, Object, Value};
+use crate::json::{self, JsonError, Node, Object};
 use crate::reamaze::Outgoing;
 use crate::settings::{names, Secret, Settings};
 use crate::signature::Scheme;
@@ -266,7 +266,7 @@ impl<'a> Fields<'a> {
         }
     }
 
-    pub fn value(&self, key: &str) -> Option<&'a Value> {
+    pub fn value(&self, key: &str) -> Option<&'a Node> {
         self.object.get(key)
     }
 
@@ -290,10 +290,10 @@ impl<'a> Fields<'a> {
     pub fn number(&self, key: &str) -> Result<Option<f64>, TranslateError> {
         let invalid = || TranslateError::Invalid { field: self.field_path(key), expected: "a number" };
         match self.object.get(key) {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::Number(n)) => n.as_f64().map(Some).ok_or_else(invalid),
-            Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
-            Some(Value::String(s)) => number_in_text(s).map(Some).ok_or_else(invalid),
+            None | Some(Node::Null) => Ok(None),
+            Some(Node::Number(n)) => n.as_f64().map(Some).ok_or_else(invalid),
+            Some(Node::String(s)) if s.trim().is_empty() => Ok(None),
+            Some(Node::String(s)) => number_in_text(s).map(Some).ok_or_else(invalid),
             Some(_) => Err(invalid()),
         }
     }
@@ -349,7 +349,7 @@ impl<'a> Fields<'a> {
     /// Text or a list of texts, as a list.
     pub fn texts(&self, key: &str) -> Vec<String> {
         match self.object.get(key) {
-            Some(Value::Array(items)) => items.iter().filter_map(value_text).collect(),
+            Some(Node::Array(items)) => items.iter().filter_map(value_text).collect(),
             Some(other) => value_text(other).into_iter().collect(),
             None => Vec::new(),
         }
@@ -357,8 +357,8 @@ impl<'a> Fields<'a> {
 
     pub fn bool(&self, key: &str) -> Option<bool> {
         match self.object.get(key)? {
-            Value::Bool(b) => Some(*b),
-            Value::String(s) => s.trim().parse().ok(),
+            Node::Bool(b) => Some(*b),
+            Node::String(s) => s.trim().parse().ok(),
             _ => None,
         }
     }
@@ -384,10 +384,10 @@ fn number_in_text(text: &str) -> Option<f64> {
     serde_json::from_str::<f64>(json).ok().filter(|n| n.is_finite())
 }
 
-pub(crate) fn value_text(value: &Value) -> Option<String> {
+pub(crate) fn value_text(value: &Node) -> Option<String> {
     match value {
-        Value::String(s) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
-        Value::Number(n) => Some(n.to_string()),
+        Node::String(s) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
+        Node::Number(n) => Some(n.to_string()),
         _ => None,
     }
 }

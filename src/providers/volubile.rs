@@ -3,7 +3,7 @@
 //! `extractedData`, `classifierData` / `classificationData`); both are read.
 
 use super::{push_line, value_text, Fields, TranslateError, Translation};
-use crate::json::{Object, Value};
+use crate::json::{Node, Object};
 use crate::reamaze::{Channel, Direction, Message, Outgoing, Party};
 use crate::settings::Settings;
 use crate::time;
@@ -104,7 +104,7 @@ impl Call {
         if let Some(map) = fields.object("classifierData").or_else(|| fields.object("classificationData")) {
             return map.iter().filter_map(|(k, v)| Some((k.to_string(), flat_text(v)?))).collect();
         }
-        let list = fields.value("classifiers").and_then(Value::as_array).unwrap_or_default();
+        let list = fields.value("classifiers").and_then(Node::as_array).unwrap_or_default();
         list.iter().filter_map(|c| Some((c.get("name").and_then(value_text)?, flat_text(c.get("value")?)?))).collect()
     }
 
@@ -117,7 +117,7 @@ impl Call {
             for (name, value) in map {
                 flatten(name, value, &mut out);
             }
-        } else if let Some(list) = fields.value("extractors").and_then(Value::as_array) {
+        } else if let Some(list) = fields.value("extractors").and_then(Node::as_array) {
             flatten_named(list, &mut out);
         }
         out
@@ -126,20 +126,20 @@ impl Call {
 
 /// A map entry: objects are groups whose entries are listed by their own
 /// names; anything else is one line.
-fn flatten(name: &str, value: &Value, out: &mut Vec<(String, String)>) {
+fn flatten(name: &str, value: &Node, out: &mut Vec<(String, String)>) {
     match value {
-        Value::Object(group) => group.iter().for_each(|(k, v)| flatten(k, v, out)),
+        Node::Object(group) => group.iter().for_each(|(k, v)| flatten(k, v, out)),
         other => out.extend(flat_text(other).map(|text| (name.to_string(), text))),
     }
 }
 
 /// The list form: `[{"name": "customer", "value": [{"name": "firstname",
 /// "value": ["John"]}]}, {"name": "example", "value": ["a", "b"]}]`.
-fn flatten_named(list: &[Value], out: &mut Vec<(String, String)>) {
+fn flatten_named(list: &[Node], out: &mut Vec<(String, String)>) {
     for item in list {
         let Some(name) = item.get("name").and_then(value_text) else { continue };
         match item.get("value") {
-            Some(Value::Array(values)) if values.iter().any(|v| v.get("name").is_some()) => flatten_named(values, out),
+            Some(Node::Array(values)) if values.iter().any(|v| v.get("name").is_some()) => flatten_named(values, out),
             Some(value) => out.extend(flat_text(value).map(|text| (name, text))),
             None => {}
         }
@@ -147,13 +147,13 @@ fn flatten_named(list: &[Value], out: &mut Vec<(String, String)>) {
 }
 
 /// A scalar, or a list of scalars joined with commas.
-fn flat_text(value: &Value) -> Option<String> {
+fn flat_text(value: &Node) -> Option<String> {
     match value {
-        Value::Array(items) => {
+        Node::Array(items) => {
             let texts: Vec<String> = items.iter().filter_map(value_text).collect();
             (!texts.is_empty()).then(|| texts.join(", "))
         }
-        Value::Bool(b) => Some(if *b { "yes" } else { "no" }.to_string()),
+        Node::Bool(b) => Some(if *b { "yes" } else { "no" }.to_string()),
         other => value_text(other),
     }
 }

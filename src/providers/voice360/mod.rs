@@ -8,7 +8,7 @@ mod sms;
 mod transcript;
 
 use super::{Fields, Lookup, TranslateError, Translation};
-use crate::json::{Object, Value};
+use crate::json::{Node, Object};
 use crate::reamaze::{Direction, Party};
 use crate::settings::Settings;
 use crate::store::keys;
@@ -126,8 +126,8 @@ impl Event {
         }
         let account_id = top.text("account_id");
         let metadata = match envelope.remove("metadata") {
-            Some(Value::Object(m)) => m,
-            None | Some(Value::Null) => Object::default(),
+            Some(Node::Object(m)) => m,
+            None | Some(Node::Null) => Object::default(),
             Some(_) => return Err(TranslateError::Invalid { field: "metadata".into(), expected: "an object" }),
         };
         Ok(Event { kind: Kind::of(&name), name, account_id, timestamp: timestamp as i64, metadata })

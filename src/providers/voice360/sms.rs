@@ -2,7 +2,7 @@
 //! customer number.
 
 use super::{channel_party, Event, PROVIDER};
-use crate::json::Value;
+use crate::json::Node;
 use crate::providers::{Fields, Lookup, TranslateError, Translation};
 use crate::reamaze::{Channel, Direction, Message, Outgoing, Party};
 use crate::time;
@@ -83,5 +83,5 @@ fn sms_thread(channel: Option<&str>, customer: &str) -> String {
 }
 
 fn sms_text(meta: &Fields) -> String {
-    meta.value("body").and_then(Value::as_str).filter(|b| !b.trim().is_empty()).unwrap_or("(empty message)").to_string()
+    meta.value("body").and_then(Node::as_str).filter(|b| !b.trim().is_empty()).unwrap_or("(empty message)").to_string()
 }

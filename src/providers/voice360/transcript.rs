@@ -2,7 +2,7 @@
 //! posted in its thread, in numbered parts when it is long.
 
 use super::{capitalize, CallMemory, Event, PROVIDER};
-use crate::json::{self, Object, Value};
+use crate::json::{self, Node, Object};
 use crate::providers::{push_line, value_text, Fields, TranslateError, Translation};
 use crate::reamaze::{Channel, Direction, Message, Outgoing};
 use crate::settings::Settings;
@@ -96,7 +96,7 @@ fn recap(doc: &Fields) -> String {
     let duration = doc
         .object("ConversationCharacteristics")
         .and_then(|c| c.get("TotalConversationDurationMillis"))
-        .and_then(Value::as_f64)
+        .and_then(Node::as_f64)
         .map(|ms| format!(" ({})", time::duration(ms / 1000.0)))
         .unwrap_or_default();
     push_line(&mut body, format!("Call transcript{duration}"));
@@ -178,13 +178,13 @@ fn pieces(turn: String, room: usize) -> Vec<String> {
 /// `CustomerTranscript` merged by start time (the documented example fills
 /// the latter more fully than the former). A tie goes to `Transcript`.
 fn conversation(doc: &Fields) -> Vec<(String, String)> {
-    let turns = |key: &str| doc.value(key).and_then(Value::as_array).unwrap_or_default();
+    let turns = |key: &str| doc.value(key).and_then(Node::as_array).unwrap_or_default();
     let combined: Vec<(f64, String, String)> = turns("Transcript")
         .iter()
         .filter_map(|turn| {
             let text = value_text(turn.get("Content")?)?;
             let role = turn.get("ParticipantRole").and_then(value_text).unwrap_or_else(|| "SPEAKER".into());
-            let start = turn.get("BeginOffsetMillis").and_then(Value::as_f64).unwrap_or(0.0) / 1000.0;
+            let start = turn.get("BeginOffsetMillis").and_then(Node::as_f64).unwrap_or(0.0) / 1000.0;
             Some((start, speaker(&role), text))
         })
         .collect();
@@ -193,7 +193,7 @@ fn conversation(doc: &Fields) -> Vec<(String, String)> {
         .flat_map(|(key, role)| {
             turns(key).iter().filter_map(move |turn| {
                 let text = value_text(turn.get("text")?)?;
-                let start = turn.get("start").and_then(Value::as_f64).unwrap_or(0.0);
+                let start = turn.get("start").and_then(Node::as_f64).unwrap_or(0.0);
                 Some((start, role.to_string(), text))
             })
         })
