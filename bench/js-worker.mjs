@@ -1,9 +1,15 @@
 // The reference the Rust Worker is measured against: the same work for a
 // Voice360 webhook, hand-written as a JS Worker with WebCrypto. It verifies
 // sha256=<hex> against each secret (crypto.subtle.verify: constant time),
-// parses, reads the call's remembered parties and the seen-mark from KV,
+// parses, reads the call's remembered parties from KV, claims the message's
+// id in its Durable Object (bench/claims.mjs, as the Rust Worker does),
 // builds the Re:amaze message, signs it, posts it, and writes the call's
-// parties and the seen-mark back: the KV reads and writes the bridge does.
+// parties and the done-mark back: the reads, writes and claims the bridge
+// does.
+import { Claims, storeOf } from './claims.mjs';
+
+export { Claims };
+
 const encoder = new TextEncoder();
 const keyCache = new Map();
 
@@ -52,10 +58,13 @@ const handler = {
     }
     const meta = event.metadata ?? {};
     if (!meta.caller_id_number) return json(400, { status: 'error', error: 'missing_field', field: 'metadata.caller_id_number' });
+    const store = storeOf(env);
     const callKey = `call:voice360:${meta.uniqueid}`;
-    const memory = JSON.parse((await env.BRIDGE_KV.get(callKey)) ?? '{}');
+    const memory = JSON.parse((await store.get(callKey)) ?? '{}');
     const id = `voice360:${event.event_name}:${meta.uniqueid}`;
-    if (await env.BRIDGE_KV.get(`seen:${id}`)) return json(200, { status: 'duplicate' });
+    const held = await store.claim(`seen:${id}`, 'pending', 300);
+    if (held === 'pending') return json(503, { status: 'error', error: 'in_progress' });
+    if (held !== null) return json(200, { status: 'duplicate' });
     const name = meta.caller_id_name ?? memory.customer_name;
     const message = {
       id,
@@ -66,7 +75,7 @@ const handler = {
       thread_id: `voice360:${meta.uniqueid}`,
       created_at: new Date(event.timestamp * 1000).toISOString().replace(/\.\d{3}Z$/, '+00:00'),
     };
-    await env.BRIDGE_KV.put(callKey, JSON.stringify({ direction: 'inbound', customer_phone: meta.caller_id_number, customer_name: name, channel_phone: meta.dnis }), { expirationTtl: 604800 });
+    await store.put(callKey, JSON.stringify({ direction: 'inbound', customer_phone: meta.caller_id_number, customer_name: name, channel_phone: meta.dnis }), { expirationTtl: 604800 });
     const text = JSON.stringify(message);
     const signature = base64(await crypto.subtle.sign('HMAC', await hmacKey(env.REAMAZE_VOICE_SECRET), encoder.encode(text)));
     const posted = await fetch(`${env.REAMAZE_BASE_URL}/incoming/voice`, {
@@ -76,8 +85,11 @@ const handler = {
       signal: AbortSignal.timeout(10_000),
     });
     await posted.text();
-    if (!posted.ok) return json(posted.status >= 500 || posted.status === 429 ? 503 : 502, { status: 'error', error: 'reamaze' });
-    await env.BRIDGE_KV.put(`seen:${id}`, '1', { expirationTtl: 259200 });
+    if (!posted.ok) {
+      await store.delete(`seen:${id}`);
+      return json(posted.status >= 500 || posted.status === 429 ? 503 : 502, { status: 'error', error: 'reamaze' });
+    }
+    await store.put(`seen:${id}`, '1', 259200);
     return json(200, { status: 'delivered', event: event.event_name, messages: [{ id, channel: 'voice', result: 'delivered' }] });
   },
 };

@@ -1,11 +1,14 @@
 // The other shape the Worker could take, measured beside the Rust Worker so
 // that a choice between them rests on figures: a JavaScript entry that does
-// its own I/O (the request, KV, the post to Re:amaze) and asks the wasm core
+// its own I/O (the request, KV and the claims object, the post to Re:amaze) and asks the wasm core
 // what to do at each step. That is the npm package's `createBridge`, as
 // shipped (its browser entry), over Workers KV; no worker-rs and no
 // `JsFuture` on the way. Same settings and the same log line as the others.
 import { createBridge, init } from '../pkg/src/browser.mjs';
 import wasm from '../pkg/dist/reamaze_bridge_bg.wasm';
+import { Claims, storeOf } from './claims.mjs';
+
+export { Claims };
 
 let ready = null;
 
@@ -13,13 +16,7 @@ let ready = null;
 function bridgeFor(env) {
   ready ??= init(wasm).then(() => {
     const settings = Object.fromEntries(Object.entries(env).filter(([, value]) => typeof value === 'string'));
-    const kv = env.BRIDGE_KV;
-    const store = {
-      get: (key) => kv.get(key),
-      // KV refuses a time-to-live under 60 seconds, as the Rust Worker knows too.
-      put: (key, value, ttlSeconds) => kv.put(key, value, { expirationTtl: Math.max(60, ttlSeconds) }),
-    };
-    return createBridge(settings, { store });
+    return createBridge(settings, { store: storeOf(env) });
   });
   return ready;
 }

@@ -123,16 +123,17 @@ export function startWorker(name, reamaze, { assets = false, ...extra } = {}) {
     modules: true,
     compatibilityDate: '2026-04-01',
     kvNamespaces: ['BRIDGE_KV'],
+    // The claims, as the Rust Worker keeps them (bench/claims.mjs).
+    durableObjects: { CLAIMS: { className: 'Claims', useSQLite: true } },
     bindings: { ...SECRETS, ...bindings },
     ...(assets ? { assets: workerOptions({}).assets } : {}),
     ...common,
   };
-  if (name === 'js') return new Miniflare({ ...jsWorker, script: readFileSync(new URL('./js-worker.mjs', import.meta.url), 'utf8') });
-  if (name !== 'npm') throw new Error(`no Worker named ${name}: ${WORKERS.join(', ')}`);
-  // The package's own files, imported as they ship (Miniflare follows the imports).
+  if (name !== 'js' && name !== 'npm') throw new Error(`no Worker named ${name}: ${WORKERS.join(', ')}`);
+  // The scripts' own files (and the package's, as they ship): Miniflare follows the imports.
   return new Miniflare({
     ...jsWorker,
-    scriptPath: fileURLToPath(new URL('./npm-worker.mjs', import.meta.url)),
+    scriptPath: fileURLToPath(new URL(`./${name}-worker.mjs`, import.meta.url)),
     modulesRoot: fileURLToPath(new URL('..', import.meta.url)),
     modulesRules: [
       { type: 'ESModule', include: ['**/*.js', '**/*.mjs'] },

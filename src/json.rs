@@ -228,7 +228,7 @@ fn replace_lone_surrogates(bytes: &[u8]) -> Option<Vec<u8>> {
 }
 
 fn find_backslash(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().position(|&b| b == b'\\')
+    memchr::memchr(b'\\', bytes)
 }
 
 /// The UTF-16 unit of a `\uXXXX` escape starting at `at`, if one does.

@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::HashMap;
 
-use reamaze_bridge::bridge::{drive, Bridge, Deliver, Step};
+use reamaze_bridge::bridge::{drive, with_store, Bridge, Deliver, Step};
 use reamaze_bridge::http::{Delivery, DeliveryResult, Headers, Request, Response};
 use reamaze_bridge::signature::{self, Scheme, Signed};
 use reamaze_bridge::{MemoryStore, Settings};
@@ -529,30 +529,11 @@ fn an_unusable_setting_turns_off_only_its_provider() {
 
 /// Runs an exchange from `step` against `store` until it asks to deliver
 /// (returned, not answered) or responds.
-fn until_delivery(mut step: Step, store: &mut MemoryStore) -> Result<Deliver, Response> {
-    use reamaze_bridge::Store;
-    loop {
-        step = match step {
-            Step::Read(read) => {
-                let values = read.keys().iter().map(|k| store.get(k, NOW)).collect();
-                read.answer(values)
-            }
-            Step::Write(write) => {
-                write.entries().iter().for_each(|e| store.put(e, NOW));
-                write.done()
-            }
-            Step::Claim(claim) => {
-                let held = claim.entries().iter().map(|e| store.claim(e, NOW)).collect();
-                claim.answer(held)
-            }
-            Step::Release(release) => {
-                release.keys().iter().for_each(|k| store.delete(k));
-                release.done()
-            }
-            Step::Deliver(deliver) => return Ok(deliver),
-            Step::Enqueue(_) => panic!("sync mode enqueues nothing"),
-            Step::Respond(finished) => return Err(finished.response),
-        }
+fn until_delivery(step: Step, store: &mut MemoryStore) -> Result<Deliver, Response> {
+    match with_store(step, store, NOW) {
+        Step::Deliver(deliver) => Ok(deliver),
+        Step::Respond(finished) => Err(finished.response),
+        other => panic!("sync mode asks for a store, a delivery or the end, not {other:?}"),
     }
 }
 

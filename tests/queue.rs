@@ -6,7 +6,7 @@ mod common;
 use std::collections::HashMap;
 
 use reamaze_bridge::admin;
-use reamaze_bridge::bridge::{Bridge, Step};
+use reamaze_bridge::bridge::{with_store, Bridge, Step};
 use reamaze_bridge::http::DeliveryResult;
 use reamaze_bridge::queue::{self, backoff, retry_after, DeadLetter, Queued, Settled};
 use reamaze_bridge::signature::{self, Scheme, Signed, Window};
@@ -203,26 +203,9 @@ fn run_against_store(
     mut step: Step,
     store: &mut reamaze_bridge::MemoryStore,
 ) -> (Vec<Vec<Queued>>, Vec<serde_json::Value>, reamaze_bridge::Response) {
-    use reamaze_bridge::Store;
     let (mut batches, mut posted) = (Vec::new(), Vec::new());
     loop {
-        step = match step {
-            Step::Read(read) => {
-                let values = read.keys().iter().map(|k| store.get(k, NOW)).collect();
-                read.answer(values)
-            }
-            Step::Write(write) => {
-                write.entries().iter().for_each(|e| store.put(e, NOW));
-                write.done()
-            }
-            Step::Claim(claim) => {
-                let held = claim.entries().iter().map(|e| store.claim(e, NOW)).collect();
-                claim.answer(held)
-            }
-            Step::Release(release) => {
-                release.keys().iter().for_each(|k| store.delete(k));
-                release.done()
-            }
+        step = match with_store(step, store, NOW) {
             Step::Deliver(deliver) => {
                 posted.push(serde_json::from_slice(&deliver.delivery().body).unwrap());
                 deliver.answer(DeliveryResult::answered(200, ""))
@@ -232,6 +215,7 @@ fn run_against_store(
                 enqueue.answer(Ok(()))
             }
             Step::Respond(finished) => return (batches, posted, finished.response),
+            other => panic!("with_store answers the store's steps, not {other:?}"),
         }
     }
 }

@@ -246,6 +246,24 @@ pub fn drive(
 ) -> Response {
     loop {
         step = match step {
+            Step::Deliver(deliver) => {
+                let result = send(deliver.delivery());
+                deliver.answer(result)
+            }
+            #[cfg(feature = "queue")]
+            Step::Enqueue(enqueue) => enqueue.answer(Err("this driver has no queue".into())),
+            Step::Respond(finished) => return finished.response,
+            store_step => with_store(store_step, store, now),
+        }
+    }
+}
+
+/// Answers the store's steps (read, write, claim, release) from a
+/// synchronous store until the exchange asks for something else: a
+/// delivery, an enqueue, or its end, which is returned unanswered.
+pub fn with_store(mut step: Step, store: &mut dyn Store, now: i64) -> Step {
+    loop {
+        step = match step {
             Step::Read(read) => {
                 let values = read.keys().iter().map(|k| store.get(k, now)).collect();
                 read.answer(values)
@@ -262,13 +280,7 @@ pub fn drive(
                 release.keys().iter().for_each(|k| store.delete(k));
                 release.done()
             }
-            Step::Deliver(deliver) => {
-                let result = send(deliver.delivery());
-                deliver.answer(result)
-            }
-            #[cfg(feature = "queue")]
-            Step::Enqueue(enqueue) => enqueue.answer(Err("this driver has no queue".into())),
-            Step::Respond(finished) => return finished.response,
+            other => return other,
         }
     }
 }
