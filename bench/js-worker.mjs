@@ -75,7 +75,7 @@ const handler = {
       thread_id: `voice360:${meta.uniqueid}`,
       created_at: new Date(event.timestamp * 1000).toISOString().replace(/\.\d{3}Z$/, '+00:00'),
     };
-    await store.put(callKey, JSON.stringify({ direction: 'inbound', customer_phone: meta.caller_id_number, customer_name: name, channel_phone: meta.dnis }), { expirationTtl: 604800 });
+    await store.put(callKey, JSON.stringify({ direction: 'inbound', customer_phone: meta.caller_id_number, customer_name: name, channel_phone: meta.dnis }), 604800);
     const text = JSON.stringify(message);
     const signature = base64(await crypto.subtle.sign('HMAC', await hmacKey(env.REAMAZE_VOICE_SECRET), encoder.encode(text)));
     const posted = await fetch(`${env.REAMAZE_BASE_URL}/incoming/voice`, {

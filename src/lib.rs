@@ -54,6 +54,7 @@ pub mod outbound;
 pub mod providers;
 pub mod queue;
 pub mod reamaze;
+pub mod scan;
 pub mod settings;
 pub mod signature;
 pub mod store;

@@ -432,12 +432,11 @@ pub(crate) fn shorten(text: &mut String, limit: usize) {
 /// Drops the C0 control characters (NUL, escape, backspace…) from a text
 /// posted to Re:amaze, keeping line breaks and tabs: they carry nothing an
 /// agent can read, and some systems choke on a NUL.
-/// The check runs over bytes, not chars (every control character is one
-/// ASCII byte), and without stopping early, which lets the compiler test
-/// many bytes at once: a body is scanned whole on every message.
+/// The check runs over bytes (every control character is one ASCII byte),
+/// a word at a time: a body is scanned whole on every message.
 pub(crate) fn drop_control_characters(text: &mut String) {
     let unwanted = |b: u8| b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t');
-    if text.bytes().fold(false, |found, b| found | unwanted(b)) {
+    if crate::scan::any_control(text.as_bytes(), unwanted) {
         text.retain(|c| !(c.is_ascii() && unwanted(c as u8)));
     }
 }

@@ -1,10 +1,11 @@
 //! The exact bytes of a message as posted (and signed), written directly
 //! rather than through serde_json: in the size-optimized wasm builds
 //! serde_json escapes a string through a call per byte, and a message body
-//! is most of what every request signs (BENCHMARKS.md, "message JSON"). A
-//! test holds the bytes equal to `serde_json::to_vec` of the message.
+//! is most of what every request signs (BENCHMARKS.md). A test holds the
+//! bytes equal to `serde_json::to_vec` of the message.
 
 use super::{Direction, Message, Party};
+use crate::scan;
 
 impl Message {
     /// The exact bytes to post (and sign): what `serde_json::to_vec` makes
@@ -76,11 +77,9 @@ fn push_json_string(out: &mut Vec<u8>, text: &str) {
     let mut i = 0;
     while i < bytes.len() {
         // Eight bytes at a time while none needs escaping, as most do not.
-        if let Some(word) = bytes.get(i..i + 8) {
-            if !any_needs_escape(u64::from_le_bytes(word.try_into().expect("eight bytes"))) {
-                i += 8;
-                continue;
-            }
+        if scan::word_needs_escape(&bytes[i..]) == Some(false) {
+            i += 8;
+            continue;
         }
         let byte = bytes[i];
         i += 1;
@@ -107,17 +106,4 @@ fn push_json_string(out: &mut Vec<u8>, text: &str) {
     }
     out.extend_from_slice(&bytes[run..]);
     out.push(b'"');
-}
-
-/// Whether any of the eight bytes in `word` is a control character, `"` or
-/// `\\`: the classic test for a byte below a bound (`(x - n) & !x & 0x80`
-/// in each lane) is exact for the question "any?".
-fn any_needs_escape(word: u64) -> bool {
-    const ONES: u64 = u64::from_le_bytes([1; 8]);
-    const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
-    let below = |x: u64, bound: u8| x.wrapping_sub(ONES * u64::from(bound)) & !x & HIGH;
-    let control = below(word, 0x20);
-    let quote = below(word ^ (ONES * u64::from(b'"')), 1);
-    let backslash = below(word ^ (ONES * u64::from(b'\\')), 1);
-    control | quote | backslash != 0
 }

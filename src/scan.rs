@@ -1,0 +1,80 @@
+//! Scans over whole bodies, eight bytes at a time (SWAR: SIMD within a
+//! register). A message body is most of what every request reads and
+//! signs, and the wasm builds have no vector instructions, so testing a
+//! word at a time is what keeps these passes cheap (BENCHMARKS.md, "eight
+//! bytes at a time").
+//!
+//! The test for "a byte below a bound" in each lane, `(x - n) & !x & 0x80`,
+//! can flag a lane wrongly only after a lane that truly is below, so it is
+//! exact for the question asked here: is any?
+
+const ONES: u64 = u64::from_le_bytes([1; 8]);
+const HIGH: u64 = u64::from_le_bytes([0x80; 8]);
+
+/// The lanes of `word` below `bound` (non-zero if any is).
+fn below(word: u64, bound: u8) -> u64 {
+    word.wrapping_sub(ONES * u64::from(bound)) & !word & HIGH
+}
+
+/// The lanes of `word` equal to `byte` (non-zero if any is).
+fn equal(word: u64, byte: u8) -> u64 {
+    below(word ^ (ONES * u64::from(byte)), 1)
+}
+
+fn words(bytes: &[u8]) -> (impl Iterator<Item = (&[u8], u64)>, &[u8]) {
+    let chunks = bytes.chunks_exact(8);
+    let rest = chunks.remainder();
+    (chunks.map(|word| (word, u64::from_le_bytes(word.try_into().expect("eight bytes")))), rest)
+}
+
+/// Whether any of the eight bytes at the start of `bytes` needs a JSON
+/// escape (a control character, `"` or `\`); `None` when fewer than eight
+/// bytes are left.
+pub fn word_needs_escape(bytes: &[u8]) -> Option<bool> {
+    let word = u64::from_le_bytes(bytes.get(..8)?.try_into().expect("eight bytes"));
+    Some(below(word, 0x20) | equal(word, b'"') | equal(word, b'\\') != 0)
+}
+
+/// Whether `bytes` holds a byte for which `unwanted` holds, among the
+/// control characters (below 0x20): a word with none is passed over whole.
+pub fn any_control(bytes: &[u8], unwanted: impl Fn(u8) -> bool) -> bool {
+    let (words, rest) = words(bytes);
+    for (word, value) in words {
+        if below(value, 0x20) != 0 && word.iter().any(|&b| unwanted(b)) {
+            return true;
+        }
+    }
+    rest.iter().any(|&b| unwanted(b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_word_needs_escape_exactly_when_a_byte_does() {
+        for byte in 0..=255u8 {
+            for at in 0..8 {
+                let mut word = *b"abcdefgh";
+                word[at] = byte;
+                let needs = byte < 0x20 || byte == b'"' || byte == b'\\';
+                assert_eq!(word_needs_escape(&word), Some(needs), "{byte:#x} at {at}");
+            }
+        }
+        assert_eq!(word_needs_escape(b"short"), None);
+    }
+
+    #[test]
+    fn control_characters_are_found_anywhere() {
+        let unwanted = |b: u8| b < 0x20 && b != b'\n';
+        for len in 0..20 {
+            for at in 0..len {
+                let mut text = vec![b'x'; len];
+                text[at] = b'\n';
+                assert!(!any_control(&text, unwanted), "a kept control character at {at} of {len}");
+                text[at] = 0;
+                assert!(any_control(&text, unwanted), "NUL at {at} of {len}");
+            }
+        }
+    }
+}
