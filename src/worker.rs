@@ -24,7 +24,7 @@ use serde::Serialize;
 use worker::web_sys::Request as WebRequest;
 use worker::{console_log, event, Context, Date, Env, Queue, Response as WorkerResponse, Result};
 
-use crate::bridge::{AdminRequest, Bridge, Finished, Step, HEADERS_READ};
+use crate::bridge::{self, AdminRequest, Bridge, Finished, Step, HEADERS_READ};
 use crate::error::Error;
 use crate::http::{Headers, Request};
 use crate::settings::Settings;
@@ -132,7 +132,8 @@ async fn handle(request: &WebRequest, env: &Env, url: &str, deliveries: &mut u32
         }
     }
     let io = Io { stores: stores(), queue: queue.as_ref(), timeout_ms: bridge.settings().upstream_timeout_ms, now };
-    io.run(bridge.exchange(&core_request, now), deliveries).await.unwrap_or_else(Finished::from)
+    let exchange = bridge.exchange(&core_request, now);
+    io.run(exchange, deliveries).await.unwrap_or_else(|error| bridge::failed(&core_request, error))
 }
 
 /// What an exchange's steps are done with.

@@ -236,6 +236,15 @@ struct Invalid {
     expected: &'static str,
 }
 
+/// The end of a request that failed under the shell, its store or its
+/// queue failing: the error's answer, with the route's provider for the log.
+pub fn failed(request: &Request, error: Error) -> Finished {
+    let provider = Route::of(request.method, request.path).ok().and_then(|route| route.source());
+    let mut finished = Finished::from(error);
+    finished.summary.provider = provider;
+    finished
+}
+
 /// Runs an exchange to its end against a synchronous store and a
 /// synchronous sender. A queue step is refused: this driver has no queue.
 pub fn drive(
