@@ -1,7 +1,8 @@
 //! The wasm-bindgen API of the npm package (feature `js`). It stays thin:
 //! bytes and JSON text cross the boundary (no serde-wasm-bindgen), and the
 //! package's JavaScript (`pkg/src/api.mjs`) shapes them into its API.
-//! Failures are JS `Error`s with a stable `code` property.
+//! Failures are JS `Error`s with a stable `code` property (and `status`,
+//! `field` where the core's `Error` has them).
 
 mod host_hash;
 
@@ -33,8 +34,8 @@ fn error(code: &str, message: &str) -> JsValue {
     error.into()
 }
 
-/// The core's error as a JS `Error`, with its `code` and the `field` it
-/// concerns.
+/// The core's error as a JS `Error`, with its `code`, the `field` it
+/// concerns, and the HTTP `status` the bridge answers it with.
 fn thrown(core: Error) -> JsValue {
     let error = error(core.code(), &core.to_string());
     if let Some(field) = core.field() {
