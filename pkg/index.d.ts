@@ -99,6 +99,8 @@ export interface ReamazeMessage {
   attachments?: string[];
   thread_id?: string;
   created_at?: string;
+  /** The staff member the conversation is assigned to (VOICE360_AGENTS), by their Re:amaze e-mail. */
+  assignee?: { email: string };
 }
 
 export interface Translation {
@@ -113,7 +115,8 @@ export interface Translation {
 /**
  * Settings by the contract's names: REAMAZE_BASE_URL, REAMAZE_VOICE_SECRET, REAMAZE_SMS_SECRET,
  * VOICE360_WEBHOOK_SECRETS, VOICE360_API_KEY, VOICE360_ACCOUNT_ID, VOICE360_API_BASE,
- * SMS_CHANNEL_NUMBER, BIRD_SIGNING_KEYS, BIRD_WEBHOOK_URL, BIRD_MAX_AGE_SECONDS,
+ * SMS_CHANNEL_NUMBER, VOICE_CHANNEL_NUMBER, VOICE360_AGENTS (`ID=Name <email>` entries),
+ * REDACT_CARD_NUMBERS (default true), BIRD_SIGNING_KEYS, BIRD_WEBHOOK_URL, BIRD_MAX_AGE_SECONDS,
  * BIRD_MAX_FUTURE_SECONDS, BIRD_POST_STATUSES, VOLUBILE_WEBHOOK_SECRETS, VOLUBILE_NUMBER,
  * MAX_BODY_BYTES, MAX_MESSAGE_CHARS, MAX_SECRETS, UPSTREAM_TIMEOUT_MS. Lists may be arrays or
  * comma-separated strings. In createBridge and createProcessor, a setting that cannot be used

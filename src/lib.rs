@@ -44,6 +44,7 @@
 
 pub mod admin;
 pub mod bridge;
+pub mod cards;
 pub mod error;
 pub mod graphemes;
 pub mod http;

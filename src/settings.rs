@@ -6,6 +6,9 @@ use std::fmt;
 
 use crate::signature::Window;
 
+mod agents;
+pub use agents::Agent;
+
 /// A secret value. Its `Debug` never shows it, so a settings dump or a
 /// panic message cannot leak it.
 #[derive(Clone, PartialEq, Eq)]
@@ -60,8 +63,11 @@ pub mod names {
     pub const MAX_JSON_DEPTH: &str = "MAX_JSON_DEPTH";
     pub const MAX_HEADER_BYTES: &str = "MAX_HEADER_BYTES";
     pub const MAX_SECRETS: &str = "MAX_SECRETS";
+    pub const VOICE_CHANNEL_NUMBER: &str = "VOICE_CHANNEL_NUMBER";
+    pub const VOICE360_AGENTS: &str = "VOICE360_AGENTS";
+    pub const REDACT_CARD_NUMBERS: &str = "REDACT_CARD_NUMBERS";
 
-    pub const ALL: [&str; 25] = [
+    pub const ALL: [&str; 28] = [
         REAMAZE_BASE_URL,
         REAMAZE_VOICE_SECRET,
         REAMAZE_SMS_SECRET,
@@ -87,6 +93,9 @@ pub mod names {
         MAX_JSON_DEPTH,
         MAX_HEADER_BYTES,
         MAX_SECRETS,
+        VOICE_CHANNEL_NUMBER,
+        VOICE360_AGENTS,
+        REDACT_CARD_NUMBERS,
     ];
 
     /// The settings that hold a scheme's secrets.
@@ -148,6 +157,13 @@ pub struct Settings {
     pub voice360_account_id: Option<String>,
     pub voice360_api_base: String,
     pub sms_channel_number: Option<String>,
+    /// The number behind the Re:amaze Voice channel: the channel's side of
+    /// a voice message whose event does not name it.
+    pub voice_channel_number: Option<String>,
+    /// Voice360 users by id: their names, and e-mails for `assignee`.
+    pub voice360_agents: Vec<Agent>,
+    /// Card numbers masked in everything posted (`cards`); on by default.
+    pub redact_card_numbers: bool,
     pub bird_signing_keys: Vec<Secret>,
     pub bird_webhook_url: Option<String>,
     pub bird_max_age_seconds: u64,
@@ -181,6 +197,9 @@ impl Default for Settings {
             voice360_account_id: None,
             voice360_api_base: DEFAULT_VOICE360_API_BASE.into(),
             sms_channel_number: None,
+            voice_channel_number: None,
+            voice360_agents: Vec::new(),
+            redact_card_numbers: true,
             bird_signing_keys: Vec::new(),
             bird_webhook_url: None,
             bird_max_age_seconds: Window::DEFAULT_MAX_AGE,
@@ -241,6 +260,11 @@ impl Settings {
         settings
     }
 
+    /// The Voice360 user `id`, if `VOICE360_AGENTS` names them.
+    pub fn agent(&self, id: &str) -> Option<&Agent> {
+        self.voice360_agents.iter().find(|agent| agent.id == id)
+    }
+
     /// The first invalid setting among `names`: what stops a feature that
     /// depends on them.
     pub fn blocking(&self, names: &[&str]) -> Option<&SettingsError> {
@@ -275,6 +299,9 @@ impl Reader<'_> {
             voice360_account_id: self.text(VOICE360_ACCOUNT_ID),
             voice360_api_base: self.url(VOICE360_API_BASE, DEFAULT_VOICE360_API_BASE),
             sms_channel_number: self.text(SMS_CHANNEL_NUMBER),
+            voice_channel_number: self.text(VOICE_CHANNEL_NUMBER),
+            voice360_agents: self.agents(),
+            redact_card_numbers: self.flag(REDACT_CARD_NUMBERS, true),
             bird_signing_keys: self.secrets(BIRD_SIGNING_KEYS, max_secrets),
             bird_webhook_url: self.text(BIRD_WEBHOOK_URL),
             bird_max_age_seconds: self.number(BIRD_MAX_AGE_SECONDS, defaults.bird_max_age_seconds),
@@ -364,6 +391,29 @@ impl Reader<'_> {
             self.refuse(name, "an http:// or https:// URL");
             String::new()
         }
+    }
+
+    /// `true`/`false` (or `1`/`0`, `yes`/`no`, `on`/`off`).
+    fn flag(&self, name: &'static str, default: bool) -> bool {
+        match self.text(name).map(|v| v.to_ascii_lowercase()).as_deref() {
+            None => default,
+            Some("true" | "1" | "yes" | "on") => true,
+            Some("false" | "0" | "no" | "off") => false,
+            Some(_) => {
+                self.refuse(name, "true or false");
+                default
+            }
+        }
+    }
+
+    /// `VOICE360_AGENTS`; one that cannot be read names no agent (messages
+    /// then say "user 67890", as without the setting).
+    fn agents(&self) -> Vec<Agent> {
+        let Some(text) = self.text(names::VOICE360_AGENTS) else { return Vec::new() };
+        agents::parse(&text).unwrap_or_else(|_| {
+            self.refuse(names::VOICE360_AGENTS, "comma-separated entries ID=Name <email>, either part optional");
+            Vec::new()
+        })
     }
 
     fn json_depth(&self) -> u32 {

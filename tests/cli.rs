@@ -9,9 +9,15 @@ use base64::Engine;
 use serde_json::Value;
 
 fn run(args: &[&str], stdin: &[u8]) -> Output {
+    run_with(args, &[], stdin)
+}
+
+/// Runs the CLI with only `env` in its environment.
+fn run_with(args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_reamaze-bridge"))
         .args(args)
         .env_clear()
+        .envs(env.iter().copied())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -82,13 +88,18 @@ fn translate_reference_examples() {
             }
             let name = case["name"].as_str().unwrap();
             let mut args = vec!["translate".to_string(), case["provider"].as_str().unwrap().to_string()];
-            for (key, flag) in [("VOLUBILE_NUMBER", "--volubile-number"), ("BIRD_POST_STATUSES", "--bird-statuses")] {
-                if let Some(value) = case.get("settings").and_then(|s| s.get(key)).and_then(Value::as_str) {
-                    args.extend([flag.to_string(), value.to_string()]);
+            let flags = [("VOLUBILE_NUMBER", "--volubile-number"), ("BIRD_POST_STATUSES", "--bird-statuses")];
+            // The settings with a flag are given by it; the others through the environment.
+            let mut env = Vec::new();
+            for (key, value) in case.get("settings").and_then(Value::as_object).into_iter().flatten() {
+                let value = value.as_str().unwrap();
+                match flags.iter().find(|(name, _)| name == key) {
+                    Some((_, flag)) => args.extend([flag.to_string(), value.to_string()]),
+                    None => env.push((key.as_str(), value)),
                 }
             }
             let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            let out = run(&args, &serde_json::to_vec(&case["payload"]).unwrap());
+            let out = run_with(&args, &env, &serde_json::to_vec(&case["payload"]).unwrap());
             let printed: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{name}: {e}"));
             let expect = &case["expect"];
             if let Some(messages) = expect.get("messages").and_then(Value::as_array) {

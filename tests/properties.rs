@@ -4,7 +4,7 @@
 
 use base64::Engine;
 use proptest::prelude::*;
-use reamaze_bridge::reamaze::{split_sms, Direction, Message, Party};
+use reamaze_bridge::reamaze::{split_sms, Assignee, Direction, Message, Party};
 use reamaze_bridge::signature::{self, Scheme, Signed, VerifyError, Window};
 use unicode_segmentation::UnicodeSegmentation;
 
@@ -56,8 +56,9 @@ fn message() -> impl Strategy<Value = Message> {
         prop::collection::vec(text(), 0..3),
         prop::option::of(text()),
         prop::option::of(text()),
+        prop::option::of(text()),
     )
-        .prop_map(|(id, inbound, from, to, body, attachments, thread_id, created_at)| Message {
+        .prop_map(|(id, inbound, from, to, body, attachments, thread_id, created_at, assignee)| Message {
             id,
             direction: if inbound { Direction::Inbound } else { Direction::Outbound },
             from,
@@ -66,6 +67,7 @@ fn message() -> impl Strategy<Value = Message> {
             attachments,
             thread_id,
             created_at,
+            assignee: assignee.map(|email| Assignee { email }),
         })
 }
 

@@ -233,16 +233,26 @@ impl Event {
             Event::Volubile(c) => c.translate(settings),
         };
         if let Outcome::Messages(messages) = &mut translation.outcome {
-            for outgoing in messages {
-                let message = &mut outgoing.message;
-                for text in [Some(&mut message.body), message.from.name.as_mut(), message.to.name.as_mut()] {
-                    text.into_iter().for_each(drop_control_characters);
-                }
-                shorten(&mut message.body, settings.max_message_chars as usize);
-            }
+            messages.iter_mut().for_each(|outgoing| clean(&mut outgoing.message, settings));
         }
         Ok(translation)
     }
+}
+
+/// What every message's texts go through before they are posted: control
+/// characters dropped, card numbers masked (unless `REDACT_CARD_NUMBERS`
+/// is off), and the body shortened to `MAX_MESSAGE_CHARS`.
+fn clean(message: &mut crate::reamaze::Message, settings: &Settings) {
+    for text in [Some(&mut message.body), message.from.name.as_mut(), message.to.name.as_mut()] {
+        let Some(text) = text else { continue };
+        drop_control_characters(text);
+        if settings.redact_card_numbers {
+            if let std::borrow::Cow::Owned(masked) = crate::cards::mask(text) {
+                *text = masked;
+            }
+        }
+    }
+    shorten(&mut message.body, settings.max_message_chars as usize);
 }
 
 /// A JSON object seen through lenient, typed accessors that know their own

@@ -42,6 +42,11 @@ impl Message {
                 push_json_string(&mut out, value);
             }
         }
+        if let Some(assignee) = &self.assignee {
+            out.extend_from_slice(b",\"assignee\":{\"email\":");
+            push_json_string(&mut out, &assignee.email);
+            out.push(b'}');
+        }
         out.push(b'}');
         out
     }

@@ -78,6 +78,15 @@ pub struct Message {
     pub thread_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_at: Option<String>,
+    /// The staff member the conversation is assigned to, by the e-mail of
+    /// their Re:amaze account. Absent, an assignment is left as it is.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assignee: Option<Assignee>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Assignee {
+    pub email: String,
 }
 
 impl Message {
@@ -88,7 +97,17 @@ impl Message {
             Direction::Inbound => (customer, channel),
             Direction::Outbound => (channel, customer),
         };
-        Message { id, direction, from, to, body, attachments: Vec::new(), thread_id: None, created_at: None }
+        Message {
+            id,
+            direction,
+            from,
+            to,
+            body,
+            attachments: Vec::new(),
+            thread_id: None,
+            created_at: None,
+            assignee: None,
+        }
     }
 
     pub fn thread(mut self, thread_id: Option<String>) -> Self {
@@ -98,6 +117,12 @@ impl Message {
 
     pub fn at(mut self, created_at: Option<String>) -> Self {
         self.created_at = created_at;
+        self
+    }
+
+    /// Assigns the conversation to the staff member with this e-mail.
+    pub fn assigned(mut self, email: Option<String>) -> Self {
+        self.assignee = email.map(|email| Assignee { email });
         self
     }
 }

@@ -314,6 +314,26 @@ export function behaviourSuite(name, makeTarget) {
           assert.equal((await webhook('voice360', event)).json.status, 'duplicate', 'a redelivery posts nothing');
         });
       });
+      test("the agent's view: agents named and assigned, the voice channel's number, card numbers masked", async () => {
+        const names = [
+          'USER_ANSWER by an agent of VOICE360_AGENTS, call not seen before: named, assigned, and the channel side is VOICE_CHANNEL_NUMBER',
+          'CALL_ENDED after USER_ANSWER by a known agent: the remembered agent names and assigns it',
+          'SMS_SENT by a known agent: sent by their name, assigned to them',
+          'SMS_RECEIVED with a card number: masked but for its last four, the rest of the text as it was',
+        ];
+        const cases = names.map((name) => vectorCase('voice360', name));
+        await reconfigured(cases[0].settings, async () => {
+          for (const vector of cases) {
+            reamaze.reset();
+            for (const earlier of vector.before ?? []) assert.equal((await webhook('voice360', earlier)).status, 200);
+            const res = await webhook('voice360', vector.payload);
+            assert.equal(res.status, 200, res.text);
+            const posted = reamaze.accepted().at(-1);
+            assert.ok(posted.signatureValid);
+            assert.deepEqual(posted.message, vector.expect.messages[0].message, vector.name);
+          }
+        });
+      });
       test('a setting that cannot be used turns off only its provider, and /healthz names it', async () => {
         const tooMany = Array.from({ length: 41 }, (_, i) => `k${i}`).join(',');
         await reconfigured({ VOLUBILE_WEBHOOK_SECRETS: tooMany }, async () => {

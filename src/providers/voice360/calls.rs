@@ -2,18 +2,20 @@
 //! its way through a queue. Each is placed in its call's thread, its
 //! parties completed from what the bridge remembers of the call.
 
-use super::{capitalize, channel_party, CallMemory, Event, Kind, PROVIDER};
+use super::{agent_name, capitalize, channel_party, CallMemory, Event, Kind, PROVIDER};
 use crate::providers::{label, TranslateError, Translation};
 use crate::reamaze::{Channel, Direction, Message, Outgoing, Party};
+use crate::settings::Settings;
 use crate::store::{ttl, Entry};
 use crate::time;
 
 impl Event {
     /// A call's own events: in, answered, dialled, hung up, ended.
-    pub(super) fn call_event(&self, memory: &CallMemory) -> Result<Translation, TranslateError> {
+    pub(super) fn call_event(&self, memory: &CallMemory, settings: &Settings) -> Result<Translation, TranslateError> {
         let meta = self.meta();
-        let user = |key: &str| meta.text(key).map(|id| format!("user {id}"));
+        let user = |key: &str| meta.text(key).map(|id| agent_name(settings, &id));
         let agent_id = meta.text("to_user_id");
+        let dialled_by = meta.text("from_user_id");
         let (parties, agent, body) = match self.kind {
             Kind::IncomingExternalCall => {
                 let parties =
@@ -27,27 +29,33 @@ impl Event {
                 (parties, agent_id, body)
             }
             Kind::UserDial => {
-                let parties = self.parties(Direction::Outbound, &["dialed_number"], &[], &[])?;
+                let parties = CallMemory {
+                    answered_by: dialled_by,
+                    ..self.parties(Direction::Outbound, &["dialed_number"], &[], &[])?
+                };
                 let body =
                     user("from_user_id").map_or("Outbound call".to_string(), |u| format!("Outbound call by {u}"));
                 (parties, None, body)
             }
             Kind::UserHangup => {
-                let parties = self.parties(Direction::Outbound, &["dialed_number"], &[], &[])?;
+                let parties = CallMemory {
+                    answered_by: dialled_by,
+                    ..self.parties(Direction::Outbound, &["dialed_number"], &[], &[])?
+                };
                 (parties, None, outbound_end(user("from_user_id"), meta.seconds("duration")?))
             }
-            _ => return self.call_ended(memory),
+            _ => return self.call_ended(memory, settings),
         };
-        Ok(self.call_message(memory, parties, &agent_ids(&agent), body))
+        Ok(self.call_message(memory, parties, &agent_ids(&agent), body, settings))
     }
 
     /// A call's way through a queue: entered, agents rung, answered, left,
     /// or missed.
-    pub(super) fn queue_event(&self, memory: &CallMemory) -> Result<Translation, TranslateError> {
+    pub(super) fn queue_event(&self, memory: &CallMemory, settings: &Settings) -> Result<Translation, TranslateError> {
         let meta = self.meta();
         let agent_id = meta.text("to_user_id");
         let agent = agent_ids(&agent_id);
-        let who = meta.text("to_user_id").map(|id| format!("user {id}"));
+        let who = meta.text("to_user_id").map(|id| agent_name(settings, &id));
         let waited = || -> Result<String, TranslateError> {
             Ok(meta.seconds("wait_time")?.map(|s| format!(" (waited {})", time::duration(s))).unwrap_or_default())
         };
@@ -60,40 +68,39 @@ impl Event {
                     &["dnis"],
                 )?;
                 let body = format!("{} is waiting in queue {}", label(&parties.customer()), self.queue());
-                self.call_message(memory, parties, &[], body)
+                self.call_message(memory, parties, &[], body, settings)
             }
             Kind::QueueMemberDial => {
                 let body = who.map_or("Queue is ringing an agent".into(), |who| format!("Queue is ringing {who}"));
-                self.call_message(memory, self.caller(memory, "caller_id_number")?, &agent, body)
+                self.call_message(memory, self.caller(memory, "caller_id_number")?, &agent, body, settings)
             }
             Kind::QueueMemberAnswer => {
                 let parties = CallMemory { answered_by: agent_id.clone(), ..self.caller(memory, "caller_id_number")? };
                 let body =
                     who.map_or("Answered from the queue".into(), |who| format!("Answered by {who} from the queue"));
-                self.call_message(memory, parties, &agent, body)
+                self.call_message(memory, parties, &agent, body, settings)
             }
             Kind::QueueMemberDialHangup => {
                 let body = ring_end(&who.unwrap_or_else(|| "an agent".into()), meta.seconds("duration")?);
-                self.call_message(memory, self.caller(memory, "caller_id_number")?, &agent, body)
+                self.call_message(memory, self.caller(memory, "caller_id_number")?, &agent, body, settings)
             }
             Kind::QueueHangup => {
                 let body = match meta.seconds("duration")? {
                     Some(d) => format!("Left queue {} after {}", self.queue(), time::duration(d)),
                     None => format!("Left queue {}", self.queue()),
                 };
-                self.call_message(memory, self.caller(memory, "caller_id_number")?, &[], body)
+                self.call_message(memory, self.caller(memory, "caller_id_number")?, &[], body, settings)
             }
             Kind::QueueNoAnswer => {
-                self.queue_miss(format!("Missed call: nobody in {} answered{}", self.queue(), waited()?))?
+                self.queue_miss(settings, format!("Missed call: nobody in {} answered{}", self.queue(), waited()?))?
             }
             Kind::QueueHangupTimeout => {
-                self.queue_miss(format!("Missed call: timed out waiting in {}{}", self.queue(), waited()?))?
+                self.queue_miss(settings, format!("Missed call: timed out waiting in {}{}", self.queue(), waited()?))?
             }
-            _ => self.queue_miss(format!(
-                "Missed call: the caller hung up while waiting in {}{}",
-                self.queue(),
-                waited()?
-            ))?,
+            _ => self.queue_miss(
+                settings,
+                format!("Missed call: the caller hung up while waiting in {}{}", self.queue(), waited()?),
+            )?,
         })
     }
 
@@ -130,7 +137,7 @@ impl Event {
         })
     }
 
-    fn call_ended(&self, memory: &CallMemory) -> Result<Translation, TranslateError> {
+    fn call_ended(&self, memory: &CallMemory, settings: &Settings) -> Result<Translation, TranslateError> {
         let meta = self.meta();
         let direction = match meta.text("call_direction").map(|d| d.to_ascii_lowercase()).as_deref() {
             Some("outbound") => Direction::Outbound,
@@ -143,33 +150,47 @@ impl Event {
             Direction::Inbound => ("caller_id_number", "dnis"),
             Direction::Outbound => ("dnis", "caller_id_number"),
         };
+        // The call's agent: who answered it, or who dialled it.
+        let agent_key = match direction {
+            Direction::Inbound => "to_user_id",
+            Direction::Outbound => "from_user_id",
+        };
         let parties = CallMemory {
-            answered_by: meta.text("to_user_id"),
+            answered_by: meta.text(agent_key),
             ..self.parties(direction, &[customer_key], &[], &[channel_key])?
         };
         let duration = meta.seconds("duration")?;
         let body = match direction {
-            Direction::Outbound => outbound_end(meta.text("from_user_id").map(|id| format!("user {id}")), duration),
+            Direction::Outbound => {
+                outbound_end(meta.text("from_user_id").map(|id| agent_name(settings, &id)), duration)
+            }
             Direction::Inbound => match parties.answered_by.clone().or_else(|| memory.answered_by.clone()) {
                 Some(user) => match duration {
-                    Some(d) => format!("Call ended after {}, answered by user {user}", time::duration(d)),
-                    None => format!("Call ended, answered by user {user}"),
+                    Some(d) => {
+                        format!("Call ended after {}, answered by {}", time::duration(d), agent_name(settings, &user))
+                    }
+                    None => format!("Call ended, answered by {}", agent_name(settings, &user)),
                 },
                 None => "Missed call: nobody answered".to_string(),
             },
         };
-        Ok(self.call_message(memory, parties, &[], body))
+        Ok(self.call_message(memory, parties, &[], body, settings))
     }
 
     /// QUEUE_NO_ANSWER and its kin carry no call id: no thread, and the
     /// message id takes the timestamp.
-    fn queue_miss(&self, body: String) -> Result<Translation, TranslateError> {
+    fn queue_miss(&self, settings: &Settings, body: String) -> Result<Translation, TranslateError> {
         let meta = self.meta();
         let customer = meta.need_phone("caller_id_number")?;
         let id = self.id(&[&customer, meta.text("queue_id").as_deref().unwrap_or(""), &self.timestamp.to_string()]);
-        let message =
-            Message::between(id, Direction::Inbound, Party::phone(customer), channel_party(meta.phone("dnis")?), body)
-                .at(time::unix_to_iso(self.timestamp));
+        let message = Message::between(
+            id,
+            Direction::Inbound,
+            Party::phone(customer),
+            channel_party(meta.phone("dnis")?, settings.voice_channel_number.as_deref()),
+            body,
+        )
+        .at(time::unix_to_iso(self.timestamp));
         Ok(Translation::messages(vec![Outgoing { channel: Channel::Voice, message }]))
     }
 
@@ -179,7 +200,14 @@ impl Event {
 
     /// A voice message in this call's thread, its parties completed from
     /// memory, and the memory updated with what this event told.
-    fn call_message(&self, memory: &CallMemory, seen: CallMemory, extra_id: &[&str], body: String) -> Translation {
+    fn call_message(
+        &self,
+        memory: &CallMemory,
+        seen: CallMemory,
+        extra_id: &[&str],
+        body: String,
+        settings: &Settings,
+    ) -> Translation {
         let uniqueid = self.meta().text("uniqueid");
         let merged = memory.merged(seen);
         // Without a call id, the event's own time tells deliveries apart.
@@ -193,11 +221,12 @@ impl Event {
             self.id(&id_parts),
             merged.direction.unwrap_or(Direction::Inbound),
             merged.customer(),
-            merged.channel(),
+            merged.channel(settings),
             body,
         )
         .thread(uniqueid.as_ref().map(|u| format!("{PROVIDER}:{u}")))
-        .at(time::unix_to_iso(self.timestamp));
+        .at(time::unix_to_iso(self.timestamp))
+        .assigned(merged.assignee(settings));
         let remember = (merged != *memory).then(|| self.call_key()).flatten().map(|key| Entry {
             key,
             value: serde_json::to_string(&merged).unwrap_or_default(),

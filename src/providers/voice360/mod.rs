@@ -111,8 +111,14 @@ impl CallMemory {
         Party::named(self.customer_name.clone(), self.customer_phone.clone())
     }
 
-    fn channel(&self) -> Party {
-        channel_party(self.channel_phone.clone())
+    /// The channel's side, completed with `VOICE_CHANNEL_NUMBER`.
+    fn channel(&self, settings: &Settings) -> Party {
+        channel_party(self.channel_phone.clone(), settings.voice_channel_number.as_deref())
+    }
+
+    /// The e-mail of the agent the call is with, to assign it to them.
+    fn assignee(&self, settings: &Settings) -> Option<String> {
+        agent_email(settings, self.answered_by.as_deref())
     }
 }
 
@@ -159,7 +165,7 @@ impl Event {
         let memory = self.memory(lookup);
         match self.kind {
             Kind::IncomingExternalCall | Kind::UserAnswer | Kind::UserDial | Kind::UserHangup | Kind::CallEnded => {
-                self.call_event(&memory)
+                self.call_event(&memory, settings)
             }
             Kind::QueueEnter
             | Kind::QueueMemberDial
@@ -168,10 +174,10 @@ impl Event {
             | Kind::QueueHangup
             | Kind::QueueNoAnswer
             | Kind::QueueHangupTimeout
-            | Kind::QueueHangupAbandoned => self.queue_event(&memory),
+            | Kind::QueueHangupAbandoned => self.queue_event(&memory, settings),
             Kind::TranscriptionFinished => self.transcription(&memory, settings),
-            Kind::SmsReceived => self.sms_received(),
-            Kind::SmsSent => self.sms_sent(lookup),
+            Kind::SmsReceived => self.sms_received(settings),
+            Kind::SmsSent => self.sms_sent(lookup, settings),
             Kind::SmsDelivered | Kind::ContactCreated | Kind::ContactUpdated | Kind::ContactDeleted | Kind::Unknown => {
                 Ok(self.ignored())
             }
@@ -207,14 +213,28 @@ impl Event {
     }
 }
 
-/// The channel's side of a message. Some events do not say which of the
-/// account's numbers was involved (USER_DIAL names only the user); the side
-/// is then named after the provider rather than left as an empty object.
-fn channel_party(phone: Option<String>) -> Party {
-    match phone {
+/// The channel's side of a message: the number the event names, else the
+/// deployment's number for that channel (`VOICE_CHANNEL_NUMBER`,
+/// `SMS_CHANNEL_NUMBER`). Without either (USER_DIAL names only the user),
+/// the side is named after the provider rather than left empty.
+fn channel_party(phone: Option<String>, deployment: Option<&str>) -> Party {
+    match phone.or_else(|| deployment.map(String::from)) {
         Some(phone) => Party::phone(phone),
         None => Party::named(Some("Voice360".into()), None),
     }
+}
+
+/// How a Voice360 user is named: by `VOICE360_AGENTS`, else `user <id>`.
+fn agent_name(settings: &Settings, id: &str) -> String {
+    match settings.agent(id).and_then(|agent| agent.name.clone()) {
+        Some(name) => name,
+        None => format!("user {id}"),
+    }
+}
+
+/// The e-mail of user `id` (`VOICE360_AGENTS`), to assign a conversation.
+fn agent_email(settings: &Settings, id: Option<&str>) -> Option<String> {
+    settings.agent(id?)?.email.clone()
 }
 
 /// `text` with its first letter in upper case. ASCII only: the texts are

@@ -1,14 +1,15 @@
 //! Voice360's SMS events: one conversation per channel number and
 //! customer number.
 
-use super::{channel_party, Event, PROVIDER};
+use super::{agent_email, channel_party, Event, PROVIDER};
 use crate::json::Node;
 use crate::providers::{Fields, Lookup, TranslateError, Translation};
 use crate::reamaze::{Channel, Direction, Message, Outgoing, Party};
+use crate::settings::Settings;
 use crate::time;
 
 impl Event {
-    pub(super) fn sms_received(&self) -> Result<Translation, TranslateError> {
+    pub(super) fn sms_received(&self, settings: &Settings) -> Result<Translation, TranslateError> {
         let meta = self.meta();
         let customer = meta.need_phone("from_number")?;
         let channel = meta.phone("to_number")?;
@@ -20,7 +21,7 @@ impl Event {
             id,
             Direction::Inbound,
             Party::phone(customer.clone()),
-            channel_party(channel.clone()),
+            channel_party(channel.clone(), settings.sms_channel_number.as_deref()),
             sms_text(&meta),
         )
         .thread(Some(sms_thread(channel.as_deref(), &customer)))
@@ -30,14 +31,17 @@ impl Event {
 
     /// One message per recipient, except the provider's echo of an SMS the
     /// bridge itself sent for an agent (Re:amaze already shows that reply).
-    pub(super) fn sms_sent(&self, lookup: Lookup) -> Result<Translation, TranslateError> {
+    pub(super) fn sms_sent(&self, lookup: Lookup, settings: &Settings) -> Result<Translation, TranslateError> {
         let meta = self.meta();
         let channel = meta.need_phone("from_number")?;
         let recipients = meta.phones("to_number")?;
         if recipients.is_empty() {
             return Err(TranslateError::Missing("metadata.to_number".into()));
         }
-        let sender = meta.text("sms_sent_by_user_id").map(|id| format!("User {id}"));
+        let sent_by = meta.text("sms_sent_by_user_id");
+        let named = |id: &str| settings.agent(id).and_then(|agent| agent.name.clone());
+        let sender = sent_by.as_deref().map(|id| named(id).unwrap_or_else(|| format!("User {id}")));
+        let assignee = agent_email(settings, sent_by.as_deref());
         let message_id = meta.text("message_id").unwrap_or_else(|| self.timestamp.to_string());
         let echo_keys = self.sms_sent_echo_keys();
         let messages: Vec<Outgoing> = recipients
@@ -54,7 +58,8 @@ impl Event {
                     sms_text(&meta),
                 )
                 .thread(Some(sms_thread(Some(&channel), to)))
-                .at(time::unix_to_iso(self.timestamp)),
+                .at(time::unix_to_iso(self.timestamp))
+                .assigned(assignee.clone()),
             })
             .collect();
         Ok(if messages.is_empty() {

@@ -49,11 +49,12 @@ impl Event {
                     id,
                     memory.direction.unwrap_or(Direction::Inbound),
                     memory.customer(),
-                    memory.channel(),
+                    memory.channel(settings),
                     body,
                 )
                 .thread(Some(format!("{PROVIDER}:{uniqueid}")))
-                .at(time::unix_to_iso(self.timestamp));
+                .at(time::unix_to_iso(self.timestamp))
+                .assigned(memory.assignee(settings));
                 Outgoing { channel: Channel::Voice, message }
             })
             .collect();
