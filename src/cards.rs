@@ -19,119 +19,99 @@ const MASK: char = '•';
 
 /// `text` with every card number in it masked; borrowed when there is none.
 pub fn mask(text: &str) -> Cow<'_, str> {
-    let spans = card_spans(text);
-    if spans.is_empty() {
+    let cards = find(text.as_bytes());
+    if cards.is_empty() {
         return Cow::Borrowed(text);
     }
-    let mut out = String::with_capacity(text.len() + spans.len() * 16);
+    let mut out = String::with_capacity(text.len() + 32 * cards.len());
     let mut copied = 0;
-    for (start, end) in spans {
+    for (start, end) in cards {
         out.push_str(&text[copied..start]);
-        out.push_str(&masked(&text[start..end]));
+        let digits = text[start..end].bytes().filter(u8::is_ascii_digit).count();
+        let mut seen = 0;
+        for c in text[start..end].chars() {
+            seen += usize::from(c.is_ascii_digit());
+            let hidden = c.is_ascii_digit() && seen <= digits - KEPT_DIGITS;
+            out.push(if hidden { MASK } else { c });
+        }
         copied = end;
     }
     out.push_str(&text[copied..]);
     Cow::Owned(out)
 }
 
-/// The digits of `number` but its last four as `•`, separators kept.
-fn masked(number: &str) -> String {
-    let digits = number.bytes().filter(u8::is_ascii_digit).count();
-    let mut seen = 0;
-    number
-        .chars()
-        .map(|c| {
-            if !c.is_ascii_digit() {
-                return c;
-            }
-            seen += 1;
-            if seen > digits - KEPT_DIGITS {
-                c
-            } else {
-                MASK
-            }
-        })
-        .collect()
-}
-
-/// The byte spans of the card numbers in `text`, in order.
-fn card_spans(text: &str) -> Vec<(usize, usize)> {
-    let bytes = text.as_bytes();
-    let mut spans = Vec::new();
+/// The byte spans of the card numbers in `bytes`, in order.
+fn find(bytes: &[u8]) -> Vec<(usize, usize)> {
+    let mut cards = Vec::new();
     let mut at = 0;
     while at < bytes.len() {
         if !bytes[at].is_ascii_digit() {
             at += 1;
             continue;
         }
-        let groups = groups_from(bytes, at);
-        let end = groups.last().map_or(at + 1, |&(_, end)| end);
+        let groups = Groups::from(bytes, at);
         let after_plus = at > 0 && bytes[at - 1] == b'+';
-        if !after_plus {
-            spans.extend(card_in(bytes, &groups));
-        }
-        at = end;
-    }
-    spans
-}
-
-/// The digit groups of one run starting at `start`: each group is digits,
-/// and groups are parted by exactly one space or dash.
-fn groups_from(bytes: &[u8], start: usize) -> Vec<(usize, usize)> {
-    let mut groups = Vec::new();
-    let mut at = start;
-    loop {
-        let end = at + bytes[at..].iter().take_while(|b| b.is_ascii_digit()).count();
-        groups.push((at, end));
-        let parted = matches!(bytes.get(end), Some(b' ' | b'-'));
-        if !parted || !bytes.get(end + 1).is_some_and(u8::is_ascii_digit) {
-            return groups;
-        }
-        at = end + 1;
-    }
-}
-
-/// The card numbers among `groups`: from each group on, the longest run of
-/// whole groups with 13 to 19 digits that passes the Luhn check.
-fn card_in(bytes: &[u8], groups: &[(usize, usize)]) -> Vec<(usize, usize)> {
-    let mut found = Vec::new();
-    let mut first = 0;
-    while first < groups.len() {
-        let matched = (first..groups.len()).rev().find(|&last| is_card(bytes, &groups[first..=last]));
-        match matched {
-            Some(last) => {
-                found.push((groups[first].0, groups[last].1));
-                first = last + 1;
-            }
-            None => first += 1,
-        }
-    }
-    found
-}
-
-fn is_card(bytes: &[u8], groups: &[(usize, usize)]) -> bool {
-    let digits: Vec<u8> = groups.iter().flat_map(|&(start, end)| &bytes[start..end]).map(|b| b - b'0').collect();
-    (MIN_DIGITS..=MAX_DIGITS).contains(&digits.len()) && luhn(&digits)
-}
-
-/// The Luhn check: from the right, every second digit doubled (less 9 when
-/// over 9); the sum is a multiple of 10.
-fn luhn(digits: &[u8]) -> bool {
-    let sum: u32 = (digits.iter().rev().enumerate())
-        .map(|(i, &d)| {
-            let d = u32::from(d);
-            if i % 2 == 1 {
-                if d * 2 > 9 {
-                    d * 2 - 9
-                } else {
-                    d * 2
+        let mut first = 0;
+        while first < groups.count && !after_plus {
+            match (first..groups.count).rev().find(|&last| groups.is_card(bytes, first, last)) {
+                Some(last) => {
+                    cards.push((groups.spans[first].0, groups.spans[last].1));
+                    first = last + 1;
                 }
-            } else {
-                d
+                None => first += 1,
             }
-        })
-        .sum();
-    sum.is_multiple_of(10)
+        }
+        at = groups.end;
+    }
+    cards
+}
+
+/// How many bytes of digits `bytes` starts with.
+fn skip_digits(bytes: &[u8]) -> usize {
+    bytes.iter().take_while(|b| b.is_ascii_digit()).count()
+}
+
+/// The digit groups of one run: groups of digits parted by exactly one
+/// space or dash. A run of more than `MAX_DIGITS + 1` groups cannot hold a
+/// card in its first groups the same way; the rest is read as a new run.
+struct Groups {
+    spans: [(usize, usize); MAX_DIGITS],
+    count: usize,
+    end: usize,
+}
+
+impl Groups {
+    fn from(bytes: &[u8], start: usize) -> Groups {
+        let mut groups = Groups { spans: [(0, 0); MAX_DIGITS], count: 0, end: start };
+        let mut at = start;
+        while groups.count < MAX_DIGITS {
+            let end = at + skip_digits(&bytes[at..]);
+            groups.spans[groups.count] = (at, end);
+            groups.count += 1;
+            groups.end = end;
+            let parted = matches!(bytes.get(end), Some(b' ' | b'-'));
+            if !parted || !bytes.get(end + 1).is_some_and(u8::is_ascii_digit) {
+                break;
+            }
+            at = end + 1;
+        }
+        groups
+    }
+
+    /// Whether groups `first..=last` hold 13 to 19 digits passing the Luhn
+    /// check: from the right, every second digit doubled (less 9 when over
+    /// 9), the sum a multiple of 10.
+    fn is_card(&self, bytes: &[u8], first: usize, last: usize) -> bool {
+        let (mut count, mut sum) = (0, 0u32);
+        for &(start, end) in self.spans[first..=last].iter().rev() {
+            for &byte in bytes[start..end].iter().rev() {
+                let digit = u32::from(byte - b'0');
+                sum += if count % 2 == 1 { (digit * 2) - if digit > 4 { 9 } else { 0 } } else { digit };
+                count += 1;
+            }
+        }
+        (MIN_DIGITS..=MAX_DIGITS).contains(&count) && sum.is_multiple_of(10)
+    }
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 mod host_hash;
 
 use js_sys::{Error as JsError, Reflect, Uint8Array};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use wasm_bindgen::prelude::*;
 
 use crate::bridge::{Bridge, Processed, Step, ROUTES};
@@ -50,16 +50,17 @@ fn thrown(core: Error) -> JsValue {
 /// route's path by who calls it, and Bird's default freshness window.
 #[wasm_bindgen]
 pub fn contract() -> String {
-    let headers: Map<String, Value> = Scheme::ALL.iter().map(|s| (s.name().into(), s.header().into())).collect();
-    let paths: Map<String, Value> = (ROUTES.iter())
-        .filter_map(|(path, _, route)| Some((route.source()?.to_string(), Value::from(*path))))
-        .collect();
-    json!({
-        "signatureHeaders": headers,
-        "webhookPaths": paths,
-        "birdWindow": { "maxAgeSeconds": Window::DEFAULT_MAX_AGE, "maxFutureSeconds": Window::DEFAULT_MAX_FUTURE },
-    })
-    .to_string()
+    // Written out: every value is a fixed ASCII name, path or number.
+    let members = |pairs: Vec<(&str, &str)>| {
+        pairs.iter().map(|(key, value)| format!("\"{key}\":\"{value}\"")).collect::<Vec<_>>().join(",")
+    };
+    let headers = members(Scheme::ALL.iter().map(|s| (s.name(), s.header())).collect());
+    let paths = members(ROUTES.iter().filter_map(|(path, _, route)| Some((route.source()?, *path))).collect());
+    format!(
+        "{{\"signatureHeaders\":{{{headers}}},\"webhookPaths\":{{{paths}}},\"birdWindow\":{{\"maxAgeSeconds\":{},\"maxFutureSeconds\":{}}}}}",
+        Window::DEFAULT_MAX_AGE,
+        Window::DEFAULT_MAX_FUTURE
+    )
 }
 
 fn scheme(name: &str) -> Result<Scheme, JsValue> {
@@ -244,9 +245,14 @@ impl JsBridge {
         let limit = self.bridge.settings().max_body_bytes;
         let error = Error::BodyTooLarge { bytes: announced.map(|n| n as usize), limit };
         let response = error.response(&Default::default());
-        json!({ "status": response.status, "headers": response.headers,
-                "body": String::from_utf8_lossy(&response.body) })
-        .to_string()
+        let answer = MessageJson {
+            url: None,
+            method: None,
+            status: Some(response.status),
+            headers: &response.headers,
+            body: String::from_utf8_lossy(&response.body),
+        };
+        serde_json::to_string(&answer).expect("an answer serializes")
     }
 
     /// Starts an exchange. `headers_json` is `[[name, value], ...]`.

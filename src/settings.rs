@@ -410,7 +410,7 @@ impl Reader<'_> {
     /// then say "user 67890", as without the setting).
     fn agents(&self) -> Vec<Agent> {
         let Some(text) = self.text(names::VOICE360_AGENTS) else { return Vec::new() };
-        agents::parse(&text).unwrap_or_else(|_| {
+        agents::parse(&text).unwrap_or_else(|| {
             self.refuse(names::VOICE360_AGENTS, "comma-separated entries ID=Name <email>, either part optional");
             Vec::new()
         })

@@ -4,6 +4,7 @@
 
 use base64::Engine;
 use proptest::prelude::*;
+use reamaze_bridge::cards;
 use reamaze_bridge::reamaze::{split_sms, Assignee, Direction, Message, Party};
 use reamaze_bridge::signature::{self, Scheme, Signed, VerifyError, Window};
 use unicode_segmentation::UnicodeSegmentation;
@@ -168,6 +169,65 @@ proptest! {
         let kept: Vec<String> = parts.iter().flat_map(|p| graphemes(p)).collect();
         prop_assert_eq!(kept, graphemes(&text));
     }
+}
+
+proptest! {
+    /// Masking changes digits into `•` and nothing else: the same number of
+    /// characters, each either kept or a digit now masked.
+    #[test]
+    fn card_masking_changes_only_digits(text in "[0-9 +\\-a-z•é]{0,80}") {
+        let masked = cards::mask(&text);
+        prop_assert_eq!(masked.chars().count(), text.chars().count());
+        for (was, now) in text.chars().zip(masked.chars()) {
+            prop_assert!(was == now || (was.is_ascii_digit() && now == '•'), "{} became {}", was, now);
+        }
+    }
+
+    /// Any card number (13 to 19 digits completed by its Luhn check digit,
+    /// grouped by spaces or dashes), anywhere in a text, is masked but for its
+    /// last four; the text around it is unchanged.
+    #[test]
+    fn every_card_number_is_masked(
+        digits in prop::collection::vec(0u8..10, 12..19),
+        group in 3usize..7,
+        separator in prop::sample::select(vec!["", " ", "-"]),
+        before in "[a-z ,.]{0,20}",
+        after in "[a-z ,./]{0,20}",
+    ) {
+        let mut digits = digits;
+        digits.push(luhn_check_digit(&digits));
+        let number: Vec<String> = digits.chunks(group).map(|g| g.iter().map(|d| d.to_string()).collect()).collect();
+        let number = number.join(separator);
+        let text = format!("{before} {number} {after}");
+        let masked = cards::mask(&text);
+        let last_four: String = digits[digits.len() - 4..].iter().map(|d| d.to_string()).collect();
+        let (head, tail) = (format!("{before} "), format!(" {after}"));
+        prop_assert!(masked.starts_with(&head) && masked.ends_with(&tail), "{}", masked);
+        let shown: String = masked.chars().filter(char::is_ascii_digit).collect();
+        prop_assert_eq!(shown, last_four, "{}", masked);
+    }
+}
+
+/// The digit that completes `digits` to pass the Luhn check.
+fn luhn_check_digit(digits: &[u8]) -> u8 {
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &d)| {
+            let d = u32::from(d);
+            if i % 2 == 0 {
+                if d * 2 > 9 {
+                    d * 2 - 9
+                } else {
+                    d * 2
+                }
+            } else {
+                d
+            }
+        })
+        .sum();
+    ((10 - sum % 10) % 10) as u8
 }
 
 /// Grapheme clusters of one to eleven UTF-16 units, and spaces.
