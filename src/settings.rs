@@ -66,8 +66,9 @@ pub mod names {
     pub const VOICE_CHANNEL_NUMBER: &str = "VOICE_CHANNEL_NUMBER";
     pub const VOICE360_AGENTS: &str = "VOICE360_AGENTS";
     pub const REDACT_CARD_NUMBERS: &str = "REDACT_CARD_NUMBERS";
+    pub const VOICE360_POST_EVENTS: &str = "VOICE360_POST_EVENTS";
 
-    pub const ALL: [&str; 28] = [
+    pub const ALL: [&str; 29] = [
         REAMAZE_BASE_URL,
         REAMAZE_VOICE_SECRET,
         REAMAZE_SMS_SECRET,
@@ -96,6 +97,7 @@ pub mod names {
         VOICE_CHANNEL_NUMBER,
         VOICE360_AGENTS,
         REDACT_CARD_NUMBERS,
+        VOICE360_POST_EVENTS,
     ];
 
     /// The settings that hold a scheme's secrets.
@@ -147,6 +149,28 @@ pub const DEFAULT_QUEUE_RETRY_MAX_SECONDS: u32 = 3_600;
 pub const DEFAULT_BIRD_STATUSES: [&str; 7] =
     ["starting", "ongoing", "completed", "no-answer", "busy", "failed", "cancelled"];
 
+/// Voice360 events posted unless `VOICE360_POST_EVENTS` says otherwise: a
+/// call reads as a conversation (in, waited in a queue, answered, ended,
+/// the transcript, or missed), not a log. Not posted: each agent a queue
+/// rings and each ring that ends (a ring-all queue of ten would put twenty
+/// messages in one call), and the caller leaving the queue, which the
+/// answer or the miss already says.
+pub const DEFAULT_VOICE360_EVENTS: [&str; 13] = [
+    "INCOMING_EXTERNAL_CALL",
+    "USER_ANSWER",
+    "CALL_ENDED",
+    "USER_DIAL",
+    "USER_HANGUP",
+    "QUEUE_ENTER",
+    "QUEUE_MEMBER_ANSWER",
+    "QUEUE_NO_ANSWER",
+    "QUEUE_HANGUP_TIMEOUT",
+    "QUEUE_HANGUP_ABANDONED",
+    "TRANSCRIPTION_FINISHED",
+    "SMS_RECEIVED",
+    "SMS_SENT",
+];
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Settings {
     pub reamaze_base_url: String,
@@ -164,6 +188,8 @@ pub struct Settings {
     pub voice360_agents: Vec<Agent>,
     /// Card numbers masked in everything posted (`cards`); on by default.
     pub redact_card_numbers: bool,
+    /// The Voice360 events posted; the others are acknowledged as ignored.
+    pub voice360_post_events: Vec<String>,
     pub bird_signing_keys: Vec<Secret>,
     pub bird_webhook_url: Option<String>,
     pub bird_max_age_seconds: u64,
@@ -200,6 +226,7 @@ impl Default for Settings {
             voice_channel_number: None,
             voice360_agents: Vec::new(),
             redact_card_numbers: true,
+            voice360_post_events: DEFAULT_VOICE360_EVENTS.iter().map(|s| s.to_string()).collect(),
             bird_signing_keys: Vec::new(),
             bird_webhook_url: None,
             bird_max_age_seconds: Window::DEFAULT_MAX_AGE,
@@ -302,6 +329,10 @@ impl Reader<'_> {
             voice_channel_number: self.text(VOICE_CHANNEL_NUMBER),
             voice360_agents: self.agents(),
             redact_card_numbers: self.flag(REDACT_CARD_NUMBERS, true),
+            voice360_post_events: match self.list(VOICE360_POST_EVENTS) {
+                events if events.is_empty() => defaults.voice360_post_events.clone(),
+                events => events.into_iter().map(|e| e.to_ascii_uppercase()).collect(),
+            },
             bird_signing_keys: self.secrets(BIRD_SIGNING_KEYS, max_secrets),
             bird_webhook_url: self.text(BIRD_WEBHOOK_URL),
             bird_max_age_seconds: self.number(BIRD_MAX_AGE_SECONDS, defaults.bird_max_age_seconds),

@@ -90,6 +90,18 @@ export function behaviourSuite(name, makeTarget) {
     }
   });
 
+  test("a queue's rings are acknowledged as ignored and not posted, by default", async () => {
+    for (const event of ['QUEUE_MEMBER_DIAL', 'QUEUE_MEMBER_DIAL_HANGUP']) {
+      const vector = vectors('voice360').find((c) => c.name.startsWith(`${event} at the default VOICE360_POST_EVENTS`));
+      const payload = { ...vector.payload, metadata: { ...vector.payload.metadata, uniqueid: 'rings.1' } };
+      const res = await webhook('voice360', payload);
+      assert.equal(res.status, 200, res.text);
+      assert.equal(res.json.status, 'ignored');
+      assert.equal(res.json.reason, vector.expect.ignored);
+    }
+    assert.equal(reamaze.received.length, 0, 'nothing reached Re:amaze');
+  });
+
   describe('bad requests get their status and deliver nothing', () => {
     const body = JSON.stringify(incomingCall('bad.1'));
     const cases = [

@@ -7,7 +7,7 @@ mod calls;
 mod sms;
 mod transcript;
 
-use super::{Fields, Lookup, TranslateError, Translation};
+use super::{Fields, Lookup, Outcome, TranslateError, Translation};
 use crate::json::{Node, Object};
 use crate::reamaze::{Direction, Party};
 use crate::settings::Settings;
@@ -162,6 +162,24 @@ impl Event {
     }
 
     pub(super) fn translate(&self, settings: &Settings, lookup: Lookup) -> Result<Translation, TranslateError> {
+        let translation = self.messages(settings, lookup)?;
+        Ok(self.unless_quiet(translation, settings))
+    }
+
+    /// An event `VOICE360_POST_EVENTS` does not post is acknowledged as
+    /// ignored, and what it tells of its call is still remembered (who
+    /// answered, so later messages are assigned; the parties).
+    fn unless_quiet(&self, translation: Translation, settings: &Settings) -> Translation {
+        let posted = settings.voice360_post_events.contains(&self.name);
+        if posted || !matches!(translation.outcome, Outcome::Messages(_)) {
+            return translation;
+        }
+        let reason =
+            format!("{} is not posted (VOICE360_POST_EVENTS: {})", self.name, settings.voice360_post_events.join(","));
+        Translation { outcome: Outcome::Ignored(reason), remember: translation.remember }
+    }
+
+    fn messages(&self, settings: &Settings, lookup: Lookup) -> Result<Translation, TranslateError> {
         let memory = self.memory(lookup);
         match self.kind {
             Kind::IncomingExternalCall | Kind::UserAnswer | Kind::UserDial | Kind::UserHangup | Kind::CallEnded => {
