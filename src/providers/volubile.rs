@@ -75,13 +75,13 @@ impl Call {
         let extracted = self.extracted();
         if !extracted.is_empty() {
             push_line(&mut body, "Extracted:");
-            for (name, value) in extracted {
+            for (name, value) in &extracted {
                 push_line(&mut body, format!("{name}: {value}"));
             }
         }
 
         let customer = match &self.phone {
-            Some(phone) if !self.anonymous => Party::phone(phone.clone()),
+            Some(phone) if !self.anonymous => Party::named(customer_name(&extracted), Some(phone.clone())),
             // Re:amaze needs a number to know the customer: anonymous calls
             // go to one "Anonymous caller" rather than being dropped.
             _ => Party::named(Some("Anonymous caller".into()), Some("anonymous".into())),
@@ -122,6 +122,18 @@ impl Call {
         }
         out
     }
+}
+
+/// The customer's name, from the first and last names the agent extracted
+/// (`firstname`, `first_name` or `firstName`, and likewise the last name).
+fn customer_name(extracted: &[(String, String)]) -> Option<String> {
+    let find = |names: [&str; 3]| {
+        extracted.iter().find(|(key, _)| names.contains(&key.as_str())).map(|(_, value)| value.as_str())
+    };
+    let first = find(["firstname", "first_name", "firstName"]);
+    let last = find(["lastname", "last_name", "lastName"]);
+    let name = [first, last].into_iter().flatten().collect::<Vec<_>>().join(" ");
+    Some(name).filter(|name| !name.trim().is_empty())
 }
 
 /// A map entry: objects are groups whose entries are listed by their own

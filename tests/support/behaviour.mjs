@@ -72,7 +72,7 @@ export function behaviourSuite(name, makeTarget) {
       ['voice360', 'voice360', 'INCOMING_EXTERNAL_CALL'],
       ['voice360', 'voice360', 'SMS_RECEIVED'],
       ['bird', 'bird', 'incoming, completed with its duration'],
-      ['volubile', 'volubile', 'the reference payload: outcome, summary, classifiers, extracted data'],
+      ['volubile', 'volubile', 'the reference payload: outcome, summary, classifiers, extracted data; the customer named by the extracted first and last names'],
     ];
     for (const [file, provider, name] of cases) {
       test(`${provider}: ${name}`, async () => {
