@@ -24,13 +24,13 @@ impl Event {
                 (parties, None, body)
             }
             Kind::UserAnswer => {
-                let parties = CallMemory { answered_by: agent_id.clone(), ..self.caller(memory, "caller_id_number")? };
+                let parties = CallMemory { agent: agent_id.clone(), ..self.caller(memory, "caller_id_number")? };
                 let body = user("to_user_id").map_or("Call answered".to_string(), |u| format!("Answered by {u}"));
                 (parties, agent_id, body)
             }
             Kind::UserDial => {
                 let parties = CallMemory {
-                    answered_by: dialled_by,
+                    agent: dialled_by,
                     ..self.parties(Direction::Outbound, &["dialed_number"], &[], &[])?
                 };
                 let body =
@@ -39,7 +39,7 @@ impl Event {
             }
             Kind::UserHangup => {
                 let parties = CallMemory {
-                    answered_by: dialled_by,
+                    agent: dialled_by,
                     ..self.parties(Direction::Outbound, &["dialed_number"], &[], &[])?
                 };
                 (parties, None, outbound_end(user("from_user_id"), meta.seconds("duration")?))
@@ -75,7 +75,7 @@ impl Event {
                 self.call_message(memory, self.caller(memory, "caller_id_number")?, &agent, body, settings)
             }
             Kind::QueueMemberAnswer => {
-                let parties = CallMemory { answered_by: agent_id.clone(), ..self.caller(memory, "caller_id_number")? };
+                let parties = CallMemory { agent: agent_id.clone(), ..self.caller(memory, "caller_id_number")? };
                 let body =
                     who.map_or("Answered from the queue".into(), |who| format!("Answered by {who} from the queue"));
                 self.call_message(memory, parties, &agent, body, settings)
@@ -119,7 +119,7 @@ impl Event {
             customer_phone: Some(meta.need_phone_of(customer_keys)?),
             customer_name: meta.text_of(name_keys),
             channel_phone: meta.phone_of(channel_keys)?,
-            answered_by: None,
+            agent: None,
         })
     }
 
@@ -133,7 +133,7 @@ impl Event {
             customer_phone: Some(phone.ok_or_else(|| TranslateError::Missing(format!("metadata.{key}")))?),
             customer_name: None,
             channel_phone: meta.phone("dnis")?,
-            answered_by: None,
+            agent: None,
         })
     }
 
@@ -156,7 +156,7 @@ impl Event {
             Direction::Outbound => "from_user_id",
         };
         let parties = CallMemory {
-            answered_by: meta.text(agent_key),
+            agent: meta.text(agent_key),
             ..self.parties(direction, &[customer_key], &[], &[channel_key])?
         };
         let duration = meta.seconds("duration")?;
@@ -164,7 +164,7 @@ impl Event {
             Direction::Outbound => {
                 outbound_end(meta.text("from_user_id").map(|id| agent_name(settings, &id)), duration)
             }
-            Direction::Inbound => match parties.answered_by.clone().or_else(|| memory.answered_by.clone()) {
+            Direction::Inbound => match parties.agent.clone().or_else(|| memory.agent.clone()) {
                 Some(user) => match duration {
                     Some(d) => {
                         format!("Call ended after {}, answered by {}", time::duration(d), agent_name(settings, &user))

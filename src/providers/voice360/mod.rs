@@ -91,8 +91,10 @@ struct CallMemory {
     customer_name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     channel_phone: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    answered_by: Option<String>,
+    /// The call's agent: who answered it, or who dialled it. (Kept under
+    /// its first name, `answered_by`, so calls remembered before still read.)
+    #[serde(default, rename = "answered_by", skip_serializing_if = "Option::is_none")]
+    agent: Option<String>,
 }
 
 impl CallMemory {
@@ -103,7 +105,7 @@ impl CallMemory {
             customer_phone: newer.customer_phone.or_else(|| self.customer_phone.clone()),
             customer_name: newer.customer_name.or_else(|| self.customer_name.clone()),
             channel_phone: newer.channel_phone.or_else(|| self.channel_phone.clone()),
-            answered_by: newer.answered_by.or_else(|| self.answered_by.clone()),
+            agent: newer.agent.or_else(|| self.agent.clone()),
         }
     }
 
@@ -118,7 +120,7 @@ impl CallMemory {
 
     /// The e-mail of the agent the call is with, to assign it to them.
     fn assignee(&self, settings: &Settings) -> Option<String> {
-        agent_email(settings, self.answered_by.as_deref())
+        agent_email(settings, self.agent.as_deref())
     }
 }
 
