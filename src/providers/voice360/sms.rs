@@ -12,7 +12,9 @@ impl Event {
     pub(super) fn sms_received(&self, settings: &Settings) -> Result<Translation, TranslateError> {
         let meta = self.meta();
         let customer = meta.need_phone("from_number")?;
-        let channel = meta.phone("to_number")?;
+        // The number texted, else the SMS channel's: the same conversation
+        // either way.
+        let channel = meta.phone("to_number")?.or_else(|| settings.sms_channel_number.clone());
         let id = match meta.text("message_id") {
             Some(m) => self.id(&[&m]),
             None => self.id(&[&customer, &self.timestamp.to_string()]),
@@ -21,7 +23,7 @@ impl Event {
             id,
             Direction::Inbound,
             Party::phone(customer.clone()),
-            channel_party(channel.clone(), settings.sms_channel_number.as_deref()),
+            channel_party(channel.clone(), None),
             sms_text(&meta),
         )
         .thread(Some(sms_thread(channel.as_deref(), &customer)))
