@@ -106,24 +106,24 @@ pub async fn fetch(request: WebRequest, env: Env, _ctx: Context) -> Result<Worke
 
 async fn handle(request: &WebRequest, env: &Env, url: &str, deliveries: &mut u32) -> Finished {
     let settings = settings_of(env);
-    let limit = settings.max_body_bytes;
-    let body = match io::body_bytes(request, limit).await {
+    let (method, path) = (request.method(), io::path_of(url));
+    let body = match io::body_bytes(request, settings.max_body_bytes).await {
         Ok(body) => body,
-        Err(error) => return Finished::from(error),
+        Err(error) => return bridge::failed(&method, path, error),
     };
     let request_headers = request.headers();
     let headers: Headers =
         HEADERS_READ.iter().filter_map(|&name| Some((name, request_headers.get(name).ok().flatten()?))).collect();
-    let method = request.method();
-    let core_request = Request { method: &method, path: io::path_of(url), url, headers: &headers, body: &body };
+    let core_request = Request { method: &method, path, url, headers: &headers, body: &body };
     let queue = env.queue(DELIVERY_QUEUE_BINDING).ok();
     let bridge = Bridge::new(settings).queued(queue.is_some());
     let now = (Date::now().as_millis() / 1000) as i64;
     // Looked up when first needed: a refused request needs no store.
     let stores = OnceCell::new();
-    let stores = || stores.get_or_init(|| Stores::of(env));
-    if let Some(kv) = stores().kv.as_ref() {
-        if let Some(asked) = bridge.admin(&core_request) {
+    let io = Io { env, stores: &stores, queue: queue.as_ref(), timeout_ms: bridge.settings().upstream_timeout_ms, now };
+    // The admin routes over KV; without KV, the core answers them.
+    if let Some(asked) = bridge.admin(&core_request) {
+        if let Some(kv) = io.stores().kv.as_ref() {
             return match asked {
                 Ok(AdminRequest::List) => dead_letters::list(kv).await,
                 Ok(AdminRequest::Replay(selection)) => dead_letters::replay(kv, queue.as_ref(), &selection, now).await,
@@ -131,39 +131,44 @@ async fn handle(request: &WebRequest, env: &Env, url: &str, deliveries: &mut u32
             };
         }
     }
-    let io = Io { stores: stores(), queue: queue.as_ref(), timeout_ms: bridge.settings().upstream_timeout_ms, now };
     let exchange = bridge.exchange(&core_request, now);
-    io.run(exchange, deliveries).await.unwrap_or_else(|error| bridge::failed(&core_request, error))
+    io.run(exchange, deliveries).await.unwrap_or_else(|error| bridge::failed(&method, path, error))
 }
 
 /// What an exchange's steps are done with.
 struct Io<'a> {
-    stores: &'a Stores,
+    env: &'a Env,
+    /// The stores, looked up on the first step that needs them.
+    stores: &'a OnceCell<Stores>,
     queue: Option<&'a Queue>,
     timeout_ms: u64,
     now: i64,
 }
 
 impl Io<'_> {
+    fn stores(&self) -> &Stores {
+        self.stores.get_or_init(|| Stores::of(self.env))
+    }
+
     /// Runs an exchange to its end; a store or queue that fails ends it.
     async fn run(&self, mut step: Step, deliveries: &mut u32) -> std::result::Result<Finished, Error> {
         let failed = Error::StoreUnavailable;
         loop {
             step = match step {
                 Step::Read(read) => {
-                    let values = self.stores.get_all(read.keys(), self.now).await.map_err(failed)?;
+                    let values = self.stores().get_all(read.keys(), self.now).await.map_err(failed)?;
                     read.answer(values)
                 }
                 Step::Write(write) => {
-                    self.stores.put_all(write.entries(), self.now).await.map_err(failed)?;
+                    self.stores().put_all(write.entries(), self.now).await.map_err(failed)?;
                     write.done()
                 }
                 Step::Claim(claim) => {
-                    let held = self.stores.claim_all(claim.entries(), self.now).await.map_err(failed)?;
+                    let held = self.stores().claim_all(claim.entries(), self.now).await.map_err(failed)?;
                     claim.answer(held)
                 }
                 Step::Release(release) => {
-                    self.stores.delete_all(release.keys()).await.map_err(failed)?;
+                    self.stores().delete_all(release.keys()).await.map_err(failed)?;
                     release.done()
                 }
                 Step::Deliver(deliver) => {

@@ -236,10 +236,11 @@ struct Invalid {
     expected: &'static str,
 }
 
-/// The end of a request that failed under the shell, its store or its
-/// queue failing: the error's answer, with the route's provider for the log.
-pub fn failed(request: &Request, error: Error) -> Finished {
-    let provider = Route::of(request.method, request.path).ok().and_then(|route| route.source());
+/// The end of a request that failed under the shell (its body unreadable
+/// or too large, its store or its queue failing): the error's answer, with
+/// the route's provider for the log.
+pub fn failed(method: &str, path: &str, error: Error) -> Finished {
+    let provider = Route::of(method, path).ok().and_then(|route| route.source());
     let mut finished = Finished::from(error);
     finished.summary.provider = provider;
     finished
