@@ -7,12 +7,12 @@
 mod host_hash;
 
 use js_sys::{Error as JsError, Reflect, Uint8Array};
-use serde_json::{Map, Value};
 use wasm_bindgen::prelude::*;
 
 use crate::bridge::{Bridge, Processed, Step, ROUTES};
 use crate::error::Error;
 use crate::http::{DeliveryResult, Headers, Request};
+use crate::json::{self, JsonError, Node, Object};
 use crate::providers::{Preview, Provider};
 use crate::reamaze::{reply_to_sms, StaffReply};
 use crate::settings::{names, Settings};
@@ -82,18 +82,16 @@ fn settings(json_text: &str) -> Result<Settings, JsValue> {
 /// cannot be used turns off only what depends on it (`Settings::read`), as a
 /// long-running bridge or processor needs.
 fn lenient_settings(json_text: &str) -> Result<Settings, JsValue> {
-    let object: Map<String, Value> = if json_text.trim().is_empty() {
-        Map::new()
+    let object = if json_text.trim().is_empty() {
+        Object::default()
     } else {
-        serde_json::from_str(json_text).map_err(|e| error("invalid_settings", &format!("settings: {e}")))?
+        json::parse_object(json_text.as_bytes(), 4).map_err(|e| error("invalid_settings", &format!("settings: {e}")))?
     };
-    let text = |value: &Value| match value {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        Value::Array(items) => {
-            Some(items.iter().filter_map(|i| i.as_str().map(String::from)).collect::<Vec<_>>().join(","))
-        }
+    let text = |value: &Node| match value {
+        Node::String(s) => Some(s.clone()),
+        Node::Number(n) => Some(n.to_string()),
+        Node::Bool(b) => Some(b.to_string()),
+        Node::Array(items) => Some(items.iter().filter_map(Node::as_str).collect::<Vec<_>>().join(",")),
         _ => None,
     };
     Ok(Settings::read(|name| object.get(name).and_then(text)))
@@ -164,7 +162,7 @@ pub fn reply_to_sms_js(body: &[u8], settings_json: &str) -> Result<String, JsVal
         .ok_or(Error::NotConfigured { setting: names::SMS_CHANNEL_NUMBER })
         .map_err(thrown)?;
     let reply: StaffReply =
-        crate::json::parse_as(body, settings.max_json_depth).map_err(|e| thrown(Error::ReplyBody(e)))?;
+        StaffReply::parse(body, settings.max_json_depth).map_err(|e| thrown(Error::ReplyBody(e)))?;
     let parts = reply_to_sms(&reply, channel).map_err(|e| thrown(Error::Reply(e)))?;
     Ok(serde_json::to_string(&parts).expect("SMS parts serialize"))
 }
@@ -265,9 +263,7 @@ impl JsBridge {
         body: &[u8],
         now: f64,
     ) -> Result<JsExchange, JsValue> {
-        let pairs: Vec<(String, String)> =
-            serde_json::from_str(headers_json).map_err(|e| error("invalid_headers", &e.to_string()))?;
-        let headers: Headers = pairs.into_iter().collect();
+        let headers = header_pairs(headers_json).map_err(|e| error("invalid_headers", &e.to_string()))?;
         let request = Request { method, path, url, headers: &headers, body };
         Ok(JsExchange { step: Some(self.bridge.exchange(&request, now as i64)) })
     }
@@ -436,6 +432,30 @@ fn answered_badly() -> JsValue {
     error("wrong_answer", "the exchange's step was answered with the method of another kind of step")
 }
 
+/// The headers of `[[name, value], ...]`.
+fn header_pairs(headers_json: &str) -> Result<Headers, JsonError> {
+    let pair = |node: &Node| match node.as_array() {
+        Some([Node::String(name), Node::String(value)]) => Ok((name.clone(), value.clone())),
+        _ => Err(json::wrong_kind("a header", node, "a [name, value] pair of strings")),
+    };
+    items(headers_json, "the headers")?.iter().map(pair).collect()
+}
+
+/// The values of `[value or null, ...]`.
 fn store_values(values_json: &str) -> Result<Vec<Option<String>>, JsValue> {
-    serde_json::from_str(values_json).map_err(|e| error("invalid_store_value", &e.to_string()))
+    let value = |node: &Node| match node {
+        Node::Null => Ok(None),
+        Node::String(s) => Ok(Some(s.clone())),
+        other => Err(json::wrong_kind("a stored value", other, "a string or null")),
+    };
+    let values = items(values_json, "the stored values").and_then(|items| items.iter().map(value).collect());
+    values.map_err(|e| error("invalid_store_value", &e.to_string()))
+}
+
+/// The items of a JSON array the package's JavaScript wrote.
+fn items(json_text: &str, what: &str) -> Result<Vec<Node>, JsonError> {
+    match json::parse(json_text.as_bytes(), 3)? {
+        Node::Array(items) => Ok(items),
+        other => Err(json::wrong_kind(what, &other, "an array")),
+    }
 }

@@ -114,8 +114,8 @@ impl<'a> IntoIterator for &'a Object {
     }
 }
 
-/// The same value in serde_json's terms, for typed reading (`parse_as`)
-/// and for comparing with serde_json's own reading in tests.
+/// The same value in serde_json's terms, for comparing with serde_json's
+/// own reading in tests.
 impl From<Node> for serde_json::Value {
     fn from(value: Node) -> Self {
         match value {
@@ -260,9 +260,50 @@ fn kind(value: &Node) -> &'static str {
     }
 }
 
-/// `parse`, then the value as a `T`.
-pub fn parse_as<T: serde::de::DeserializeOwned>(bytes: &[u8], max_depth: u32) -> Result<T, JsonError> {
-    serde_json::from_value(parse(bytes, max_depth)?.into()).map_err(|e| JsonError::Shape(e.to_string()))
+/// Members read as the type a shape needs, for the few shapes the bridge
+/// reads whole: a staff reply, a remembered call, the npm package's
+/// settings. Read by hand rather than by serde's derive, because a derived
+/// reader brings serde's error texts, and through them core's float
+/// formatting, into the npm package's wasm (BENCHMARKS.md).
+impl Object {
+    /// The string at `key`; absent or null is `None`. `path` names the
+    /// member in an error (`to.phone`).
+    pub fn string(&self, key: &str, path: &str) -> Result<Option<&str>, JsonError> {
+        match self.get(key) {
+            None | Some(Node::Null) => Ok(None),
+            Some(Node::String(s)) => Ok(Some(s)),
+            Some(other) => Err(wrong_kind(path, other, "a string")),
+        }
+    }
+
+    /// The object at `key`; absent or null is `None`.
+    pub fn object(&self, key: &str, path: &str) -> Result<Option<&Object>, JsonError> {
+        match self.get(key) {
+            None | Some(Node::Null) => Ok(None),
+            Some(Node::Object(object)) => Ok(Some(object)),
+            Some(other) => Err(wrong_kind(path, other, "an object")),
+        }
+    }
+
+    /// The array of strings at `key`; absent or null is `None`.
+    pub fn strings(&self, key: &str, path: &str) -> Result<Option<Vec<String>>, JsonError> {
+        match self.get(key) {
+            None | Some(Node::Null) => Ok(None),
+            Some(Node::Array(items)) => {
+                items.iter().map(|item| string_item(item, path)).collect::<Result<_, _>>().map(Some)
+            }
+            Some(other) => Err(wrong_kind(path, other, "an array of strings")),
+        }
+    }
+}
+
+fn string_item(item: &Node, path: &str) -> Result<String, JsonError> {
+    item.as_str().map(String::from).ok_or_else(|| wrong_kind(&format!("an item of {path}"), item, "a string"))
+}
+
+/// `path` held the wrong kind of value.
+pub fn wrong_kind(path: &str, found: &Node, expected: &str) -> JsonError {
+    JsonError::Shape(format!("{path} is {}, where {expected} was expected", kind(found)))
 }
 
 #[derive(Clone, Copy)]
@@ -405,6 +446,25 @@ mod tests {
             let repeated = keys[count / 2].clone();
             assert_eq!(parse(object(&keys).as_bytes(), 32), Err(JsonError::DuplicateKey { key: repeated }));
         }
+    }
+
+    #[test]
+    fn members_are_read_as_their_type_or_refused_by_name() {
+        let object = parse_object(br#"{"s":"x","n":null,"o":{},"l":["a","b"],"k":5,"bad":["a",1]}"#, 4).unwrap();
+        assert_eq!(object.string("s", "s"), Ok(Some("x")));
+        assert_eq!(object.string("n", "n"), Ok(None), "null is absent");
+        assert_eq!(object.string("absent", "absent"), Ok(None));
+        assert_eq!(object.object("o", "o").map(|o| o.is_some()), Ok(true));
+        assert_eq!(object.strings("l", "l"), Ok(Some(vec!["a".to_string(), "b".to_string()])));
+        fn refused<T: fmt::Debug>(read: Result<T, JsonError>) -> String {
+            read.unwrap_err().to_string()
+        }
+        assert_eq!(
+            refused(object.string("k", "to.phone")),
+            "the body is JSON of the wrong shape: to.phone is a number, where a string was expected"
+        );
+        assert!(refused(object.object("s", "to")).contains("to is a string, where an object was expected"));
+        assert!(refused(object.strings("bad", "attachments")).contains("an item of attachments is a number"));
     }
 
     #[test]

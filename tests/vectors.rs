@@ -161,7 +161,7 @@ fn translate_case(case: &Value) -> Value {
     let settings = settings_for(case);
     let provider = str_of(case, "provider").unwrap();
     if provider == "reamaze-reply" {
-        let reply: StaffReply = serde_json::from_slice(&payload_bytes(case)).unwrap();
+        let reply: StaffReply = StaffReply::parse(&payload_bytes(case), 32).unwrap();
         return match reply_to_sms(&reply, settings.sms_channel_number.as_deref().unwrap()) {
             Ok(parts) => json!({ "sms": parts }),
             Err(e) => {

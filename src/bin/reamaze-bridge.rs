@@ -300,7 +300,7 @@ fn reply_report(settings: &Settings, raw: &[u8]) -> Value {
 fn reply_parts(settings: &Settings, raw: &[u8]) -> Result<(String, Vec<reamaze_bridge::SmsPart>), Error> {
     let channel =
         settings.sms_channel_number.as_deref().ok_or(Error::NotConfigured { setting: names::SMS_CHANNEL_NUMBER })?;
-    let reply: StaffReply = reamaze_bridge::json::parse_as(raw, settings.max_json_depth).map_err(Error::ReplyBody)?;
+    let reply: StaffReply = StaffReply::parse(raw, settings.max_json_depth).map_err(Error::ReplyBody)?;
     let parts = reply_to_sms(&reply, channel).map_err(Error::Reply)?;
     let account = settings.voice360_account_id.as_deref().unwrap_or("{VOICE360_ACCOUNT_ID}");
     let endpoint = format!("{}/{account}/sms/send", settings.voice360_api_base);

@@ -9,7 +9,6 @@ use serde_json::json;
 
 use crate::error::{Context, Error, Upstream};
 use crate::http::{DeliveryResult, Request, Response, Verdict};
-use crate::json;
 use crate::outbound::SmsApi;
 use crate::reamaze::{self, SmsPart, StaffReply};
 use crate::settings::{names, Settings};
@@ -33,7 +32,7 @@ pub(super) fn start(settings: &Arc<Settings>, request: &Request) -> Result<Step,
     let secrets = std::slice::from_ref(secret);
     signature::verify(Scheme::Reamaze, secrets, &Signed::body(request.body), received.as_deref(), no_window)
         .map_err(Error::Signature)?;
-    let reply: StaffReply = json::parse_as(request.body, s.max_json_depth).map_err(Error::ReplyBody)?;
+    let reply: StaffReply = StaffReply::parse(request.body, s.max_json_depth).map_err(Error::ReplyBody)?;
     let channel_number =
         s.sms_channel_number.as_deref().ok_or(Error::NotConfigured { setting: names::SMS_CHANNEL_NUMBER })?;
     let api = SmsApi::of(s)?;

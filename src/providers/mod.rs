@@ -391,7 +391,7 @@ fn number_in_text(text: &str) -> Option<f64> {
         Some(unsigned) => unsigned,
         None => text,
     };
-    serde_json::from_str::<f64>(json).ok().filter(|n| n.is_finite())
+    json::parse(json.as_bytes(), 1).ok()?.as_f64().filter(|n| n.is_finite())
 }
 
 pub(crate) fn value_text(value: &Node) -> Option<String> {

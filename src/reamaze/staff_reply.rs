@@ -2,23 +2,44 @@
 //! customer (never the channel itself), from the channel's number, in parts
 //! that never cut a character in two.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::{Party, SMS_PART_UNITS};
+use crate::json::{self, JsonError, Object};
 
 /// What Re:amaze posts to the SMS channel's webhook when an agent replies.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct StaffReply {
     pub to: Option<Party>,
     pub from: Option<Party>,
-    #[serde(default)]
     pub body: Option<String>,
-    #[serde(default)]
     pub attachments: Option<Vec<String>>,
-    #[serde(default)]
     pub thread_id: Option<String>,
-    #[serde(default)]
     pub created_at: Option<String>,
+}
+
+impl StaffReply {
+    /// Reads a reply's JSON: each member absent, null, or of its type;
+    /// members the bridge does not use are let be.
+    pub fn parse(bytes: &[u8], max_depth: u32) -> Result<StaffReply, JsonError> {
+        let reply = json::parse_object(bytes, max_depth)?;
+        let text = |key: &str| reply.string(key, key).map(|s| s.map(String::from));
+        Ok(StaffReply {
+            to: party(&reply, "to")?,
+            from: party(&reply, "from")?,
+            body: text("body")?,
+            attachments: reply.strings("attachments", "attachments")?,
+            thread_id: text("thread_id")?,
+            created_at: text("created_at")?,
+        })
+    }
+}
+
+/// The party at `key`: an object of an optional `name` and `phone`.
+fn party(reply: &Object, key: &str) -> Result<Option<Party>, JsonError> {
+    let Some(party) = reply.object(key, key)? else { return Ok(None) };
+    let text = |member: &str| party.string(member, &format!("{key}.{member}")).map(|s| s.map(String::from));
+    Ok(Some(Party { name: text("name")?, phone: text("phone")? }))
 }
 
 /// One SMS to send through the provider.
@@ -300,4 +321,27 @@ fn longest_prefix_in_units(text: &str, limit: usize) -> usize {
         }
     }
     text.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reply_is_read_member_by_member() {
+        let body = br#"{"body":"Hi","to":{"name":"Ann","phone":"+15550001111"},"from":null,"extra":[1]}"#;
+        let reply = StaffReply::parse(body, 8).unwrap();
+        assert_eq!(reply.body.as_deref(), Some("Hi"));
+        assert_eq!(reply.to, Some(Party { name: Some("Ann".into()), phone: Some("+15550001111".into()) }));
+        assert_eq!((reply.from, reply.attachments, reply.thread_id), (None, None, None));
+    }
+
+    #[test]
+    fn a_member_of_the_wrong_kind_is_refused_by_its_path() {
+        let refused = StaffReply::parse(br#"{"body":"Hi","to":{"phone":15550001111}}"#, 8).unwrap_err();
+        assert_eq!(refused.code(), "invalid_json");
+        assert!(refused.to_string().contains("to.phone is a number, where a string was expected"), "{refused}");
+        assert!(StaffReply::parse(br#"{"attachments":"a.png"}"#, 8).is_err());
+        assert!(StaffReply::parse(b"[]", 8).is_err());
+    }
 }

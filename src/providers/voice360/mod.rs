@@ -1,14 +1,14 @@
 //! Voice360 webhooks: envelope `event_name`, `account_id`, `timestamp`
 //! (Unix seconds), `metadata` (per event; see the reference text).
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 mod calls;
 mod sms;
 mod transcript;
 
 use super::{Fields, Lookup, Outcome, TranslateError, Translation};
-use crate::json::{Node, Object};
+use crate::json::{self, Node, Object};
 use crate::reamaze::{Direction, Party};
 use crate::settings::Settings;
 use crate::store::keys;
@@ -81,23 +81,42 @@ pub struct Event {
 /// What the bridge remembers of a call, so that events which leave a party
 /// out (USER_ANSWER has no `dnis`, TRANSCRIPTION_FINISHED no number at all)
 /// can still be placed.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 struct CallMemory {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     direction: Option<Direction>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     customer_phone: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     customer_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     channel_phone: Option<String>,
     /// The call's agent: who answered it, or who dialled it. (Kept under
     /// its first name, `answered_by`, so calls remembered before still read.)
-    #[serde(default, rename = "answered_by", skip_serializing_if = "Option::is_none")]
+    #[serde(rename = "answered_by", skip_serializing_if = "Option::is_none")]
     agent: Option<String>,
 }
 
 impl CallMemory {
+    /// A call as remembered (written by `Serialize`); what cannot be read
+    /// is not known.
+    fn read(value: &str) -> CallMemory {
+        let Ok(object) = json::parse_object(value.as_bytes(), 2) else { return CallMemory::default() };
+        let text = |key: &str| object.string(key, key).ok().flatten().map(String::from);
+        let direction = match text("direction").as_deref() {
+            Some("inbound") => Some(Direction::Inbound),
+            Some("outbound") => Some(Direction::Outbound),
+            _ => None,
+        };
+        CallMemory {
+            direction,
+            customer_phone: text("customer_phone"),
+            customer_name: text("customer_name"),
+            channel_phone: text("channel_phone"),
+            agent: text("answered_by"),
+        }
+    }
+
     /// Fills what is unknown from `newer`, letting `newer` win where both know.
     fn merged(&self, newer: CallMemory) -> CallMemory {
         CallMemory {
@@ -206,10 +225,7 @@ impl Event {
 
     /// What the bridge remembers of this event's call, if anything.
     fn memory(&self, lookup: Lookup) -> CallMemory {
-        self.call_key()
-            .and_then(|key| lookup(&key))
-            .and_then(|value| serde_json::from_str::<CallMemory>(&value).ok())
-            .unwrap_or_default()
+        self.call_key().and_then(|key| lookup(&key)).map_or_else(CallMemory::default, |value| CallMemory::read(&value))
     }
 
     /// Why an event that posts nothing posts nothing.
@@ -271,8 +287,9 @@ fn capitalize(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::capitalize;
     use super::transcript::speaker;
+    use super::{capitalize, CallMemory};
+    use crate::reamaze::Direction;
 
     #[test]
     fn capitals_are_ascii() {
@@ -281,5 +298,21 @@ mod tests {
         assert_eq!(capitalize(""), "");
         assert_eq!(capitalize("élan"), "élan", "a first letter outside ASCII is left as it is");
         assert_eq!(speaker("AGENT"), "Agent");
+    }
+
+    #[test]
+    fn a_remembered_call_reads_back_as_written() {
+        let call = CallMemory {
+            direction: Some(Direction::Outbound),
+            customer_phone: Some("+15550001111".into()),
+            customer_name: Some("Ann".into()),
+            channel_phone: None,
+            agent: Some("67890".into()),
+        };
+        let written = serde_json::to_string(&call).unwrap();
+        assert!(written.contains(r#""answered_by":"67890""#), "the agent keeps its first name: {written}");
+        assert_eq!(CallMemory::read(&written), call);
+        assert_eq!(CallMemory::read("not json"), CallMemory::default());
+        assert_eq!(CallMemory::read(r#"{"direction":"sideways","customer_phone":5}"#), CallMemory::default());
     }
 }
