@@ -93,6 +93,9 @@ pub mod ttl {
     /// takes (each upstream call is bounded by UPSTREAM_TIMEOUT_MS), short
     /// enough that a claim left by a crashed process soon frees its key.
     pub const CLAIM: u64 = 300;
+    /// A provider's contact, by phone number: a year, renewed by each
+    /// update of the contact.
+    pub const CONTACT: u64 = 365 * 86_400;
 }
 
 /// Keys, namespaced by purpose. Variable parts that could be long or carry
@@ -118,6 +121,13 @@ pub mod keys {
 
     pub fn call(provider: &str, call_id: &str) -> String {
         format!("call:{provider}:{call_id}")
+    }
+
+    /// The name a provider's contact book gives `phone`, kept by its digits
+    /// (and a leading `+`), so the ways of writing one number meet.
+    pub fn contact(provider: &str, phone: &str) -> String {
+        let digits: String = phone.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect();
+        format!("contact:{provider}:{digits}")
     }
 
     /// Phone numbers count by their digits: the setting and the provider

@@ -4,6 +4,7 @@
 use serde::Serialize;
 
 mod calls;
+mod contacts;
 mod sms;
 mod transcript;
 
@@ -169,10 +170,12 @@ impl Event {
     }
 
     pub(super) fn reads(&self) -> Vec<String> {
-        match self.kind {
+        let mut reads = match self.kind {
             Kind::SmsSent => self.sms_sent_echo_keys(),
             _ => self.call_key().into_iter().collect(),
-        }
+        };
+        reads.extend(self.contact_keys());
+        reads
     }
 
     fn sms_sent_echo_keys(&self) -> Vec<String> {
@@ -183,8 +186,11 @@ impl Event {
     }
 
     pub(super) fn translate(&self, settings: &Settings, lookup: Lookup) -> Result<Translation, TranslateError> {
-        let translation = self.messages(settings, lookup)?;
-        Ok(self.unless_quiet(translation, settings))
+        let named = self.with_contact_name(lookup);
+        let event = named.as_ref().unwrap_or(self);
+        let mut translation = event.messages(settings, lookup)?;
+        event.name_customers(&mut translation, lookup);
+        Ok(event.unless_quiet(translation, settings))
     }
 
     /// An event `VOICE360_POST_EVENTS` does not post is acknowledged as
@@ -217,9 +223,8 @@ impl Event {
             Kind::TranscriptionFinished => self.transcription(&memory, settings),
             Kind::SmsReceived => self.sms_received(settings),
             Kind::SmsSent => self.sms_sent(lookup, settings),
-            Kind::SmsDelivered | Kind::ContactCreated | Kind::ContactUpdated | Kind::ContactDeleted | Kind::Unknown => {
-                Ok(self.ignored())
-            }
+            Kind::ContactCreated | Kind::ContactUpdated | Kind::ContactDeleted => self.contact(lookup),
+            Kind::SmsDelivered | Kind::Unknown => Ok(self.ignored()),
         }
     }
 
@@ -234,11 +239,7 @@ impl Event {
             Kind::SmsDelivered => {
                 "SMS_DELIVERED is a carrier delivery receipt: the message itself was posted when it was sent".into()
             }
-            Kind::Unknown => format!("{} is not a Voice360 event the bridge knows: nothing to post", self.name),
-            _ => format!(
-                "{}: contacts are not synchronised; Re:amaze knows customers from their calls and messages",
-                self.name
-            ),
+            _ => format!("{} is not a Voice360 event the bridge knows: nothing to post", self.name),
         })
     }
 

@@ -1,0 +1,102 @@
+//! Voice360's contact book, remembered by phone number (CONTACT_CREATED,
+//! CONTACT_UPDATED; CONTACT_DELETED forgets), so calls and SMS from or to a
+//! contact carry their name where the event itself names nobody.
+
+use super::{CallMemory, Event, Kind, PROVIDER};
+use crate::json::Node;
+use crate::providers::{Lookup, Outcome, TranslateError, Translation};
+use crate::reamaze::{Direction, Message};
+use crate::store::{keys, ttl, Entry};
+
+impl Event {
+    /// The contact key of every customer number this event names.
+    pub(super) fn contact_keys(&self) -> Vec<String> {
+        let meta = self.meta();
+        let fields: &[&str] = match self.kind {
+            Kind::ContactCreated | Kind::ContactUpdated | Kind::ContactDeleted => &["phone"],
+            Kind::SmsSent => &["to_number"],
+            Kind::SmsReceived => &["from_number"],
+            Kind::UserDial | Kind::UserHangup => &["dialed_number"],
+            Kind::CallEnded => &["caller_id_number", "dnis"],
+            Kind::TranscriptionFinished => &[],
+            _ => &["caller_id_number", "callerid_number"],
+        };
+        let phones = fields.iter().flat_map(|field| meta.texts(field));
+        phones.map(|phone| keys::contact(PROVIDER, &phone)).collect()
+    }
+
+    /// CONTACT_CREATED and CONTACT_UPDATED remember the contact's name for
+    /// its number (an update without names renews what is remembered);
+    /// CONTACT_DELETED forgets it. Nothing is posted.
+    pub(super) fn contact(&self, lookup: Lookup) -> Result<Translation, TranslateError> {
+        let meta = self.meta();
+        let phone = meta.need_phone("phone")?;
+        let key = keys::contact(PROVIDER, &phone);
+        if self.kind == Kind::ContactDeleted {
+            let forget = Entry { key, value: String::new(), ttl_seconds: ttl::CONTACT };
+            let reason = format!("CONTACT_DELETED: the contact of {phone} is forgotten");
+            return Ok(Translation::ignored(reason).remembering(Some(forget)));
+        }
+        let named = [meta.text("first_name"), meta.text("last_name")].into_iter().flatten().collect::<Vec<_>>();
+        let name = Some(named.join(" ")).filter(|n| !n.is_empty()).or_else(|| known(lookup, &key));
+        Ok(match name {
+            Some(name) => {
+                let reason = format!("{}: {phone} is {name}, remembered to name them in calls and SMS", self.name);
+                Translation::ignored(reason).remembering(Some(Entry { key, value: name, ttl_seconds: ttl::CONTACT }))
+            }
+            None => Translation::ignored(format!("{}: the contact of {phone} has no name to remember", self.name)),
+        })
+    }
+
+    /// This event with its caller's name from the contact book, where it
+    /// names none, so that what the messages say of the caller ("Incoming
+    /// call from John Doe") and the call's memory have it. `None` when
+    /// there is nothing to add.
+    pub(super) fn with_contact_name(&self, lookup: Lookup) -> Option<Event> {
+        let meta = self.meta();
+        if meta.text_of(&["caller_id_name", "callerid_name"]).is_some() {
+            return None;
+        }
+        let phone = meta.text_of(&["caller_id_number", "callerid_number"])?;
+        let name = known(lookup, &keys::contact(PROVIDER, &phone))?;
+        let mut named = self.clone();
+        named.metadata.append("caller_id_name", Node::String(name));
+        Some(named)
+    }
+
+    /// Names the customer of each message who has a number and no name, by
+    /// the contact book; a call's memory keeps the name for its later
+    /// events (a transcription names no number).
+    pub(super) fn name_customers(&self, translation: &mut Translation, lookup: Lookup) {
+        let Outcome::Messages(messages) = &mut translation.outcome else { return };
+        let mut named = None;
+        for outgoing in messages.iter_mut() {
+            let customer = customer_of(&mut outgoing.message);
+            if customer.name.is_none() {
+                customer.name =
+                    customer.phone.as_deref().and_then(|phone| known(lookup, &keys::contact(PROVIDER, phone)));
+            }
+            named = named.or(customer.name.clone());
+        }
+        let Some(name) = named else { return };
+        for entry in translation.remember.iter_mut().filter(|e| e.key.starts_with("call:")) {
+            let mut memory = CallMemory::read(&entry.value);
+            if memory.customer_name.is_none() {
+                memory.customer_name = Some(name.clone());
+                entry.value = serde_json::to_string(&memory).unwrap_or_default();
+            }
+        }
+    }
+}
+
+fn customer_of(message: &mut Message) -> &mut crate::reamaze::Party {
+    match message.direction {
+        Direction::Inbound => &mut message.from,
+        Direction::Outbound => &mut message.to,
+    }
+}
+
+/// The name remembered under `key`; a forgotten contact has none.
+fn known(lookup: Lookup, key: &str) -> Option<String> {
+    lookup(key).filter(|name| !name.is_empty())
+}
