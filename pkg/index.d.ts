@@ -110,6 +110,8 @@ export interface Translation {
   messages?: { channel: 'voice' | 'sms'; endpoint: string; message: ReamazeMessage }[];
   /** Why nothing is posted for this event (absent when there are messages). */
   ignored?: string;
+  /** Why the payload is kept until it can be placed (a transcription of a call not seen yet). */
+  held?: string;
 }
 
 /**
@@ -136,6 +138,7 @@ export type HeaderValue = string | readonly string[] | null | undefined;
 export type ProcessResult =
   | { ok: true; event: string; deliveries: { url: string; headers: Record<string, string>; body: string }[]; ignored?: undefined }
   | { ok: true; event: string; ignored: string; deliveries?: undefined }
+  | { ok: true; event: string; held: string; deliveries?: undefined; ignored?: undefined }
   | { ok: false; status: number; code: string; message: string; field?: string };
 
 export interface Processor {

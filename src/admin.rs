@@ -68,6 +68,36 @@ pub fn listing(letters: &[DeadLetter], more: bool) -> Response {
     Response::json(200, &Listing { count: letters.len(), more, dead_letters: letters })
 }
 
+/// One held transcription, as `GET /admin/held` lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Held {
+    /// The provider and the call it waits for.
+    pub provider: String,
+    pub call_id: String,
+    /// The size of what is kept, in bytes.
+    pub bytes: usize,
+}
+
+impl Held {
+    /// The entry under `key` (`store::keys::held`), if it is a held
+    /// transcription that has not been let go.
+    pub fn of(key: &str, value: &str) -> Option<Held> {
+        let (provider, call_id) = key.strip_prefix(crate::store::keys::HELD_PREFIX)?.split_once(':')?;
+        (!value.is_empty()).then(|| Held { provider: provider.into(), call_id: call_id.into(), bytes: value.len() })
+    }
+}
+
+/// `GET /admin/held`: the transcriptions held until their call is known.
+pub fn held(held: &[Held], more: bool) -> Response {
+    #[derive(Serialize)]
+    struct Listing<'a> {
+        count: usize,
+        more: bool,
+        held: &'a [Held],
+    }
+    Response::json(200, &Listing { count: held.len(), more, held })
+}
+
 /// `POST /admin/dead-letters/replay`: the ids enqueued again.
 pub fn replayed(ids: &[String], more: bool) -> Response {
     #[derive(Serialize)]

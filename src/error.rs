@@ -76,7 +76,8 @@ pub enum Error {
     QueueUnavailable(String),
     /// An admin route without the right bearer token.
     Unauthorized,
-    /// Dead letters exist only where the bridge runs with a queue.
+    /// Dead letters and held transcriptions are listed only by a shell that
+    /// keeps them in a store it can list (the Worker, in KV).
     NoDeadLetters,
     /// Replaying dead letters needs the delivery queue.
     QueueModeOff,
@@ -134,7 +135,6 @@ impl Error {
             Unreadable(_) | ReplyBody(_) | ReplayBody(_) => 400,
             Signature(VerifyError::NoSecrets) => 503,
             Signature(_) | Unauthorized => 401,
-            Payload(TranslateError::UnknownCall { .. }) => 422,
             Payload(_) => 400,
             Reply(e) => e.status(),
             Reamaze(upstream) | SmsNotSent { upstream, .. } => {
@@ -284,7 +284,9 @@ impl fmt::Display for Error {
             StoreUnavailable(why) => write!(f, "the bridge's store failed: {why}"),
             QueueUnavailable(why) => write!(f, "the delivery queue refused: {why}"),
             Unauthorized => write!(f, "this route needs Authorization: Bearer <{}>", names::ADMIN_TOKEN),
-            NoDeadLetters => f.write_str("dead letters exist only in queue mode"),
+            NoDeadLetters => f.write_str(
+                "dead letters and held transcriptions are listed only where the bridge keeps them in Workers KV",
+            ),
             QueueModeOff => f.write_str("replay needs the DELIVERIES queue binding"),
             ReplayBody(why) => write!(f, "expected {{\"ids\": [...]}} or no body: {why}"),
         }

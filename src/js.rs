@@ -144,7 +144,7 @@ pub fn verify_js(
 /// `{"provider", "event", "messages": [{"channel", "endpoint", "message"}]}`
 /// or `{"provider", "event", "ignored": reason}`; throws for a payload that
 /// cannot be used (`code`: invalid_json, missing_field, invalid_field,
-/// unknown_call).
+/// and the like).
 #[wasm_bindgen(js_name = translate)]
 pub fn translate_js(provider: &str, body: &[u8], settings_json: &str) -> Result<String, JsValue> {
     let provider: Provider = provider.parse().map_err(|e: String| error("unknown_provider", &e))?;
@@ -187,7 +187,8 @@ impl JsBridge {
     /// A provider webhook as the signed Re:amaze requests to make, as an
     /// array of strings the package's JavaScript shapes: `["deliver", event,
     /// then url, signature, body for each delivery]`, `["ignored", event,
-    /// reason]`, or `["refused", status, code, message, field?]`. Strings,
+    /// reason]`, `["held", event, reason]`, or `["refused", status, code,
+    /// message, field?]`. Strings,
     /// not one JSON document: the bodies are JSON already, and embedded
     /// they would be escaped once more here and parsed once more in JS.
     pub fn process(
@@ -208,6 +209,7 @@ impl JsBridge {
         let request = Request { method: "POST", path: "", url: &url, headers: &headers, body };
         Ok(match self.bridge.process(provider, &request, &mut self.store, now as i64) {
             Ok(Processed::Ignored { event, reason }) => vec!["ignored".into(), event, reason],
+            Ok(Processed::Held { event, reason }) => vec!["held".into(), event, reason],
             Ok(Processed::Deliveries { event, deliveries }) => {
                 let mut out = vec!["deliver".into(), event];
                 for delivery in deliveries {

@@ -81,11 +81,6 @@ impl Object {
         self.get(key).is_some()
     }
 
-    /// Adds `key` at the end; the caller knows it is not there yet.
-    pub fn append(&mut self, key: &str, value: Node) {
-        self.members.push((key.to_string(), value));
-    }
-
     /// Takes the value of `key` out, keeping the others' order.
     pub fn remove(&mut self, key: &str) -> Option<Node> {
         let at = self.members.iter().position(|(k, _)| k == key)?;

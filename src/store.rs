@@ -123,6 +123,13 @@ pub mod keys {
         format!("call:{provider}:{call_id}")
     }
 
+    /// A transcription kept until its call is known.
+    pub fn held(provider: &str, call_id: &str) -> String {
+        format!("{HELD_PREFIX}{provider}:{call_id}")
+    }
+
+    pub const HELD_PREFIX: &str = "held:";
+
     /// The name a provider's contact book gives `phone`, kept by its digits
     /// (and a leading `+`), so the ways of writing one number meet.
     pub fn contact(provider: &str, phone: &str) -> String {

@@ -127,6 +127,7 @@ async fn handle(request: &WebRequest, env: &Env, url: &str, deliveries: &mut u32
             return match asked {
                 Ok(AdminRequest::List) => dead_letters::list(kv).await,
                 Ok(AdminRequest::Replay(selection)) => dead_letters::replay(kv, queue.as_ref(), &selection, now).await,
+                Ok(AdminRequest::ListHeld) => dead_letters::held(kv).await,
                 Err(refused) => refused,
             };
         }

@@ -391,12 +391,9 @@ fn the_steps_of_a_webhook_come_in_order() {
     let body = serde_json::to_vec(&incoming_call("5.1")).unwrap();
     let first = common::voice360_exchange(&h.bridge, &body, WEBHOOK_SECRET, NOW);
     let Step::Read(read) = first else { panic!("expected a read") };
-    assert_eq!(
-        read.keys(),
-        ["call:voice360:5.1", "contact:voice360:+15551234567"],
-        "the call, and the caller's contact"
-    );
-    let Step::Claim(claim) = read.answer(vec![None, None]) else { panic!("expected a claim") };
+    let reads = ["call:voice360:5.1", "held:voice360:5.1", "contact:voice360:+15551234567"];
+    assert_eq!(read.keys(), reads, "the call, a transcription held for it, and the caller's contact");
+    let Step::Claim(claim) = read.answer(vec![None, None, None]) else { panic!("expected a claim") };
     assert!(claim.entries()[0].key.starts_with("seen:"));
     let Step::Write(write) = claim.answer(vec![None]) else { panic!("expected a write") };
     assert_eq!(write.entries()[0].key, "call:voice360:5.1");

@@ -115,6 +115,9 @@ fn translate_reference_examples() {
             } else if let Some(reason) = expect.get("ignored") {
                 assert!(out.status.success(), "{name}");
                 assert_eq!(&printed["ignored"], reason, "{name}");
+            } else if let Some(reason) = expect.get("held") {
+                assert!(out.status.success(), "{name}");
+                assert_eq!(&printed["held"], reason, "{name}");
             } else {
                 assert_eq!(out.status.code(), Some(1), "{name}");
                 assert_eq!(printed["error"]["code"], expect["error"]["code"], "{name}");

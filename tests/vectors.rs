@@ -182,10 +182,10 @@ fn translate_case(case: &Value) -> Value {
         Ok((_, translation)) => match translation.outcome {
             Outcome::Messages(messages) => json!({ "messages": messages }),
             Outcome::Ignored(reason) => json!({ "ignored": reason }),
+            Outcome::Held(reason) => json!({ "held": reason }),
         },
         Err(e) => {
-            let status = if e.code() == "unknown_call" { 422 } else { 400 };
-            let mut error = json!({ "code": e.code(), "status": status });
+            let mut error = json!({ "code": e.code(), "status": 400 });
             if let Some(field) = e.field() {
                 error["field"] = json!(field);
             }
@@ -318,6 +318,11 @@ fn translations_through_the_bridge() {
             assert_eq!(response.status, 200, "{name}");
             assert_eq!(response.body_json()["reason"], *reason, "{name}");
             assert!(sent.is_empty(), "{name}: delivered an ignored event");
+        } else if let Some(reason) = expect.get("held") {
+            assert_eq!(response.status, 202, "{name}: {:?}", response.body_json());
+            assert_eq!(response.body_json()["status"], "held", "{name}");
+            assert_eq!(response.body_json()["reason"], *reason, "{name}");
+            assert!(sent.is_empty(), "{name}: delivered a held event");
         } else if let Some(sms) = expect.get("sms") {
             assert_eq!(response.status, 200, "{name}: {:?}", response.body_json());
             let bodies: Vec<Value> = sent.iter().map(|(_, _, raw, _)| serde_json::from_slice(raw).unwrap()).collect();

@@ -156,7 +156,8 @@ export function makeApi(core) {
   /**
    * What a provider payload becomes in Re:amaze: `{ provider, event,
    * messages: [{ channel, endpoint, message }] }`, or `{ provider, event,
-   * ignored }`. Throws a BridgeError for a payload that cannot be used.
+   * ignored }`, or `{ provider, event, held }` for a payload kept until it can be
+   * placed. Throws a BridgeError for a payload that cannot be used.
    */
   function translate(provider, body, settings = {}) {
     return JSON.parse(core_(() => core.translate(String(provider), bytes(body, 'body'), JSON.stringify(settings))));
@@ -171,7 +172,8 @@ export function makeApi(core) {
    * Verify, translate and sign in one call, with the settings read once:
    * `processor.process(provider, { body, signature, timestamp, url, now })`
    * gives `{ ok: true, event, deliveries: [{ url, headers, body }] }` (the
-   * signed Re:amaze requests to make), `{ ok: true, event, ignored }`, or
+   * signed Re:amaze requests to make), `{ ok: true, event, ignored }`,
+   * `{ ok: true, event, held }` (kept until it can be placed), or
    * `{ ok: false, status, code, message, field? }` with the status the
    * bridge would answer. Remembers call parties between calls, in memory.
    */
@@ -188,6 +190,7 @@ export function makeApi(core) {
           return field === undefined ? { ok: false, status: Number(status), code, message } : { ok: false, status: Number(status), code, message, field };
         }
         if (kind === 'ignored') return { ok: true, event: items[0], ignored: items[1] };
+        if (kind === 'held') return { ok: true, event: items[0], held: items[1] };
         const deliveries = [];
         for (let i = 1; i < items.length; i += 3) {
           deliveries.push({

@@ -118,7 +118,7 @@ impl Bridge {
             Route::StaffReply => staff_reply::start(&self.settings, request),
             // Dead letters are kept, listed and replayed by a shell with a
             // queue; elsewhere these routes are authorized, then absent.
-            Route::DeadLetters | Route::ReplayDeadLetters => {
+            Route::DeadLetters | Route::ReplayDeadLetters | Route::HeldTranscriptions => {
                 let authorization = route::header(&self.settings, request, "Authorization")?;
                 crate::admin::authorize(&self.settings, authorization.as_deref())?;
                 Err(Error::NoDeadLetters)
@@ -145,7 +145,7 @@ impl Bridge {
     /// the request is not for the admin routes.
     pub fn admin(&self, request: &Request) -> Option<Result<AdminRequest, Finished>> {
         let route = Route::of(request.method, request.path).ok()?;
-        if !matches!(route, Route::DeadLetters | Route::ReplayDeadLetters) {
+        if !matches!(route, Route::DeadLetters | Route::ReplayDeadLetters | Route::HeldTranscriptions) {
             return None;
         }
         Some(self.admin_request(route, request).map_err(Finished::from))
@@ -157,6 +157,7 @@ impl Bridge {
         match route {
             Route::ReplayDeadLetters if !self.queued => Err(Error::QueueModeOff),
             Route::ReplayDeadLetters => Ok(AdminRequest::Replay(Selection::of(request.body)?)),
+            Route::HeldTranscriptions => Ok(AdminRequest::ListHeld),
             _ => Ok(AdminRequest::List),
         }
     }
@@ -204,6 +205,9 @@ pub enum AdminRequest {
     /// Enqueue those selected again, as fresh first attempts, and delete
     /// them: answer with `admin::replayed`.
     Replay(Selection),
+    /// List the transcriptions held until their call is known: answer with
+    /// `admin::held`.
+    ListHeld,
 }
 
 #[derive(Serialize)]

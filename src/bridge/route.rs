@@ -18,10 +18,13 @@ pub enum Route {
     DeadLetters,
     /// Queue mode: enqueue dead letters again (operators, bearer token).
     ReplayDeadLetters,
+    /// The transcriptions held until their call is known (operators,
+    /// bearer token).
+    HeldTranscriptions,
 }
 
 /// Every route: its path, method, and what it is.
-pub const ROUTES: [(&str, &str, Route); 7] = [
+pub const ROUTES: [(&str, &str, Route); 8] = [
     ("/webhooks/voice360", "POST", Route::Webhook(Provider::Voice360)),
     ("/webhooks/bird", "POST", Route::Webhook(Provider::Bird)),
     ("/webhooks/volubile", "POST", Route::Webhook(Provider::Volubile)),
@@ -29,6 +32,7 @@ pub const ROUTES: [(&str, &str, Route); 7] = [
     ("/healthz", "GET", Route::Health),
     ("/admin/dead-letters", "GET", Route::DeadLetters),
     ("/admin/dead-letters/replay", "POST", Route::ReplayDeadLetters),
+    ("/admin/held", "GET", Route::HeldTranscriptions),
 ];
 
 impl Route {

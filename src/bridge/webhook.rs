@@ -76,6 +76,8 @@ fn verify(settings: &Settings, provider: Provider, request: &Request, now: i64) 
 pub enum Processed {
     /// The event means nothing for Re:amaze, for this reason.
     Ignored { event: String, reason: String },
+    /// The event is kept until it can be placed, for this reason.
+    Held { event: String, reason: String },
     /// The signed requests that post the event's messages, in order.
     Deliveries { event: String, deliveries: Vec<Delivery> },
 }
@@ -93,6 +95,7 @@ pub(super) fn process(
     translation.remember.iter().for_each(|entry| store.put(entry, now));
     let messages = match translation.outcome {
         Outcome::Ignored(reason) => return Ok(Processed::Ignored { event: event.name(), reason }),
+        Outcome::Held(reason) => return Ok(Processed::Held { event: event.name(), reason }),
         Outcome::Messages(messages) => messages,
     };
     let deliveries = messages.iter().map(|m| outbound::reamaze_post(settings, m)).collect::<Result<_, _>>()?;
@@ -122,7 +125,10 @@ impl Translating {
             Err(error) => return step::fail(&self.context, Error::Payload(error)),
         };
         let messages = match outcome {
-            Outcome::Ignored(reason) => return step::write(remember, ignored(&self.context, reason)),
+            Outcome::Ignored(reason) => {
+                return step::write(remember, acknowledged(&self.context, 200, "ignored", reason))
+            }
+            Outcome::Held(reason) => return step::write(remember, acknowledged(&self.context, 202, "held", reason)),
             Outcome::Messages(messages) => messages,
         };
         // Every channel secret is checked before anything is sent, so a
@@ -143,10 +149,12 @@ impl Translating {
     }
 }
 
-/// 200: the event means nothing for Re:amaze; says why.
-fn ignored(context: &Context, reason: String) -> Step {
-    let body = json!({ "status": "ignored", "provider": context.provider, "event": context.event, "reason": reason });
-    step::respond(context, "ignored", Response::json(200, &body))
+/// An event acknowledged without a message posted, saying why: 200
+/// `ignored` (it means nothing for Re:amaze), or 202 `held` (it is kept
+/// until it can be placed).
+fn acknowledged(context: &Context, status: u16, word: &'static str, reason: String) -> Step {
+    let body = json!({ "status": word, "provider": context.provider, "event": context.event, "reason": reason });
+    step::respond(context, word, Response::json(status, &body))
 }
 
 /// The answer to a webhook whose messages were handled: a status word, the

@@ -104,9 +104,6 @@ pub enum TranslateError {
     Missing(String),
     /// A field is there but unusable; says what was expected.
     Invalid { field: String, expected: &'static str },
-    /// A Voice360 transcription for a call the bridge never saw, so it cannot
-    /// tell whose call it was.
-    UnknownCall { call_id: String },
 }
 
 impl TranslateError {
@@ -115,7 +112,6 @@ impl TranslateError {
             TranslateError::NotJson(e) => e.code(),
             TranslateError::Missing(_) => "missing_field",
             TranslateError::Invalid { .. } => "invalid_field",
-            TranslateError::UnknownCall { .. } => "unknown_call",
         }
     }
 
@@ -134,11 +130,6 @@ impl fmt::Display for TranslateError {
             TranslateError::NotJson(e) => e.fmt(f),
             TranslateError::Missing(field) => write!(f, "required field {field} is missing, empty or not text"),
             TranslateError::Invalid { field, expected } => write!(f, "field {field} is invalid: expected {expected}"),
-            TranslateError::UnknownCall { call_id } => write!(
-                f,
-                "transcription for call {call_id}, which the bridge has not seen: its caller is unknown, so it \
-                 cannot be placed in a conversation (are the call-event webhooks of this call configured?)"
-            ),
         }
     }
 }
@@ -152,6 +143,9 @@ pub enum Outcome {
     Messages(Vec<Outgoing>),
     /// Nothing for an agent; acknowledged, with the reason.
     Ignored(String),
+    /// Kept until it can be placed (a transcription of a call not seen
+    /// yet): acknowledged with 202, with the reason.
+    Held(String),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -169,6 +163,10 @@ impl Translation {
 
     fn ignored(reason: impl Into<String>) -> Self {
         Translation { outcome: Outcome::Ignored(reason.into()), remember: Vec::new() }
+    }
+
+    fn held(reason: impl Into<String>) -> Self {
+        Translation { outcome: Outcome::Held(reason.into()), remember: Vec::new() }
     }
 
     fn remembering(mut self, entry: Option<Entry>) -> Self {
@@ -194,7 +192,7 @@ impl Event {
     pub fn parse(provider: Provider, body: &[u8], max_json_depth: u32) -> Result<Event, TranslateError> {
         let object = json::parse_object(body, max_json_depth).map_err(TranslateError::NotJson)?;
         Ok(match provider {
-            Provider::Voice360 => Event::Voice360(voice360::Event::parse(object)?),
+            Provider::Voice360 => Event::Voice360(voice360::Event::parse(object, body)?),
             Provider::Bird => Event::Bird(bird::Event::parse(object)?),
             Provider::Volubile => Event::Volubile(volubile::Call::parse(object)?),
         })
@@ -498,6 +496,9 @@ pub struct Preview {
     pub messages: Option<Vec<PreviewMessage>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ignored: Option<String>,
+    /// Why the payload is kept until it can be placed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub held: Option<String>,
 }
 
 #[derive(Clone, Debug, serde::Serialize)]
@@ -517,9 +518,10 @@ impl Preview {
         now: i64,
     ) -> Result<Preview, TranslateError> {
         let (event, translation) = translate_payload(provider, body, settings, store, now)?;
-        let (messages, ignored) = match translation.outcome {
-            Outcome::Messages(messages) => (Some(messages), None),
-            Outcome::Ignored(reason) => (None, Some(reason)),
+        let (messages, ignored, held) = match translation.outcome {
+            Outcome::Messages(messages) => (Some(messages), None, None),
+            Outcome::Ignored(reason) => (None, Some(reason), None),
+            Outcome::Held(reason) => (None, None, Some(reason)),
         };
         let messages = messages.map(|messages| {
             let endpoint = |m: &Outgoing| m.channel.endpoint(&settings.reamaze_base_url);
@@ -528,7 +530,7 @@ impl Preview {
                 .map(|m| PreviewMessage { endpoint: endpoint(&m), channel: m.channel, message: m.message })
                 .collect()
         });
-        Ok(Preview { provider: provider.name(), event: event.name(), messages, ignored })
+        Ok(Preview { provider: provider.name(), event: event.name(), messages, ignored, held })
     }
 }
 

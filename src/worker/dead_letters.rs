@@ -1,9 +1,10 @@
-//! The admin routes' IO over the dead letters kept in KV. What is asked,
-//! and what is answered, is the core's (`Bridge::admin`, `admin`).
+//! The admin routes' IO over what is kept in KV for operators: dead
+//! letters, and transcriptions held until their call is known. What is
+//! asked, and what is answered, is the core's (`Bridge::admin`, `admin`).
 
 use worker::{KvStore, Queue};
 
-use crate::admin::{self, Selection, DEAD_LETTER_PAGE};
+use crate::admin::{self, Held, Selection, DEAD_LETTER_PAGE};
 use crate::bridge::Finished;
 use crate::error::Error;
 use crate::queue::DeadLetter;
@@ -37,6 +38,25 @@ pub async fn replay(kv: &KvStore, queue: Option<&Queue>, selection: &Selection, 
         replayed.push(dead.queued.message.id.clone());
     }
     Finished::ok("replayed", admin::replayed(&replayed, more))
+}
+
+/// `GET /admin/held`.
+pub async fn held(kv: &KvStore) -> Finished {
+    let listed = async {
+        let prefix = keys::HELD_PREFIX.to_string();
+        let page = kv.list().prefix(prefix).limit(DEAD_LETTER_PAGE).execute().await.map_err(|e| e.to_string())?;
+        let mut held = Vec::with_capacity(page.keys.len());
+        for key in &page.keys {
+            if let Some(value) = kv.get(&key.name).text().await.map_err(|e| e.to_string())? {
+                held.extend(Held::of(&key.name, &value));
+            }
+        }
+        Ok::<_, String>((held, !page.list_complete))
+    };
+    match listed.await {
+        Ok((held, more)) => Finished::ok("listed", admin::held(&held, more)),
+        Err(why) => Finished::from(Error::StoreUnavailable(why)),
+    }
 }
 
 /// The dead letters kept, a page of them, and whether there are more.

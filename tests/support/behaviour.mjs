@@ -291,6 +291,41 @@ export function behaviourSuite(name, makeTarget) {
     assert.deepEqual(reamaze.accepted().at(-1).message, vector.expect.messages[0].message);
   });
 
+  test("a transcription before its call is held (202), then posted with the call's first event", async () => {
+    const held = vectorCase('voice360', "a held transcription is posted with the first event of its call, after that event's own message");
+    const first = await webhook('voice360', held.before[0]);
+    assert.equal(first.status, 202, first.text);
+    assert.equal(first.json.status, 'held');
+    assert.equal(reamaze.received.length, 0, 'nothing posted while the call is unknown');
+    const res = await webhook('voice360', held.payload);
+    assert.equal(res.status, 200, res.text);
+    assert.deepEqual(reamaze.accepted().map((r) => r.message), held.expect.messages.map((m) => m.message));
+    const again = await webhook('voice360', { ...held.payload, event_name: 'USER_ANSWER', metadata: { ...held.payload.metadata, to_user_id: '67890' } });
+    assert.equal(again.status, 200, again.text);
+    assert.equal(reamaze.accepted().length, 3, 'the held transcription is posted once');
+  });
+
+  test('held transcriptions are listed for operators where the bridge keeps them in Workers KV', async () => {
+    const transcription = { ...vectorCase('voice360', "a held transcription is posted with the first event of its call, after that event's own message").before[0] };
+    transcription.metadata = { ...transcription.metadata, uniqueid: 'held.listed' };
+    await target.reconfigure(options({ ADMIN_TOKEN: 'held-admin-token' }).bindings);
+    try {
+      assert.equal((await webhook('voice360', transcription)).status, 202);
+      const listed = await post('/admin/held', null, { Authorization: 'Bearer held-admin-token' }, 'GET');
+      if (name.startsWith('the Worker')) {
+        assert.equal(listed.status, 200, listed.text);
+        assert.ok(listed.json.held.some((h) => h.provider === 'voice360' && h.call_id === 'held.listed'), listed.text);
+      } else {
+        assert.equal(listed.status, 404, listed.text);
+        assert.match(listed.json.message, /Workers KV/);
+      }
+      const refused = await post('/admin/held', null, { Authorization: 'Bearer wrong' }, 'GET');
+      assert.equal(refused.status, 401, refused.text);
+    } finally {
+      await target.reconfigure(options().bindings);
+    }
+  });
+
     describe('settings as deployments write them', () => {
       const reconfigured = async (overrides, run) => {
         await target.reconfigure(options(overrides).bindings);

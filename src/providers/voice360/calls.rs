@@ -2,8 +2,9 @@
 //! its way through a queue. Each is placed in its call's thread, its
 //! parties completed from what the bridge remembers of the call.
 
+use super::contacts::contact_name;
 use super::{agent_name, capitalize, channel_party, CallMemory, Event, Kind, PROVIDER};
-use crate::providers::{label, TranslateError, Translation};
+use crate::providers::{label, Lookup, TranslateError, Translation};
 use crate::reamaze::{Channel, Direction, Message, Outgoing, Party};
 use crate::settings::Settings;
 use crate::store::{ttl, Entry};
@@ -11,7 +12,12 @@ use crate::time;
 
 impl Event {
     /// A call's own events: in, answered, dialled, hung up, ended.
-    pub(super) fn call_event(&self, memory: &CallMemory, settings: &Settings) -> Result<Translation, TranslateError> {
+    pub(super) fn call_event(
+        &self,
+        memory: &CallMemory,
+        settings: &Settings,
+        contacts: Lookup,
+    ) -> Result<Translation, TranslateError> {
         let meta = self.meta();
         let user = |key: &str| meta.text(key).map(|id| agent_name(settings, &id));
         let agent_id = meta.text("to_user_id");
@@ -19,7 +25,7 @@ impl Event {
         let (parties, agent, body) = match self.kind {
             Kind::IncomingExternalCall => {
                 let parties =
-                    self.parties(Direction::Inbound, &["caller_id_number"], &["caller_id_name"], &["dnis"])?;
+                    self.parties(Direction::Inbound, &["caller_id_number"], &["caller_id_name"], &["dnis"], contacts)?;
                 let body = format!("Incoming call from {}", label(&parties.customer()));
                 (parties, None, body)
             }
@@ -31,7 +37,7 @@ impl Event {
             Kind::UserDial => {
                 let parties = CallMemory {
                     agent: dialled_by,
-                    ..self.parties(Direction::Outbound, &["dialed_number"], &[], &[])?
+                    ..self.parties(Direction::Outbound, &["dialed_number"], &[], &[], contacts)?
                 };
                 let body =
                     user("from_user_id").map_or("Outbound call".to_string(), |u| format!("Outbound call by {u}"));
@@ -40,18 +46,23 @@ impl Event {
             Kind::UserHangup => {
                 let parties = CallMemory {
                     agent: dialled_by,
-                    ..self.parties(Direction::Outbound, &["dialed_number"], &[], &[])?
+                    ..self.parties(Direction::Outbound, &["dialed_number"], &[], &[], contacts)?
                 };
                 (parties, None, outbound_end(user("from_user_id"), meta.seconds("duration")?))
             }
-            _ => return self.call_ended(memory, settings),
+            _ => return self.call_ended(memory, settings, contacts),
         };
         Ok(self.call_message(memory, parties, &agent_ids(&agent), body, settings))
     }
 
     /// A call's way through a queue: entered, agents rung, answered, left,
     /// or missed.
-    pub(super) fn queue_event(&self, memory: &CallMemory, settings: &Settings) -> Result<Translation, TranslateError> {
+    pub(super) fn queue_event(
+        &self,
+        memory: &CallMemory,
+        settings: &Settings,
+        contacts: Lookup,
+    ) -> Result<Translation, TranslateError> {
         let meta = self.meta();
         let agent_id = meta.text("to_user_id");
         let agent = agent_ids(&agent_id);
@@ -66,6 +77,7 @@ impl Event {
                     &["callerid_number", "caller_id_number"],
                     &["callerid_name", "caller_id_name"],
                     &["dnis"],
+                    contacts,
                 )?;
                 let body = format!("{} is waiting in queue {}", label(&parties.customer()), self.queue());
                 self.call_message(memory, parties, &[], body, settings)
@@ -105,19 +117,23 @@ impl Event {
     }
 
     /// The parties this event names: the customer from the first of
-    /// `customer_keys` present (required), their name, the channel number.
+    /// `customer_keys` present (required), their name (from `name_keys`,
+    /// else the contact book), the channel number.
     fn parties(
         &self,
         direction: Direction,
         customer_keys: &[&str],
         name_keys: &[&str],
         channel_keys: &[&str],
+        contacts: Lookup,
     ) -> Result<CallMemory, TranslateError> {
         let meta = self.meta();
+        let customer_phone = meta.need_phone_of(customer_keys)?;
+        let customer_name = meta.text_of(name_keys).or_else(|| contact_name(contacts, &customer_phone));
         Ok(CallMemory {
             direction: Some(direction),
-            customer_phone: Some(meta.need_phone_of(customer_keys)?),
-            customer_name: meta.text_of(name_keys),
+            customer_phone: Some(customer_phone),
+            customer_name,
             channel_phone: meta.phone_of(channel_keys)?,
             agent: None,
         })
@@ -137,7 +153,12 @@ impl Event {
         })
     }
 
-    fn call_ended(&self, memory: &CallMemory, settings: &Settings) -> Result<Translation, TranslateError> {
+    fn call_ended(
+        &self,
+        memory: &CallMemory,
+        settings: &Settings,
+        contacts: Lookup,
+    ) -> Result<Translation, TranslateError> {
         let meta = self.meta();
         let direction = match meta.text("call_direction").map(|d| d.to_ascii_lowercase()).as_deref() {
             Some("outbound") => Direction::Outbound,
@@ -157,7 +178,7 @@ impl Event {
         };
         let parties = CallMemory {
             agent: meta.text(agent_key),
-            ..self.parties(direction, &[customer_key], &[], &[channel_key])?
+            ..self.parties(direction, &[customer_key], &[], &[channel_key], contacts)?
         };
         let duration = meta.seconds("duration")?;
         let body = match direction {

@@ -3,7 +3,6 @@
 //! contact carry their name where the event itself names nobody.
 
 use super::{CallMemory, Event, Kind, PROVIDER};
-use crate::json::Node;
 use crate::providers::{Lookup, Outcome, TranslateError, Translation};
 use crate::reamaze::{Direction, Message};
 use crate::store::{keys, ttl, Entry};
@@ -48,22 +47,6 @@ impl Event {
         })
     }
 
-    /// This event with its caller's name from the contact book, where it
-    /// names none, so that what the messages say of the caller ("Incoming
-    /// call from John Doe") and the call's memory have it. `None` when
-    /// there is nothing to add.
-    pub(super) fn with_contact_name(&self, lookup: Lookup) -> Option<Event> {
-        let meta = self.meta();
-        if meta.text_of(&["caller_id_name", "callerid_name"]).is_some() {
-            return None;
-        }
-        let phone = meta.text_of(&["caller_id_number", "callerid_number"])?;
-        let name = known(lookup, &keys::contact(PROVIDER, &phone))?;
-        let mut named = self.clone();
-        named.metadata.append("caller_id_name", Node::String(name));
-        Some(named)
-    }
-
     /// Names the customer of each message who has a number and no name, by
     /// the contact book; a call's memory keeps the name for its later
     /// events (a transcription names no number).
@@ -99,4 +82,9 @@ fn customer_of(message: &mut Message) -> &mut crate::reamaze::Party {
 /// The name remembered under `key`; a forgotten contact has none.
 fn known(lookup: Lookup, key: &str) -> Option<String> {
     lookup(key).filter(|name| !name.is_empty())
+}
+
+/// The contact book's name for `phone`, if it has one.
+pub(super) fn contact_name(contacts: Lookup, phone: &str) -> Option<String> {
+    known(contacts, &keys::contact(PROVIDER, phone))
 }

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 mod calls;
 mod contacts;
+mod held;
 mod sms;
 mod transcript;
 
@@ -77,6 +78,9 @@ pub struct Event {
     pub account_id: Option<String>,
     pub timestamp: i64,
     metadata: Object,
+    /// A transcription's body as received, kept whole in case it must be
+    /// held until its call is known (`held.rs`).
+    raw: Option<String>,
 }
 
 /// What the bridge remembers of a call, so that events which leave a party
@@ -145,7 +149,7 @@ impl CallMemory {
 }
 
 impl Event {
-    pub(super) fn parse(mut envelope: Object) -> Result<Event, TranslateError> {
+    pub(super) fn parse(mut envelope: Object, body: &[u8]) -> Result<Event, TranslateError> {
         let top = Fields::new(&envelope, "");
         let name = top.need_text("event_name")?;
         let timestamp = top.number("timestamp")?.ok_or_else(|| TranslateError::Missing("timestamp".into()))?;
@@ -158,7 +162,10 @@ impl Event {
             None | Some(Node::Null) => Object::default(),
             Some(_) => return Err(TranslateError::Invalid { field: "metadata".into(), expected: "an object" }),
         };
-        Ok(Event { kind: Kind::of(&name), name, account_id, timestamp: timestamp as i64, metadata })
+        let kind = Kind::of(&name);
+        // Read as JSON already, so valid UTF-8.
+        let raw = (kind == Kind::TranscriptionFinished).then(|| String::from_utf8_lossy(body).into_owned());
+        Ok(Event { kind, name, account_id, timestamp: timestamp as i64, metadata, raw })
     }
 
     fn meta(&self) -> Fields<'_> {
@@ -172,7 +179,7 @@ impl Event {
     pub(super) fn reads(&self) -> Vec<String> {
         let mut reads = match self.kind {
             Kind::SmsSent => self.sms_sent_echo_keys(),
-            _ => self.call_key().into_iter().collect(),
+            _ => self.call_key().into_iter().chain(self.held_key()).collect(),
         };
         reads.extend(self.contact_keys());
         reads
@@ -186,11 +193,13 @@ impl Event {
     }
 
     pub(super) fn translate(&self, settings: &Settings, lookup: Lookup) -> Result<Translation, TranslateError> {
-        let named = self.with_contact_name(lookup);
-        let event = named.as_ref().unwrap_or(self);
-        let mut translation = event.messages(settings, lookup)?;
-        event.name_customers(&mut translation, lookup);
-        Ok(event.unless_quiet(translation, settings))
+        let mut translation = self.messages(settings, lookup)?;
+        self.name_customers(&mut translation, lookup);
+        let mut translation = self.unless_quiet(translation, settings);
+        if !matches!(translation.outcome, Outcome::Held(_)) {
+            self.release_held(&mut translation, lookup, settings);
+        }
+        Ok(translation)
     }
 
     /// An event `VOICE360_POST_EVENTS` does not post is acknowledged as
@@ -210,7 +219,7 @@ impl Event {
         let memory = self.memory(lookup);
         match self.kind {
             Kind::IncomingExternalCall | Kind::UserAnswer | Kind::UserDial | Kind::UserHangup | Kind::CallEnded => {
-                self.call_event(&memory, settings)
+                self.call_event(&memory, settings, lookup)
             }
             Kind::QueueEnter
             | Kind::QueueMemberDial
@@ -219,7 +228,7 @@ impl Event {
             | Kind::QueueHangup
             | Kind::QueueNoAnswer
             | Kind::QueueHangupTimeout
-            | Kind::QueueHangupAbandoned => self.queue_event(&memory, settings),
+            | Kind::QueueHangupAbandoned => self.queue_event(&memory, settings, lookup),
             Kind::TranscriptionFinished => self.transcription(&memory, settings),
             Kind::SmsReceived => self.sms_received(settings),
             Kind::SmsSent => self.sms_sent(lookup, settings),

@@ -22,7 +22,7 @@ impl Event {
         let meta = self.meta();
         let uniqueid = meta.need_text("uniqueid")?;
         if memory.customer_phone.is_none() {
-            return Err(TranslateError::UnknownCall { call_id: uniqueid });
+            return self.hold();
         }
         let success = meta.bool("success").unwrap_or_else(|| meta.text("transcription").is_some());
         let texts = if success {
