@@ -297,6 +297,22 @@ impl Object {
     }
 }
 
+impl Object {
+    /// The whole number at `key`; absent or null is `None`.
+    pub fn integer(&self, key: &str, path: &str) -> Result<Option<i64>, JsonError> {
+        match self.get(key) {
+            None | Some(Node::Null) => Ok(None),
+            Some(Node::Number(n)) if n.as_i64().is_some() => Ok(n.as_i64()),
+            Some(other) => Err(wrong_kind(path, other, "a whole number")),
+        }
+    }
+}
+
+/// A member that must be there.
+pub fn required<T>(value: Option<T>, path: &str) -> Result<T, JsonError> {
+    value.ok_or_else(|| JsonError::Shape(format!("{path} is missing")))
+}
+
 fn string_item(item: &Node, path: &str) -> Result<String, JsonError> {
     item.as_str().map(String::from).ok_or_else(|| wrong_kind(&format!("an item of {path}"), item, "a string"))
 }

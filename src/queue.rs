@@ -26,9 +26,10 @@
 //! }
 //! ```
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use crate::http::{Delivery, DeliveryResult, Target, Verdict};
+use crate::json::{self, required, JsonError, Object};
 use crate::outbound;
 use crate::reamaze::{Channel, Message, Outgoing};
 use crate::settings::Settings;
@@ -36,7 +37,7 @@ use crate::store::{keys, ttl, Entry, PENDING};
 
 /// A Re:amaze message waiting in the delivery queue. Unsigned: it is signed
 /// when sent, so a rotated channel secret applies to what is still queued.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Queued {
     pub channel: Channel,
     pub message: Message,
@@ -47,7 +48,7 @@ pub struct Queued {
     /// When the webhook was accepted (Unix seconds).
     pub accepted_at: i64,
     /// What went wrong last time, if this is a retry.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
 }
 
@@ -63,6 +64,31 @@ impl Queued {
             last_error: None,
         }
     }
+}
+
+impl Queued {
+    /// Reads a queued message as it was written (`Serialize`), under `path`.
+    fn read(object: &Object, path: &str) -> Result<Queued, JsonError> {
+        let at = |key: &str| if path.is_empty() { key.to_string() } else { format!("{path}.{key}") };
+        let text = |key: &str| object.string(key, &at(key)).map(|s| s.map(String::from));
+        let channel = object.string("channel", &at("channel"))?.and_then(Channel::of);
+        let message = required(object.object("message", &at("message"))?, &at("message"))?;
+        Ok(Queued {
+            channel: required(channel, &at("channel"))?,
+            message: Message::read(message, &at("message"))?,
+            provider: required(text("provider")?, &at("provider"))?,
+            event: required(text("event")?, &at("event"))?,
+            attempt: count(object, "attempt", &at("attempt"))?,
+            accepted_at: required(object.integer("accepted_at", &at("accepted_at"))?, &at("accepted_at"))?,
+            last_error: text("last_error")?,
+        })
+    }
+}
+
+/// A count at `key`: a whole number from 0 to 2³²−1.
+fn count(object: &Object, key: &str, path: &str) -> Result<u32, JsonError> {
+    let n = required(object.integer(key, path)?, path)?;
+    u32::try_from(n).map_err(|_| JsonError::Shape(format!("{path} is out of range")))
 }
 
 /// The largest queued message, as JSON: Cloudflare Queues holds 128 KB per
@@ -107,18 +133,35 @@ pub fn batches(messages: Vec<Queued>) -> Vec<Vec<Queued>> {
 
 /// A message that will not be delivered without an operator: refused by
 /// Re:amaze, or out of attempts. Kept (in KV) until replayed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct DeadLetter {
     pub queued: Queued,
     /// How many delivery attempts were made.
     pub attempts: u32,
     pub last_error: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub upstream_status: Option<u16>,
     pub dead_at: i64,
 }
 
 impl DeadLetter {
+    /// Reads a dead letter as it was written (`Serialize`, `entry`).
+    pub fn parse(text: &[u8]) -> Result<DeadLetter, JsonError> {
+        DeadLetter::read(&json::parse_object(text, READ_DEPTH)?)
+    }
+
+    fn read(object: &Object) -> Result<DeadLetter, JsonError> {
+        let queued = required(object.object("queued", "queued")?, "queued")?;
+        let status = object.integer("upstream_status", "upstream_status")?;
+        Ok(DeadLetter {
+            queued: Queued::read(queued, "queued")?,
+            attempts: count(object, "attempts", "attempts")?,
+            last_error: required(object.string("last_error", "last_error")?, "last_error")?.to_string(),
+            upstream_status: status.and_then(|s| u16::try_from(s).ok()),
+            dead_at: required(object.integer("dead_at", "dead_at")?, "dead_at")?,
+        })
+    }
+
     /// The store key it is kept under.
     pub fn key(&self) -> String {
         keys::dead_letter(&self.queued.message.id)
@@ -273,16 +316,17 @@ impl Arrival {
     /// own retry limit) is a bare `Queued` there, known by the queue's
     /// name: the dead-letter queue's name says "dead", as wrangler.toml's
     /// does.
-    pub fn of(queue_name: &str, body: serde_json::Value, now: i64) -> Result<Arrival, String> {
+    pub fn of(queue_name: &str, body: &[u8], now: i64) -> Result<Arrival, String> {
         let on_dead_letter_queue = queue_name.contains("dead");
-        if body.get("queued").is_none() && !on_dead_letter_queue {
-            let queued = serde_json::from_value(body).map_err(|e| format!("not a queued message: {e}"))?;
+        let object = json::parse_object(body, READ_DEPTH).map_err(|e| format!("not a queued message: {e}"))?;
+        if !object.contains_key("queued") && !on_dead_letter_queue {
+            let queued = Queued::read(&object, "").map_err(|e| format!("not a queued message: {e}"))?;
             return Ok(Arrival::Delivery(queued));
         }
-        if let Ok(dead) = serde_json::from_value::<DeadLetter>(body.clone()) {
+        if let Ok(dead) = DeadLetter::read(&object) {
             return Ok(Arrival::DeadLetter(dead));
         }
-        let queued: Queued = serde_json::from_value(body).map_err(|e| format!("not a dead letter: {e}"))?;
+        let queued = Queued::read(&object, "").map_err(|e| format!("not a dead letter: {e}"))?;
         let last_error = queued.last_error.clone().unwrap_or_else(|| "the delivery consumer kept failing".into());
         Ok(Arrival::DeadLetter(DeadLetter {
             attempts: queued.attempt,
@@ -293,3 +337,7 @@ impl Arrival {
         }))
     }
 }
+
+/// How deep what the bridge itself wrote nests: a dead letter's message's
+/// party's name is four levels down.
+const READ_DEPTH: u32 = 8;

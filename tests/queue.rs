@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use reamaze_bridge::admin;
 use reamaze_bridge::bridge::{with_store, Bridge, Step};
 use reamaze_bridge::http::DeliveryResult;
-use reamaze_bridge::queue::{self, backoff, retry_after, DeadLetter, Queued, Settled};
+use reamaze_bridge::queue::{self, backoff, retry_after, Arrival, DeadLetter, Queued, Settled};
 use reamaze_bridge::signature::{self, Scheme, Signed, Window};
 use reamaze_bridge::Settings;
 use serde_json::json;
@@ -88,13 +88,56 @@ fn queue_mode_refused_by_the_queue_is_503_and_duplicates_are_not_enqueued() {
 }
 
 fn job(attempt: u32) -> Queued {
-    let mut queued: Queued = serde_json::from_value(json!({
-        "channel": "voice", "provider": "voice360", "event": "CALL_ENDED", "attempt": 1, "accepted_at": NOW,
+    let body = json!({
+        "channel": "voice", "provider": "voice360", "event": "CALL_ENDED", "attempt": attempt, "accepted_at": NOW,
         "message": {"id": "voice360:CALL_ENDED:9", "direction": "inbound", "from": {"phone": "+1555"}, "to": {"phone": "+1666"}, "body": "Call ended"}
-    }))
-    .unwrap();
-    queued.attempt = attempt;
-    queued
+    });
+    match Arrival::of("deliveries", body.to_string().as_bytes(), NOW).unwrap() {
+        Arrival::Delivery(queued) => queued,
+        other => panic!("a queued message read as {other:?}"),
+    }
+}
+
+#[test]
+fn queued_messages_and_dead_letters_read_back_as_written() {
+    let mut queued = job(3);
+    queued.message = queued.message.thread(Some("voice360:9".into())).assigned(Some("jane@acme.example".into()));
+    queued.message.from.name = Some("Zoë 🙂".into());
+    queued.message.attachments = vec!["https://example.com/a.png".into()];
+    queued.last_error = Some("Re:amaze answered 503".into());
+    let written = serde_json::to_vec(&queued).unwrap();
+    assert_eq!(Arrival::of("deliveries", &written, NOW), Ok(Arrival::Delivery(queued.clone())));
+
+    let dead = DeadLetter {
+        queued: queued.clone(),
+        attempts: 7,
+        last_error: "x".into(),
+        upstream_status: Some(400),
+        dead_at: NOW,
+    };
+    assert_eq!(DeadLetter::parse(dead.entry().value.as_bytes()), Ok(dead.clone()));
+    let letter = serde_json::to_vec(&dead).unwrap();
+    assert_eq!(Arrival::of("dead-letters", &letter, NOW), Ok(Arrival::DeadLetter(dead)));
+
+    // Moved to the dead-letter queue by the platform itself: a bare message.
+    let Ok(Arrival::DeadLetter(moved)) = Arrival::of("dead-letters", &written, NOW + 5) else {
+        panic!("not a dead letter")
+    };
+    assert_eq!((moved.queued, moved.attempts, moved.dead_at), (queued, 3, NOW + 5));
+}
+
+#[test]
+fn what_the_bridge_did_not_write_is_refused_by_name() {
+    let refused = |body: &str| Arrival::of("deliveries", body.as_bytes(), NOW).unwrap_err();
+    assert!(refused("[]").starts_with("not a queued message"));
+    let body = r#"{"channel":"fax","provider":"p","event":"e","attempt":1,"accepted_at":1,"message":{}}"#;
+    assert!(refused(body).contains("channel is missing"), "{}", refused(body));
+    let message = r#"{"id":"i","direction":"inbound","from":{"phone":"+1555"},"to":{},"body":"b"}"#;
+    let body =
+        format!(r#"{{"channel":"voice","provider":"p","event":"e","attempt":-1,"accepted_at":1,"message":{message}}}"#);
+    assert!(refused(&body).ends_with("attempt is out of range"), "{}", refused(&body));
+    let body = body.replace(r#""direction":"inbound""#, r#""direction":"sideways""#);
+    assert!(refused(&body).ends_with("message.direction is neither inbound nor outbound"), "{}", refused(&body));
 }
 
 #[test]

@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::{Party, SMS_PART_UNITS};
-use crate::json::{self, JsonError, Object};
+use crate::json::{self, JsonError};
 
 /// What Re:amaze posts to the SMS channel's webhook when an agent replies.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -25,21 +25,14 @@ impl StaffReply {
         let reply = json::parse_object(bytes, max_depth)?;
         let text = |key: &str| reply.string(key, key).map(|s| s.map(String::from));
         Ok(StaffReply {
-            to: party(&reply, "to")?,
-            from: party(&reply, "from")?,
+            to: Party::read(&reply, "to", "to")?,
+            from: Party::read(&reply, "from", "from")?,
             body: text("body")?,
             attachments: reply.strings("attachments", "attachments")?,
             thread_id: text("thread_id")?,
             created_at: text("created_at")?,
         })
     }
-}
-
-/// The party at `key`: an object of an optional `name` and `phone`.
-fn party(reply: &Object, key: &str) -> Result<Option<Party>, JsonError> {
-    let Some(party) = reply.object(key, key)? else { return Ok(None) };
-    let text = |member: &str| party.string(member, &format!("{key}.{member}")).map(|s| s.map(String::from));
-    Ok(Some(Party { name: text("name")?, phone: text("phone")? }))
 }
 
 /// One SMS to send through the provider.

@@ -21,7 +21,9 @@ pub async fn consume(batch: MessageBatch<Value>, env: Env, _ctx: Context) -> Res
     let stores = Stores::of(&env);
     for message in batch.messages()? {
         let now = (Date::now().as_millis() / 1000) as i64;
-        let handled = match Arrival::of(&batch.queue(), message.body().clone(), now) {
+        // The runtime hands the body over as a JS value; the core reads JSON.
+        let body = serde_json::to_vec(message.body()).unwrap_or_default();
+        let handled = match Arrival::of(&batch.queue(), &body, now) {
             Ok(Arrival::DeadLetter(dead)) => keep(&stores, &dead, now).await.map(|()| Handled::Done),
             Ok(Arrival::Delivery(queued)) => deliver(&settings, &env, &stores, &queued, now).await,
             Err(why) => Err(why),

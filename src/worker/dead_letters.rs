@@ -66,7 +66,7 @@ async fn kept(kv: &KvStore) -> Result<(Vec<DeadLetter>, bool), String> {
     let mut letters = Vec::with_capacity(page.keys.len());
     for key in &page.keys {
         if let Some(text) = kv.get(&key.name).text().await.map_err(|e| e.to_string())? {
-            letters.extend(serde_json::from_str::<DeadLetter>(&text).ok());
+            letters.extend(DeadLetter::parse(text.as_bytes()).ok());
         }
     }
     Ok((letters, !page.list_complete))
