@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Lists or replays the bridge's dead letters (queue mode).
+# Lists or replays the bridge's dead letters (queue mode), and lists held transcriptions.
 #
 #   scripts/dead-letters.sh list
 #   scripts/dead-letters.sh replay            # every dead letter
 #   scripts/dead-letters.sh replay ID [ID…]   # only these message ids
+#   scripts/dead-letters.sh held              # transcriptions held until their call is known
 #
 # BRIDGE_URL is the Worker's address (default: make dev's). ADMIN_TOKEN is the
 # Worker's ADMIN_TOKEN secret; it is sent as a bearer token and never printed.
@@ -23,8 +24,11 @@ case "${1:-}" in
     curl -sS --fail-with-body -X POST "${auth[@]}" -H 'Content-Type: application/json' --data "$body" \
       "$url/admin/dead-letters/replay"
     ;;
+  held)
+    curl -sS --fail-with-body "${auth[@]}" "$url/admin/held"
+    ;;
   *)
-    sed -n '2,9p' "$0" >&2
+    sed -n '2,10p' "$0" >&2
     exit 2
     ;;
 esac

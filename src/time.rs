@@ -140,6 +140,18 @@ pub fn normalize_iso(text: &str) -> Option<String> {
     Some(format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}{offset}"))
 }
 
+/// An RFC 3339 time (as `normalize_iso` reads it) as Unix seconds.
+pub fn iso_to_unix(text: &str) -> Option<i64> {
+    let iso = normalize_iso(text)?;
+    let b = iso.as_bytes();
+    let number = |at: usize, count: usize| digits(b, at, count).map(i64::from);
+    let days = days_from_civil(number(0, 4)?, digits(b, 5, 2)?, digits(b, 8, 2)?);
+    let clock = number(11, 2)? * 3600 + number(14, 2)? * 60 + number(17, 2)?;
+    let offset = (number(20, 2)? * 60 + number(23, 2)?) * 60;
+    let offset = if b[19] == b'-' { -offset } else { offset };
+    Some(days * 86_400 + clock - offset)
+}
+
 /// An HTTP date in its one current form (IMF-fixdate, RFC 9110):
 /// `Sun, 06 Nov 1994 08:49:37 GMT`, as Unix seconds.
 pub fn parse_http_date(text: &str) -> Option<i64> {
@@ -221,6 +233,19 @@ mod tests {
         ] {
             assert_eq!(normalize_iso(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn rfc3339_times_as_unix_seconds() {
+        assert_eq!(iso_to_unix("2024-01-01T00:02:00Z"), Some(1_704_067_320));
+        assert_eq!(
+            iso_to_unix("2024-01-01T01:02:00.750+01:00"),
+            Some(1_704_067_320),
+            "offset applied, fraction dropped"
+        );
+        assert_eq!(iso_to_unix("2023-12-31T19:02:00-05:00"), Some(1_704_067_320));
+        assert_eq!(iso_to_unix("2024-02-30T00:00:00Z"), None);
+        assert_eq!(iso_to_unix("yesterday"), None);
     }
 
     #[test]

@@ -81,10 +81,7 @@ impl Event {
                 Some(d) => format!("Call ended after {}", time::duration(d)),
                 None => "Call ended".to_string(),
             },
-            "no-answer" if inbound => "Missed call: no answer".to_string(),
-            "no-answer" => "Outbound call not answered".to_string(),
-            "busy" if inbound => "Missed call: the line was busy".to_string(),
-            "busy" => "Outbound call not answered: the line was busy".to_string(),
+            "no-answer" | "busy" => self.missed(&call),
             "failed" => {
                 let mut text = "Call failed".to_string();
                 if let Some(reason) = call.text("reason") {
@@ -111,6 +108,32 @@ impl Event {
                 .thread(Some(format!("bird:{}", self.call_id)))
                 .at(created_at);
         Translation::messages(vec![Outgoing { channel: Channel::Voice, message }])
+    }
+}
+
+impl Event {
+    /// A call nobody answered: who was called, and how long the caller
+    /// waited (inbound, from the call's start) or the customer's phone rang
+    /// (outbound), where the call's times say.
+    fn missed(&self, call: &Fields) -> String {
+        let busy = self.status == "busy";
+        let at = |key: &str| call.text(key).and_then(|t| time::iso_to_unix(&t));
+        let end = at("endedAt").or_else(|| at("updatedAt"));
+        let (called, start, waited) = match self.direction {
+            Direction::Inbound => (&self.channel, at("createdAt"), "waited"),
+            Direction::Outbound => (&self.customer, at("ringingAt").or_else(|| at("createdAt")), "rang"),
+        };
+        let wait = match (start, end) {
+            (Some(start), Some(end)) if end > start => format!(" ({waited} {})", time::duration((end - start) as f64)),
+            _ => String::new(),
+        };
+        let to = called.phone.as_ref().map(|_| format!(" to {}", label(called))).unwrap_or_default();
+        match (self.direction, busy) {
+            (Direction::Inbound, false) => format!("Missed call{to}: no answer{wait}"),
+            (Direction::Inbound, true) => format!("Missed call{to}: the line was busy{wait}"),
+            (Direction::Outbound, false) => format!("Outbound call{to} not answered{wait}"),
+            (Direction::Outbound, true) => format!("Outbound call{to} not answered: the line was busy{wait}"),
+        }
     }
 }
 

@@ -49,8 +49,8 @@ impl Call {
         let outcome = match self.status.as_str() {
             "COMPLETED" => after("completed"),
             "TRANSFERRED" => after("transferred"),
-            "VOICE_BOX" => "missed, reached voicemail".to_string(),
-            "NO_ANSWER" => "missed, no answer".to_string(),
+            "VOICE_BOX" => after("missed, reached voicemail"),
+            "NO_ANSWER" => after("missed, no answer"),
             "UNREACHABLE" => "missed, the number was unreachable".to_string(),
             "REJECTED" => "missed, the call was rejected".to_string(),
             "CANCELED" | "CANCELLED" => "cancelled".to_string(),
@@ -59,8 +59,12 @@ impl Call {
             other => format!("ended with status {other}"),
         };
         let call = match self.direction {
-            Direction::Inbound => "Inbound call with the AI agent",
-            Direction::Outbound => "Outbound call by the AI agent",
+            Direction::Inbound => "Inbound call with the AI agent".to_string(),
+            // Whom the AI agent called (not an anonymous number).
+            Direction::Outbound => match &self.phone {
+                Some(phone) if !self.anonymous => format!("Outbound call by the AI agent to {phone}"),
+                _ => "Outbound call by the AI agent".to_string(),
+            },
         };
         let mut body = format!("{call}: {outcome}");
         if self.anonymous {

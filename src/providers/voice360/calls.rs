@@ -48,7 +48,8 @@ impl Event {
                     agent: dialled_by,
                     ..self.parties(Direction::Outbound, &["dialed_number"], &[], &[], contacts)?
                 };
-                (parties, None, outbound_end(user("from_user_id"), meta.seconds("duration")?))
+                let body = outbound_end(user("from_user_id"), &parties.customer(), meta.seconds("duration")?);
+                (parties, None, body)
             }
             _ => return self.call_ended(memory, settings, contacts),
         };
@@ -67,9 +68,7 @@ impl Event {
         let agent_id = meta.text("to_user_id");
         let agent = agent_ids(&agent_id);
         let who = meta.text("to_user_id").map(|id| agent_name(settings, &id));
-        let waited = || -> Result<String, TranslateError> {
-            Ok(meta.seconds("wait_time")?.map(|s| format!(" (waited {})", time::duration(s))).unwrap_or_default())
-        };
+        let wait = || -> Result<String, TranslateError> { Ok(waited(meta.seconds("wait_time")?)) };
         Ok(match self.kind {
             Kind::QueueEnter => {
                 let parties = self.parties(
@@ -104,14 +103,14 @@ impl Event {
                 self.call_message(memory, self.caller(memory, "caller_id_number")?, &[], body, settings)
             }
             Kind::QueueNoAnswer => {
-                self.queue_miss(settings, format!("Missed call: nobody in {} answered{}", self.queue(), waited()?))?
+                self.queue_miss(settings, format!("Missed call: nobody in {} answered{}", self.queue(), wait()?))?
             }
             Kind::QueueHangupTimeout => {
-                self.queue_miss(settings, format!("Missed call: timed out waiting in {}{}", self.queue(), waited()?))?
+                self.queue_miss(settings, format!("Missed call: timed out waiting in {}{}", self.queue(), wait()?))?
             }
             _ => self.queue_miss(
                 settings,
-                format!("Missed call: the caller hung up while waiting in {}{}", self.queue(), waited()?),
+                format!("Missed call: the caller hung up while waiting in {}{}", self.queue(), wait()?),
             )?,
         })
     }
@@ -181,18 +180,20 @@ impl Event {
             ..self.parties(direction, &[customer_key], &[], &[channel_key], contacts)?
         };
         let duration = meta.seconds("duration")?;
+        let call = memory.merged(parties.clone());
         let body = match direction {
             Direction::Outbound => {
-                outbound_end(meta.text("from_user_id").map(|id| agent_name(settings, &id)), duration)
+                outbound_end(meta.text("from_user_id").map(|id| agent_name(settings, &id)), &call.customer(), duration)
             }
-            Direction::Inbound => match parties.agent.clone().or_else(|| memory.agent.clone()) {
+            Direction::Inbound => match &call.agent {
                 Some(user) => match duration {
                     Some(d) => {
-                        format!("Call ended after {}, answered by {}", time::duration(d), agent_name(settings, &user))
+                        format!("Call ended after {}, answered by {}", time::duration(d), agent_name(settings, user))
                     }
-                    None => format!("Call ended, answered by {}", agent_name(settings, &user)),
+                    None => format!("Call ended, answered by {}", agent_name(settings, user)),
                 },
-                None => "Missed call: nobody answered".to_string(),
+                // Unanswered, the call's duration is the caller's wait.
+                None => format!("Missed call{}: nobody answered{}", to(&call.channel(settings)), waited(duration)),
             },
         };
         Ok(self.call_message(memory, parties, &[], body, settings))
@@ -272,14 +273,24 @@ fn ring_end(who: &str, duration: Option<f64>) -> String {
     }
 }
 
-fn outbound_end(user: Option<String>, duration: Option<f64>) -> String {
+fn outbound_end(user: Option<String>, customer: &Party, duration: Option<f64>) -> String {
     let call = match user {
         Some(user) => format!("Outbound call by {user}"),
         None => "Outbound call".to_string(),
     };
     match duration {
         Some(d) if d > 0.0 => format!("{call} ended after {}", time::duration(d)),
-        Some(_) => format!("{call} was not answered"),
+        Some(_) => format!("{call}{} was not answered", to(customer)),
         None => format!("{call} ended"),
     }
+}
+
+/// ` to <who was called>`, when their number is known.
+fn to(called: &Party) -> String {
+    called.phone.as_ref().map(|_| format!(" to {}", label(called))).unwrap_or_default()
+}
+
+/// ` (waited H:MM:SS)`, when the wait is known and not nothing.
+fn waited(seconds: Option<f64>) -> String {
+    seconds.filter(|s| *s > 0.0).map(|s| format!(" (waited {})", time::duration(s))).unwrap_or_default()
 }
