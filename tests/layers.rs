@@ -1,7 +1,7 @@
 //! The shape of `src/`, held: modules depend one way (no cycle; a module
 //! and its own submodules count as one), no core module names a shell, no
-//! file is over 600 lines and no function over 80. See
-//! docs/architecture.md for the layers.
+//! file is over 600 lines and no function over 80, and nothing is read by
+//! serde's typed reading. See docs/architecture.md for the layers.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -143,6 +143,37 @@ fn no_core_module_names_a_shell() {
         let shells: Vec<_> = names.iter().filter(|n| SHELLS.contains(&n.as_str())).collect();
         assert!(shells.is_empty(), "{module} names {shells:?}");
     }
+}
+
+/// The lines of `text`, before its tests, that read JSON into a type by
+/// serde (a derived `Deserialize`, `from_value`, or a turbofish into
+/// anything but `Value`). Each brings serde's error texts, and core's float
+/// formatting with them, into the wasm builds (BENCHMARKS.md); what the
+/// bridge reads whole is read from a `json::Object` member by member.
+fn typed_reads(text: &str) -> Vec<String> {
+    let code = text.split("#[cfg(test)]").next().unwrap_or_default();
+    let typed = |line: &str| {
+        (line.contains("derive(") && line.contains("Deserialize"))
+            || line.contains("serde_json::from_value")
+            || ["from_str::<", "from_slice::<"].iter().any(|f| line.split(f).skip(1).any(|t| !t.starts_with("Value>")))
+    };
+    code.lines().filter(|line| typed(line)).map(|line| line.trim().to_string()).collect()
+}
+
+#[test]
+fn nothing_is_read_by_serde_typed_reading() {
+    let found: Vec<String> = sources()
+        .iter()
+        .filter(|(file, _)| !file.starts_with("bin/"))
+        .flat_map(|(file, text)| typed_reads(text).into_iter().map(move |line| format!("{file}: {line}")))
+        .collect();
+    assert!(found.is_empty(), "typed serde reads: {found:#?}");
+}
+
+#[test]
+fn typed_reads_are_found() {
+    let sample = "#[derive(Debug, Deserialize)]\nlet a = serde_json::from_str::<f64>(t);\nlet v = serde_json::from_str::<Value>(t);\nlet q = serde_json::from_value(v);\n#[cfg(test)]\n#[derive(Deserialize)]";
+    assert_eq!(typed_reads(sample).len(), 3, "{:?}", typed_reads(sample));
 }
 
 #[test]

@@ -6,7 +6,7 @@ use libfuzzer_sys::fuzz_target;
 use reamaze_bridge::reamaze::{reply_to_sms, split_sms, StaffReply, SMS_PART_UNITS};
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(reply) = serde_json::from_slice::<StaffReply>(data) {
+    if let Ok(reply) = StaffReply::parse(data, 32) {
         if let Ok(parts) = reply_to_sms(&reply, "+16501234567") {
             assert!(!parts.is_empty());
             for part in parts {

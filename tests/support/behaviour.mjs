@@ -72,6 +72,8 @@ export function behaviourSuite(name, makeTarget) {
       ['voice360', 'voice360', 'INCOMING_EXTERNAL_CALL'],
       ['voice360', 'voice360', 'SMS_RECEIVED'],
       ['bird', 'bird', 'incoming, completed with its duration'],
+      ['bird', 'bird', 'incoming, no-answer: missed, with the number called and how long the caller waited (createdAt to endedAt)'],
+      ['voice360', 'voice360', 'CALL_ENDED, nobody answered: reads as missed, with the number called and how long the caller waited'],
       ['volubile', 'volubile', 'the reference payload: outcome, summary, classifiers, extracted data; the customer named by the extracted first and last names'],
     ];
     for (const [file, provider, name] of cases) {
