@@ -84,6 +84,19 @@ export type VerifyResult =
 /** Checks a signature; never throws for a bad one: the result says which check failed. */
 export function verify(options: VerifyOptions): VerifyResult;
 
+/** A likely cause of a signature's outcome: a short title and what to do about it. */
+export interface Cause {
+  title: string;
+  detail: string;
+}
+
+/**
+ * Checks a signature as `verify` does, and names the usual mistakes that explain the outcome
+ * (the right MAC in the wrong encoding, a re-serialized body, whitespace in a secret, another
+ * channel's secret, Bird's URL or timestamp). The debugger page's mistake-finder.
+ */
+export function diagnose(options: VerifyOptions): VerifyResult & { causes: Cause[] };
+
 export interface Party {
   name?: string;
   phone?: string;

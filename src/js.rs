@@ -13,6 +13,7 @@ use crate::bridge::{Bridge, Processed, Step, ROUTES};
 use crate::error::Error;
 use crate::http::{DeliveryResult, Headers, Request};
 use crate::json::{self, JsonError, Node, Object};
+use crate::mistakes::{self, Checked};
 use crate::providers::{Preview, Provider};
 use crate::reamaze::{reply_to_sms, StaffReply};
 use crate::settings::{names, Settings};
@@ -129,15 +130,50 @@ pub fn verify_js(
     let scheme = scheme(scheme_name)?;
     let secrets: Vec<Vec<u8>> = secrets.iter().map(Uint8Array::to_vec).collect();
     let signed = Signed { body, timestamp: timestamp.as_deref(), url: url.as_deref() };
-    let window = Window {
-        now: now as i64,
-        max_age: max_age.map_or(Window::DEFAULT_MAX_AGE, |s| s as u64),
-        max_future: max_future.map_or(Window::DEFAULT_MAX_FUTURE, |s| s as u64),
-    };
+    let window = window(now, max_age, max_future);
     Ok(match signature::verify(scheme, &secrets, &signed, signature.as_deref(), window) {
         Ok(verified) => vec![verified.secret_index.to_string()],
         Err(e) => vec![e.code().to_string(), e.to_string()],
     })
+}
+
+/// Verifies as `verify` does, then names the likely causes (the debugger
+/// page's mistake-finder). Returns `[secretIndex, "", title, detail, ...]`
+/// when one matched, else `[code, message, title, detail, ...]`.
+#[allow(clippy::too_many_arguments)]
+#[wasm_bindgen(js_name = diagnose)]
+pub fn diagnose_js(
+    scheme_name: &str,
+    secrets: Vec<Uint8Array>,
+    body: &[u8],
+    signature: Option<String>,
+    timestamp: Option<String>,
+    url: Option<String>,
+    now: f64,
+    max_age: Option<f64>,
+    max_future: Option<f64>,
+) -> Result<Vec<String>, JsValue> {
+    let scheme = scheme(scheme_name)?;
+    let secrets: Vec<Vec<u8>> = secrets.iter().map(Uint8Array::to_vec).collect();
+    let signed = Signed { body, timestamp: timestamp.as_deref(), url: url.as_deref() };
+    let window = window(now, max_age, max_future);
+    let checked = Checked { scheme, secrets: &secrets, signed, received: signature.as_deref(), window };
+    let diagnosis = mistakes::diagnose(&checked, mistakes::DEFAULT_BUDGET);
+    let mut out = match diagnosis.verified {
+        Ok(verified) => vec![verified.secret_index.to_string(), String::new()],
+        Err(e) => vec![e.code().to_string(), e.to_string()],
+    };
+    out.extend(diagnosis.causes.into_iter().flat_map(|cause| [cause.title, cause.detail]));
+    Ok(out)
+}
+
+/// Bird's window at `now`, the defaults where not given.
+fn window(now: f64, max_age: Option<f64>, max_future: Option<f64>) -> Window {
+    Window {
+        now: now as i64,
+        max_age: max_age.map_or(Window::DEFAULT_MAX_AGE, |s| s as u64),
+        max_future: max_future.map_or(Window::DEFAULT_MAX_FUTURE, |s| s as u64),
+    }
 }
 
 /// Translates one provider payload. Returns JSON:

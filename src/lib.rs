@@ -51,6 +51,7 @@ pub mod http;
 #[cfg(feature = "js")]
 pub mod js;
 pub mod json;
+pub mod mistakes;
 pub mod outbound;
 pub mod providers;
 pub mod queue;

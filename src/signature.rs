@@ -401,8 +401,15 @@ fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; MAC_LEN] {
     mac.finalize().into_bytes().into()
 }
 
-fn mac(scheme: Scheme, secret: &[u8], signed: &Signed) -> Result<[u8; MAC_LEN], VerifyError> {
+/// The MAC bytes `scheme` makes of `signed` with `secret` (what its header
+/// value encodes).
+pub fn mac(scheme: Scheme, secret: &[u8], signed: &Signed) -> Result<[u8; MAC_LEN], VerifyError> {
     Ok(hmac_sha256(secret, &signed_bytes(scheme, signed)?))
+}
+
+/// HMAC-SHA256 of any bytes (the installed backend's, if any).
+pub fn hmac(key: &[u8], data: &[u8]) -> [u8; MAC_LEN] {
+    hmac_sha256(key, data)
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use base64::Engine;
+use reamaze_bridge::signature::Scheme;
 use serde_json::Value;
 
 fn run(args: &[&str], stdin: &[u8]) -> Output {
@@ -77,6 +78,40 @@ fn verify_says_why() {
     assert_eq!(out.status.code(), Some(2), "Bird without a URL is a usage error");
     let out = run(&["sign", "--scheme", "volubile"], b"{}");
     assert_eq!(out.status.code(), Some(2), "no secret given nor in the environment");
+}
+
+/// Each verification of the vectors, through `verify`: the likely cause the
+/// vectors name is printed with the verdict.
+#[test]
+fn verify_names_the_likely_cause_of_each_vector() {
+    for case in vectors("verify-cases.json")["cases"].as_array().unwrap() {
+        let name = case["name"].as_str().unwrap();
+        let scheme = case["scheme"].as_str().unwrap();
+        let header = |wanted: &str| {
+            let headers = case["headers"].as_object().unwrap();
+            headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(wanted)).map(|(_, v)| v.as_str().unwrap())
+        };
+        let signature_header = Scheme::ALL.into_iter().find(|s| s.name() == scheme).unwrap().header();
+        let now = case["now"].to_string();
+        let mut args =
+            vec!["verify", "--scheme", scheme, "--signature", header(signature_header).unwrap_or(""), "--now", &now];
+        for secret in case["secrets"].as_array().unwrap() {
+            args.extend(["--secret", secret.as_str().unwrap()]);
+        }
+        if let Some(url) = case.get("url").and_then(Value::as_str) {
+            args.extend(["--url", url]);
+        }
+        if let Some(timestamp) = header("messagebird-request-timestamp") {
+            args.extend(["--timestamp", timestamp]);
+        }
+        let out = run(&args, case["body"].as_str().unwrap().as_bytes());
+        let printed = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert_eq!(out.status.success(), case["expect"]["ok"] == true, "{name}: {printed}");
+        match case["expect"].get("cause").and_then(Value::as_str) {
+            Some(cause) => assert!(printed.contains(&format!(": {cause}. ")), "{name}: {printed}"),
+            None => assert!(!printed.contains("likely cause") && !printed.contains("note:"), "{name}: {printed}"),
+        }
+    }
 }
 
 #[test]

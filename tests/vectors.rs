@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use base64::Engine;
 use reamaze_bridge::bridge::{drive, Bridge};
 use reamaze_bridge::http::{DeliveryResult, Headers, Request, Target};
+use reamaze_bridge::mistakes::{self, Checked};
 use reamaze_bridge::providers::{translate_payload, Outcome, Provider};
 use reamaze_bridge::reamaze::{reply_to_sms, StaffReply};
 use reamaze_bridge::signature::{self, Scheme, Signed, Window};
@@ -117,6 +118,11 @@ fn verify_cases() {
             (Err(e), Some(code)) => assert_eq!(e.code(), code, "{name}: {e}"),
             (got, _) => panic!("{name}: expected {expect}, got {got:?}"),
         }
+        let owned: Vec<Vec<u8>> = secrets.iter().map(|s| s.as_bytes().to_vec()).collect();
+        let checked = Checked { scheme, secrets: &owned, signed, received: get(scheme.header()), window };
+        let causes = mistakes::diagnose(&checked, mistakes::DEFAULT_BUDGET).causes;
+        let first = causes.first().map(|cause| cause.title.as_str());
+        assert_eq!(first, expect.get("cause").and_then(Value::as_str), "{name}: the likely cause ({causes:?})");
     }
 }
 

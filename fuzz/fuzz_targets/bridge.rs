@@ -8,21 +8,25 @@ use reamaze_bridge::http::{DeliveryResult, Headers, Request};
 use reamaze_bridge::signature::{self, Scheme, Signed};
 use reamaze_bridge::{MemoryStore, Settings};
 
-const ROUTES: [&str; 6] = ["/webhooks/voice360", "/webhooks/bird", "/webhooks/volubile", "/webhooks/reamaze/sms", "/healthz", "/nope"];
+const ROUTES: [&str; 6] =
+    ["/webhooks/voice360", "/webhooks/bird", "/webhooks/volubile", "/webhooks/reamaze/sms", "/healthz", "/nope"];
 const STATUSES: [u16; 14] = [200, 201, 202, 204, 400, 401, 403, 404, 408, 429, 500, 502, 503, 0];
 
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, rest)) = data.split_first() else { return };
     let settings = Settings::from_lookup(|name| {
-        Some(match name {
-            "VOICE360_WEBHOOK_SECRETS" | "BIRD_SIGNING_KEYS" | "VOLUBILE_WEBHOOK_SECRETS" => "k",
-            "REAMAZE_VOICE_SECRET" | "REAMAZE_SMS_SECRET" => "c",
-            "VOICE360_API_KEY" => "api",
-            "VOICE360_ACCOUNT_ID" => "61",
-            "SMS_CHANNEL_NUMBER" => "+16501234567",
-            "MAX_BODY_BYTES" => "65536",
-            _ => return None,
-        }.to_string())
+        Some(
+            match name {
+                "VOICE360_WEBHOOK_SECRETS" | "BIRD_SIGNING_KEYS" | "VOLUBILE_WEBHOOK_SECRETS" => "k",
+                "REAMAZE_VOICE_SECRET" | "REAMAZE_SMS_SECRET" => "c",
+                "VOICE360_API_KEY" => "api",
+                "VOICE360_ACCOUNT_ID" => "61",
+                "SMS_CHANNEL_NUMBER" => "+16501234567",
+                "MAX_BODY_BYTES" => "65536",
+                _ => return None,
+            }
+            .to_string(),
+        )
     })
     .unwrap();
     let bridge = Bridge::new(settings);

@@ -154,6 +154,32 @@ export function makeApi(core) {
   }
 
   /**
+   * Verifies as `verify` does, and names the likely causes of the outcome:
+   * the usual mistakes (the right MAC in the wrong encoding, a re-serialized
+   * body, whitespace in a secret, another channel's secret, Bird's URL or
+   * timestamp). Returns verify's result with `causes: [{ title, detail }]`.
+   */
+  function diagnose({ scheme, secret, secrets, body, signature, timestamp, url, now, maxAgeSeconds, maxFutureSeconds } = {}) {
+    const list = (secrets ?? (secret === undefined ? [] : [secret])).map((s) => bytes(s, 'secret'));
+    const [first, message, ...found] = core_(() =>
+      core.diagnose(
+        String(scheme),
+        list,
+        bytes(body ?? '', 'body'),
+        optionalText(signature),
+        optionalText(timestamp),
+        optionalText(url),
+        now ?? nowSeconds(),
+        maxAgeSeconds,
+        maxFutureSeconds,
+      ),
+    );
+    const causes = [];
+    for (let i = 0; i < found.length; i += 2) causes.push({ title: found[i], detail: found[i + 1] });
+    return message === '' ? { ok: true, secretIndex: Number(first), causes } : { ok: false, code: first, message, causes };
+  }
+
+  /**
    * What a provider payload becomes in Re:amaze: `{ provider, event,
    * messages: [{ channel, endpoint, message }] }`, or `{ provider, event,
    * ignored }`, or `{ provider, event, held }` for a payload kept until it can be
@@ -288,6 +314,7 @@ export function makeApi(core) {
     contract,
     sign,
     verify,
+    diagnose,
     translate,
     replyToSms,
     createProcessor,

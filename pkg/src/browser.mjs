@@ -19,6 +19,7 @@ function ready() {
 
 export const sign = (...args) => ready().sign(...args);
 export const verify = (...args) => ready().verify(...args);
+export const diagnose = (...args) => ready().diagnose(...args);
 export const translate = (...args) => ready().translate(...args);
 export const replyToSms = (...args) => ready().replyToSms(...args);
 export const createProcessor = (...args) => ready().createProcessor(...args);

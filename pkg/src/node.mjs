@@ -21,5 +21,5 @@ const api = makeApi(core);
 /** Ready at import in Node; kept so code written for the browser runs unchanged. */
 export async function init() {}
 
-export const { contract, sign, verify, translate, replyToSms, createProcessor, createBridge } = api;
+export const { contract, sign, verify, diagnose, translate, replyToSms, createProcessor, createBridge } = api;
 export { BridgeError, MemoryStore, SIGNATURE_HEADERS };

@@ -8,6 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand};
 use reamaze_bridge::error::Error;
+use reamaze_bridge::mistakes::{self, Checked};
 use reamaze_bridge::providers::{Preview, Provider};
 use reamaze_bridge::reamaze::{reply_to_sms, StaffReply};
 use reamaze_bridge::settings::names;
@@ -220,12 +221,19 @@ fn verify(
     let window = Window { max_age: max_age.unwrap_or(default_age), ..Window::at(now_arg.unwrap_or_else(now)) };
     let body = stdin_bytes()?;
     let signed = Signed { body: &body, timestamp: timestamp.as_deref(), url: url.as_deref() };
-    match signature::verify(scheme, &secrets, &signed, Some(&received), window) {
+    let secrets: Vec<Vec<u8>> = secrets.into_iter().map(String::into_bytes).collect();
+    let checked = Checked { scheme, secrets: &secrets, signed, received: Some(&received), window };
+    let diagnosis = mistakes::diagnose(&checked, mistakes::DEFAULT_BUDGET);
+    let causes = |label: &str| {
+        diagnosis.causes.iter().map(|cause| format!("\n{label}: {}. {}", cause.title, cause.detail)).collect::<String>()
+    };
+    match &diagnosis.verified {
         Ok(verified) => {
-            println!("valid: {} signature, secret {} of {}", scheme, verified.secret_index + 1, secrets.len());
+            let index = verified.secret_index + 1;
+            println!("valid: {scheme} signature, secret {index} of {}{}", secrets.len(), causes("note"));
             Ok(())
         }
-        Err(e) => Err(Failure(format!("invalid: {} ({})", e, e.code()), 1)),
+        Err(e) => Err(Failure(format!("invalid: {e} ({}){}", e.code(), causes("likely cause")), 1)),
     }
 }
 

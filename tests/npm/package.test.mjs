@@ -40,6 +40,20 @@ describe('shared vectors', () => {
     }
   });
 
+  test('the likely cause of each verification is the one the vectors name', () => {
+    for (const c of load('verify-cases.json').cases) {
+      const headers = Object.fromEntries(Object.entries(c.headers).map(([k, v]) => [k.toLowerCase(), v]));
+      const header = bridge.SIGNATURE_HEADERS[c.scheme].toLowerCase();
+      const options = {
+        scheme: c.scheme, secrets: c.secrets, body: c.body, url: c.url, now: c.now,
+        signature: headers[header], timestamp: headers['messagebird-request-timestamp'],
+      };
+      const { causes, ...result } = bridge.diagnose(options);
+      assert.deepEqual(result, bridge.verify(options), `${c.name}: diagnose verifies as verify does`);
+      assert.equal(causes[0]?.title, c.expect.cause, `${c.name}: ${JSON.stringify(causes)}`);
+    }
+  });
+
   const files = ['voice360', 'bird', 'volubile', 'reamaze-reply'];
   for (const file of files) {
     test(`translations: ${file}`, async () => {

@@ -125,7 +125,9 @@ def signature_vectors():
 
 
 def verify_cases():
-    """Whole verifications: headers as received, expected outcome by code."""
+    """Whole verifications: headers as received, expected outcome by code, and
+    the usual mistake that explains it (`cause`, the title the bridge gives it;
+    none where nothing needs explaining)."""
     s = signature
     now = 1704067200
     body = VOICE360_BODY.encode()
@@ -136,24 +138,24 @@ def verify_cases():
     cases = [
         # Voice360
         dict(name="voice360 second of two secrets", scheme="voice360", secrets=["whsec-one", "whsec-two"],
-             body=VOICE360_BODY, headers={"X-Voice360-Signature": good_v360}, expect={"ok": True, "secret_index": 1}),
+             body=VOICE360_BODY, headers={"X-Voice360-Signature": good_v360}, expect={"ok": True, "secret_index": 1, "cause": "Made with another secret than this route's"}),
         dict(name="voice360 uppercase hex is the same MAC", scheme="voice360", secrets=["whsec-two"],
              body=VOICE360_BODY, headers={"X-Voice360-Signature": "sha256=" + good_v360[7:].upper()},
-             expect={"ok": True, "secret_index": 0}),
+             expect={"ok": True, "secret_index": 0, "cause": 'Uppercase hex'}),
         dict(name="voice360 missing header", scheme="voice360", secrets=["whsec-two"], body=VOICE360_BODY,
              headers={}, expect={"error": "missing_signature"}),
         dict(name="voice360 without sha256= prefix", scheme="voice360", secrets=["whsec-two"], body=VOICE360_BODY,
-             headers={"X-Voice360-Signature": good_v360[7:]}, expect={"error": "malformed_signature"}),
+             headers={"X-Voice360-Signature": good_v360[7:]}, expect={"error": "malformed_signature", "cause": 'Missing sha256= prefix'}),
         dict(name="voice360 base64 instead of hex", scheme="voice360", secrets=["whsec-two"], body=VOICE360_BODY,
              headers={"X-Voice360-Signature": "sha256=" + s("reamaze", "whsec-two", body)},
-             expect={"error": "malformed_signature"}),
+             expect={"error": "malformed_signature", "cause": 'Base64 where hex was expected'}),
         dict(name="voice360 truncated hex", scheme="voice360", secrets=["whsec-two"], body=VOICE360_BODY,
-             headers={"X-Voice360-Signature": good_v360[:-2]}, expect={"error": "malformed_signature"}),
+             headers={"X-Voice360-Signature": good_v360[:-2]}, expect={"error": "malformed_signature", "cause": 'The header is not a signature of this scheme'}),
         dict(name="voice360 wrong secret", scheme="voice360", secrets=["whsec-one"], body=VOICE360_BODY,
-             headers={"X-Voice360-Signature": good_v360}, expect={"error": "signature_mismatch"}),
+             headers={"X-Voice360-Signature": good_v360}, expect={"error": "signature_mismatch", "cause": 'No usual mistake explains it'}),
         dict(name="voice360 body changed after signing", scheme="voice360", secrets=["whsec-two"],
              body=VOICE360_BODY + "\n", headers={"X-Voice360-Signature": good_v360},
-             expect={"error": "signature_mismatch"}),
+             expect={"error": "signature_mismatch", "cause": 'The body was signed with its final newline removed'}),
         dict(name="voice360 empty header", scheme="voice360", secrets=["whsec-two"], body=VOICE360_BODY,
              headers={"X-Voice360-Signature": ""}, expect={"error": "missing_signature"}),
         # Re:amaze
@@ -166,16 +168,16 @@ def verify_cases():
         dict(name="reamaze hex instead of base64", scheme="reamaze", secrets=["your_shared_secret"],
              body=REAMAZE_DOC_BODY,
              headers={"X-Reamaze-Hmac-SHA256": s("volubile", "your_shared_secret", REAMAZE_DOC_BODY.encode())},
-             expect={"error": "malformed_signature"}),
+             expect={"error": "malformed_signature", "cause": 'Hex where base64 was expected'}),
         dict(name="reamaze another channel's secret", scheme="reamaze", secrets=["voice-channel-secret"],
              body=REAMAZE_DOC_BODY, headers={"X-Reamaze-Hmac-SHA256": "FgdUISIrhWKi9IhRN80V37obl/NYrpXeaZvV95dmgeU="},
-             expect={"error": "signature_mismatch"}),
+             expect={"error": "signature_mismatch", "cause": 'No usual mistake explains it'}),
         # Volubile
         dict(name="volubile hex", scheme="volubile", secrets=["vol-secret"], body=VOLUBILE_BODY,
              headers={"X-Webhook-Signature": s("volubile", "vol-secret", vol)}, expect={"ok": True, "secret_index": 0}),
         dict(name="volubile with a sha256= prefix it does not use", scheme="volubile", secrets=["vol-secret"],
              body=VOLUBILE_BODY, headers={"X-Webhook-Signature": "sha256=" + s("volubile", "vol-secret", vol)},
-             expect={"error": "malformed_signature"}),
+             expect={"error": "malformed_signature", "cause": 'Extra sha256= prefix'}),
         dict(name="volubile missing header", scheme="volubile", secrets=["vol-secret"], body=VOLUBILE_BODY,
              headers={}, expect={"error": "missing_signature"}),
         # Bird
@@ -187,14 +189,14 @@ def verify_cases():
              expect={"ok": True, "secret_index": 0}),
         dict(name="bird older than the window", scheme="bird", secrets=["bird-key"], body=BIRD_BODY, url=BIRD_URL,
              now=now + 86400 + 1, headers={"messagebird-signature": good_bird, "messagebird-request-timestamp": BIRD_TS},
-             expect={"error": "timestamp_too_old"}),
+             expect={"error": "timestamp_too_old", "cause": 'Timestamp outside the window'}),
         dict(name="bird from the future", scheme="bird", secrets=["bird-key"], body=BIRD_BODY, url=BIRD_URL,
              now=now - 301, headers={"messagebird-signature": good_bird, "messagebird-request-timestamp": BIRD_TS},
-             expect={"error": "timestamp_in_future"}),
+             expect={"error": "timestamp_in_future", "cause": 'Timestamp outside the window'}),
         dict(name="bird timestamp in milliseconds", scheme="bird", secrets=["bird-key"], body=BIRD_BODY, url=BIRD_URL,
              now=now, headers={"messagebird-signature": s("bird", "bird-key", bird_body, BIRD_TS + "000", BIRD_URL),
                                "messagebird-request-timestamp": BIRD_TS + "000"},
-             expect={"error": "timestamp_in_future"}),
+             expect={"error": "timestamp_in_future", "cause": 'Timestamp in milliseconds'}),
         dict(name="bird missing timestamp", scheme="bird", secrets=["bird-key"], body=BIRD_BODY, url=BIRD_URL, now=now,
              headers={"messagebird-signature": good_bird}, expect={"error": "missing_signature"}),
         dict(name="bird non-numeric timestamp", scheme="bird", secrets=["bird-key"], body=BIRD_BODY, url=BIRD_URL,
@@ -203,13 +205,13 @@ def verify_cases():
         dict(name="bird URL differs (trailing slash)", scheme="bird", secrets=["bird-key"], body=BIRD_BODY,
              url=BIRD_URL + "/", now=now,
              headers={"messagebird-signature": good_bird, "messagebird-request-timestamp": BIRD_TS},
-             expect={"error": "signature_mismatch"}),
+             expect={"error": "signature_mismatch", "cause": 'Bird signed another URL: no trailing slash'}),
         dict(name="bird body hash taken as hex", scheme="bird", secrets=["bird-key"], body=BIRD_BODY, url=BIRD_URL,
              now=now, headers={
                  "messagebird-signature": base64.b64encode(mac("bird-key", BIRD_TS.encode() + b"\n" + BIRD_URL.encode()
                                                                + b"\n" + hashlib.sha256(bird_body).hexdigest().encode())).decode(),
                  "messagebird-request-timestamp": BIRD_TS},
-             expect={"error": "signature_mismatch"}),
+             expect={"error": "signature_mismatch", "cause": "Bird's body hash taken as hex"}),
     ]
     for case in cases:
         case.setdefault("now", now)
@@ -231,7 +233,8 @@ def main():
         HERE / "verify-cases.json": render({
             "about": "Whole verifications: received headers (names as senders write them), configured secrets, "
                      "the clock (`now`, Unix seconds; Bird's window is 86400 s back and 300 s ahead), and the "
-                     "expected result: ok with the matching secret's index, or an error code.",
+                     "expected result: ok with the matching secret's index, or an error code; and `cause`, the "
+                     "usual mistake the bridge names first (the title of its likely cause), where one explains it.",
             "cases": verify_cases(),
         }),
     }

@@ -3,7 +3,7 @@
 // the page opens from a file and makes no request at all.
 
 import wasm from '../../pkg/dist/reamaze_bridge_bg.wasm';
-import { SIGNATURE_HEADERS, contract, init, replyToSms, sign, translate, verify } from '../../pkg/src/browser.mjs';
+import { SIGNATURE_HEADERS, contract, diagnose, init, replyToSms, sign, translate } from '../../pkg/src/browser.mjs';
 
 const $ = (id) => document.getElementById(id);
 const encoder = new TextEncoder();
@@ -27,8 +27,12 @@ function fromBase64(text) {
     return null;
   }
 }
-const sameBytes = (a, b) => !!a && !!b && a.length === b.length && a.every((x, i) => x === b[i]);
 const expectsHex = (scheme) => scheme === 'voice360' || scheme === 'volubile';
+
+async function sha256Hex(text) {
+  const digest = await crypto.subtle.digest('SHA-256', encoder.encode(text));
+  return toHex(new Uint8Array(digest));
+}
 
 /** A received header value read in whatever form it came: the MAC bytes and how they were written. */
 function readReceived(value) {
@@ -48,11 +52,6 @@ function macOf(scheme, header) {
   return expectsHex(scheme) ? fromHex(header) : fromBase64(header);
 }
 
-/** HMAC-SHA256 of any message, through the Re:amaze scheme (base64 of the HMAC of the body). */
-function hmac(secret, message) {
-  return fromBase64(sign({ scheme: 'reamaze', secret, body: message }));
-}
-
 function signatureFor(state, { secret = state.secrets[0], body = state.body, timestamp = state.timestamp, url = state.url } = {}) {
   if (state.scheme === 'bird' && (!timestamp || !url)) return null;
   try {
@@ -62,81 +61,12 @@ function signatureFor(state, { secret = state.secrets[0], body = state.body, tim
   }
 }
 
-// ---- the usual mistakes -------------------------------------------------
-
-function jsonVariants(body) {
-  let value;
-  try {
-    value = JSON.parse(body);
-  } catch {
-    return [];
-  }
-  const sortKeys = (v) =>
-    Array.isArray(v) ? v.map(sortKeys) : v && typeof v === 'object' ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys(v[k])])) : v;
-  const escapeSlashes = (s) => s.replace(/\//g, '\\/');
-  const escapeUnicode = (s) => s.replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-  const compact = JSON.stringify(value);
-  return [
-    ['re-serialized compactly (no spaces)', compact],
-    ['re-serialized with 2-space indentation', JSON.stringify(value, null, 2)],
-    ['re-serialized with 4-space indentation', JSON.stringify(value, null, 4)],
-    ['re-serialized with its keys sorted', JSON.stringify(sortKeys(value))],
-    ['re-serialized with escaped slashes (\\/), as PHP does', escapeSlashes(compact)],
-    ['re-serialized with non-ASCII escaped (\\u00e9)', escapeUnicode(compact)],
-    ['re-serialized as PHP json_encode does (escaped slashes and unicode)', escapeUnicode(escapeSlashes(compact))],
-  ];
-}
-
-function bodyVariants(body) {
-  const variants = [['a trailing newline added', `${body}\n`]];
-  if (/\r?\n$/.test(body)) variants.push(['its final newline removed', body.replace(/\r?\n$/, '')]);
-  variants.push(['CRLF line endings instead of LF', body.replace(/\r?\n/g, '\r\n')]);
-  if (body.includes('\r\n')) variants.push(['LF line endings instead of CRLF', body.replace(/\r\n/g, '\n')]);
-  if (body.startsWith('\ufeff')) variants.push(['without its byte-order mark (BOM)', body.slice(1)]);
-  else variants.push(['a byte-order mark (BOM) in front', `\ufeff${body}`]);
-  return variants.concat(jsonVariants(body).map(([what, text]) => [`JSON ${what}`, text]));
-}
-
-function urlVariants(url) {
-  let u;
-  try {
-    u = new URL(url);
-  } catch {
-    return [];
-  }
-  const out = [];
-  const add = (what, next) => {
-    if (next !== url) out.push([what, next]);
-  };
-  const other = new URL(u);
-  other.protocol = u.protocol === 'https:' ? 'http:' : 'https:';
-  add(`the scheme ${other.protocol.slice(0, -1)}`, other.href);
-  const host = new URL(u);
-  host.hostname = u.hostname.startsWith('www.') ? u.hostname.slice(4) : `www.${u.hostname}`;
-  add(`the host ${host.hostname}`, host.href);
-  const slash = new URL(u);
-  slash.pathname = u.pathname.endsWith('/') ? u.pathname.slice(0, -1) : `${u.pathname}/`;
-  add(u.pathname.endsWith('/') ? 'no trailing slash' : 'a trailing slash', slash.href);
-  if (u.search) {
-    const bare = new URL(u);
-    bare.search = '';
-    add('no query string', bare.href);
-  }
-  const port = new URL(u);
-  if (u.port) {
-    port.port = '';
-    add('no port', port.href);
-  }
-  return out;
-}
-
-async function sha256Hex(text) {
-  const digest = await crypto.subtle.digest('SHA-256', encoder.encode(text));
-  return toHex(new Uint8Array(digest));
-}
+// ---- the verdict ------------------------------------------------------------
+// The likely causes come from the core's mistake-finder (`diagnose`), the one
+// the Worker's record of refused webhooks and the CLI's `verify` use too.
 
 /** Everything the page shows for the current inputs. */
-async function analyse(state) {
+function analyse(state) {
   const { scheme, secrets, received } = state;
   const out = { verdict: null, causes: [], expected: null };
   if (!secrets.length) {
@@ -149,38 +79,12 @@ async function analyse(state) {
     return out;
   }
   const { maxAgeSeconds, maxFutureSeconds } = birdWindow();
-  const result = verify({ ...state, signature: received, maxAgeSeconds, maxFutureSeconds });
-  const rec = readReceived(received);
-  const cause = (title, detail) => out.causes.push({ title, detail });
-  if (result.ok) {
-    out.verdict = { tone: 'ok', text: `Signature matches (secret #${result.secretIndex + 1}).`, detail: 'The bridge accepts this request.' };
-    acceptedCauses(result, rec, cause);
-    return out;
-  }
-  out.verdict = refusedVerdict(result);
-  timestampCauses(state, result, cause);
-  if (rec && encodingCauses(state, rec, cause)) return out;
-  if (rec) await alteredInputCauses(state, rec, cause);
-  if (!out.causes.length && result.code === 'signature_mismatch') {
-    cause('No usual mistake explains it', "Most likely the secret differs: compare the secret in the provider's settings with the bridge's, or add the other secrets you have (one per line) to find which one signed it.");
-  }
-  if (!out.causes.length && result.code === 'malformed_signature') {
-    cause('The header is not a signature of this scheme', result.message);
-  }
+  const result = diagnose({ ...state, signature: received, maxAgeSeconds, maxFutureSeconds });
+  out.causes = result.causes;
+  out.verdict = result.ok
+    ? { tone: 'ok', text: `Signature matches (secret #${result.secretIndex + 1}).`, detail: 'The bridge accepts this request.' }
+    : refusedVerdict(result);
   return out;
-}
-
-/** What is worth knowing about a signature the bridge accepts. */
-function acceptedCauses(result, rec, cause) {
-  if (result.secretIndex > 0) {
-    cause(
-      "Made with another secret than this route's",
-      `It matches secret #${result.secretIndex + 1}, not the first one: the sender uses another channel's or another webhook's secret. Re:amaze's Voice and SMS channels each have their own secret; each Voice360 webhook has its own.`,
-    );
-  }
-  if (rec?.uppercase) {
-    cause('Uppercase hex', 'The hex is in uppercase. The bridge accepts it, but Voice360 sends lowercase, and string-comparing verifiers (like its Python sample) reject uppercase.');
-  }
 }
 
 function refusedVerdict(result) {
@@ -194,61 +98,6 @@ function refusedVerdict(result) {
     timestamp_in_future: 'The signature is right, but the timestamp is in the future.',
   }[result.code];
   return { tone: 'bad', text: text ?? 'Signature does not match.', detail: `The bridge answers 401 ${result.code}: ${result.message}` };
-}
-
-/** Bird's timestamp in milliseconds, or outside the window. */
-function timestampCauses({ scheme, timestamp, now }, result, cause) {
-  const { maxAgeSeconds, maxFutureSeconds } = birdWindow();
-  if (scheme === 'bird' && /^\d{13}$/.test(timestamp ?? '')) {
-    cause('Timestamp in milliseconds', `${timestamp} has 13 digits: Bird's timestamp is Unix seconds (${timestamp.slice(0, 10)}).`);
-  } else if (result.code === 'timestamp_too_old' || result.code === 'timestamp_in_future') {
-    const age = now - Number(timestamp);
-    cause('Timestamp outside the window', age > 0
-      ? `It is ${age} s old; the bridge accepts up to ${maxAgeSeconds} s (BIRD_MAX_AGE_SECONDS). Check the sender's clock, or whether this is an old replay.`
-      : `It is ${-age} s in the future; the bridge accepts up to ${maxFutureSeconds} s ahead. Check the sender's clock.`);
-  }
-}
-
-/** The right MAC written the wrong way; true when that explains it. */
-function encodingCauses(state, rec, cause) {
-  const { scheme, secrets } = state;
-  const header = SIGNATURE_HEADERS[scheme];
-  const matchesAny = (bytes) => secrets.some((secret) => sameBytes(bytes, macOf(scheme, signatureFor(state, { secret }) ?? '')));
-  if (!matchesAny(rec.bytes)) return false;
-  if (expectsHex(scheme) && rec.encoding === 'base64') cause('Base64 where hex was expected', `The MAC is right but written in base64; ${header} takes hex.`);
-  if (!expectsHex(scheme) && rec.encoding === 'hex') cause('Hex where base64 was expected', `The MAC is right but written in hex; ${header} takes base64.`);
-  if (scheme === 'voice360' && !rec.prefixed) cause('Missing sha256= prefix', 'Voice360 writes sha256=<hex>; the prefix is missing.');
-  if (scheme !== 'voice360' && rec.prefixed) cause('Extra sha256= prefix', `${header} is the bare ${expectsHex(scheme) ? 'hex' : 'base64'}, without Voice360's sha256= prefix.`);
-  return true;
-}
-
-/** A MAC over other inputs: a re-serialized body, a secret with whitespace, Bird's hex digest or another URL. */
-async function alteredInputCauses(state, rec, cause) {
-  const { scheme, body, secrets, timestamp, url } = state;
-  const signedWith = (changes) => secrets.some((secret) => sameBytes(rec.bytes, macOf(scheme, signatureFor(state, { secret, ...changes }) ?? '')));
-  for (const [what, variant] of bodyVariants(body)) {
-    if (variant !== body && signedWith({ body: variant })) {
-      cause(`The body was signed with ${what}`, 'The sender signed other bytes than the ones here. Verify the raw body exactly as received, before any parsing or re-serialization.');
-    }
-  }
-  secrets.forEach((secret, i) => {
-    const variants = [[secret.trim(), 'has whitespace or a newline around it here, and not at the sender'], [`${secret}\n`, 'ends with a newline at the sender (a secret read from a file?)']];
-    for (const [variant, what] of variants) {
-      if (variant !== secret && sameBytes(rec.bytes, macOf(scheme, signatureFor(state, { secret: variant }) ?? ''))) {
-        cause('Whitespace or a newline in the secret', `Secret #${i + 1} ${what}.`);
-      }
-    }
-  });
-  if (scheme !== 'bird' || !timestamp || !url) return;
-  const hexDigest = await sha256Hex(body);
-  if (secrets.some((secret) => sameBytes(rec.bytes, hmac(secret, `${timestamp}\n${url}\n${hexDigest}`)))) {
-    cause("Bird's body hash taken as hex", 'The signature was made over the SHA-256 of the body written as 64 hex characters. Bird signs its 32 raw bytes.');
-  }
-  for (const [what, variant] of urlVariants(url)) {
-    if (signedWith({ url: variant })) {
-      cause(`Bird signed another URL: ${what}`, `Bird signed ${variant}. Set BIRD_WEBHOOK_URL to the public URL Bird calls, or fix the subscription's URL.`);
-    }
-  }
 }
 
 // ---- rendering ----------------------------------------------------------
@@ -345,7 +194,7 @@ let generation = 0;
 async function render() {
   const run = ++generation;
   const state = readState();
-  const result = await analyse(state);
+  const result = analyse(state);
   if (run !== generation) return;
   const verdict = $('verdict');
   verdict.className = `verdict ${result.verdict.tone}`;
