@@ -100,6 +100,8 @@ pub enum Target {
     Reamaze { channel: &'static str, message_id: String },
     /// One SMS part through Voice360's send-SMS API.
     Voice360Sms { part: usize, parts: usize },
+    /// An operational alert to `ALERT_WEBHOOK_URL`, by its type.
+    Alert { kind: &'static str },
 }
 
 impl Target {
@@ -108,6 +110,7 @@ impl Target {
         match self {
             Target::Reamaze { .. } => "Re:amaze",
             Target::Voice360Sms { .. } => "Voice360",
+            Target::Alert { .. } => "the alert webhook",
         }
     }
 }

@@ -67,8 +67,12 @@ pub mod names {
     pub const VOICE360_AGENTS: &str = "VOICE360_AGENTS";
     pub const REDACT_CARD_NUMBERS: &str = "REDACT_CARD_NUMBERS";
     pub const VOICE360_POST_EVENTS: &str = "VOICE360_POST_EVENTS";
+    pub const REJECTED_KEEP: &str = "REJECTED_KEEP";
+    pub const ALERT_WEBHOOK_URL: &str = "ALERT_WEBHOOK_URL";
+    pub const ALERT_WEBHOOK_SECRET: &str = "ALERT_WEBHOOK_SECRET";
+    pub const ALERT_REJECTED_THRESHOLD: &str = "ALERT_REJECTED_THRESHOLD";
 
-    pub const ALL: [&str; 29] = [
+    pub const ALL: [&str; 33] = [
         REAMAZE_BASE_URL,
         REAMAZE_VOICE_SECRET,
         REAMAZE_SMS_SECRET,
@@ -98,6 +102,10 @@ pub mod names {
         VOICE360_AGENTS,
         REDACT_CARD_NUMBERS,
         VOICE360_POST_EVENTS,
+        REJECTED_KEEP,
+        ALERT_WEBHOOK_URL,
+        ALERT_WEBHOOK_SECRET,
+        ALERT_REJECTED_THRESHOLD,
     ];
 
     /// The settings that hold a scheme's secrets.
@@ -207,6 +215,15 @@ pub struct Settings {
     pub max_message_chars: u32,
     pub max_json_depth: u32,
     pub max_header_bytes: u32,
+    /// The refused webhooks kept for operators (`GET /admin/rejected`);
+    /// 0 keeps none.
+    pub rejected_keep: u32,
+    /// Where operational alerts are posted, signed with the secret below
+    /// (Standard Webhooks); alerts are off without both.
+    pub alert_webhook_url: Option<String>,
+    /// A `whsec_` secret, as Standard Webhooks writes one.
+    pub alert_webhook_secret: Option<Secret>,
+    pub alert_rejected_threshold: u32,
     /// The settings whose values could not be used. Each disables only what
     /// depends on it (see `blocking`); a limit falls back to its default.
     pub invalid: Vec<SettingsError>,
@@ -243,6 +260,10 @@ impl Default for Settings {
             max_message_chars: DEFAULT_MAX_MESSAGE_CHARS,
             max_json_depth: DEFAULT_MAX_JSON_DEPTH,
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
+            rejected_keep: DEFAULT_REJECTED_KEEP,
+            alert_webhook_url: None,
+            alert_webhook_secret: None,
+            alert_rejected_threshold: DEFAULT_ALERT_REJECTED_THRESHOLD,
             invalid: Vec::new(),
         }
     }
@@ -250,6 +271,11 @@ impl Default for Settings {
 
 /// A setting whose value cannot be used. Carries the name and what was
 /// expected, never the value (it may be a secret).
+/// How many refused webhooks are kept for operators (each for 7 days).
+pub const DEFAULT_REJECTED_KEEP: u32 = 100;
+/// Refusals on one route within 10 minutes that raise an alert.
+pub const DEFAULT_ALERT_REJECTED_THRESHOLD: u32 = 20;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SettingsError {
     pub name: &'static str,
@@ -354,6 +380,10 @@ impl Reader<'_> {
             max_message_chars: self.small(MAX_MESSAGE_CHARS, DEFAULT_MAX_MESSAGE_CHARS).max(200),
             max_json_depth: self.json_depth(),
             max_header_bytes: self.small(MAX_HEADER_BYTES, DEFAULT_MAX_HEADER_BYTES).max(64),
+            rejected_keep: self.small(REJECTED_KEEP, DEFAULT_REJECTED_KEEP),
+            alert_webhook_url: self.optional_url(ALERT_WEBHOOK_URL),
+            alert_webhook_secret: self.alert_secret(),
+            alert_rejected_threshold: self.small(ALERT_REJECTED_THRESHOLD, DEFAULT_ALERT_REJECTED_THRESHOLD).max(1),
             invalid: Vec::new(),
         }
     }
@@ -424,6 +454,12 @@ impl Reader<'_> {
         }
     }
 
+    /// An http(s) URL with no default: absent, or unusable, is none.
+    fn optional_url(&self, name: &'static str) -> Option<String> {
+        self.text(name)?;
+        Some(self.url(name, "")).filter(|url| !url.is_empty())
+    }
+
     /// `true`/`false` (or `1`/`0`, `yes`/`no`, `on`/`off`).
     fn flag(&self, name: &'static str, default: bool) -> bool {
         match self.text(name).map(|v| v.to_ascii_lowercase()).as_deref() {
@@ -445,6 +481,21 @@ impl Reader<'_> {
             self.refuse(names::VOICE360_AGENTS, "comma-separated entries ID=Name <email>, either part optional");
             Vec::new()
         })
+    }
+
+    /// `whsec_` then the secret's bytes in base64; one that is not cannot
+    /// sign, and alerts are off.
+    fn alert_secret(&self) -> Option<Secret> {
+        let secret = self.text(names::ALERT_WEBHOOK_SECRET)?;
+        let bytes = secret.strip_prefix("whsec_").and_then(crate::signature::decode_base64);
+        if bytes.is_none_or(|bytes| bytes.is_empty()) {
+            self.refuse(
+                names::ALERT_WEBHOOK_SECRET,
+                "a whsec_ secret: whsec_ then base64, as Standard Webhooks writes it",
+            );
+            return None;
+        }
+        Some(Secret::new(secret))
     }
 
     fn json_depth(&self) -> u32 {

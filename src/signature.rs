@@ -254,6 +254,16 @@ pub fn sign_reamaze(secret: &[u8], body: &[u8]) -> String {
     STANDARD.encode(hmac_sha256(secret, body))
 }
 
+/// Base64 (padded or not) as the schemes read it.
+pub fn decode_base64(text: &str) -> Option<Vec<u8>> {
+    BASE64_LENIENT.decode(text).ok()
+}
+
+/// Padded base64, as the schemes write it.
+pub fn encode_base64(bytes: &[u8]) -> String {
+    STANDARD.encode(bytes)
+}
+
 /// Checks `header` (the received signature header, if any) against each of
 /// `secrets` in turn. For Bird, `signed.timestamp` must be the timestamp
 /// header and `window` bounds its age; other schemes ignore both.

@@ -51,6 +51,17 @@ impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
     }
+
+    /// The keys it holds, lapsed or not, in no order: for a shell's listing
+    /// (and tests).
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.entries.keys().map(String::as_str)
+    }
+
+    /// When the entry under `key` lapses (Unix seconds).
+    pub fn expiry(&self, key: &str) -> Option<i64> {
+        self.entries.get(key).map(|(_, expires)| *expires)
+    }
 }
 
 impl Store for MemoryStore {
@@ -111,13 +122,35 @@ pub mod keys {
 
     const DELIVERY_PREFIX: &str = "seen:";
     const SENT_PREFIX: &str = "sent:";
+    const COUNT_PREFIX: &str = "count:";
+    const ALERT_PREFIX: &str = "alert:";
 
-    /// Whether `key` is one of the claims that deduplicate deliveries and SMS
-    /// sends. A shell keeps these where claims are atomic (the Worker: its
-    /// Durable Object, not Workers KV, which is eventually consistent).
+    /// Whether `key` is one of the claims that deduplicate deliveries, SMS
+    /// sends and alerts, or a count read and written at once. A shell keeps
+    /// these where each operation is atomic and read back at once (the
+    /// Worker: its Durable Object, not Workers KV, which is eventually
+    /// consistent).
     pub fn is_claimed(key: &str) -> bool {
-        key.starts_with(DELIVERY_PREFIX) || key.starts_with(SENT_PREFIX)
+        [DELIVERY_PREFIX, SENT_PREFIX, COUNT_PREFIX, ALERT_PREFIX].iter().any(|prefix| key.starts_with(prefix))
     }
+
+    /// The refusals on `route` in the 10-minute `window` (Unix seconds / 600).
+    pub fn refusals(route: &str, window: i64) -> String {
+        format!("{COUNT_PREFIX}rejected:{route}:{window}")
+    }
+
+    /// The claim that an alert of `kind` about `about` went out.
+    pub fn alert(kind: &str, about: &str) -> String {
+        format!("{ALERT_PREFIX}{kind}:{}", digest(&[about.as_bytes()]))
+    }
+
+    /// A refused webhook kept for operators. Keys list in order, so the
+    /// time is written counting down: the newest first.
+    pub fn rejected(at: i64, id: &str) -> String {
+        format!("{REJECTED_PREFIX}{:011}:{id}", 99_999_999_999 - at.clamp(0, 99_999_999_999))
+    }
+
+    pub const REJECTED_PREFIX: &str = "rejected:";
 
     pub fn call(provider: &str, call_id: &str) -> String {
         format!("call:{provider}:{call_id}")

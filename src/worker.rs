@@ -79,7 +79,7 @@ struct LogLine<'a> {
 /// the `cf` object and the URL across the JS boundary on every request,
 /// for nothing the bridge uses.
 #[event(fetch)]
-pub async fn fetch(request: WebRequest, env: Env, _ctx: Context) -> Result<WorkerResponse> {
+pub async fn fetch(request: WebRequest, env: Env, ctx: Context) -> Result<WorkerResponse> {
     let started = Date::now().as_millis();
     // The URL as the runtime gives it, already normalized: parsing it again
     // (worker-rs's `Url`) would bring the `url` crate's IDNA tables.
@@ -87,7 +87,7 @@ pub async fn fetch(request: WebRequest, env: Env, _ctx: Context) -> Result<Worke
     let path = io::path_of(&url);
     let method = request.method();
     let mut deliveries = 0;
-    let finished = handle(&request, &env, &url, &mut deliveries).await;
+    let (finished, after) = handle(&request, &env, &url, &mut deliveries).await;
     let summary = &finished.summary;
     let line = LogLine {
         method: &method,
@@ -101,22 +101,41 @@ pub async fn fetch(request: WebRequest, env: Env, _ctx: Context) -> Result<Worke
         duration_ms: Date::now().as_millis().saturating_sub(started),
     };
     console_log!("{}", serde_json::to_string(&line).expect("a log line serializes"));
+    if let Some(step) = after {
+        let timeout_ms = settings_of(&env).upstream_timeout_ms;
+        ctx.wait_until(afterwards(env, step, timeout_ms));
+    }
     io::to_worker_response(&finished.response)
 }
 
-async fn handle(request: &WebRequest, env: &Env, url: &str, deliveries: &mut u32) -> Finished {
+/// Runs what follows an answer (the core's `aftermath`) once the answer is
+/// sent, and logs what came of it; a failure there leaves the answer as it
+/// was.
+pub(crate) async fn afterwards(env: Env, step: Step, timeout_ms: u64) {
+    let stores = OnceCell::new();
+    let now = (Date::now().as_millis() / 1000) as i64;
+    let io = Io { env: &env, stores: &stores, queue: None, timeout_ms, now };
+    let (outcome, upstream_status) = match io.run(step, &mut 0).await {
+        Ok(finished) => (finished.summary.result.to_string(), finished.summary.upstream_status),
+        Err(error) => (error.code().to_string(), None),
+    };
+    console_log!("{}", serde_json::json!({ "aftermath": outcome, "upstream_status": upstream_status }));
+}
+
+/// The request's answer, and what follows it.
+async fn handle(request: &WebRequest, env: &Env, url: &str, deliveries: &mut u32) -> (Finished, Option<Step>) {
     let settings = settings_of(env);
     let (method, path) = (request.method(), io::path_of(url));
     let body = match io::body_bytes(request, settings.max_body_bytes).await {
         Ok(body) => body,
-        Err(error) => return bridge::failed(&method, path, error),
+        Err(error) => return (bridge::failed(&method, path, error), None),
     };
     let request_headers = request.headers();
     let headers: Headers =
         HEADERS_READ.iter().filter_map(|&name| Some((name, request_headers.get(name).ok().flatten()?))).collect();
     let core_request = Request { method: &method, path, url, headers: &headers, body: &body };
     let queue = env.queue(DELIVERY_QUEUE_BINDING).ok();
-    let bridge = Bridge::new(settings).queued(queue.is_some());
+    let bridge = Bridge::new(settings).queued(queue.is_some()).keeps_records(true);
     let now = (Date::now().as_millis() / 1000) as i64;
     // Looked up when first needed: a refused request needs no store.
     let stores = OnceCell::new();
@@ -124,20 +143,24 @@ async fn handle(request: &WebRequest, env: &Env, url: &str, deliveries: &mut u32
     // The admin routes over KV; without KV, the core answers them.
     if let Some(asked) = bridge.admin(&core_request) {
         if let Some(kv) = io.stores().kv.as_ref() {
-            return match asked {
+            let answered = match asked {
                 Ok(AdminRequest::List) => dead_letters::list(kv).await,
                 Ok(AdminRequest::Replay(selection)) => dead_letters::replay(kv, queue.as_ref(), &selection, now).await,
                 Ok(AdminRequest::ListHeld) => dead_letters::held(kv).await,
+                Ok(AdminRequest::ListRejected) => dead_letters::rejected(kv, bridge.settings()).await,
                 Err(refused) => refused,
             };
+            return (answered, None);
         }
     }
     let exchange = bridge.exchange(&core_request, now);
-    io.run(exchange, deliveries).await.unwrap_or_else(|error| bridge::failed(&method, path, error))
+    let finished = io.run(exchange, deliveries).await.unwrap_or_else(|error| bridge::failed(&method, path, error));
+    let after = bridge.aftermath(&core_request, &finished, now);
+    (finished, after)
 }
 
 /// What an exchange's steps are done with.
-struct Io<'a> {
+pub(crate) struct Io<'a> {
     env: &'a Env,
     /// The stores, looked up on the first step that needs them.
     stores: &'a OnceCell<Stores>,

@@ -41,6 +41,8 @@
 //! can only be answered with values, each step only once, and a write
 //! gives the next step only when the shell says it is done.
 
+#[cfg(feature = "operations")]
+mod aftermath;
 mod posting;
 #[cfg(feature = "queue")]
 mod queued;
@@ -73,13 +75,14 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 pub struct Bridge {
     settings: Arc<Settings>,
     queued: bool,
+    keeps_records: bool,
 }
 
 impl Bridge {
     /// From settings, or settings already shared (a Worker isolate keeps
     /// one `Arc` for all its requests).
     pub fn new(settings: impl Into<Arc<Settings>>) -> Self {
-        Bridge { settings: settings.into(), queued: false }
+        Bridge { settings: settings.into(), queued: false, keeps_records: false }
     }
 
     /// Queue mode: webhooks are answered 202 once their messages are on the
@@ -89,6 +92,13 @@ impl Bridge {
     #[cfg(feature = "queue")]
     pub fn queued(mut self, queued: bool) -> Self {
         self.queued = queued;
+        self
+    }
+
+    /// For a shell that can list what it keeps (the Worker, over KV): the
+    /// refused webhooks are recorded, for `GET /admin/rejected`.
+    pub fn keeps_records(mut self, keeps: bool) -> Self {
+        self.keeps_records = keeps;
         self
     }
 
@@ -118,7 +128,7 @@ impl Bridge {
             Route::StaffReply => staff_reply::start(&self.settings, request),
             // Dead letters are kept, listed and replayed by a shell with a
             // queue; elsewhere these routes are authorized, then absent.
-            Route::DeadLetters | Route::ReplayDeadLetters | Route::HeldTranscriptions => {
+            Route::DeadLetters | Route::ReplayDeadLetters | Route::HeldTranscriptions | Route::RejectedWebhooks => {
                 let authorization = route::header(&self.settings, request, "Authorization")?;
                 crate::admin::authorize(&self.settings, authorization.as_deref())?;
                 Err(Error::NoDeadLetters)
@@ -145,7 +155,7 @@ impl Bridge {
     /// the request is not for the admin routes.
     pub fn admin(&self, request: &Request) -> Option<Result<AdminRequest, Finished>> {
         let route = Route::of(request.method, request.path).ok()?;
-        if !matches!(route, Route::DeadLetters | Route::ReplayDeadLetters | Route::HeldTranscriptions) {
+        if !route.is_admin() {
             return None;
         }
         Some(self.admin_request(route, request).map_err(Finished::from))
@@ -158,6 +168,7 @@ impl Bridge {
             Route::ReplayDeadLetters if !self.queued => Err(Error::QueueModeOff),
             Route::ReplayDeadLetters => Ok(AdminRequest::Replay(Selection::of(request.body)?)),
             Route::HeldTranscriptions => Ok(AdminRequest::ListHeld),
+            Route::RejectedWebhooks => Ok(AdminRequest::ListRejected),
             _ => Ok(AdminRequest::List),
         }
     }
@@ -208,6 +219,10 @@ pub enum AdminRequest {
     /// List the transcriptions held until their call is known: answer with
     /// `admin::held`.
     ListHeld,
+    /// List the refused webhooks kept (`store::keys::REJECTED_PREFIX`),
+    /// newest first, and answer with `admin::rejected::listing`, deleting
+    /// the keys it gives back.
+    ListRejected,
 }
 
 #[derive(Serialize)]

@@ -21,10 +21,23 @@ pub enum Route {
     /// The transcriptions held until their call is known (operators,
     /// bearer token).
     HeldTranscriptions,
+    /// The refused webhooks kept, with their likely causes (operators,
+    /// bearer token).
+    RejectedWebhooks,
+}
+
+impl Route {
+    /// Whether this is one of the operators' routes.
+    pub fn is_admin(&self) -> bool {
+        matches!(
+            self,
+            Route::DeadLetters | Route::ReplayDeadLetters | Route::HeldTranscriptions | Route::RejectedWebhooks
+        )
+    }
 }
 
 /// Every route: its path, method, and what it is.
-pub const ROUTES: [(&str, &str, Route); 8] = [
+pub const ROUTES: [(&str, &str, Route); 9] = [
     ("/webhooks/voice360", "POST", Route::Webhook(Provider::Voice360)),
     ("/webhooks/bird", "POST", Route::Webhook(Provider::Bird)),
     ("/webhooks/volubile", "POST", Route::Webhook(Provider::Volubile)),
@@ -33,6 +46,7 @@ pub const ROUTES: [(&str, &str, Route); 8] = [
     ("/admin/dead-letters", "GET", Route::DeadLetters),
     ("/admin/dead-letters/replay", "POST", Route::ReplayDeadLetters),
     ("/admin/held", "GET", Route::HeldTranscriptions),
+    ("/admin/rejected", "GET", Route::RejectedWebhooks),
 ];
 
 impl Route {

@@ -9,6 +9,8 @@ use crate::http::{Delivery, DeliveryResult, Response};
 use crate::queue::Queued;
 use crate::store::Entry;
 
+#[cfg(feature = "operations")]
+use super::aftermath::{Claiming, Counting};
 use super::posting::{Claimed, Posting};
 #[cfg(feature = "queue")]
 use super::queued::{Checking, Queueing};
@@ -88,6 +90,8 @@ pub(super) enum AfterRead {
     Translate(Box<Translating>),
     #[cfg(feature = "queue")]
     Enqueue(Box<Checking>),
+    #[cfg(feature = "operations")]
+    Counting(Box<Counting>),
 }
 
 impl Read {
@@ -108,6 +112,8 @@ impl AfterRead {
             AfterRead::Translate(translating) => translating.hear(values),
             #[cfg(feature = "queue")]
             AfterRead::Enqueue(checking) => checking.hear(values),
+            #[cfg(feature = "operations")]
+            AfterRead::Counting(counting) => counting.hear(values),
         }
     }
 }
@@ -139,6 +145,8 @@ pub struct Claim {
 pub(super) enum AfterClaim {
     Post(Box<Claimed>),
     Reply(Box<ReplyClaimed>),
+    #[cfg(feature = "operations")]
+    Alert(Box<Claiming>),
 }
 
 impl Claim {
@@ -153,6 +161,8 @@ impl Claim {
         match self.then {
             AfterClaim::Post(claimed) => claimed.hear(held),
             AfterClaim::Reply(claimed) => claimed.hear(held),
+            #[cfg(feature = "operations")]
+            AfterClaim::Alert(claiming) => claiming.hear(held),
         }
     }
 }
@@ -184,6 +194,8 @@ pub struct Deliver {
 pub(super) enum AfterDeliver {
     Post(Box<Posting>),
     Sms(Box<Sending>),
+    #[cfg(feature = "operations")]
+    Alert(Box<Claiming>),
 }
 
 impl Deliver {
@@ -195,6 +207,8 @@ impl Deliver {
         match self.then {
             AfterDeliver::Post(posting) => posting.hear(result),
             AfterDeliver::Sms(sending) => sending.hear(result),
+            #[cfg(feature = "operations")]
+            AfterDeliver::Alert(claiming) => claiming.sent(result),
         }
     }
 }

@@ -11,12 +11,13 @@ use worker::{
 
 use super::store::Stores;
 use super::{io, settings_of, DEAD_LETTER_QUEUE_BINDING, DELIVERY_QUEUE_BINDING};
+use crate::bridge::Bridge;
 use crate::queue::{Arrival, DeadLetter, Found, Queued, Settled};
 use crate::settings::Settings;
 use crate::store::ttl;
 
 #[event(queue)]
-pub async fn consume(batch: MessageBatch<Value>, env: Env, _ctx: Context) -> Result<()> {
+pub async fn consume(batch: MessageBatch<Value>, env: Env, ctx: Context) -> Result<()> {
     let settings = settings_of(&env);
     let stores = Stores::of(&env);
     for message in batch.messages()? {
@@ -24,7 +25,13 @@ pub async fn consume(batch: MessageBatch<Value>, env: Env, _ctx: Context) -> Res
         // The runtime hands the body over as a JS value; the core reads JSON.
         let body = serde_json::to_vec(message.body()).unwrap_or_default();
         let handled = match Arrival::of(&batch.queue(), &body, now) {
-            Ok(Arrival::DeadLetter(dead)) => keep(&stores, &dead, now).await.map(|()| Handled::Done),
+            Ok(Arrival::DeadLetter(dead)) => {
+                let kept = keep(&stores, &dead, now).await.map(|()| Handled::Done);
+                if let Some(alert) = Bridge::new(settings.clone()).dead_letter_aftermath(&dead, now) {
+                    ctx.wait_until(super::afterwards(env.clone(), alert, settings.upstream_timeout_ms));
+                }
+                kept
+            }
             Ok(Arrival::Delivery(queued)) => deliver(&settings, &env, &stores, &queued, now).await,
             Err(why) => Err(why),
         };

@@ -1,13 +1,15 @@
 //! The admin routes' IO over what is kept in KV for operators: dead
-//! letters, and transcriptions held until their call is known. What is
+//! letters, transcriptions held until their call is known, and refused
+//! webhooks. What is
 //! asked, and what is answered, is the core's (`Bridge::admin`, `admin`).
 
 use worker::{KvStore, Queue};
 
-use crate::admin::{self, Held, Selection, DEAD_LETTER_PAGE};
+use crate::admin::{self, rejected, Held, Selection, DEAD_LETTER_PAGE};
 use crate::bridge::Finished;
 use crate::error::Error;
 use crate::queue::DeadLetter;
+use crate::settings::Settings;
 use crate::store::keys;
 
 /// `GET /admin/dead-letters`.
@@ -38,6 +40,34 @@ pub async fn replay(kv: &KvStore, queue: Option<&Queue>, selection: &Selection, 
         replayed.push(dead.queued.message.id.clone());
     }
     Finished::ok("replayed", admin::replayed(&replayed, more))
+}
+
+/// `GET /admin/rejected`: the newest records, with their likely causes; the
+/// older ones beyond `REJECTED_KEEP` are deleted.
+pub async fn rejected(kv: &KvStore, settings: &Settings) -> Finished {
+    let listed = async {
+        let prefix = keys::REJECTED_PREFIX.to_string();
+        // Beyond those kept, a margin: the older records are found and deleted.
+        let limit = u64::from(settings.rejected_keep) + 100;
+        let page = kv.list().prefix(prefix).limit(limit.min(1000)).execute().await.map_err(|e| e.to_string())?;
+        let mut kept = Vec::with_capacity(page.keys.len());
+        for (i, key) in page.keys.iter().enumerate() {
+            let value = match i < settings.rejected_keep as usize {
+                true => kv.get(&key.name).text().await.map_err(|e| e.to_string())?,
+                false => None,
+            };
+            kept.push((key.name.clone(), value));
+        }
+        let (answer, older) = rejected::listing(settings, &kept);
+        for key in older {
+            kv.delete(&key).await.map_err(|e| e.to_string())?;
+        }
+        Ok::<_, String>(answer)
+    };
+    match listed.await {
+        Ok(answer) => Finished::ok("listed", answer),
+        Err(why) => Finished::from(Error::StoreUnavailable(why)),
+    }
 }
 
 /// `GET /admin/held`.

@@ -1,6 +1,13 @@
-//! The operators' routes over dead letters, sans-IO: who may use them, and
-//! what they answer. The shell that keeps dead letters (the Worker, in KV)
-//! lists, enqueues and deletes them; everything it answers comes from here.
+//! The operators' routes over dead letters, held transcriptions and refused
+//! webhooks, and the alerts that tell operators of them, sans-IO: who may use
+//! the routes, what they answer, and what an alert says. The shell that keeps
+//! them (the Worker, in KV) lists, enqueues, deletes and posts; everything it
+//! answers or sends comes from here.
+
+#[cfg(feature = "operations")]
+pub mod alerts;
+#[cfg(feature = "operations")]
+pub mod rejected;
 
 use serde::Serialize;
 use serde_json::Value;

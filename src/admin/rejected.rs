@@ -1,0 +1,238 @@
+//! Refused webhooks, kept for operators: what was received (the headers the
+//! bridge reads, the body), what the bridge answered, and, when listed, the
+//! likely cause, named by the debugger's mistake-finder (`mistakes`).
+//!
+//! The cause is found when the records are listed, not when a request is
+//! refused: finding it signs variants of the request, and a refused request
+//! must cost no more than its refusal (anyone can send one).
+
+use serde::Serialize;
+
+use crate::http::{Request, Response};
+use crate::json::{self, required, JsonError, Object};
+use crate::mistakes::{self, Cause, Checked};
+use crate::settings::Settings;
+use crate::signature::{self, Scheme, Signed};
+use crate::store::{keys, Entry};
+use crate::time;
+
+/// How long a record is kept.
+pub const REJECTED_TTL: u64 = 7 * 86_400;
+/// The most of a body kept: enough for any call event; a transcript is
+/// kept in part, and then not analysed.
+pub const BODY_KEPT: usize = 64 * 1024;
+/// The bytes the finder may hash for one record when they are listed: a
+/// hundred records stay within a second of work.
+const CAUSE_BUDGET: usize = 2 << 20;
+
+/// One refused webhook.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Rejected {
+    pub id: String,
+    /// When, in Unix seconds, and as people read it.
+    pub at: i64,
+    pub time: String,
+    pub method: String,
+    pub route: String,
+    /// The URL the signature was checked against (Bird signs it).
+    pub url: String,
+    /// The scheme the route is signed with, if it is a webhook route.
+    pub scheme: Option<&'static str>,
+    pub status: u16,
+    pub code: String,
+    pub message: String,
+    /// The headers the bridge reads, as received.
+    pub headers: Vec<[String; 2]>,
+    /// The body as received, up to `BODY_KEPT`, as text (a body that is
+    /// not UTF-8 was refused as not JSON, and its causes are not looked
+    /// for).
+    pub body: String,
+    pub body_bytes: usize,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub body_truncated: bool,
+    /// The likely causes, found when the records are listed.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub causes: Vec<Cause>,
+}
+
+/// What a refusal answered, from the answer's own JSON.
+pub struct Answer<'a> {
+    pub status: u16,
+    pub code: &'a str,
+    pub body: &'a [u8],
+}
+
+impl Rejected {
+    /// The record of `request`, refused with `answer`: its signature was
+    /// checked against `url` with `scheme`, from the headers named
+    /// `signed_by` (the scheme's, and Bird's timestamp).
+    pub fn of(
+        request: &Request,
+        signed_by: &[&str],
+        url: &str,
+        scheme: Option<Scheme>,
+        answer: Answer,
+        now: i64,
+    ) -> Rejected {
+        let headers: Vec<[String; 2]> = signed_by
+            .iter()
+            .filter_map(|&name| Some([name.to_string(), request.headers.get(name)?.into_owned()]))
+            .collect();
+        let kept = &request.body[..request.body.len().min(BODY_KEPT)];
+        let body = String::from_utf8_lossy(kept).into_owned();
+        let message = json::parse_object(answer.body, 4)
+            .ok()
+            .and_then(|o| o.string("message", "message").ok().flatten().map(String::from));
+        let id = id_of(request, &headers, now);
+        Rejected {
+            id,
+            at: now,
+            time: time::unix_to_iso(now).unwrap_or_default(),
+            method: request.method.to_string(),
+            route: request.path.to_string(),
+            url: url.to_string(),
+            scheme: scheme.map(Scheme::name),
+            status: answer.status,
+            code: answer.code.to_string(),
+            message: message.unwrap_or_default(),
+            headers,
+            body,
+            body_bytes: request.body.len(),
+            body_truncated: kept.len() < request.body.len(),
+            causes: Vec::new(),
+        }
+    }
+
+    /// The store entry that keeps it.
+    pub fn entry(&self) -> Entry {
+        let value = serde_json::to_string(self).expect("a record serializes");
+        Entry { key: keys::rejected(self.at, &self.id), value, ttl_seconds: REJECTED_TTL }
+    }
+
+    /// A record as `entry` wrote it.
+    pub fn read(text: &str) -> Result<Rejected, JsonError> {
+        let object = json::parse_object(text.as_bytes(), 4)?;
+        let text = |key: &str| object.string(key, key).map(|s| s.unwrap_or_default().to_string());
+        let number = |key: &str| required(object.integer(key, key)?, key);
+        let flag = |key: &str| matches!(object.get(key), Some(json::Node::Bool(true)));
+        let scheme = object.string("scheme", "scheme")?.and_then(|name| name.parse::<Scheme>().ok());
+        Ok(Rejected {
+            id: text("id")?,
+            at: number("at")?,
+            time: text("time")?,
+            method: text("method")?,
+            route: text("route")?,
+            url: text("url")?,
+            scheme: scheme.map(Scheme::name),
+            status: u16::try_from(number("status")?).unwrap_or(0),
+            code: text("code")?,
+            message: text("message")?,
+            headers: header_pairs(&object)?,
+            body: text("body")?,
+            body_bytes: usize::try_from(number("body_bytes")?).unwrap_or(0),
+            body_truncated: flag("body_truncated"),
+            causes: Vec::new(),
+        })
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|[n, _]| n.eq_ignore_ascii_case(name)).map(|[_, value]| value.as_str())
+    }
+
+    /// The likely causes of the refusal, with the settings as they are now
+    /// and the clock as it was then.
+    pub fn causes(&self, settings: &Settings) -> Vec<Cause> {
+        let signature_refused = SIGNATURE_CODES.contains(&self.code.as_str());
+        let Some(scheme) = self.scheme.and_then(|name| name.parse::<Scheme>().ok()).filter(|_| signature_refused)
+        else {
+            return vec![Cause { title: title_of(&self.code).into(), detail: self.message.clone() }];
+        };
+        if self.body_truncated || self.body.len() != self.body_bytes {
+            let detail = "Only the first 64 KiB of the body were kept, so its signature cannot be checked here.";
+            return vec![Cause { title: "The body is too long to analyse here".into(), detail: detail.into() }];
+        }
+        let secrets = secrets_of(settings, scheme);
+        let signed =
+            Signed { body: self.body.as_bytes(), timestamp: self.header(signature::BIRD_TIMESTAMP_HEADER), url: Some(&self.url) };
+        let window = settings.bird_window(self.at);
+        let checked = Checked { scheme, secrets: &secrets, signed, received: self.header(scheme.header()), window };
+        mistakes::diagnose(&checked, CAUSE_BUDGET).causes
+    }
+}
+
+/// The codes of a refused signature: its causes are looked for.
+const SIGNATURE_CODES: [&str; 7] = [
+    "missing_signature",
+    "malformed_signature",
+    "malformed_timestamp",
+    "repeated_header",
+    "signature_mismatch",
+    "timestamp_too_old",
+    "timestamp_in_future",
+];
+
+/// What a refusal that is not a signature's means, in a few words.
+fn title_of(code: &str) -> &'static str {
+    match code {
+        "no_secrets_configured" | "not_configured" | "invalid_setting" => "The bridge is not set up for this route",
+        "body_too_large" => "The body is over MAX_BODY_BYTES",
+        "header_too_large" => "A header is over MAX_HEADER_BYTES",
+        "recipient_unclear" => "The reply's recipient cannot be told",
+        _ => "The payload is not what the bridge reads",
+    }
+}
+
+/// The secrets a scheme's route checks with.
+fn secrets_of(settings: &Settings, scheme: Scheme) -> Vec<Vec<u8>> {
+    let secrets = match scheme {
+        Scheme::Reamaze => settings.reamaze_sms_secret.as_slice(),
+        Scheme::Voice360 => &settings.voice360_webhook_secrets,
+        Scheme::Bird => &settings.bird_signing_keys,
+        Scheme::Volubile => &settings.volubile_webhook_secrets,
+    };
+    secrets.iter().map(|secret| secret.as_ref().to_vec()).collect()
+}
+
+fn header_pairs(object: &Object) -> Result<Vec<[String; 2]>, JsonError> {
+    let Some(items) = object.get("headers").and_then(json::Node::as_array) else { return Ok(Vec::new()) };
+    let pair = |item: &json::Node| match item.as_array() {
+        Some([json::Node::String(name), json::Node::String(value)]) => Ok([name.clone(), value.clone()]),
+        _ => Err(json::wrong_kind("a header", item, "a [name, value] pair")),
+    };
+    items.iter().map(pair).collect()
+}
+
+/// A short id: the time, and a digest of what was received (the same
+/// request refused twice in one second is kept once).
+fn id_of(request: &Request, headers: &[[String; 2]], now: i64) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new().chain_update(request.path);
+    for [name, value] in headers {
+        hasher.update([0]);
+        hasher.update(name);
+        hasher.update([0]);
+        hasher.update(value);
+    }
+    let digest = hasher.chain_update([0]).chain_update(request.body).finalize();
+    format!("{now}-{}", hex::encode(&digest[..6]))
+}
+
+/// `GET /admin/rejected`: the newest `REJECTED_KEEP` records, each with
+/// its likely causes; and the keys of older ones, to delete.
+pub fn listing(settings: &Settings, kept: &[(String, Option<String>)]) -> (Response, Vec<String>) {
+    #[derive(Serialize)]
+    struct Listing {
+        count: usize,
+        keep: usize,
+        rejected: Vec<Rejected>,
+    }
+    let keep = settings.rejected_keep as usize;
+    let (listed, beyond) = kept.split_at(kept.len().min(keep));
+    let rejected: Vec<Rejected> = listed
+        .iter()
+        .filter_map(|(_, value)| Rejected::read(value.as_deref()?).ok())
+        .map(|record| Rejected { causes: record.causes(settings), ..record })
+        .collect();
+    let answer = Response::json(200, &Listing { count: rejected.len(), keep, rejected });
+    (answer, beyond.iter().map(|(key, _)| key.clone()).collect())
+}
