@@ -136,6 +136,8 @@ export interface Translation {
  * MAX_BODY_BYTES, MAX_MESSAGE_CHARS, MAX_SECRETS, UPSTREAM_TIMEOUT_MS. Lists may be arrays or
  * comma-separated strings. In createBridge and createProcessor, a setting that cannot be used
  * turns off only what depends on it (GET /healthz lists it under `invalid_settings`).
+ * REJECTED_KEEP, ALERT_WEBHOOK_URL, ALERT_WEBHOOK_SECRET and ALERT_REJECTED_THRESHOLD are the
+ * Worker's: the package keeps no refused webhooks and sends no alerts.
  */
 export type Settings = Partial<Record<string, string | number | boolean | string[]>>;
 

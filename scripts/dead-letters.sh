@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Lists or replays the bridge's dead letters (queue mode), and lists held transcriptions.
+# Lists or replays the bridge's dead letters (queue mode), and lists held transcriptions
+# and refused webhooks.
 #
 #   scripts/dead-letters.sh list
 #   scripts/dead-letters.sh replay            # every dead letter
 #   scripts/dead-letters.sh replay ID [ID…]   # only these message ids
 #   scripts/dead-letters.sh held              # transcriptions held until their call is known
+#   scripts/dead-letters.sh rejected          # refused webhooks, with their likely causes
 #
 # BRIDGE_URL is the Worker's address (default: make dev's). ADMIN_TOKEN is the
 # Worker's ADMIN_TOKEN secret; it is sent as a bearer token and never printed.
@@ -27,8 +29,11 @@ case "${1:-}" in
   held)
     curl -sS --fail-with-body "${auth[@]}" "$url/admin/held"
     ;;
+  rejected)
+    curl -sS --fail-with-body "${auth[@]}" "$url/admin/rejected"
+    ;;
   *)
-    sed -n '2,10p' "$0" >&2
+    sed -n '2,12p' "$0" >&2
     exit 2
     ;;
 esac

@@ -152,8 +152,11 @@ impl Rejected {
             return vec![Cause { title: "The body is too long to analyse here".into(), detail: detail.into() }];
         }
         let secrets = secrets_of(settings, scheme);
-        let signed =
-            Signed { body: self.body.as_bytes(), timestamp: self.header(signature::BIRD_TIMESTAMP_HEADER), url: Some(&self.url) };
+        let signed = Signed {
+            body: self.body.as_bytes(),
+            timestamp: self.header(signature::BIRD_TIMESTAMP_HEADER),
+            url: Some(&self.url),
+        };
         let window = settings.bird_window(self.at);
         let checked = Checked { scheme, secrets: &secrets, signed, received: self.header(scheme.header()), window };
         mistakes::diagnose(&checked, CAUSE_BUDGET).causes

@@ -257,9 +257,23 @@ function schemeChanged() {
   render();
 }
 
+/**
+ * A request handed over in the URL's fragment (the operator console's "Open
+ * in the debugger"): scheme, body, signature, timestamp and URL, never a
+ * secret. The fragment never leaves the browser.
+ */
+function fillFromFragment() {
+  const given = new URLSearchParams(location.hash.slice(1));
+  if (!given.has('body')) return false;
+  if (given.get('scheme') in SAMPLES) $('scheme').value = given.get('scheme');
+  for (const id of ['body', 'signature', 'timestamp', 'url']) $(id).value = given.get(id) ?? '';
+  return true;
+}
+
 async function main() {
   await init(wasm);
   $('url').value = defaultUrl($('scheme').value);
+  fillFromFragment();
   $('scheme').addEventListener('change', schemeChanged);
   for (const id of ['body', 'secret', 'signature', 'timestamp', 'url', 'crlf']) $(id).addEventListener('input', render);
   $('generate').addEventListener('click', generate);
