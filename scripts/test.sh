@@ -44,7 +44,7 @@ step "Rust tests (cargo test)"
 cargo test 2>&1 | tee -a "$log"
 rust=${PIPESTATUS[0]}
 
-step "JS: the Worker in workerd (Miniflare), the npm package in Node and Chromium, the debugger page in Chromium"
+step "JS: the Worker in workerd (Miniflare), the npm package in Node and Chromium, the debugger page and the console in Chromium"
 node --test --test-reporter=spec tests/worker/ tests/npm/ tests/page/ 2>&1 | tee -a "$log"
 js=${PIPESTATUS[0]}
 

@@ -285,7 +285,7 @@ impl fmt::Display for Error {
             QueueUnavailable(why) => write!(f, "the delivery queue refused: {why}"),
             Unauthorized => write!(f, "this route needs Authorization: Bearer <{}>", names::ADMIN_TOKEN),
             NoDeadLetters => f.write_str(
-                "dead letters and held transcriptions are listed only where the bridge keeps them in Workers KV",
+                "dead letters, held transcriptions and refused webhooks are listed only where the bridge keeps them in Workers KV",
             ),
             QueueModeOff => f.write_str("replay needs the DELIVERIES queue binding"),
             ReplayBody(why) => write!(f, "expected {{\"ids\": [...]}} or no body: {why}"),
