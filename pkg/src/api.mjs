@@ -120,6 +120,22 @@ export async function readBody(stream, limit) {
   return body;
 }
 
+/** The core's arguments for checking a signature (`verify`, `diagnose`), in its order. */
+function checkArguments({ scheme, secret, secrets, body, signature, timestamp, url, now, maxAgeSeconds, maxFutureSeconds }) {
+  const list = (secrets ?? (secret === undefined ? [] : [secret])).map((s) => bytes(s, 'secret'));
+  return [
+    String(scheme),
+    list,
+    bytes(body ?? '', 'body'),
+    optionalText(signature),
+    optionalText(timestamp),
+    optionalText(url),
+    now ?? nowSeconds(),
+    maxAgeSeconds,
+    maxFutureSeconds,
+  ];
+}
+
 export function makeApi(core) {
   /**
    * The signature header value for `body`. Bird also signs `timestamp`
@@ -135,21 +151,8 @@ export function makeApi(core) {
    * Never throws for a bad signature: returns `{ ok: true, secretIndex }` or
    * `{ ok: false, code, message }`, the code saying which check failed.
    */
-  function verify({ scheme, secret, secrets, body, signature, timestamp, url, now, maxAgeSeconds, maxFutureSeconds } = {}) {
-    const list = (secrets ?? (secret === undefined ? [] : [secret])).map((s) => bytes(s, 'secret'));
-    const [first, message] = core_(() =>
-      core.verify(
-        String(scheme),
-        list,
-        bytes(body ?? '', 'body'),
-        optionalText(signature),
-        optionalText(timestamp),
-        optionalText(url),
-        now ?? nowSeconds(),
-        maxAgeSeconds,
-        maxFutureSeconds,
-      ),
-    );
+  function verify(options = {}) {
+    const [first, message] = core_(() => core.verify(...checkArguments(options)));
     return message === undefined ? { ok: true, secretIndex: Number(first) } : { ok: false, code: first, message };
   }
 
@@ -159,21 +162,8 @@ export function makeApi(core) {
    * body, whitespace in a secret, another channel's secret, Bird's URL or
    * timestamp). Returns verify's result with `causes: [{ title, detail }]`.
    */
-  function diagnose({ scheme, secret, secrets, body, signature, timestamp, url, now, maxAgeSeconds, maxFutureSeconds } = {}) {
-    const list = (secrets ?? (secret === undefined ? [] : [secret])).map((s) => bytes(s, 'secret'));
-    const [first, message, ...found] = core_(() =>
-      core.diagnose(
-        String(scheme),
-        list,
-        bytes(body ?? '', 'body'),
-        optionalText(signature),
-        optionalText(timestamp),
-        optionalText(url),
-        now ?? nowSeconds(),
-        maxAgeSeconds,
-        maxFutureSeconds,
-      ),
-    );
+  function diagnose(options = {}) {
+    const [first, message, ...found] = core_(() => core.diagnose(...checkArguments(options)));
     const causes = [];
     for (let i = 0; i < found.length; i += 2) causes.push({ title: found[i], detail: found[i + 1] });
     return message === '' ? { ok: true, secretIndex: Number(first), causes } : { ok: false, code: first, message, causes };
