@@ -294,3 +294,32 @@ fn an_unusable_alert_secret_turns_alerts_off_and_says_so() {
     let (_, after) = refused(&bridge, "bad", &mut store, NOW, &mut never);
     assert_eq!(after.unwrap().summary.result, "done", "kept, not alerted");
 }
+
+#[test]
+fn a_body_kept_in_part_or_not_utf8_is_not_analysed_and_says_why() {
+    let settings = settings(&[]);
+    let headers: Headers = [("X-Webhook-Signature", "bad")].into_iter().collect();
+    let answer = || rejected::Answer { status: 401, code: "malformed_signature", body: b"{}" };
+    let cause = |body: &[u8]| {
+        let request = Request {
+            method: "POST",
+            path: "/webhooks/volubile",
+            url: "https://b.test/webhooks/volubile",
+            headers: &headers,
+            body,
+        };
+        let record = rejected::Rejected::of(
+            &request,
+            &["X-Webhook-Signature"],
+            request.url,
+            Some(reamaze_bridge::signature::Scheme::Volubile),
+            answer(),
+            NOW,
+        );
+        let read = rejected::Rejected::read(&record.entry().value).unwrap();
+        read.causes(&settings)[0].title.clone()
+    };
+    assert_eq!(cause(&vec![b' '; rejected::BODY_KEPT + 1]), "The body is too long to analyse here");
+    assert_eq!(cause(b"\xff{}"), "The body is not UTF-8 text");
+    assert_eq!(cause(VOLUBILE), "The header is not a signature of this scheme");
+}

@@ -147,9 +147,13 @@ impl Rejected {
         else {
             return vec![Cause { title: title_of(&self.code).into(), detail: self.message.clone() }];
         };
-        if self.body_truncated || self.body.len() != self.body_bytes {
+        if self.body_truncated {
             let detail = "Only the first 64 KiB of the body were kept, so its signature cannot be checked here.";
             return vec![Cause { title: "The body is too long to analyse here".into(), detail: detail.into() }];
+        }
+        if self.body.len() != self.body_bytes {
+            let detail = "It was kept with its invalid bytes replaced, so its signature cannot be checked here.";
+            return vec![Cause { title: "The body is not UTF-8 text".into(), detail: detail.into() }];
         }
         let secrets = secrets_of(settings, scheme);
         let signed = Signed {
