@@ -58,7 +58,7 @@ impl Bridge {
         if self.keeps_records && self.settings.admin_token.is_some() && self.settings.rejected_keep > 0 {
             let answer = Answer { status, code: finished.summary.result, body: &finished.response.body };
             let url = match scheme {
-                Scheme::Bird => self.settings.bird_webhook_url.as_deref().unwrap_or(request.url),
+                Scheme::Bird => super::webhook::signed_url(&self.settings, request),
                 _ => request.url,
             };
             let signed_by = [scheme.header(), signature::BIRD_TIMESTAMP_HEADER];

@@ -57,8 +57,7 @@ fn verify(settings: &Settings, provider: Provider, request: &Request, now: i64) 
         return Err(Error::NotConfigured { setting });
     }
     // An empty URL is none: a processor's caller may not know it.
-    let url = settings.bird_webhook_url.as_deref().unwrap_or(request.url);
-    let url = Some(url).filter(|url| !url.is_empty());
+    let url = Some(signed_url(settings, request)).filter(|url| !url.is_empty());
     let timestamp = match scheme {
         Scheme::Bird => header(settings, request, signature::BIRD_TIMESTAMP_HEADER)?,
         _ => None,
@@ -177,4 +176,10 @@ pub(super) fn claim_of(key: String) -> Entry {
 /// The mark that `key`'s work is done: later copies are duplicates.
 pub(super) fn done(key: String) -> Entry {
     Entry { key, value: store::DONE.into(), ttl_seconds: ttl::SEEN }
+}
+
+/// The URL a webhook's signature covers (Bird's): `BIRD_WEBHOOK_URL`, the
+/// public one, else the URL the request came to.
+pub(super) fn signed_url<'r>(settings: &'r Settings, request: &Request<'r>) -> &'r str {
+    settings.bird_webhook_url.as_deref().unwrap_or(request.url)
 }
