@@ -30,7 +30,8 @@ impl Event {
                 (parties, None, body)
             }
             Kind::UserAnswer => {
-                let parties = CallMemory { agent: agent_id.clone(), ..self.caller(memory, "caller_id_number")? };
+                let parties =
+                    CallMemory { agent: agent_id.clone(), ..self.caller(memory, "caller_id_number", contacts)? };
                 let body = user("to_user_id").map_or("Call answered".to_string(), |u| format!("Answered by {u}"));
                 (parties, agent_id, body)
             }
@@ -83,24 +84,25 @@ impl Event {
             }
             Kind::QueueMemberDial => {
                 let body = who.map_or("Queue is ringing an agent".into(), |who| format!("Queue is ringing {who}"));
-                self.call_message(memory, self.caller(memory, "caller_id_number")?, &agent, body, settings)
+                self.call_message(memory, self.caller(memory, "caller_id_number", contacts)?, &agent, body, settings)
             }
             Kind::QueueMemberAnswer => {
-                let parties = CallMemory { agent: agent_id.clone(), ..self.caller(memory, "caller_id_number")? };
+                let parties =
+                    CallMemory { agent: agent_id.clone(), ..self.caller(memory, "caller_id_number", contacts)? };
                 let body =
                     who.map_or("Answered from the queue".into(), |who| format!("Answered by {who} from the queue"));
                 self.call_message(memory, parties, &agent, body, settings)
             }
             Kind::QueueMemberDialHangup => {
                 let body = ring_end(&who.unwrap_or_else(|| "an agent".into()), meta.seconds("duration")?);
-                self.call_message(memory, self.caller(memory, "caller_id_number")?, &agent, body, settings)
+                self.call_message(memory, self.caller(memory, "caller_id_number", contacts)?, &agent, body, settings)
             }
             Kind::QueueHangup => {
                 let body = match meta.seconds("duration")? {
                     Some(d) => format!("Left queue {} after {}", self.queue(), time::duration(d)),
                     None => format!("Left queue {}", self.queue()),
                 };
-                self.call_message(memory, self.caller(memory, "caller_id_number")?, &[], body, settings)
+                self.call_message(memory, self.caller(memory, "caller_id_number", contacts)?, &[], body, settings)
             }
             Kind::QueueNoAnswer => {
                 self.queue_miss(settings, format!("Missed call: nobody in {} answered{}", self.queue(), wait()?))?
@@ -139,14 +141,17 @@ impl Event {
     }
 
     /// The caller of an inbound event that may omit the number when the
-    /// call is already known.
-    fn caller(&self, memory: &CallMemory, key: &str) -> Result<CallMemory, TranslateError> {
+    /// call is already known; named by the contact book when the call's
+    /// memory names nobody (a name the call's events gave wins).
+    fn caller(&self, memory: &CallMemory, key: &str, contacts: Lookup) -> Result<CallMemory, TranslateError> {
         let meta = self.meta();
         let phone = meta.phone(key)?.or_else(|| memory.customer_phone.clone());
+        let phone = phone.ok_or_else(|| TranslateError::Missing(format!("metadata.{key}")))?;
+        let customer_name = memory.customer_name.is_none().then(|| contact_name(contacts, &phone)).flatten();
         Ok(CallMemory {
             direction: Some(memory.direction.unwrap_or(Direction::Inbound)),
-            customer_phone: Some(phone.ok_or_else(|| TranslateError::Missing(format!("metadata.{key}")))?),
-            customer_name: None,
+            customer_phone: Some(phone),
+            customer_name,
             channel_phone: meta.phone("dnis")?,
             agent: None,
         })

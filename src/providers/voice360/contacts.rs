@@ -2,7 +2,7 @@
 //! CONTACT_UPDATED; CONTACT_DELETED forgets), so calls and SMS from or to a
 //! contact carry their name where the event itself names nobody.
 
-use super::{CallMemory, Event, Kind, PROVIDER};
+use super::{Event, Kind, PROVIDER};
 use crate::providers::{Lookup, Outcome, TranslateError, Translation};
 use crate::reamaze::{Direction, Message};
 use crate::store::{keys, ttl, Entry};
@@ -48,25 +48,15 @@ impl Event {
     }
 
     /// Names the customer of each message who has a number and no name, by
-    /// the contact book; a call's memory keeps the name for its later
-    /// events (a transcription names no number).
+    /// the contact book: SMS and queue misses, whose messages are built
+    /// without a call. (A call's memory is named where its parties are read,
+    /// `parties` and `caller`, so its later events keep the name.)
     pub(super) fn name_customers(&self, translation: &mut Translation, lookup: Lookup) {
         let Outcome::Messages(messages) = &mut translation.outcome else { return };
-        let mut named = None;
         for outgoing in messages.iter_mut() {
             let customer = customer_of(&mut outgoing.message);
             if customer.name.is_none() {
-                customer.name =
-                    customer.phone.as_deref().and_then(|phone| known(lookup, &keys::contact(PROVIDER, phone)));
-            }
-            named = named.or(customer.name.clone());
-        }
-        let Some(name) = named else { return };
-        for entry in translation.remember.iter_mut().filter(|e| e.key.starts_with("call:")) {
-            let mut memory = CallMemory::read(&entry.value);
-            if memory.customer_name.is_none() {
-                memory.customer_name = Some(name.clone());
-                entry.value = serde_json::to_string(&memory).unwrap_or_default();
+                customer.name = customer.phone.as_deref().and_then(|phone| contact_name(lookup, phone));
             }
         }
     }
