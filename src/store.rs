@@ -51,17 +51,6 @@ impl MemoryStore {
     pub fn new() -> Self {
         Self::default()
     }
-
-    /// The keys it holds, lapsed or not, in no order: for a shell's listing
-    /// (and tests).
-    pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.entries.keys().map(String::as_str)
-    }
-
-    /// When the entry under `key` lapses (Unix seconds).
-    pub fn expiry(&self, key: &str) -> Option<i64> {
-        self.entries.get(key).map(|(_, expires)| *expires)
-    }
 }
 
 impl Store for MemoryStore {

@@ -13,7 +13,7 @@ use reamaze_bridge::bridge::{with_store, Bridge, Finished, Step};
 use reamaze_bridge::http::{Delivery, DeliveryResult, Headers, Request};
 use reamaze_bridge::queue::{DeadLetter, Queued};
 use reamaze_bridge::reamaze::{Channel, Direction, Message, Outgoing, Party};
-use reamaze_bridge::store::{keys, MemoryStore, Store};
+use reamaze_bridge::store::{keys, Entry, MemoryStore, Store};
 use reamaze_bridge::Settings;
 use serde_json::Value;
 
@@ -48,7 +48,7 @@ fn hmac(key: &[u8], data: &[u8]) -> Vec<u8> {
 fn refused(
     bridge: &Bridge,
     signature: &str,
-    store: &mut MemoryStore,
+    store: &mut Kept,
     now: i64,
     send: &mut dyn FnMut(&Delivery) -> DeliveryResult,
 ) -> (Finished, Option<Finished>) {
@@ -67,12 +67,7 @@ fn refused(
     (finished, after)
 }
 
-fn run(
-    mut step: Step,
-    store: &mut MemoryStore,
-    now: i64,
-    send: &mut dyn FnMut(&Delivery) -> DeliveryResult,
-) -> Finished {
+fn run(mut step: Step, store: &mut Kept, now: i64, send: &mut dyn FnMut(&Delivery) -> DeliveryResult) -> Finished {
     loop {
         step = match with_store(step, store, now) {
             Step::Deliver(deliver) => {
@@ -85,7 +80,7 @@ fn run(
     }
 }
 
-fn listed(bridge: &Bridge, store: &MemoryStore) -> Value {
+fn listed(bridge: &Bridge, store: &Kept) -> Value {
     let mut kept: Vec<(String, Option<String>)> = store_keys(store, keys::REJECTED_PREFIX)
         .into_iter()
         .map(|key| {
@@ -97,10 +92,44 @@ fn listed(bridge: &Bridge, store: &MemoryStore) -> Value {
     serde_json::from_slice(&rejected::listing(bridge.settings(), &kept).0.body).unwrap()
 }
 
-/// The keys with `prefix` (a test's own view of the store: `MemoryStore`
-/// lists nothing, so the keys are found by reading the candidates).
-fn store_keys(store: &MemoryStore, prefix: &str) -> Vec<String> {
-    store.keys().filter(|k| k.starts_with(prefix)).map(String::from).collect()
+/// A memory store that also says what it holds and until when: the
+/// listing a Worker does over KV, for these tests.
+#[derive(Default)]
+struct Kept {
+    store: MemoryStore,
+    expiries: std::collections::BTreeMap<String, i64>,
+}
+
+impl Store for Kept {
+    fn get(&self, key: &str, now: i64) -> Option<String> {
+        self.store.get(key, now)
+    }
+    fn put(&mut self, entry: &Entry, now: i64) {
+        self.expiries.insert(entry.key.clone(), now + entry.ttl_seconds as i64);
+        self.store.put(entry, now);
+    }
+    fn claim(&mut self, entry: &Entry, now: i64) -> Option<String> {
+        let held = self.store.claim(entry, now);
+        if held.is_none() {
+            self.expiries.insert(entry.key.clone(), now + entry.ttl_seconds as i64);
+        }
+        held
+    }
+    fn delete(&mut self, key: &str) {
+        self.expiries.remove(key);
+        self.store.delete(key);
+    }
+}
+
+impl Kept {
+    fn expiry(&self, key: &str) -> Option<i64> {
+        self.expiries.get(key).copied()
+    }
+}
+
+/// The keys with `prefix`.
+fn store_keys(store: &Kept, prefix: &str) -> Vec<String> {
+    store.expiries.keys().filter(|k| k.starts_with(prefix)).cloned().collect()
 }
 
 fn never(_: &Delivery) -> DeliveryResult {
@@ -110,7 +139,7 @@ fn never(_: &Delivery) -> DeliveryResult {
 #[test]
 fn a_refused_webhook_is_kept_with_its_likely_cause() {
     let bridge = Bridge::new(settings(&[("ALERT_WEBHOOK_URL", "")])).keeps_records(true);
-    let mut store = MemoryStore::new();
+    let mut store = Kept::default();
     // The right MAC, in base64: Volubile takes hex.
     let base64_mac = base64::engine::general_purpose::STANDARD.encode(hmac(b"vol-secret", VOLUBILE));
     let (finished, after) = refused(&bridge, &base64_mac, &mut store, NOW, &mut never);
@@ -131,7 +160,7 @@ fn a_refused_webhook_is_kept_with_its_likely_cause() {
 #[test]
 fn only_the_last_rejected_keep_are_listed_and_the_older_are_given_back_to_delete() {
     let bridge = Bridge::new(settings(&[("ALERT_WEBHOOK_URL", ""), ("REJECTED_KEEP", "2")])).keeps_records(true);
-    let mut store = MemoryStore::new();
+    let mut store = Kept::default();
     for i in 0..4 {
         refused(&bridge, "bad", &mut store, NOW + i, &mut never);
     }
@@ -152,7 +181,7 @@ fn nothing_is_kept_without_an_admin_token_or_where_the_shell_cannot_list() {
         Bridge::new(settings(&[("ALERT_WEBHOOK_URL", ""), ("ADMIN_TOKEN", "")])).keeps_records(true),
         Bridge::new(settings(&[("ALERT_WEBHOOK_URL", "")])),
     ] {
-        let mut store = MemoryStore::new();
+        let mut store = Kept::default();
         let (_, after) = refused(&bridge, "bad", &mut store, NOW, &mut never);
         assert!(after.is_none(), "nothing follows");
         assert!(store_keys(&store, "").is_empty());
@@ -176,7 +205,7 @@ fn assert_signed(delivery: &Delivery) -> Value {
 #[test]
 fn a_spike_of_refusals_alerts_once_an_hour_per_route() {
     let bridge = Bridge::new(settings(&[])).keeps_records(true);
-    let mut store = MemoryStore::new();
+    let mut store = Kept::default();
     let alerts = std::cell::RefCell::new(Vec::new());
     let mut send = |d: &Delivery| {
         alerts.borrow_mut().push(assert_signed(d));
@@ -205,7 +234,7 @@ fn a_spike_of_refusals_alerts_once_an_hour_per_route() {
 #[test]
 fn refusals_spread_over_more_than_ten_minutes_do_not_alert() {
     let bridge = Bridge::new(settings(&[])).keeps_records(true);
-    let mut store = MemoryStore::new();
+    let mut store = Kept::default();
     // Two early in one window, one late in the next: 19 minutes apart. The
     // last window counts only for the part still within ten minutes.
     for at in [NOW + 10, NOW + 20, NOW + 1190] {
@@ -216,7 +245,7 @@ fn refusals_spread_over_more_than_ten_minutes_do_not_alert() {
 #[test]
 fn an_alert_that_fails_is_tried_three_times_then_the_next_refusal_alerts() {
     let bridge = Bridge::new(settings(&[("ALERT_REJECTED_THRESHOLD", "1")])).keeps_records(true);
-    let mut store = MemoryStore::new();
+    let mut store = Kept::default();
     let mut attempts = 0;
     let (finished, after) = refused(&bridge, "bad", &mut store, NOW, &mut |_| {
         attempts += 1;
@@ -235,7 +264,7 @@ fn an_alert_that_fails_is_tried_three_times_then_the_next_refusal_alerts() {
 #[test]
 fn a_setting_that_cannot_be_used_is_alerted_once_a_day() {
     let bridge = Bridge::new(settings(&[("VOICE360_AGENTS", "not an entry"), ("ALERT_REJECTED_THRESHOLD", "100")]));
-    let mut store = MemoryStore::new();
+    let mut store = Kept::default();
     let mut alerts = Vec::new();
     let mut send = |d: &Delivery| {
         alerts.push(assert_signed(d));
@@ -270,7 +299,7 @@ fn a_dead_letter_is_announced_once() {
         upstream_status: Some(400),
         dead_at: NOW,
     };
-    let mut store = MemoryStore::new();
+    let mut store = Kept::default();
     let mut alerts = Vec::new();
     for _ in 0..2 {
         let step = bridge.dead_letter_aftermath(&dead, NOW).unwrap();
@@ -290,7 +319,7 @@ fn an_unusable_alert_secret_turns_alerts_off_and_says_so() {
     let s = settings(&[("ALERT_WEBHOOK_SECRET", "not-whsec")]);
     assert_eq!(s.invalid.iter().map(|e| e.name).collect::<Vec<_>>(), ["ALERT_WEBHOOK_SECRET"]);
     let bridge = Bridge::new(s).keeps_records(true);
-    let mut store = MemoryStore::new();
+    let mut store = Kept::default();
     let (_, after) = refused(&bridge, "bad", &mut store, NOW, &mut never);
     assert_eq!(after.unwrap().summary.result, "done", "kept, not alerted");
 }
