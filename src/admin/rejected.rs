@@ -21,8 +21,9 @@ pub const REJECTED_TTL: u64 = 7 * 86_400;
 /// The most of a body kept: enough for any call event; a transcript is
 /// kept in part, and then not analysed.
 pub const BODY_KEPT: usize = 64 * 1024;
-/// The bytes the finder may hash for one record when they are listed: a
-/// hundred records stay within a second of work.
+/// The bytes the finder may hash for one record's variants when they are
+/// listed (beyond checking the record as received, which a kept body of at
+/// most 64 KiB bounds).
 const CAUSE_BUDGET: usize = 2 << 20;
 
 /// One refused webhook.
