@@ -189,6 +189,15 @@ impl Error {
         }
     }
 
+    /// What failed inside the bridge, for the log only (the answer says
+    /// no more than the code): a store's or the queue's error, plain.
+    pub fn reason(&self) -> Option<String> {
+        match self {
+            Error::StoreUnavailable(why) | Error::QueueUnavailable(why) => Some(crate::http::plain(why)),
+            _ => None,
+        }
+    }
+
     /// The upstream's status, when this error quotes one.
     pub fn upstream_status(&self) -> Option<u16> {
         match self {
@@ -281,8 +290,10 @@ impl fmt::Display for Error {
             SmsNotSent { part, parts, upstream } => {
                 write!(f, "SMS part {} of {parts} was not sent. {}", part + 1, upstream.said())
             }
-            StoreUnavailable(why) => write!(f, "the bridge's store failed: {why}"),
-            QueueUnavailable(why) => write!(f, "the delivery queue refused: {why}"),
+            // What failed is logged (`reason`), never answered: it speaks of
+            // the runtime, not of the request.
+            StoreUnavailable(_) => f.write_str("the bridge's store is unavailable for now; retry later"),
+            QueueUnavailable(_) => f.write_str("the delivery queue is unavailable for now; retry later"),
             Unauthorized => write!(f, "this route needs Authorization: Bearer <{}>", names::ADMIN_TOKEN),
             NoDeadLetters => f.write_str(
                 "dead letters, held transcriptions and refused webhooks are listed only where the bridge keeps them in Workers KV",

@@ -174,7 +174,7 @@ impl DeliveryResult {
 
     /// The request could not be made (a refused connection, DNS).
     pub fn unreachable(target: &Target, why: &str) -> Self {
-        Self::unanswered(format!("{} could not be reached: {why}", target.upstream()))
+        Self::unanswered(format!("{} could not be reached: {}", target.upstream(), plain(why)))
     }
 
     /// Re:amaze: 2xx is success. Voice360 also says `"error": true` in a
@@ -204,4 +204,18 @@ pub enum Verdict {
     Temporary,
     /// Refused: do not retry unchanged.
     Permanent,
+}
+
+/// What a runtime's error says, without what it says of the runtime: its
+/// first line, cut where a stack frame or a file path begins, at most 200
+/// characters. Used for every error text a shell hands the core, so no
+/// answer, log line or dead letter carries a stack trace or a path.
+pub fn plain(text: &str) -> String {
+    let line = text.lines().next().unwrap_or("").trim();
+    let cut = [" at ", "file://", " (/", "\tat "].iter().filter_map(|m| line.find(m)).min().unwrap_or(line.len());
+    let line = line[..cut].trim_end_matches([' ', ':', '(']);
+    match line.char_indices().nth(200) {
+        Some((end, _)) => format!("{}…", &line[..end]),
+        None => line.to_string(),
+    }
 }

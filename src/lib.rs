@@ -48,6 +48,7 @@ pub mod cards;
 pub mod error;
 pub mod graphemes;
 pub mod http;
+pub mod identity;
 #[cfg(feature = "js")]
 pub mod js;
 pub mod json;

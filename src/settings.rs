@@ -36,89 +36,7 @@ impl fmt::Debug for Secret {
     }
 }
 
-/// Every setting name, in the order the README documents them.
-pub mod names {
-    pub const REAMAZE_BASE_URL: &str = "REAMAZE_BASE_URL";
-    pub const REAMAZE_VOICE_SECRET: &str = "REAMAZE_VOICE_SECRET";
-    pub const REAMAZE_SMS_SECRET: &str = "REAMAZE_SMS_SECRET";
-    pub const VOICE360_WEBHOOK_SECRETS: &str = "VOICE360_WEBHOOK_SECRETS";
-    pub const VOICE360_API_KEY: &str = "VOICE360_API_KEY";
-    pub const VOICE360_ACCOUNT_ID: &str = "VOICE360_ACCOUNT_ID";
-    pub const VOICE360_API_BASE: &str = "VOICE360_API_BASE";
-    pub const SMS_CHANNEL_NUMBER: &str = "SMS_CHANNEL_NUMBER";
-    pub const BIRD_SIGNING_KEYS: &str = "BIRD_SIGNING_KEYS";
-    pub const BIRD_WEBHOOK_URL: &str = "BIRD_WEBHOOK_URL";
-    pub const BIRD_MAX_AGE_SECONDS: &str = "BIRD_MAX_AGE_SECONDS";
-    pub const BIRD_MAX_FUTURE_SECONDS: &str = "BIRD_MAX_FUTURE_SECONDS";
-    pub const BIRD_POST_STATUSES: &str = "BIRD_POST_STATUSES";
-    pub const VOLUBILE_WEBHOOK_SECRETS: &str = "VOLUBILE_WEBHOOK_SECRETS";
-    pub const VOLUBILE_NUMBER: &str = "VOLUBILE_NUMBER";
-    pub const MAX_BODY_BYTES: &str = "MAX_BODY_BYTES";
-    pub const UPSTREAM_TIMEOUT_MS: &str = "UPSTREAM_TIMEOUT_MS";
-    pub const QUEUE_MAX_ATTEMPTS: &str = "QUEUE_MAX_ATTEMPTS";
-    pub const QUEUE_RETRY_BASE_SECONDS: &str = "QUEUE_RETRY_BASE_SECONDS";
-    pub const QUEUE_RETRY_MAX_SECONDS: &str = "QUEUE_RETRY_MAX_SECONDS";
-    pub const ADMIN_TOKEN: &str = "ADMIN_TOKEN";
-    pub const MAX_MESSAGE_CHARS: &str = "MAX_MESSAGE_CHARS";
-    pub const MAX_JSON_DEPTH: &str = "MAX_JSON_DEPTH";
-    pub const MAX_HEADER_BYTES: &str = "MAX_HEADER_BYTES";
-    pub const MAX_SECRETS: &str = "MAX_SECRETS";
-    pub const VOICE_CHANNEL_NUMBER: &str = "VOICE_CHANNEL_NUMBER";
-    pub const VOICE360_AGENTS: &str = "VOICE360_AGENTS";
-    pub const REDACT_CARD_NUMBERS: &str = "REDACT_CARD_NUMBERS";
-    pub const VOICE360_POST_EVENTS: &str = "VOICE360_POST_EVENTS";
-    pub const REJECTED_KEEP: &str = "REJECTED_KEEP";
-    pub const ALERT_WEBHOOK_URL: &str = "ALERT_WEBHOOK_URL";
-    pub const ALERT_WEBHOOK_SECRET: &str = "ALERT_WEBHOOK_SECRET";
-    pub const ALERT_REJECTED_THRESHOLD: &str = "ALERT_REJECTED_THRESHOLD";
-
-    pub const ALL: [&str; 33] = [
-        REAMAZE_BASE_URL,
-        REAMAZE_VOICE_SECRET,
-        REAMAZE_SMS_SECRET,
-        VOICE360_WEBHOOK_SECRETS,
-        VOICE360_API_KEY,
-        VOICE360_ACCOUNT_ID,
-        VOICE360_API_BASE,
-        SMS_CHANNEL_NUMBER,
-        BIRD_SIGNING_KEYS,
-        BIRD_WEBHOOK_URL,
-        BIRD_MAX_AGE_SECONDS,
-        BIRD_MAX_FUTURE_SECONDS,
-        BIRD_POST_STATUSES,
-        VOLUBILE_WEBHOOK_SECRETS,
-        VOLUBILE_NUMBER,
-        MAX_BODY_BYTES,
-        UPSTREAM_TIMEOUT_MS,
-        QUEUE_MAX_ATTEMPTS,
-        QUEUE_RETRY_BASE_SECONDS,
-        QUEUE_RETRY_MAX_SECONDS,
-        ADMIN_TOKEN,
-        MAX_MESSAGE_CHARS,
-        MAX_JSON_DEPTH,
-        MAX_HEADER_BYTES,
-        MAX_SECRETS,
-        VOICE_CHANNEL_NUMBER,
-        VOICE360_AGENTS,
-        REDACT_CARD_NUMBERS,
-        VOICE360_POST_EVENTS,
-        REJECTED_KEEP,
-        ALERT_WEBHOOK_URL,
-        ALERT_WEBHOOK_SECRET,
-        ALERT_REJECTED_THRESHOLD,
-    ];
-
-    /// The settings that hold a scheme's secrets.
-    pub fn secrets_of(scheme: crate::signature::Scheme) -> &'static [&'static str] {
-        use crate::signature::Scheme;
-        match scheme {
-            Scheme::Reamaze => &[REAMAZE_VOICE_SECRET, REAMAZE_SMS_SECRET],
-            Scheme::Voice360 => &[VOICE360_WEBHOOK_SECRETS],
-            Scheme::Bird => &[BIRD_SIGNING_KEYS],
-            Scheme::Volubile => &[VOLUBILE_WEBHOOK_SECRETS],
-        }
-    }
-}
+pub mod names;
 
 pub const DEFAULT_REAMAZE_BASE_URL: &str = "https://www.reamaze.io";
 pub const DEFAULT_VOICE360_API_BASE: &str = "https://api.voice360.app/v3/voice";
@@ -224,6 +142,10 @@ pub struct Settings {
     /// A `whsec_` secret, as Standard Webhooks writes one.
     pub alert_webhook_secret: Option<Secret>,
     pub alert_rejected_threshold: u32,
+    /// A call from a number that starts within this many minutes of that
+    /// number's previous call joins its conversation; 0, one conversation
+    /// per call.
+    pub voice_thread_minutes: u32,
     /// The settings whose values could not be used. Each disables only what
     /// depends on it (see `blocking`); a limit falls back to its default.
     pub invalid: Vec<SettingsError>,
@@ -264,6 +186,7 @@ impl Default for Settings {
             alert_webhook_url: None,
             alert_webhook_secret: None,
             alert_rejected_threshold: DEFAULT_ALERT_REJECTED_THRESHOLD,
+            voice_thread_minutes: 0,
             invalid: Vec::new(),
         }
     }
@@ -384,6 +307,7 @@ impl Reader<'_> {
             alert_webhook_url: self.optional_url(ALERT_WEBHOOK_URL),
             alert_webhook_secret: self.alert_secret(),
             alert_rejected_threshold: self.small(ALERT_REJECTED_THRESHOLD, DEFAULT_ALERT_REJECTED_THRESHOLD).max(1),
+            voice_thread_minutes: self.minutes(VOICE_THREAD_MINUTES),
             invalid: Vec::new(),
         }
     }
@@ -433,6 +357,17 @@ impl Reader<'_> {
             self.refuse(name, "a whole number below 4294967296");
             default
         })
+    }
+
+    /// Minutes, at most a week (joining calls further apart would join
+    /// strangers' calls to a reused number); beyond, 0 and refused by name.
+    fn minutes(&self, name: &'static str) -> u32 {
+        let minutes = self.small(name, 0);
+        if minutes > 7 * 24 * 60 {
+            self.refuse(name, "minutes, at most 10080 (a week)");
+            return 0;
+        }
+        minutes
     }
 
     fn size(&self, name: &'static str, default: usize) -> usize {

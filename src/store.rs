@@ -98,15 +98,35 @@ pub mod ttl {
     pub const CONTACT: u64 = 365 * 86_400;
 }
 
-/// Keys, namespaced by purpose. Variable parts that could be long or carry
-/// customer text are hashed, so keys stay short and hold no message text.
+/// Keys, namespaced by purpose, every one built here and bounded
+/// (`bounded`): an id of any length makes a key every store takes (Workers
+/// KV refuses keys over 512 bytes). Variable parts that carry customer text
+/// are hashed, so keys hold no message text.
 pub mod keys {
     use super::digest;
+    use sha2::{Digest, Sha256};
+
+    /// The longest key the bridge makes, in bytes: within Workers KV's 512
+    /// with room for a prefix a Redis or KV user adds of their own.
+    pub const MAX_KEY_BYTES: usize = 256;
+
+    /// The mark of a variable part replaced by its digest.
+    pub const DIGESTED: &str = "#sha256:";
+
+    /// `prefix` then `variable`; when that is longer than `MAX_KEY_BYTES`,
+    /// `variable` is replaced by its whole SHA-256 (never cut), so two ids
+    /// still make two keys and deduplication stays exact.
+    pub fn bounded(prefix: &str, variable: &str) -> String {
+        if prefix.len() + variable.len() <= MAX_KEY_BYTES {
+            return format!("{prefix}{variable}");
+        }
+        format!("{prefix}{DIGESTED}{}", hex::encode(Sha256::digest(variable.as_bytes())))
+    }
 
     /// A message's delivery to Re:amaze: claimed while it is under way,
     /// marked done once Re:amaze took it, so a copy is a duplicate.
     pub fn delivery(message_id: &str) -> String {
-        format!("{DELIVERY_PREFIX}{message_id}")
+        bounded(DELIVERY_PREFIX, message_id)
     }
 
     const DELIVERY_PREFIX: &str = "seen:";
@@ -125,29 +145,29 @@ pub mod keys {
 
     /// The refusals on `route` in the 10-minute `window` (Unix seconds / 600).
     pub fn refusals(route: &str, window: i64) -> String {
-        format!("{COUNT_PREFIX}rejected:{route}:{window}")
+        bounded(&format!("{COUNT_PREFIX}rejected:"), &format!("{route}:{window}"))
     }
 
     /// The claim that an alert of `kind` about `about` went out.
     pub fn alert(kind: &str, about: &str) -> String {
-        format!("{ALERT_PREFIX}{kind}:{}", digest(&[about.as_bytes()]))
+        bounded(ALERT_PREFIX, &format!("{kind}:{}", digest(&[about.as_bytes()])))
     }
 
     /// A refused webhook kept for operators. Keys list in order, so the
     /// time is written counting down: the newest first.
     pub fn rejected(at: i64, id: &str) -> String {
-        format!("{REJECTED_PREFIX}{:011}:{id}", 99_999_999_999 - at.clamp(0, 99_999_999_999))
+        bounded(&format!("{REJECTED_PREFIX}{:011}:", 99_999_999_999 - at.clamp(0, 99_999_999_999)), id)
     }
 
     pub const REJECTED_PREFIX: &str = "rejected:";
 
     pub fn call(provider: &str, call_id: &str) -> String {
-        format!("call:{provider}:{call_id}")
+        bounded(&format!("call:{provider}:"), call_id)
     }
 
     /// A transcription kept until its call is known.
     pub fn held(provider: &str, call_id: &str) -> String {
-        format!("{HELD_PREFIX}{provider}:{call_id}")
+        bounded(&format!("{HELD_PREFIX}{provider}:"), call_id)
     }
 
     pub const HELD_PREFIX: &str = "held:";
@@ -155,8 +175,23 @@ pub mod keys {
     /// The name a provider's contact book gives `phone`, kept by its digits
     /// (and a leading `+`), so the ways of writing one number meet.
     pub fn contact(provider: &str, phone: &str) -> String {
-        let digits: String = phone.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect();
-        format!("contact:{provider}:{digits}")
+        bounded(&format!("contact:{provider}:"), &number_digits(phone))
+    }
+
+    /// The conversation a caller's last call was in, and when it was last
+    /// heard of (`VOICE_THREAD_MINUTES`), by the caller's digits.
+    pub fn caller(provider: &str, phone: &str) -> String {
+        bounded(&format!("caller:{provider}:"), &number_digits(phone))
+    }
+
+    /// The conversation a call joined (`VOICE_THREAD_MINUTES`), by the
+    /// call's own thread.
+    pub fn joined(call_thread: &str) -> String {
+        bounded("joined:", call_thread)
+    }
+
+    fn number_digits(phone: &str) -> String {
+        phone.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect()
     }
 
     /// Phone numbers count by their digits: the setting and the provider
@@ -168,7 +203,7 @@ pub mod keys {
 
     /// A dead letter, kept for operators to list and replay.
     pub fn dead_letter(message_id: &str) -> String {
-        format!("{DEAD_LETTER_PREFIX}{message_id}")
+        bounded(DEAD_LETTER_PREFIX, message_id)
     }
 
     pub const DEAD_LETTER_PREFIX: &str = "dead:";
@@ -182,7 +217,7 @@ pub mod keys {
 
 /// A short hex digest of length-prefixed parts, so `("ab","c")` and
 /// `("a","bc")` differ.
-fn digest(parts: &[&[u8]]) -> String {
+pub fn digest(parts: &[&[u8]]) -> String {
     let mut hasher = Sha256::new();
     for part in parts {
         hasher.update((part.len() as u64).to_be_bytes());

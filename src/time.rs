@@ -90,6 +90,17 @@ pub fn unix_to_iso(seconds: i64) -> Option<String> {
     Some(out)
 }
 
+/// Unix seconds and a millisecond within that second, as `unix_to_iso`
+/// writes them with the milliseconds: `2024-01-01T00:00:00.300+00:00`.
+pub fn unix_to_iso_ms(seconds: i64, millis: u16) -> Option<String> {
+    let mut out = unix_to_iso(seconds)?;
+    let mut fraction = String::with_capacity(4);
+    fraction.push('.');
+    push_padded(&mut fraction, u64::from(millis.min(999)), 3);
+    out.insert_str(19, &fraction);
+    Some(out)
+}
+
 /// Reads `count` ASCII digits at `at`.
 fn digits(bytes: &[u8], at: usize, count: usize) -> Option<u32> {
     let slice = bytes.get(at..at + count)?;

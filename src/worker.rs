@@ -73,6 +73,9 @@ struct LogLine<'a> {
     upstream_status: Option<u16>,
     deliveries: u32,
     duration_ms: u64,
+    /// What failed inside the bridge (a store, the queue), plain.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
 }
 
 /// Takes the runtime's own `Request`, not worker-rs's: converting it reads
@@ -99,6 +102,7 @@ pub async fn fetch(request: WebRequest, env: Env, ctx: Context) -> Result<Worker
         upstream_status: summary.upstream_status,
         deliveries,
         duration_ms: Date::now().as_millis().saturating_sub(started),
+        reason: summary.reason.as_deref(),
     };
     console_log!("{}", serde_json::to_string(&line).expect("a log line serializes"));
     if let Some(step) = after {
@@ -176,7 +180,7 @@ impl Io<'_> {
 
     /// Runs an exchange to its end; a store or queue that fails ends it.
     async fn run(&self, mut step: Step, deliveries: &mut u32) -> std::result::Result<Finished, Error> {
-        let failed = Error::StoreUnavailable;
+        let failed = |why: String| Error::StoreUnavailable(crate::http::plain(&why));
         loop {
             step = match step {
                 Step::Read(read) => {

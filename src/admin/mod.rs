@@ -90,8 +90,24 @@ impl Held {
     /// transcription that has not been let go.
     pub fn of(key: &str, value: &str) -> Option<Held> {
         let (provider, call_id) = key.strip_prefix(crate::store::keys::HELD_PREFIX)?.split_once(':')?;
-        (!value.is_empty()).then(|| Held { provider: provider.into(), call_id: call_id.into(), bytes: value.len() })
+        if value.is_empty() {
+            return None;
+        }
+        // A call id too long for a key is keyed by its digest: the id is
+        // read from the transcription kept.
+        let call_id = match call_id.starts_with(crate::store::keys::DIGESTED) {
+            true => held_call_id(value).unwrap_or_else(|| call_id.to_string()),
+            false => call_id.to_string(),
+        };
+        Some(Held { provider: provider.into(), call_id, bytes: value.len() })
     }
+}
+
+/// The call id of a held Voice360 transcription (`metadata.uniqueid`).
+fn held_call_id(value: &str) -> Option<String> {
+    let object = crate::json::parse_object(value.as_bytes(), 64).ok()?;
+    let metadata = object.object("metadata", "metadata").ok()??;
+    metadata.string("uniqueid", "metadata.uniqueid").ok()?.map(String::from)
 }
 
 /// `GET /admin/held`: the transcriptions held until their call is known.

@@ -60,6 +60,8 @@ pub struct Summary {
     pub result: &'static str,
     /// The status of the last upstream answer, if a delivery was made.
     pub upstream_status: Option<u16>,
+    /// What failed inside the bridge (a store, the queue), for the log.
+    pub reason: Option<String>,
 }
 
 impl Finished {
@@ -74,7 +76,12 @@ impl Finished {
 /// read, a store that failed under the shell).
 impl From<Error> for Finished {
     fn from(error: Error) -> Finished {
-        let summary = Summary { result: error.code(), upstream_status: error.upstream_status(), ..Summary::default() };
+        let summary = Summary {
+            result: error.code(),
+            upstream_status: error.upstream_status(),
+            reason: error.reason(),
+            ..Summary::default()
+        };
         Finished { response: error.response(&Context::default()), summary }
     }
 }
@@ -280,6 +287,7 @@ pub(super) fn respond(context: &Context, result: &'static str, response: Respons
         event: context.event.clone(),
         result,
         upstream_status: context.upstream_status,
+        reason: None,
     };
     Step::Respond(Finished { response, summary })
 }
@@ -288,5 +296,12 @@ pub(super) fn respond(context: &Context, result: &'static str, response: Respons
 pub(super) fn fail(context: &Context, error: Error) -> Step {
     let mut context = context.clone();
     context.upstream_status = error.upstream_status().or(context.upstream_status);
-    respond(&context, error.code(), error.response(&context))
+    let summary = Summary {
+        provider: context.provider,
+        event: context.event.clone(),
+        result: error.code(),
+        upstream_status: context.upstream_status,
+        reason: error.reason(),
+    };
+    Step::Respond(Finished { response: error.response(&context), summary })
 }

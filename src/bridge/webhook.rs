@@ -41,7 +41,7 @@ pub(super) fn start(
     verify(settings, provider, request, now)?;
     let event = Event::parse(provider, request.body, settings.max_json_depth).map_err(Error::Payload)?;
     let context = Context { provider: Some(provider.name()), event: Some(event.name()), ..Context::default() };
-    let reads = event.reads();
+    let reads = event.reads(settings);
     let translating = Translating { settings: settings.clone(), event, reads: reads.clone(), context, mode, now };
     Ok(step::read(reads, AfterRead::Translate(Box::new(translating))))
 }

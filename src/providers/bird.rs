@@ -4,6 +4,7 @@
 //! exists, so a delivery whose call sits at the top level is accepted too.
 
 use super::{label, value_text, Fields, TranslateError, Translation};
+use crate::identity::Who;
 use crate::json::{Node, Object};
 use crate::reamaze::{Channel, Direction, Message, Outgoing, Party};
 use crate::settings::Settings;
@@ -52,10 +53,6 @@ impl Event {
             .to_string()
         });
         let (customer, channel) = parties(&fields, direction)?;
-        if customer.phone.is_none() {
-            let flat = if direction == Direction::Inbound { "from" } else { "to" };
-            return Err(TranslateError::Missing(join(path, flat)));
-        }
         Ok(Event { event, status, direction, call_id, customer, channel, call, path })
     }
 
@@ -112,6 +109,13 @@ impl Event {
 }
 
 impl Event {
+    /// The call, for joining a caller's calls: its thread, and the
+    /// customer's number.
+    pub(super) fn voice_call(&self) -> (Option<String>, Option<String>) {
+        let number = self.customer.phone.as_deref().and_then(|p| Who::read(Some(p)).ok()?.number().map(String::from));
+        (Some(format!("bird:{}", self.call_id)), number)
+    }
+
     /// A call nobody answered: who was called, and how long the caller
     /// waited (inbound, from the call's start) or the customer's phone rang
     /// (outbound), where the call's times say.
@@ -141,11 +145,11 @@ impl Event {
 /// customer (`originator`, or the flat `from`), `outgoing` ones go to them
 /// (`receiver`, or `to`).
 fn parties(call: &Fields, direction: Direction) -> Result<(Party, Party), TranslateError> {
-    let number = |side: &str, flat: &str| -> Result<Option<String>, TranslateError> {
+    let who = |side: &str, flat: &str| -> Result<Who, TranslateError> {
         let nested = call.object(side).and_then(|o| o.get("number")).and_then(|n| n.get("number"));
         match nested.and_then(value_text) {
-            Some(text) => call.checked_phone(&format!("{side}.number.number"), text).map(Some),
-            None => call.phone(flat),
+            Some(text) => call.classify(&format!("{side}.number.number"), &text),
+            None => call.who(flat),
         }
     };
     let caller_name = call
@@ -153,10 +157,13 @@ fn parties(call: &Fields, direction: Direction) -> Result<(Party, Party), Transl
         .and_then(|o| o.get("number"))
         .and_then(|n| n.get("callerIdName"))
         .and_then(value_text);
-    let (from, to) = (number("originator", "from")?, number("receiver", "to")?);
+    let (from, to) = (who("originator", "from")?, who("receiver", "to")?);
+    let customer = |who: &Who, name: Option<String>| Party::named(who.name(name), Some(who.phone()));
+    // The channel's own side, when Bird says which number it was.
+    let channel = |who: &Who| Party::named(None, (*who != Who::Withheld).then(|| who.phone()));
     Ok(match direction {
-        Direction::Inbound => (Party::named(caller_name, from), Party::named(None, to)),
-        Direction::Outbound => (Party::named(None, to), Party::named(None, from)),
+        Direction::Inbound => (customer(&from, caller_name), channel(&to)),
+        Direction::Outbound => (customer(&to, None), channel(&from)),
     })
 }
 

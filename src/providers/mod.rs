@@ -7,12 +7,14 @@
 //! echo markers), then `Event::translate` runs on their values.
 
 pub mod bird;
+mod settle;
 pub mod voice360;
 pub mod volubile;
 
 use std::fmt;
 use std::str::FromStr;
 
+use crate::identity::Who;
 use crate::json::{self, JsonError, Node, Object};
 use crate::reamaze::Outgoing;
 use crate::settings::{names, Secret, Settings};
@@ -217,10 +219,22 @@ impl Event {
     }
 
     /// The store keys `translate` will consult.
-    pub fn reads(&self) -> Vec<String> {
-        match self {
+    pub fn reads(&self, settings: &Settings) -> Vec<String> {
+        let mut reads = match self {
             Event::Voice360(e) => e.reads(),
             Event::Bird(_) | Event::Volubile(_) => Vec::new(),
+        };
+        reads.extend(settle::reads(self.provider().name(), self.voice_call().as_ref(), settings));
+        reads
+    }
+
+    /// The voice call the event is of, for joining a caller's calls
+    /// (`VOICE_THREAD_MINUTES`); `None` for SMS and contacts.
+    fn voice_call(&self) -> Option<settle::Call> {
+        match self {
+            Event::Voice360(e) => e.voice_call(),
+            Event::Bird(e) => Some(e.voice_call()),
+            Event::Volubile(c) => Some(c.voice_call()),
         }
     }
 
@@ -232,6 +246,7 @@ impl Event {
         };
         if let Outcome::Messages(messages) = &mut translation.outcome {
             messages.iter_mut().for_each(|outgoing| clean(&mut outgoing.message, settings));
+            settle::settle(self.provider().name(), messages, &mut translation.remember, settings, lookup);
         }
         Ok(translation)
     }
@@ -306,38 +321,37 @@ impl<'a> Fields<'a> {
         }
     }
 
-    /// A phone number, checked (see `phone_number`); absent is `None`.
-    /// Given as a list (Voice360 sends `to_number` both ways), its first.
-    pub fn phone(&self, key: &str) -> Result<Option<String>, TranslateError> {
-        self.phone_of(&[key])
-    }
-
-    /// The first of `keys` that holds a number or a list of them, checked
-    /// as a phone number.
-    pub fn phone_of(&self, keys: &[&str]) -> Result<Option<String>, TranslateError> {
+    /// The party at the first of `keys` that holds text (of a list, its
+    /// first), classified (`identity::Who`); none is withheld. Junk is
+    /// refused, naming the field.
+    pub fn who_of(&self, keys: &[&str]) -> Result<Who, TranslateError> {
         let found = keys.iter().find_map(|&k| Some((k, self.texts(k).into_iter().next()?)));
-        found.map(|(key, text)| self.checked_phone(key, text)).transpose()
-    }
-
-    pub fn need_phone(&self, key: &str) -> Result<String, TranslateError> {
-        self.need_phone_of(&[key])
-    }
-
-    pub fn need_phone_of(&self, keys: &[&str]) -> Result<String, TranslateError> {
-        self.phone_of(keys)?.ok_or_else(|| TranslateError::Missing(self.field_path(keys[0])))
-    }
-
-    /// Phone numbers, from one or a list.
-    pub fn phones(&self, key: &str) -> Result<Vec<String>, TranslateError> {
-        self.texts(key).into_iter().map(|text| self.checked_phone(key, text)).collect()
-    }
-
-    pub(crate) fn checked_phone(&self, key: &str, text: String) -> Result<String, TranslateError> {
-        if phone_number(&text) {
-            Ok(text)
-        } else {
-            Err(TranslateError::Invalid { field: self.field_path(key), expected: PHONE_EXPECTED })
+        match found {
+            Some((key, text)) => self.classify(key, &text),
+            None => Ok(Who::Withheld),
         }
+    }
+
+    pub fn who(&self, key: &str) -> Result<Who, TranslateError> {
+        self.who_of(&[key])
+    }
+
+    /// Each party of a list (Voice360's `to_number`), or of one.
+    pub fn whos(&self, key: &str) -> Result<Vec<Who>, TranslateError> {
+        self.texts(key).iter().map(|text| self.classify(key, text)).collect()
+    }
+
+    /// The channel's own number at the first of `keys`: `None` where it is
+    /// absent or withheld (the deployment's setting stands in).
+    pub fn channel_phone(&self, keys: &[&str]) -> Result<Option<String>, TranslateError> {
+        Ok(match self.who_of(keys)? {
+            Who::Withheld => None,
+            who => Some(who.phone()),
+        })
+    }
+
+    pub(crate) fn classify(&self, key: &str, text: &str) -> Result<Who, TranslateError> {
+        Who::read(Some(text)).map_err(|expected| TranslateError::Invalid { field: self.field_path(key), expected })
     }
 
     /// A length of time in seconds, at most a month: anything longer is no
@@ -400,23 +414,6 @@ pub(crate) fn value_text(value: &Node) -> Option<String> {
     }
 }
 
-const PHONE_EXPECTED: &str = "a phone number: digits with an optional leading +, spaces, dashes, dots or parentheses";
-
-/// Whether `text` can stand as a phone number in Re:amaze, where it names
-/// the customer and so picks the conversation: digits, an optional leading
-/// `+`, and the separators people write. Letters are refused (a payload
-/// with `+1555CALLME` is broken or hostile), except the words a phone system
-/// puts in place of a withheld number.
-pub(crate) fn phone_number(text: &str) -> bool {
-    const WITHHELD: [&str; 5] = ["anonymous", "restricted", "private", "unavailable", "unknown"];
-    if WITHHELD.iter().any(|w| w.eq_ignore_ascii_case(text)) {
-        return true;
-    }
-    let digits = text.strip_prefix('+').unwrap_or(text);
-    digits.bytes().any(|b| b.is_ascii_digit())
-        && digits.bytes().all(|b| b.is_ascii_digit() || matches!(b, b' ' | b'-' | b'.' | b'(' | b')'))
-}
-
 /// Cuts `text` to at most `limit` characters, at a line or word boundary
 /// where one is near, and says so at the end: an agent must never mistake a
 /// shortened transcript for a whole one.
@@ -449,9 +446,10 @@ pub(crate) fn drop_control_characters(text: &mut String) {
     }
 }
 
-/// How a party is named in a sentence: its name, else its number.
+/// How a party is named in a sentence: its name, else its number; a
+/// withheld one as such.
 pub(crate) fn label(party: &crate::reamaze::Party) -> String {
-    party.name.clone().or_else(|| party.phone.clone()).unwrap_or_else(|| "an unknown caller".into())
+    crate::identity::label(party.name.as_deref(), party.phone.as_deref())
 }
 
 /// Appends a line (none when empty).
@@ -536,19 +534,7 @@ impl Preview {
 
 #[cfg(test)]
 mod tests {
-    use super::{number_in_text, phone_number, shorten};
-
-    #[test]
-    fn phone_numbers_are_digits_and_separators() {
-        for good in ["+15551234567", "+1 (555) 123-4567", "555.123.4567", "1001", "Anonymous", "restricted"] {
-            assert!(phone_number(good), "{good}");
-        }
-        for bad in
-            ["+1555CALLME", "1-800-FLOWERS", "<script>", "+", "()", "++15551234567", "sip:1001@pbx", "5551234567x12"]
-        {
-            assert!(!phone_number(bad), "{bad}");
-        }
-    }
+    use super::{number_in_text, shorten};
 
     #[test]
     fn numbers_in_text_are_json_numbers() {

@@ -3,6 +3,7 @@
 //! `extractedData`, `classifierData` / `classificationData`); both are read.
 
 use super::{push_line, value_text, Fields, TranslateError, Translation};
+use crate::identity::Who;
 use crate::json::{Node, Object};
 use crate::reamaze::{Channel, Direction, Message, Outgoing, Party};
 use crate::settings::Settings;
@@ -13,9 +14,9 @@ pub struct Call {
     pub id: String,
     pub status: String,
     pub direction: Direction,
-    /// `None` only for an anonymous caller.
-    pub phone: Option<String>,
-    pub anonymous: bool,
+    /// The customer: withheld for an anonymous caller (`anonymous: true`,
+    /// whatever `phone` then holds) or a missing number.
+    pub customer: Who,
     object: Object,
 }
 
@@ -32,11 +33,8 @@ impl Call {
         let anonymous = fields.bool("anonymous").unwrap_or(false);
         // An anonymous call's number is whatever the system put there; it is
         // not used.
-        let phone = if anonymous { fields.text("phone") } else { fields.phone("phone")? };
-        if phone.is_none() && !anonymous {
-            return Err(TranslateError::Missing("phone".into()));
-        }
-        Ok(Call { id, status, direction, phone, anonymous, object })
+        let customer = if anonymous { Who::Withheld } else { fields.who("phone")? };
+        Ok(Call { id, status, direction, customer, object })
     }
 
     pub(super) fn translate(&self, settings: &Settings) -> Translation {
@@ -61,13 +59,13 @@ impl Call {
         let call = match self.direction {
             Direction::Inbound => "Inbound call with the AI agent".to_string(),
             // Whom the AI agent called (not an anonymous number).
-            Direction::Outbound => match &self.phone {
-                Some(phone) if !self.anonymous => format!("Outbound call by the AI agent to {phone}"),
-                _ => "Outbound call by the AI agent".to_string(),
+            Direction::Outbound => match &self.customer {
+                Who::Withheld => "Outbound call by the AI agent".to_string(),
+                who => format!("Outbound call by the AI agent to {}", who.phone()),
             },
         };
         let mut body = format!("{call}: {outcome}");
-        if self.anonymous {
+        if self.customer == Who::Withheld {
             body.push_str(" (the caller withheld their number)");
         }
         if let Some(summary) = fields.text("summary") {
@@ -84,12 +82,9 @@ impl Call {
             }
         }
 
-        let customer = match &self.phone {
-            Some(phone) if !self.anonymous => Party::named(customer_name(&extracted), Some(phone.clone())),
-            // Re:amaze needs a number to know the customer: anonymous calls
-            // go to one "Anonymous caller" rather than being dropped.
-            _ => Party::named(Some("Anonymous caller".into()), Some("anonymous".into())),
-        };
+        // A withheld caller is posted with an identity of this call's own
+        // (`providers::settle`), named by what the agent extracted if it did.
+        let customer = Party::named(self.customer.name(customer_name(&extracted)), Some(self.customer.phone()));
         let agent = Party::named(Some("Volubile AI agent".into()), settings.volubile_number.clone());
         let created_at = ["endTime", "created", "startTime"]
             .iter()
@@ -99,6 +94,12 @@ impl Call {
             .thread(Some(format!("volubile:{}", self.id)))
             .at(created_at);
         Translation::messages(vec![Outgoing { channel: Channel::Voice, message }])
+    }
+
+    /// The call, for joining a caller's calls: its thread, and the
+    /// customer's number.
+    pub(super) fn voice_call(&self) -> (Option<String>, Option<String>) {
+        (Some(format!("volubile:{}", self.id)), self.customer.number().map(String::from))
     }
 
     /// `Customer's request: Refund`, from the data map (either spelling),

@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use super::{Party, SMS_PART_UNITS};
+use crate::identity::Who;
 use crate::json::{self, JsonError};
 
 /// What Re:amaze posts to the SMS channel's webhook when an agent replies.
@@ -53,6 +54,11 @@ pub enum ReplyError {
     /// channel's number. Nothing is sent, since a guess can text the wrong
     /// person.
     RecipientUnclear(&'static str),
+    /// The customer's number was withheld: there is nobody to text.
+    CustomerWithheld,
+    /// The customer is an SMS sender name (an alphanumeric sender ID),
+    /// which cannot receive a text, or no number at all.
+    CustomerNotTextable(String),
 }
 
 impl ReplyError {
@@ -60,7 +66,7 @@ impl ReplyError {
     pub fn status(&self) -> u16 {
         match self {
             ReplyError::Missing(_) | ReplyError::Empty => 400,
-            ReplyError::RecipientUnclear(_) => 422,
+            ReplyError::RecipientUnclear(_) | ReplyError::CustomerWithheld | ReplyError::CustomerNotTextable(_) => 422,
         }
     }
 
@@ -70,6 +76,8 @@ impl ReplyError {
             ReplyError::Missing(_) => "missing_field",
             ReplyError::Empty => "empty_reply",
             ReplyError::RecipientUnclear(_) => "recipient_unclear",
+            ReplyError::CustomerWithheld => "customer_withheld",
+            ReplyError::CustomerNotTextable(_) => "customer_not_textable",
         }
     }
 
@@ -88,6 +96,13 @@ impl std::fmt::Display for ReplyError {
             ReplyError::Missing(field) => write!(f, "required field {field} is missing"),
             ReplyError::Empty => f.write_str("the reply has neither text nor attachments"),
             ReplyError::RecipientUnclear(why) => write!(f, "no SMS was sent: {why}"),
+            ReplyError::CustomerWithheld => {
+                f.write_str("no SMS was sent: the customer withheld their number, so there is no number to text")
+            }
+            ReplyError::CustomerNotTextable(who) => write!(
+                f,
+                "no SMS was sent: the customer {who:?} is an SMS sender name, not a phone number, and cannot receive a text"
+            ),
         }
     }
 }
@@ -111,7 +126,11 @@ pub fn reply_to_sms(reply: &StaffReply, channel_number: &str) -> Result<Vec<SmsP
     if from.is_none() && to.is_none() {
         return Err(ReplyError::Missing("to.phone"));
     }
-    let is_channel = |phone: &Option<String>| phone.as_deref().is_some_and(|p| same_number(p, channel_number));
+    let is_channel = |phone: &Option<String>| {
+        phone
+            .as_deref()
+            .is_some_and(|p| matches!(Who::read(Some(p)), Ok(Who::Number(_))) && same_number(p, channel_number))
+    };
     let (channel, customer) = match (is_channel(&from), is_channel(&to)) {
         (true, false) => (from, to.ok_or(ReplyError::Missing("to.phone"))?),
         (false, true) => (to, from.ok_or(ReplyError::Missing("from.phone"))?),
@@ -125,6 +144,11 @@ pub fn reply_to_sms(reply: &StaffReply, channel_number: &str) -> Result<Vec<SmsP
             ));
         }
     };
+    match Who::read(Some(&customer)) {
+        Ok(Who::Number(_)) => {}
+        Ok(Who::Withheld) => return Err(ReplyError::CustomerWithheld),
+        Ok(Who::Sender(_)) | Err(_) => return Err(ReplyError::CustomerNotTextable(customer)),
+    }
     let sender = channel.unwrap_or_else(|| channel_number.to_string());
     let text = reply_text(reply).ok_or(ReplyError::Empty)?;
     Ok(split_sms(&text, SMS_PART_UNITS)

@@ -41,8 +41,11 @@ pub async fn consume(batch: MessageBatch<Value>, env: Env, ctx: Context) -> Resu
             // case that consumer died before settling.
             Ok(Handled::Later) => message
                 .retry_with_options(&QueueRetryOptionsBuilder::new().with_delay_seconds(ttl::CLAIM as u32).build()),
+            // Not acknowledged (a dead letter that could not be kept
+            // included): the queue brings it back.
             Err(e) => {
-                console_log!("{}", json!({ "queue": batch.queue(), "outcome": "error", "error": e }));
+                let reason = crate::http::plain(&e);
+                console_log!("{}", json!({ "queue": batch.queue(), "outcome": "error", "reason": reason }));
                 message.retry();
             }
         }

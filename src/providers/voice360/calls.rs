@@ -4,6 +4,7 @@
 
 use super::contacts::contact_name;
 use super::{agent_name, capitalize, channel_party, CallMemory, Event, Kind, PROVIDER};
+use crate::identity::Who;
 use crate::providers::{label, Lookup, TranslateError, Translation};
 use crate::reamaze::{Channel, Direction, Message, Outgoing, Party};
 use crate::settings::Settings;
@@ -129,30 +130,34 @@ impl Event {
         contacts: Lookup,
     ) -> Result<CallMemory, TranslateError> {
         let meta = self.meta();
-        let customer_phone = meta.need_phone_of(customer_keys)?;
-        let customer_name = meta.text_of(name_keys).or_else(|| contact_name(contacts, &customer_phone));
+        let customer = meta.who_of(customer_keys)?;
+        let given = meta.text_of(name_keys);
+        let customer_name = customer.name(given.or_else(|| contact_name(contacts, &customer.phone())));
         Ok(CallMemory {
             direction: Some(direction),
-            customer_phone: Some(customer_phone),
+            customer_phone: Some(customer.phone()),
             customer_name,
-            channel_phone: meta.phone_of(channel_keys)?,
+            channel_phone: meta.channel_phone(channel_keys)?,
             agent: None,
         })
     }
 
     /// The caller of an inbound event that may omit the number when the
-    /// call is already known; named by the contact book when the call's
-    /// memory names nobody (a name the call's events gave wins).
+    /// call is already known (withheld when neither says); named by the
+    /// contact book when the call's memory names nobody (a name the call's
+    /// events gave wins).
     fn caller(&self, memory: &CallMemory, key: &str, contacts: Lookup) -> Result<CallMemory, TranslateError> {
         let meta = self.meta();
-        let phone = meta.phone(key)?.or_else(|| memory.customer_phone.clone());
-        let phone = phone.ok_or_else(|| TranslateError::Missing(format!("metadata.{key}")))?;
+        let phone = match meta.who(key)? {
+            Who::Withheld => memory.customer_phone.clone().unwrap_or_else(|| Who::Withheld.phone()),
+            who => who.phone(),
+        };
         let customer_name = memory.customer_name.is_none().then(|| contact_name(contacts, &phone)).flatten();
         Ok(CallMemory {
             direction: Some(memory.direction.unwrap_or(Direction::Inbound)),
             customer_phone: Some(phone),
             customer_name,
-            channel_phone: meta.phone("dnis")?,
+            channel_phone: meta.channel_phone(&["dnis"])?,
             agent: None,
         })
     }
@@ -204,20 +209,22 @@ impl Event {
         Ok(self.call_message(memory, parties, &[], body, settings))
     }
 
-    /// QUEUE_NO_ANSWER and its kin carry no call id: no thread, and the
-    /// message id takes the timestamp.
+    /// QUEUE_NO_ANSWER and its kin carry no call id: the message id takes
+    /// the caller and the timestamp (a withheld caller, the event's digest),
+    /// and the message is a conversation of its own (`providers::settle`).
     fn queue_miss(&self, settings: &Settings, body: String) -> Result<Translation, TranslateError> {
         let meta = self.meta();
-        let customer = meta.need_phone("caller_id_number")?;
-        let id = self.id(&[&customer, meta.text("queue_id").as_deref().unwrap_or(""), &self.timestamp.to_string()]);
+        let customer = meta.who_of(&["caller_id_number", "callerid_number"])?;
+        let caller = self.id_part_of(&customer);
+        let id = self.id(&[&caller, meta.text("queue_id").as_deref().unwrap_or(""), &self.timestamp.to_string()]);
         let message = Message::between(
             id,
             Direction::Inbound,
-            Party::phone(customer),
-            channel_party(meta.phone("dnis")?, settings.voice_channel_number.as_deref()),
+            Party::named(customer.name(None), Some(customer.phone())),
+            channel_party(meta.channel_phone(&["dnis"])?, settings.voice_channel_number.as_deref()),
             body,
         )
-        .at(time::unix_to_iso(self.timestamp));
+        .at(self.at(0));
         Ok(Translation::messages(vec![Outgoing { channel: Channel::Voice, message }]))
     }
 
@@ -252,7 +259,7 @@ impl Event {
             body,
         )
         .thread(uniqueid.as_ref().map(|u| format!("{PROVIDER}:{u}")))
-        .at(time::unix_to_iso(self.timestamp))
+        .at(self.at(0))
         .assigned(merged.assignee(settings));
         let remember = (merged != *memory).then(|| self.call_key()).flatten().map(|key| Entry {
             key,

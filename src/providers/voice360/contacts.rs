@@ -3,6 +3,7 @@
 //! contact carry their name where the event itself names nobody.
 
 use super::{Event, Kind, PROVIDER};
+use crate::identity::Who;
 use crate::providers::{Lookup, Outcome, TranslateError, Translation};
 use crate::reamaze::{Direction, Message};
 use crate::store::{keys, ttl, Entry};
@@ -20,8 +21,11 @@ impl Event {
             Kind::TranscriptionFinished => &[],
             _ => &["caller_id_number", "callerid_number"],
         };
+        // Only numbers have contacts: a withheld party or a sender name
+        // is never looked up.
         let phones = fields.iter().flat_map(|field| meta.texts(field));
-        phones.map(|phone| keys::contact(PROVIDER, &phone)).collect()
+        let numbers = phones.filter(|phone| matches!(Who::read(Some(phone)), Ok(Who::Number(_))));
+        numbers.map(|phone| keys::contact(PROVIDER, &phone)).collect()
     }
 
     /// CONTACT_CREATED and CONTACT_UPDATED remember the contact's name for
@@ -29,7 +33,9 @@ impl Event {
     /// CONTACT_DELETED forgets it. Nothing is posted.
     pub(super) fn contact(&self, lookup: Lookup) -> Result<Translation, TranslateError> {
         let meta = self.meta();
-        let phone = meta.need_phone("phone")?;
+        let Who::Number(phone) = meta.who("phone")? else {
+            return Ok(Translation::ignored(format!("{}: the contact has no phone number to know it by", self.name)));
+        };
         let key = keys::contact(PROVIDER, &phone);
         if self.kind == Kind::ContactDeleted {
             let forget = Entry { key, value: String::new(), ttl_seconds: ttl::CONTACT };
@@ -74,7 +80,10 @@ fn known(lookup: Lookup, key: &str) -> Option<String> {
     lookup(key).filter(|name| !name.is_empty())
 }
 
-/// The contact book's name for `phone`, if it has one.
+/// The contact book's name for `phone`, if it has one (only a number has).
 pub(super) fn contact_name(contacts: Lookup, phone: &str) -> Option<String> {
-    known(contacts, &keys::contact(PROVIDER, phone))
+    match Who::read(Some(phone)) {
+        Ok(Who::Number(_)) => known(contacts, &keys::contact(PROVIDER, phone)),
+        _ => None,
+    }
 }

@@ -10,10 +10,12 @@ mod sms;
 mod transcript;
 
 use super::{Fields, Lookup, Outcome, TranslateError, Translation};
+use crate::identity::Who;
 use crate::json::{self, Node, Object};
 use crate::reamaze::{Direction, Party};
 use crate::settings::Settings;
 use crate::store::keys;
+use crate::time;
 
 const PROVIDER: &str = "voice360";
 
@@ -44,6 +46,30 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// Where the event stands in a call's life: the tenth of a second its
+    /// message's `created_at` is given within the event's own second, so a
+    /// call's messages read in order in Re:amaze even when several share a
+    /// second and arrive out of order (after an outage, or retried).
+    fn rank(self) -> u16 {
+        match self {
+            Kind::QueueEnter => 1,
+            Kind::QueueMemberDial => 2,
+            Kind::UserAnswer | Kind::QueueMemberAnswer => 3,
+            Kind::QueueMemberDialHangup => 4,
+            Kind::QueueHangup => 5,
+            Kind::QueueNoAnswer | Kind::QueueHangupTimeout | Kind::QueueHangupAbandoned => 6,
+            Kind::UserHangup | Kind::CallEnded => 7,
+            Kind::TranscriptionFinished => 9,
+            _ => 0,
+        }
+    }
+
+    /// Events whose message id falls back on the event's digest when their
+    /// party is withheld (they carry no id of their own).
+    fn digested_when_withheld(self) -> bool {
+        matches!(self, Kind::SmsReceived | Kind::QueueNoAnswer | Kind::QueueHangupTimeout | Kind::QueueHangupAbandoned)
+    }
+
     pub fn of(name: &str) -> Kind {
         match name {
             "INCOMING_EXTERNAL_CALL" => Kind::IncomingExternalCall,
@@ -81,7 +107,15 @@ pub struct Event {
     /// A transcription's body as received, kept whole in case it must be
     /// held until its call is known (`held.rs`).
     raw: Option<String>,
+    /// The body's digest, for events that may have nothing else to tell
+    /// two withheld parties' messages apart (`Kind::digested_when_withheld`).
+    digest: Option<String>,
 }
+
+/// The metadata fields that name a party: each is classified when the
+/// event is read, so junk is refused before any store is consulted.
+const PARTY_FIELDS: [&str; 7] =
+    ["caller_id_number", "callerid_number", "dnis", "dialed_number", "from_number", "to_number", "phone"];
 
 /// What the bridge remembers of a call, so that events which leave a party
 /// out (USER_ANSWER has no `dnis`, TRANSCRIPTION_FINISHED no number at all)
@@ -163,9 +197,28 @@ impl Event {
             Some(_) => return Err(TranslateError::Invalid { field: "metadata".into(), expected: "an object" }),
         };
         let kind = Kind::of(&name);
+        check_parties(&metadata)?;
         // Read as JSON already, so valid UTF-8.
         let raw = (kind == Kind::TranscriptionFinished).then(|| String::from_utf8_lossy(body).into_owned());
-        Ok(Event { kind, name, account_id, timestamp: timestamp as i64, metadata, raw })
+        let digest = kind.digested_when_withheld().then(|| crate::store::digest(&[body]));
+        Ok(Event { kind, name, account_id, timestamp: timestamp as i64, metadata, raw, digest })
+    }
+
+    /// The party's part of a message id: its number or sender name, or for
+    /// a withheld party the event's digest (two withheld callers' events
+    /// of one second must not be one message).
+    fn id_part_of(&self, who: &Who) -> String {
+        match who {
+            Who::Withheld => format!("withheld-{}", self.digest.as_deref().unwrap_or("")),
+            other => other.phone(),
+        }
+    }
+
+    /// The message's `created_at`: the event's second, and within it the
+    /// event's place in a call's life (`Kind::rank`) and the message's
+    /// place among the event's own (a transcript's parts).
+    fn at(&self, index: usize) -> Option<String> {
+        time::unix_to_iso_ms(self.timestamp, self.kind.rank() * 100 + index.min(99) as u16)
     }
 
     fn meta(&self) -> Fields<'_> {
@@ -185,11 +238,42 @@ impl Event {
         reads
     }
 
+    /// The voice call this event is of, for joining a caller's calls: its
+    /// own thread, if it has a call id, and the customer's number, if the
+    /// event names it.
+    pub(super) fn voice_call(&self) -> Option<(Option<String>, Option<String>)> {
+        let meta = self.meta();
+        let customer_keys: &[&str] = match self.kind {
+            Kind::SmsReceived | Kind::SmsSent | Kind::SmsDelivered | Kind::Unknown => return None,
+            Kind::ContactCreated | Kind::ContactUpdated | Kind::ContactDeleted => return None,
+            Kind::UserDial | Kind::UserHangup => &["dialed_number"],
+            Kind::CallEnded if meta.text("call_direction").is_some_and(|d| d.eq_ignore_ascii_case("outbound")) => {
+                &["dnis"]
+            }
+            Kind::TranscriptionFinished => &[],
+            _ => &["callerid_number", "caller_id_number"],
+        };
+        let thread = meta.text("uniqueid").map(|id| format!("{PROVIDER}:{id}"));
+        let number = meta.who_of(customer_keys).ok().and_then(|who| who.number().map(String::from));
+        Some((thread, number))
+    }
+
+    /// The recipients of an SMS_SENT, each classified; none named is one
+    /// withheld recipient.
+    fn recipients(&self) -> Vec<Who> {
+        let recipients = self.meta().whos("to_number").unwrap_or_default();
+        if recipients.is_empty() {
+            vec![Who::Withheld]
+        } else {
+            recipients
+        }
+    }
+
     fn sms_sent_echo_keys(&self) -> Vec<String> {
         let meta = self.meta();
         let from = meta.text("from_number").unwrap_or_default();
         let body = meta.text("body").unwrap_or_default();
-        meta.texts("to_number").iter().map(|to| keys::echo(&from, to, &body)).collect()
+        self.recipients().iter().map(|to| keys::echo(&from, &to.phone(), &body)).collect()
     }
 
     pub(super) fn translate(&self, settings: &Settings, lookup: Lookup) -> Result<Translation, TranslateError> {
@@ -268,6 +352,12 @@ fn channel_party(phone: Option<String>, deployment: Option<&str>) -> Party {
         Some(phone) => Party::phone(phone),
         None => Party::named(Some("Voice360".into()), None),
     }
+}
+
+/// Refuses junk in any party field of `metadata`, naming it.
+fn check_parties(metadata: &Object) -> Result<(), TranslateError> {
+    let meta = Fields::new(metadata, "metadata");
+    PARTY_FIELDS.iter().try_for_each(|field| meta.whos(field).map(drop))
 }
 
 /// How a Voice360 user is named: by `VOICE360_AGENTS`, else `user <id>`.

@@ -53,7 +53,7 @@ impl Event {
                     body,
                 )
                 .thread(Some(format!("{PROVIDER}:{uniqueid}")))
-                .at(time::unix_to_iso(self.timestamp))
+                .at(self.at(index))
                 .assigned(memory.assignee(settings));
                 Outgoing { channel: Channel::Voice, message }
             })

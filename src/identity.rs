@@ -1,0 +1,249 @@
+//! Who a party of a call or an SMS is, decided here once for every provider,
+//! every event and every shell.
+//!
+//! Re:amaze knows a customer by the phone of a message's customer side, and
+//! puts a message in a conversation by its `thread_id`. A wrong identity
+//! therefore reaches people: strangers merged into one customer, a reply
+//! texted to the wrong person. So every party a provider names is one of:
+//!
+//! - a **phone number**: digits (at most 15, E.164's limit) with an optional
+//!   leading `+` and the separators people write, kept as written; short
+//!   codes (3 to 8 digits) are numbers too, since they can be answered;
+//! - **withheld**: an empty or missing number, or one of the markers
+//!   carriers put in its place (`anonymous`, `restricted`, `+0`, a SIP URI
+//!   of `anonymous`…, in any case). It is posted, never refused, and given an
+//!   identity of its own per conversation (`withheld_identity`), so two
+//!   withheld callers never share a customer;
+//! - an **SMS sender name** (alphanumeric sender ID, `ACME`): up to 11
+//!   characters with at least one letter. Its messages are posted in a
+//!   conversation of that sender, named by it. It cannot be replied to;
+//! - **junk**: anything else (3,000 digits, `+1555CALLME`, `<script>`), which
+//!   no network routes: the webhook is refused with 400 naming the field,
+//!   before any store is consulted.
+
+use sha2::{Digest, Sha256};
+
+/// A party, classified.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Who {
+    /// A phone number as the provider wrote it (trimmed).
+    Number(String),
+    /// The number was withheld, or not given.
+    Withheld,
+    /// An alphanumeric SMS sender ID, as sent (trimmed).
+    Sender(String),
+}
+
+/// What a party field must hold, for the error that refuses junk.
+pub const EXPECTED: &str = "a phone number (at most 15 digits, an optional leading +, spaces, dashes, dots or \
+                            parentheses), a withheld-number marker such as anonymous, or an SMS sender name of at \
+                            most 11 characters";
+
+/// The longest phone number any network routes (E.164), in digits.
+pub const MAX_DIGITS: usize = 15;
+/// The longest alphanumeric sender ID (GSM 03.38), in characters.
+pub const MAX_SENDER_CHARS: usize = 11;
+
+/// How a withheld party is stood in for while a message is built: the
+/// message's last step (`providers::settle`) replaces it with an identity of
+/// the message's own conversation (`withheld_identity`).
+pub const WITHHELD: &str = "withheld";
+
+/// The prefix of a withheld party's identity as posted.
+const WITHHELD_PREFIX: &str = "withheld:";
+
+/// How a withheld party is named in Re:amaze and in sentences.
+pub const WITHHELD_NAME: &str = "Withheld number";
+pub const WITHHELD_LABEL: &str = "a withheld number";
+
+/// The words carriers and CPaaS put where a withheld number would be.
+const MARKERS: [&str; 12] = [
+    "anonymous",
+    "restricted",
+    "private",
+    "unknown",
+    "unavailable",
+    "withheld",
+    "private number",
+    "unknown number",
+    "no caller id",
+    "blocked",
+    "+266696687", // "ANONYMOUS" typed on a keypad (Twilio)
+    "266696687",
+];
+
+impl Who {
+    /// Classifies a party field's text; `None` (missing) is withheld.
+    /// `Err` is junk, with what was expected.
+    pub fn read(text: Option<&str>) -> Result<Who, &'static str> {
+        let text = text.map(str::trim).unwrap_or("");
+        if is_withheld(text) {
+            return Ok(Who::Withheld);
+        }
+        if let Some(digits) = number_digits(text) {
+            // All zeros (`+0`, `000`) is some systems' "no number".
+            return match digits {
+                0 => Ok(Who::Withheld),
+                n if n > MAX_DIGITS => Err(EXPECTED),
+                _ if text.trim_start_matches('+').bytes().all(|b| !b.is_ascii_digit() || b == b'0') => {
+                    Ok(Who::Withheld)
+                }
+                _ => Ok(Who::Number(text.to_string())),
+            };
+        }
+        if is_sender(text) {
+            return Ok(Who::Sender(text.to_string()));
+        }
+        Err(EXPECTED)
+    }
+
+    /// The phone number, for the contact book and for joining calls.
+    pub fn number(&self) -> Option<&str> {
+        match self {
+            Who::Number(number) => Some(number),
+            _ => None,
+        }
+    }
+
+    /// What goes in a message's `phone` while it is built: the number, the
+    /// sender's name, or the withheld stand-in.
+    pub fn phone(&self) -> String {
+        match self {
+            Who::Number(text) | Who::Sender(text) => text.clone(),
+            Who::Withheld => WITHHELD.to_string(),
+        }
+    }
+
+    /// The `name` a message gives this party: `name` where the provider or
+    /// the contact book gives one; a sender is named by itself.
+    pub fn name(&self, name: Option<String>) -> Option<String> {
+        let name = name.filter(|n| !n.trim().is_empty() && !is_withheld(n.trim()));
+        match self {
+            Who::Sender(sender) => name.or_else(|| Some(sender.clone())),
+            _ => name,
+        }
+    }
+}
+
+/// Whether `text` says the number was withheld (empty included), or is
+/// the identity a withheld party was posted with.
+pub fn is_withheld(text: &str) -> bool {
+    if text.is_empty() || text.starts_with(WITHHELD_PREFIX) {
+        return true;
+    }
+    if MARKERS.iter().any(|m| m.eq_ignore_ascii_case(text)) {
+        return true;
+    }
+    // RFC 3323's `sip:anonymous@anonymous.invalid`, and its kin.
+    let lower = text.to_ascii_lowercase();
+    let uri = ["sip:", "sips:", "tel:"].iter().find_map(|scheme| lower.strip_prefix(scheme));
+    uri.is_some_and(|rest| {
+        let user = rest.split(['@', ';']).next().unwrap_or("");
+        user.is_empty() || MARKERS.iter().any(|m| m.eq_ignore_ascii_case(user))
+    })
+}
+
+/// The count of digits, when `text` is written as a phone number: an
+/// optional leading `+`, then digits and the separators people write.
+fn number_digits(text: &str) -> Option<usize> {
+    let rest = text.strip_prefix('+').unwrap_or(text);
+    let mut digits = 0;
+    for b in rest.bytes() {
+        match b {
+            b'0'..=b'9' => digits += 1,
+            b' ' | b'-' | b'.' | b'(' | b')' => {}
+            _ => return None,
+        }
+    }
+    // A lone `+` is a number with nothing after it: withheld.
+    (digits > 0 || text == "+").then_some(digits)
+}
+
+/// An alphanumeric sender ID: 1 to 11 characters, at least one a letter,
+/// of letters, digits, spaces and the few marks senders use.
+fn is_sender(text: &str) -> bool {
+    let allowed = |c: char| {
+        c.is_ascii_alphanumeric()
+            || matches!(c, ' ' | '-' | '.' | '_' | '&' | '\'' | '!')
+            || (!c.is_ascii() && !c.is_control() && !c.is_whitespace())
+    };
+    let letter = |c: char| c.is_ascii_alphabetic() || !c.is_ascii();
+    let count = text.chars().count();
+    (1..=MAX_SENDER_CHARS).contains(&count) && text.chars().all(allowed) && text.chars().any(letter)
+}
+
+/// The identity a withheld party is posted with in the conversation
+/// `thread_id`: its own, so two withheld callers never share a customer,
+/// and the same for every message of that conversation.
+pub fn withheld_identity(thread_id: &str) -> String {
+    let digest = Sha256::digest(thread_id.as_bytes());
+    format!("{WITHHELD_PREFIX}{}", hex::encode(&digest[..8]))
+}
+
+/// How a party is named in a sentence: its name, else its number; a
+/// withheld one as such.
+pub fn label(name: Option<&str>, phone: Option<&str>) -> String {
+    match (name, phone) {
+        (Some(name), _) => name.to_string(),
+        (None, Some(phone)) if is_withheld(phone) => WITHHELD_LABEL.to_string(),
+        (None, Some(phone)) => phone.to_string(),
+        (None, None) => WITHHELD_LABEL.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_class() {
+        for number in ["+15551234567", "+1 (555) 123-4567", "555.123.4567", "1001", "12345", "+999999999999999"] {
+            assert_eq!(Who::read(Some(number)), Ok(Who::Number(number.into())), "{number}");
+        }
+        for withheld in [
+            "",
+            " ",
+            "anonymous",
+            "Anonymous",
+            "RESTRICTED",
+            "Private",
+            "unknown",
+            "Unavailable",
+            "withheld",
+            "+0",
+            "0",
+            "000",
+            "+",
+            "+266696687",
+            "sip:anonymous@anonymous.invalid",
+            "withheld:0011aabb",
+        ] {
+            assert_eq!(Who::read(Some(withheld)), Ok(Who::Withheld), "{withheld:?}");
+        }
+        assert_eq!(Who::read(None), Ok(Who::Withheld));
+        for sender in ["ACME", "Bank 24", "Amazon.com", "Müller"] {
+            assert_eq!(Who::read(Some(sender)), Ok(Who::Sender(sender.into())), "{sender}");
+        }
+        for junk in [
+            "+1555CALLME",
+            "1-800-FLOWERS",
+            "<script>",
+            "++1555",
+            "sip:1001@pbx",
+            "5551234567x12",
+            "+1234567890123456",
+            "ACME Corporation",
+            "()",
+        ] {
+            assert_eq!(Who::read(Some(junk)), Err(EXPECTED), "{junk}");
+        }
+        assert_eq!(Who::read(Some(&"1".repeat(3000))), Err(EXPECTED));
+    }
+
+    #[test]
+    fn withheld_identities_are_per_conversation() {
+        assert_ne!(withheld_identity("voice360:1"), withheld_identity("voice360:2"));
+        assert_eq!(withheld_identity("bird:x"), withheld_identity("bird:x"));
+        assert!(is_withheld(&withheld_identity("bird:x")));
+    }
+}
