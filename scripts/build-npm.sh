@@ -17,7 +17,7 @@ rm -rf "$out" && mkdir -p "$out"
 wasm-bindgen --target web --out-dir "$out" --out-name reamaze_bridge "$wasm"
 # The wasm features rustc's wasm32 target enables by default, and no newer
 # encodings, so Node 18+ and current browsers load it.
-node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-mutable-globals --enable-nontrapping-float-to-int \
+node_modules/.bin/wasm-opt -Oz --converge --enable-bulk-memory --enable-mutable-globals --enable-nontrapping-float-to-int \
   --enable-sign-ext --enable-reference-types --enable-multivalue \
   "$out/reamaze_bridge_bg.wasm" -o "$out/reamaze_bridge_bg.wasm"
 node_modules/.bin/esbuild pkg/src/node.mjs --bundle --platform=node --format=cjs --log-level=warning \

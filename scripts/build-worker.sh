@@ -14,6 +14,6 @@ worker-build --release --no-default-features --features worker
 # worker-build's own wasm-opt pass keeps the function names (for panic
 # traces): about 150 KB. Another pass drops them, with the same wasm feature
 # set as the npm build.
-node_modules/.bin/wasm-opt -Oz --strip-debug --strip-producers --enable-bulk-memory --enable-mutable-globals \
+node_modules/.bin/wasm-opt -Oz --converge --strip-debug --strip-producers --enable-bulk-memory --enable-mutable-globals \
   --enable-nontrapping-float-to-int --enable-sign-ext --enable-reference-types --enable-multivalue \
   build/index_bg.wasm -o build/index_bg.wasm

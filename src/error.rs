@@ -190,10 +190,11 @@ impl Error {
     }
 
     /// What failed inside the bridge, for the log only (the answer says
-    /// no more than the code): a store's or the queue's error, plain.
+    /// no more than the code): a store's or the queue's error, as the shell
+    /// gave it (`http::plain`).
     pub fn reason(&self) -> Option<String> {
         match self {
-            Error::StoreUnavailable(why) | Error::QueueUnavailable(why) => Some(crate::http::plain(why)),
+            Error::StoreUnavailable(why) | Error::QueueUnavailable(why) => Some(why.clone()),
             _ => None,
         }
     }

@@ -174,7 +174,7 @@ impl DeliveryResult {
 
     /// The request could not be made (a refused connection, DNS).
     pub fn unreachable(target: &Target, why: &str) -> Self {
-        Self::unanswered(format!("{} could not be reached: {}", target.upstream(), plain(why)))
+        Self::unanswered(format!("{} could not be reached: {why}", target.upstream()))
     }
 
     /// Re:amaze: 2xx is success. Voice360 also says `"error": true` in a
@@ -208,14 +208,17 @@ pub enum Verdict {
 
 /// What a runtime's error says, without what it says of the runtime: its
 /// first line, cut where a stack frame or a file path begins, at most 200
-/// characters. Used for every error text a shell hands the core, so no
-/// answer, log line or dead letter carries a stack trace or a path.
+/// bytes. A shell passes every error text of its runtime through this
+/// before handing it to the core, so no answer, log line or dead letter
+/// carries a stack trace or a path.
 pub fn plain(text: &str) -> String {
     let line = text.lines().next().unwrap_or("").trim();
-    let cut = [" at ", "file://", " (/", "\tat "].iter().filter_map(|m| line.find(m)).min().unwrap_or(line.len());
-    let line = line[..cut].trim_end_matches([' ', ':', '(']);
-    match line.char_indices().nth(200) {
-        Some((end, _)) => format!("{}…", &line[..end]),
-        None => line.to_string(),
+    let bytes = line.as_bytes();
+    // A byte scan, not `str::find`: its two-way searcher weighs on the wasm builds.
+    let starts = |at: usize| [&b" at "[..], b"file://", b" (/", b"\tat "].iter().any(|m| bytes[at..].starts_with(m));
+    let mut cut = (0..bytes.len()).find(|&at| starts(at)).unwrap_or(bytes.len()).min(200);
+    while !line.is_char_boundary(cut) {
+        cut -= 1;
     }
+    line[..cut].trim_end().to_string()
 }

@@ -35,9 +35,8 @@ pub enum Who {
 }
 
 /// What a party field must hold, for the error that refuses junk.
-pub const EXPECTED: &str = "a phone number (at most 15 digits, an optional leading +, spaces, dashes, dots or \
-                            parentheses), a withheld-number marker such as anonymous, or an SMS sender name of at \
-                            most 11 characters";
+pub const EXPECTED: &str =
+    "a phone number (at most 15 digits), a withheld-number marker, or an SMS sender name (at most 11 characters)";
 
 /// The longest phone number any network routes (E.164), in digits.
 pub const MAX_DIGITS: usize = 15;
@@ -135,12 +134,9 @@ pub fn is_withheld(text: &str) -> bool {
         return true;
     }
     // RFC 3323's `sip:anonymous@anonymous.invalid`, and its kin.
-    let lower = text.to_ascii_lowercase();
-    let uri = ["sip:", "sips:", "tel:"].iter().find_map(|scheme| lower.strip_prefix(scheme));
-    uri.is_some_and(|rest| {
-        let user = rest.split(['@', ';']).next().unwrap_or("");
-        user.is_empty() || MARKERS.iter().any(|m| m.eq_ignore_ascii_case(user))
-    })
+    ["sip:anonymous@", "sips:anonymous@", "tel:anonymous"]
+        .iter()
+        .any(|uri| text.get(..uri.len()).is_some_and(|head| head.eq_ignore_ascii_case(uri)))
 }
 
 /// The count of digits, when `text` is written as a phone number: an

@@ -69,6 +69,10 @@ fn days_in_month(year: i64, month: u32) -> u32 {
 /// Re:amaze's examples write it: `2024-01-01T00:00:00+00:00`. `None`
 /// outside years 0 to 9999.
 pub fn unix_to_iso(seconds: i64) -> Option<String> {
+    iso(seconds, None)
+}
+
+fn iso(seconds: i64, millis: Option<u16>) -> Option<String> {
     let (days, secs) = (seconds.div_euclid(86_400), seconds.rem_euclid(86_400));
     let (year, month, day) = civil_from_days(days);
     if !(0..=9999).contains(&year) {
@@ -84,6 +88,12 @@ pub fn unix_to_iso(seconds: i64) -> Option<String> {
         (secs as u64 % 60, 2, '+'),
     ] {
         push_padded(&mut out, n, width);
+        if after == '+' {
+            if let Some(millis) = millis {
+                out.push('.');
+                push_padded(&mut out, u64::from(millis.min(999)), 3);
+            }
+        }
         out.push(after);
     }
     out.push_str("00:00");
@@ -93,12 +103,7 @@ pub fn unix_to_iso(seconds: i64) -> Option<String> {
 /// Unix seconds and a millisecond within that second, as `unix_to_iso`
 /// writes them with the milliseconds: `2024-01-01T00:00:00.300+00:00`.
 pub fn unix_to_iso_ms(seconds: i64, millis: u16) -> Option<String> {
-    let mut out = unix_to_iso(seconds)?;
-    let mut fraction = String::with_capacity(4);
-    fraction.push('.');
-    push_padded(&mut fraction, u64::from(millis.min(999)), 3);
-    out.insert_str(19, &fraction);
-    Some(out)
+    iso(seconds, Some(millis))
 }
 
 /// Reads `count` ASCII digits at `at`.

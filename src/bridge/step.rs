@@ -282,26 +282,24 @@ pub(super) fn enqueue(messages: Vec<Queued>, then: Queueing) -> Step {
 
 /// The end: `response`, with the summary of `context` and `result`.
 pub(super) fn respond(context: &Context, result: &'static str, response: Response) -> Step {
-    let summary = Summary {
-        provider: context.provider,
-        event: context.event.clone(),
-        result,
-        upstream_status: context.upstream_status,
-        reason: None,
-    };
-    Step::Respond(Finished { response, summary })
+    Step::Respond(Finished { response, summary: summary(context, result) })
 }
 
 /// The end, with `error`'s answer.
 pub(super) fn fail(context: &Context, error: Error) -> Step {
     let mut context = context.clone();
     context.upstream_status = error.upstream_status().or(context.upstream_status);
-    let summary = Summary {
+    let mut finished = Finished { response: error.response(&context), summary: summary(&context, error.code()) };
+    finished.summary.reason = error.reason();
+    Step::Respond(finished)
+}
+
+fn summary(context: &Context, result: &'static str) -> Summary {
+    Summary {
         provider: context.provider,
         event: context.event.clone(),
-        result: error.code(),
+        result,
         upstream_status: context.upstream_status,
-        reason: error.reason(),
-    };
-    Step::Respond(Finished { response: error.response(&context), summary })
+        reason: None,
+    }
 }

@@ -224,7 +224,9 @@ impl Event {
             Event::Voice360(e) => e.reads(),
             Event::Bird(_) | Event::Volubile(_) => Vec::new(),
         };
-        reads.extend(settle::reads(self.provider().name(), self.voice_call().as_ref(), settings));
+        if settings.voice_thread_minutes > 0 {
+            reads.extend(settle::reads(self.provider().name(), self.voice_call()));
+        }
         reads
     }
 

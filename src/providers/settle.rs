@@ -28,10 +28,10 @@ use super::Lookup;
 /// one).
 pub(super) type Call = (Option<String>, Option<String>);
 
-/// The store keys joining reads: the conversation this call joined, and the
-/// caller's last one. None unless `VOICE_THREAD_MINUTES` is set.
-pub(super) fn reads(provider: &str, call: Option<&Call>, settings: &Settings) -> Vec<String> {
-    let Some((thread, number)) = call.filter(|_| settings.voice_thread_minutes > 0) else { return Vec::new() };
+/// The store keys joining reads (with `VOICE_THREAD_MINUTES` set): the
+/// conversation this call joined, and the caller's last one.
+pub(super) fn reads(provider: &str, call: Option<Call>) -> Vec<String> {
+    let Some((thread, number)) = call else { return Vec::new() };
     let joined = thread.as_deref().map(keys::joined);
     let caller = number.as_deref().map(|number| keys::caller(provider, number));
     joined.into_iter().chain(caller).collect()
@@ -79,20 +79,23 @@ fn join(provider: &str, message: &mut Message, remember: &mut Vec<Entry>, settin
         Direction::Outbound => &message.to,
     };
     let Some(Ok(Who::Number(number))) = customer.phone.as_deref().map(|p| Who::read(Some(p))) else { return };
-    let Some(at) = message.created_at.as_deref().and_then(time::iso_to_unix) else { return };
+    let Some(at) = message.created_at.as_deref().and_then(time::iso_to_unix).and_then(|at| u64::try_from(at).ok())
+    else {
+        return;
+    };
     let own = message.thread_id.clone().unwrap_or_else(|| message.id.clone());
-    let window = i64::from(settings.voice_thread_minutes) * 60;
+    let window = u64::from(settings.voice_thread_minutes) * 60;
     let caller_key = keys::caller(provider, &number);
     let last = lookup(&caller_key).and_then(|value| Last::read(&value));
     let chosen = lookup(&keys::joined(&own)).filter(|joined| !joined.is_empty()).unwrap_or_else(|| match &last {
-        Some(last) if at - last.at <= window => last.thread.clone(),
+        Some(last) if at.saturating_sub(last.at) <= window => last.thread.clone(),
         _ => own.clone(),
     });
     let latest = match &last {
         Some(last) if last.thread == chosen => last.at.max(at),
         _ => at,
     };
-    let ttl_seconds = window as u64 + 86_400;
+    let ttl_seconds = window + 86_400;
     note(remember, Entry { key: keys::joined(&own), value: chosen.clone(), ttl_seconds: ttl::CALL });
     note(remember, Entry { key: caller_key, value: Last { at: latest, thread: chosen.clone() }.write(), ttl_seconds });
     message.thread_id = Some(chosen);
@@ -110,7 +113,7 @@ fn note(remember: &mut Vec<Entry>, entry: Entry) {
 /// A caller's last conversation, and when it was last heard of: kept as
 /// `<unix seconds> <thread>`.
 struct Last {
-    at: i64,
+    at: u64,
     thread: String,
 }
 

@@ -101,7 +101,7 @@ impl std::fmt::Display for ReplyError {
             }
             ReplyError::CustomerNotTextable(who) => write!(
                 f,
-                "no SMS was sent: the customer {who:?} is an SMS sender name, not a phone number, and cannot receive a text"
+                "no SMS was sent: the customer \"{who}\" is not a phone number (an SMS sender name cannot receive a text)"
             ),
         }
     }

@@ -113,12 +113,12 @@ async fn settle(
             line["outcome"] = json!("retry");
             line["delay_seconds"] = json!(delay_seconds);
             let later = MessageBuilder::new(next).delay_seconds(delay_seconds).build();
-            queue(DELIVERY_QUEUE_BINDING)?.send(later).await.map_err(|e| e.to_string())?;
+            queue(DELIVERY_QUEUE_BINDING)?.send(later).await.map_err(io::plain_error)?;
         }
         Settled::DeadLetter(dead) => {
             line["outcome"] = json!("dead_letter");
             line["error"] = json!(dead.last_error);
-            queue(DEAD_LETTER_QUEUE_BINDING)?.send(dead).await.map_err(|e| e.to_string())?;
+            queue(DEAD_LETTER_QUEUE_BINDING)?.send(dead).await.map_err(io::plain_error)?;
         }
     }
     Ok(())

@@ -5,6 +5,7 @@
 
 use worker::{KvStore, Queue};
 
+use super::io;
 use crate::admin::{self, rejected, Held, Selection, DEAD_LETTER_PAGE};
 use crate::bridge::Finished;
 use crate::error::Error;
@@ -31,8 +32,8 @@ pub async fn replay(kv: &KvStore, queue: Option<&Queue>, selection: &Selection, 
     let mut replayed = Vec::new();
     for dead in letters.iter().filter(|dead| selection.includes(dead)) {
         let done = async {
-            queue.send(dead.replay(now)).await.map_err(|e| e.to_string())?;
-            kv.delete(&dead.key()).await.map_err(|e| e.to_string())
+            queue.send(dead.replay(now)).await.map_err(io::plain_error)?;
+            kv.delete(&dead.key()).await.map_err(io::plain_error)
         };
         if let Err(why) = done.await {
             return Finished::from(Error::StoreUnavailable(why));
@@ -49,18 +50,18 @@ pub async fn rejected(kv: &KvStore, settings: &Settings) -> Finished {
         let prefix = keys::REJECTED_PREFIX.to_string();
         // Beyond those kept, a margin: the older records are found and deleted.
         let limit = u64::from(settings.rejected_keep) + 100;
-        let page = kv.list().prefix(prefix).limit(limit.min(1000)).execute().await.map_err(|e| e.to_string())?;
+        let page = kv.list().prefix(prefix).limit(limit.min(1000)).execute().await.map_err(io::plain_error)?;
         let mut kept = Vec::with_capacity(page.keys.len());
         for (i, key) in page.keys.iter().enumerate() {
             let value = match i < settings.rejected_keep as usize {
-                true => kv.get(&key.name).text().await.map_err(|e| e.to_string())?,
+                true => kv.get(&key.name).text().await.map_err(io::plain_error)?,
                 false => None,
             };
             kept.push((key.name.clone(), value));
         }
         let (answer, older) = rejected::listing(settings, &kept);
         for key in older {
-            kv.delete(&key).await.map_err(|e| e.to_string())?;
+            kv.delete(&key).await.map_err(io::plain_error)?;
         }
         Ok::<_, String>(answer)
     };
@@ -74,10 +75,10 @@ pub async fn rejected(kv: &KvStore, settings: &Settings) -> Finished {
 pub async fn held(kv: &KvStore) -> Finished {
     let listed = async {
         let prefix = keys::HELD_PREFIX.to_string();
-        let page = kv.list().prefix(prefix).limit(DEAD_LETTER_PAGE).execute().await.map_err(|e| e.to_string())?;
+        let page = kv.list().prefix(prefix).limit(DEAD_LETTER_PAGE).execute().await.map_err(io::plain_error)?;
         let mut held = Vec::with_capacity(page.keys.len());
         for key in &page.keys {
-            if let Some(value) = kv.get(&key.name).text().await.map_err(|e| e.to_string())? {
+            if let Some(value) = kv.get(&key.name).text().await.map_err(io::plain_error)? {
                 held.extend(Held::of(&key.name, &value));
             }
         }
@@ -92,10 +93,10 @@ pub async fn held(kv: &KvStore) -> Finished {
 /// The dead letters kept, a page of them, and whether there are more.
 async fn kept(kv: &KvStore) -> Result<(Vec<DeadLetter>, bool), String> {
     let prefix = keys::DEAD_LETTER_PREFIX.to_string();
-    let page = kv.list().prefix(prefix).limit(DEAD_LETTER_PAGE).execute().await.map_err(|e| e.to_string())?;
+    let page = kv.list().prefix(prefix).limit(DEAD_LETTER_PAGE).execute().await.map_err(io::plain_error)?;
     let mut letters = Vec::with_capacity(page.keys.len());
     for key in &page.keys {
-        if let Some(text) = kv.get(&key.name).text().await.map_err(|e| e.to_string())? {
+        if let Some(text) = kv.get(&key.name).text().await.map_err(io::plain_error)? {
             letters.extend(DeadLetter::parse(text.as_bytes()).ok());
         }
     }

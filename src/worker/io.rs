@@ -77,8 +77,15 @@ async fn drain(reader: &web_sys::ReadableStreamDefaultReader, limit: usize) {
     let _ = reader.cancel();
 }
 
+/// A binding's error as plain text: its message, without a stack or a path.
+pub fn plain_error(error: impl std::fmt::Display) -> String {
+    crate::http::plain(&error.to_string())
+}
+
+/// A runtime error as plain text: its message, without a stack or a path.
 pub fn js_error(error: JsValue) -> String {
-    error.dyn_ref::<js_sys::Error>().map_or_else(|| format!("{error:?}"), |e| String::from(e.message()))
+    let text = error.dyn_ref::<js_sys::Error>().map_or_else(|| format!("{error:?}"), |e| String::from(e.message()));
+    crate::http::plain(&text)
 }
 
 /// Sends a delivery and reads the answer, all within `timeout_ms`, through

@@ -9,6 +9,7 @@
 
 use worker::{durable_object, Date, DurableObject, Env, KvStore, ObjectNamespace, State};
 
+use super::io;
 use crate::store::{keys, Entry, MemoryStore, Store};
 
 /// The Durable Object namespace binding of the claims.
@@ -74,7 +75,7 @@ impl Stores {
             return ask(claims, key, &Op::Get).await;
         }
         match &self.kv {
-            Some(kv) => kv.get(key).text().await.map_err(|e| e.to_string()),
+            Some(kv) => kv.get(key).text().await.map_err(io::plain_error),
             None => Ok(ISOLATE_STORE.with(|s| s.borrow().get(key, now))),
         }
     }
@@ -92,11 +93,11 @@ impl Stores {
         // KV refuses a time-to-live under 60 seconds.
         let ttl = entry.ttl_seconds.max(60);
         kv.put(&entry.key, entry.value.as_str())
-            .map_err(|e| e.to_string())?
+            .map_err(io::plain_error)?
             .expiration_ttl(ttl)
             .execute()
             .await
-            .map_err(|e| e.to_string())
+            .map_err(io::plain_error)
     }
 
     /// Put-if-absent: `None` when written, else the value held. Without the
@@ -121,7 +122,7 @@ impl Stores {
             return ask(claims, key, &Op::Delete).await.map(drop);
         }
         match &self.kv {
-            Some(kv) => kv.delete(key).await.map_err(|e| e.to_string()),
+            Some(kv) => kv.delete(key).await.map_err(io::plain_error),
             None => {
                 ISOLATE_STORE.with(|s| s.borrow_mut().delete(key));
                 Ok(())
@@ -173,9 +174,9 @@ fn answer_text(held: Option<&str>) -> String {
 
 /// Sends `op` to `key`'s object; its answer is the value held, if any.
 async fn ask(claims: &ObjectNamespace, key: &str, op: &Op<'_>) -> Outcome<Option<String>> {
-    let stub = claims.get_by_name(key).map_err(|e| e.to_string())?;
-    let mut answer = stub.fetch_with_str(&op.url()).await.map_err(|e| e.to_string())?;
-    let text = answer.text().await.map_err(|e| e.to_string())?;
+    let stub = claims.get_by_name(key).map_err(io::plain_error)?;
+    let mut answer = stub.fetch_with_str(&op.url()).await.map_err(io::plain_error)?;
+    let text = answer.text().await.map_err(io::plain_error)?;
     match text.strip_prefix("held:") {
         Some(value) => Ok(Some(value.to_string())),
         None if text == "free" => Ok(None),

@@ -88,11 +88,15 @@ describe('shared vectors', () => {
       posted.push(JSON.parse(init.body));
       return new Response('{}', { status: 200 });
     };
-    const b = bridge.createBridge({ VOICE360_WEBHOOK_SECRETS: 'k', REAMAZE_VOICE_SECRET: 'v', REAMAZE_SMS_SECRET: 's', ...c.settings }, { fetch });
+    const secrets = { VOICE360_WEBHOOK_SECRETS: 'k', BIRD_SIGNING_KEYS: 'k', VOLUBILE_WEBHOOK_SECRETS: 'k' };
+    const b = bridge.createBridge({ ...secrets, REAMAZE_VOICE_SECRET: 'v', REAMAZE_SMS_SECRET: 's', ...c.settings }, { fetch });
     const send = (payload) => {
       const body = JSON.stringify(payload);
-      const signature = bridge.sign({ scheme: 'voice360', secret: 'k', body });
-      return b.fetch(new Request('http://b.test/webhooks/voice360', { method: 'POST', body, headers: { 'X-Voice360-Signature': signature } }));
+      const url = `http://b.test/webhooks/${c.provider}`;
+      const timestamp = String(Math.floor(Date.now() / 1000));
+      const headers = { [bridge.SIGNATURE_HEADERS[c.provider]]: bridge.sign({ scheme: c.provider, secret: 'k', body, timestamp, url }) };
+      if (c.provider === 'bird') headers['messagebird-request-timestamp'] = timestamp;
+      return b.fetch(new Request(url, { method: 'POST', body, headers }));
     };
     for (const earlier of c.before) assert.ok([200, 202].includes((await send(earlier)).status), c.name);
     posted.length = 0;
@@ -282,7 +286,7 @@ describe('the API', () => {
     }
     const missing = (() => {
       try {
-        bridge.translate('voice360', '{"event_name":"CALL_ENDED","timestamp":1,"metadata":{}}');
+        bridge.translate('voice360', '{"event_name":"CALL_ENDED","timestamp":1,"metadata":{"caller_id_number":"+1555CALLME"}}');
       } catch (e) {
         return e;
       }
@@ -318,8 +322,10 @@ describe('the API', () => {
       { ...processor.process('voice360', { body: call, signature: 'sha256=00' }), message: undefined },
       { ok: false, status: 401, code: 'malformed_signature', message: undefined },
     );
-    const missing = processor.process('voice360', { body: '{"event_name":"CALL_ENDED","timestamp":1}', signature: `sha256=${createHmac('sha256', 'k').update('{"event_name":"CALL_ENDED","timestamp":1}').digest('hex')}` });
+    const junk = '{"event_name":"CALL_ENDED","timestamp":1,"metadata":{"caller_id_number":"+1555CALLME"}}';
+    const missing = processor.process('voice360', { body: junk, signature: `sha256=${createHmac('sha256', 'k').update(junk).digest('hex')}` });
     assert.equal(missing.status, 400);
+    assert.equal(missing.code, 'invalid_field');
     assert.equal(missing.field, 'metadata.caller_id_number');
     assert.equal(bridge.createProcessor({}).process('bird', { body: '{}' }).status, 503, 'not configured');
     const unknown = JSON.stringify({ event_name: 'SOMETHING_NEW', timestamp: 1704067200 });

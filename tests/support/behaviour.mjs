@@ -11,6 +11,10 @@ import { startReamaze, startVoice360 } from '../../scripts/standins.mjs';
 import { SECRETS, incomingCall, sign, unusedPort, vectors, webhook as signedWebhook } from './helpers.mjs';
 import { assertHostileAnswer, hostile, hostileRequest } from './hostile.mjs';
 import { longTranscription, turnsPosted } from './transcript.mjs';
+import { GENERATED_SETTINGS, checkGenerated } from './generated.mjs';
+
+// The generated run's seed: GENERATED_SEED=<n> repeats a run a failure names.
+const GENERATED_SEED = Number(process.env.GENERATED_SEED ?? Date.now() % 1_000_000);
 
 const vectorCase = (file, name) => vectors(file).find((c) => c.name === name) ?? assert.fail(`no vector ${name}`);
 export const TIMEOUT_MS = 800;
@@ -92,6 +96,61 @@ export function behaviourSuite(name, makeTarget) {
     }
   });
 
+  describe('every kind of party, as the identity vectors say (tests/vectors/identity_cases.py)', () => {
+    const identity = (file) => vectors(file).filter((c) => c.source === 'identity_cases.py');
+    for (const c of ['voice360', 'bird', 'volubile'].flatMap(identity)) {
+      test(`${c.provider}: ${c.name}`, async () => {
+        const joins = c.settings?.VOICE_THREAD_MINUTES;
+        if (joins) await target.reconfigure(options({ VOICE_THREAD_MINUTES: joins }).bindings);
+        try {
+          for (const earlier of c.before ?? []) assert.ok([200, 202].includes((await webhook(c.provider, earlier)).status));
+          reamaze.reset();
+          const res = await webhook(c.provider, c.payload);
+          if (c.expect.error) {
+            assert.equal(res.status, c.expect.error.status, res.text);
+            assert.equal(res.json.error, c.expect.error.code);
+            assert.equal(res.json.field, c.expect.error.field);
+            assert.equal(reamaze.received.length, 0, 'nothing reached Re:amaze');
+          } else {
+            assert.equal(res.status, 200, res.text);
+            assert.deepEqual(reamaze.accepted().map((m) => m.message), c.expect.messages.map((m) => m.message));
+          }
+        } finally {
+          if (joins) await target.reconfigure(options().bindings);
+        }
+      });
+    }
+    // The replies' vectors name +16501234567 as the channel; here it is SMS_CHANNEL_NUMBER's.
+    for (const c of identity('reamaze-reply')) {
+      test(`staff reply: ${c.name}`, async () => {
+        const payload = JSON.parse(JSON.stringify(c.payload).replaceAll('+16501234567', options().bindings.SMS_CHANNEL_NUMBER));
+        const res = await staffReply(payload);
+        assert.equal(res.status, c.expect.error.status, res.text);
+        assert.equal(res.json.error, c.expect.error.code);
+        assert.equal(voice360.received.length, 0, 'no SMS was sent');
+      });
+    }
+  });
+
+  test('generated parties and ids: never a 5xx, every message delivered in a conversation, no withheld strangers merged', { timeout: 120_000 }, async () => {
+    await target.reconfigure(options(GENERATED_SETTINGS).bindings);
+    try {
+      const { classes } = await checkGenerated({
+        seed: GENERATED_SEED,
+        count: 150,
+        send: webhook,
+        posted: () => reamaze.accepted().map((m) => m.message),
+        reset: () => reamaze.reset(),
+        assert,
+      });
+      for (const provider of ['voice360', 'bird', 'volubile']) {
+        for (const kind of ['number', 'withheld', 'sender', 'junk']) assert.ok(classes.has(`${provider}:${kind}`), `generated no ${kind} for ${provider}`);
+      }
+    } finally {
+      await target.reconfigure(options().bindings);
+    }
+  });
+
   test("a queue's rings are acknowledged as ignored and not posted, by default", async () => {
     for (const event of ['QUEUE_MEMBER_DIAL', 'QUEUE_MEMBER_DIAL_HANGUP']) {
       const vector = vectors('voice360').find((c) => c.name.startsWith(`${event} at the default VOICE360_POST_EVENTS`));
@@ -110,7 +169,8 @@ export function behaviourSuite(name, makeTarget) {
       ['a bad signature', () => post('/webhooks/voice360', body, { 'X-Voice360-Signature': `sha256=${'0'.repeat(64)}` }), 401, 'signature_mismatch'],
       ['a missing signature header', () => post('/webhooks/voice360', body), 401, 'missing_signature'],
       ['malformed JSON', () => webhook('voice360', '{"event_name": "CALL_'), 400, 'invalid_json'],
-      ['a missing required field', () => webhook('voice360', { ...incomingCall('bad.2'), metadata: { dnis: '+1555' } }), 400, 'missing_field'],
+      ['a missing required field', () => webhook('voice360', { account_id: '12345', timestamp: 1704067200, metadata: {} }), 400, 'missing_field'],
+      ['a number no network could use', () => webhook('voice360', incomingCall('bad.3', { caller_id_number: '9'.repeat(3000) })), 400, 'invalid_field'],
       ['an oversize body', () => webhook('voice360', JSON.stringify({ pad: 'x'.repeat(70_000) })), 413, 'body_too_large'],
       ['an unknown route', () => post('/webhooks/twilio', body), 404, 'not_found'],
       ['a wrong method', () => post('/webhooks/voice360', null, {}, 'GET'), 405, 'method_not_allowed'],

@@ -243,19 +243,15 @@ impl Event {
     /// event names it.
     pub(super) fn voice_call(&self) -> Option<(Option<String>, Option<String>)> {
         let meta = self.meta();
-        let customer_keys: &[&str] = match self.kind {
+        let number = match self.kind {
             Kind::SmsReceived | Kind::SmsSent | Kind::SmsDelivered | Kind::Unknown => return None,
             Kind::ContactCreated | Kind::ContactUpdated | Kind::ContactDeleted => return None,
-            Kind::UserDial | Kind::UserHangup => &["dialed_number"],
-            Kind::CallEnded if meta.text("call_direction").is_some_and(|d| d.eq_ignore_ascii_case("outbound")) => {
-                &["dnis"]
-            }
-            Kind::TranscriptionFinished => &[],
-            _ => &["callerid_number", "caller_id_number"],
+            // By their end, a call's conversation is chosen (`keys::joined`).
+            Kind::CallEnded | Kind::TranscriptionFinished => None,
+            _ => meta.who_of(&["caller_id_number", "callerid_number", "dialed_number"]).ok(),
         };
         let thread = meta.text("uniqueid").map(|id| format!("{PROVIDER}:{id}"));
-        let number = meta.who_of(customer_keys).ok().and_then(|who| who.number().map(String::from));
-        Some((thread, number))
+        Some((thread, number.and_then(|who| who.number().map(String::from))))
     }
 
     /// The recipients of an SMS_SENT, each classified; none named is one
@@ -357,7 +353,9 @@ fn channel_party(phone: Option<String>, deployment: Option<&str>) -> Party {
 /// Refuses junk in any party field of `metadata`, naming it.
 fn check_parties(metadata: &Object) -> Result<(), TranslateError> {
     let meta = Fields::new(metadata, "metadata");
-    PARTY_FIELDS.iter().try_for_each(|field| meta.whos(field).map(drop))
+    PARTY_FIELDS
+        .iter()
+        .try_for_each(|field| meta.texts(field).iter().try_for_each(|text| meta.classify(field, text).map(drop)))
 }
 
 /// How a Voice360 user is named: by `VOICE360_AGENTS`, else `user <id>`.
