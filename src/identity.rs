@@ -83,7 +83,8 @@ impl Who {
             // All zeros (`+0`, `000`) is some systems' "no number".
             return match digits {
                 0 => Ok(Who::Withheld),
-                n if n > MAX_DIGITS => Err(EXPECTED),
+                // `00` is the international prefix some write in place of `+`.
+                n if n > MAX_DIGITS + if text.starts_with("00") { 2 } else { 0 } => Err(EXPECTED),
                 _ if text.trim_start_matches('+').bytes().all(|b| !b.is_ascii_digit() || b == b'0') => {
                     Ok(Who::Withheld)
                 }
@@ -193,7 +194,7 @@ mod tests {
 
     #[test]
     fn each_class() {
-        for number in ["+15551234567", "+1 (555) 123-4567", "555.123.4567", "1001", "12345", "+999999999999999"] {
+        for number in ["+15551234567", "+1 (555) 123-4567", "555.123.4567", "1001", "12345", "+999999999999999", "00999999999999999"] {
             assert_eq!(Who::read(Some(number)), Ok(Who::Number(number.into())), "{number}");
         }
         for withheld in [

@@ -240,7 +240,8 @@ impl Store for KvLike {
 }
 
 fn settings(thread_minutes: u32) -> Settings {
-    let all_voice360 = VOICE360_EVENTS.iter().map(|(name, _)| *name).collect::<Vec<_>>().join(",");
+    let all_voice360 =
+        VOICE360_EVENTS.iter().map(|(name, _)| *name).chain(["TRANSCRIPTION_FINISHED"]).collect::<Vec<_>>().join(",");
     Settings::from_lookup(|name| match name {
         "VOICE360_WEBHOOK_SECRETS" | "BIRD_SIGNING_KEYS" | "VOLUBILE_WEBHOOK_SECRETS" => Some("whsec".into()),
         "REAMAZE_VOICE_SECRET" | "REAMAZE_SMS_SECRET" => Some("channel".into()),
@@ -341,5 +342,57 @@ proptest! {
         for (identity, calls) in &withheld {
             prop_assert_eq!(calls.len(), 1, "{} was given to {:?}", identity, calls);
         }
+    }
+}
+
+/// A call's events in the order they happened, at times that may share a
+/// second.
+fn call_events(uniqueid: &str, gaps: &[i64]) -> Vec<Value> {
+    let names = [
+        "INCOMING_EXTERNAL_CALL",
+        "QUEUE_ENTER",
+        "USER_ANSWER",
+        "QUEUE_HANGUP",
+        "CALL_ENDED",
+        "TRANSCRIPTION_FINISHED",
+    ];
+    let mut at = NOW;
+    names
+        .iter()
+        .zip(gaps)
+        .map(|(name, gap)| {
+            at += gap;
+            let metadata = json!({"caller_id_number": "+15551234567", "dnis": "+15559876543", "uniqueid": uniqueid,
+                "to_user_id": "67890", "queue_name": "Sales", "duration": 30, "success": false, "error": "too short"});
+            json!({"event_name": name, "account_id": "1", "timestamp": at, "metadata": metadata})
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// After an outage the events of a call arrive in any order; Re:amaze
+    /// places messages by `created_at`, which therefore reads in event order.
+    #[test]
+    fn a_call_reads_in_order_whatever_order_it_arrives_in(
+        gaps in prop::collection::vec(0i64..3, 6),
+        order in Just((0..6).collect::<Vec<usize>>()).prop_shuffle(),
+    ) {
+        let events = call_events("order.1", &gaps);
+        let bridge = Bridge::new(settings(0));
+        let mut store = KvLike::default();
+        let mut posted = Vec::new();
+        for &i in &order {
+            let webhook = Webhook { provider: "voice360", body: events[i].clone(), party: Party::Number(String::new()), call: String::new() };
+            let outcome = send(&bridge, &mut store, &webhook);
+            prop_assert!(outcome.status < 300, "{}", outcome.answer);
+            posted.extend(outcome.posted);
+        }
+        let bodies: Vec<String> = posted.iter().map(|m| format!("{} {}", m["id"], m["body"])).collect();
+        prop_assert_eq!(posted.len(), 6, "every event posted once: {:?}", bodies);
+        posted.sort_by(|a, b| a["created_at"].as_str().cmp(&b["created_at"].as_str()));
+        let read: Vec<&str> = posted.iter().map(|m| m["id"].as_str().unwrap().split(':').nth(1).unwrap()).collect();
+        prop_assert_eq!(read, ["INCOMING_EXTERNAL_CALL", "QUEUE_ENTER", "USER_ANSWER", "QUEUE_HANGUP", "CALL_ENDED", "TRANSCRIPTION_FINISHED"]);
     }
 }

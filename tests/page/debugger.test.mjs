@@ -155,6 +155,18 @@ test('the generator fills in a correctly signed sample for each provider', async
   }
 });
 
+test('the generator shows how a withheld caller reads', async () => {
+  await page.selectOption('#generate-provider', 'voice360-withheld');
+  await page.click('#generate');
+  await page.waitForTimeout(100);
+  assert.equal(await page.inputValue('#scheme'), 'voice360');
+  const preview = await page.textContent('#preview');
+  assert.match(preview, /Incoming call from a withheld number/);
+  assert.match(preview, /"name": "Withheld number"/);
+  assert.match(preview, /"phone": "withheld:[0-9a-f]{16}"/);
+  assert.doesNotMatch(preview, /"phone": "anonymous"/);
+});
+
 test('accessible: every control is labelled, and the generator works from the keyboard', async () => {
   const unlabelled = await page.$$eval('input, select, textarea', (els) => els.filter((el) => !el.labels?.length).map((el) => el.id));
   assert.deepEqual(unlabelled, []);

@@ -205,6 +205,30 @@ test('a message Re:amaze refuses is a dead letter, and replays once Re:amaze acc
   assert.ok(!after.json.dead_letters.some((d) => d.queued.message.id === dead.queued.message.id), 'no longer a dead letter');
 });
 
+test('600-character Voice360 and Bird ids: posted once, and as dead letters listed and replayed', async () => {
+  const admin = { Authorization: `Bearer ${ADMIN_TOKEN}` };
+  const long = (tag) => `${tag}.${'x'.repeat(600)}`;
+  const birdCall = { service: 'channels', event: 'voice.inbound', payload: { id: long('bird'), direction: 'incoming', status: 'starting', from: '+31612345678', to: '+31201234567', createdAt: '2026-03-02T09:15:00Z' } };
+  const ids = [`voice360:INCOMING_EXTERNAL_CALL:${long('v360')}`, `bird:${long('bird')}:starting`];
+  reamaze.policy = () => ({ status: 400, body: { error: 'refused for the test' } });
+  assert.equal((await webhook(queued, 'voice360', incomingCall(long('v360')))).status, 202);
+  assert.equal((await webhook(queued, 'bird', birdCall)).status, 202);
+  await waitFor(() => logs.filter((m) => m.includes('"queue":"dead_letters"') && m.includes('"kept"')).length >= 2, 20_000, 'both dead letters kept');
+  const listed = await request(queued, '/admin/dead-letters', { method: 'GET', headers: admin });
+  const letters = listed.json.dead_letters.filter((d) => ids.includes(d.queued.message.id));
+  assert.equal(letters.length, 2, listed.text.slice(0, 500));
+
+  reamaze.policy = null;
+  const replay = await request(queued, '/admin/dead-letters/replay', { headers: admin, body: JSON.stringify({ ids }) });
+  assert.equal(replay.json.replayed, 2, replay.text.slice(0, 500));
+  await waitFor(() => ids.every((id) => reamaze.accepted().some((r) => r.message.id === id)), 20_000, 'both replayed');
+  for (const line of logs) assert.ok(!/file:\/\/|__wbg|\n\s+at /.test(line), `a log line speaks of the runtime: ${line.slice(0, 300)}`);
+  // A copy of each, now: duplicates, nothing posted again.
+  reamaze.reset();
+  assert.equal((await webhook(queued, 'voice360', incomingCall(long('v360')))).json.status, 'duplicate');
+  assert.equal(reamaze.received.length, 0);
+});
+
 test('the admin routes need the bearer token', async () => {
   for (const headers of [{}, { Authorization: 'Bearer wrong' }, { Authorization: ADMIN_TOKEN }]) {
     const res = await request(queued, '/admin/dead-letters', { method: 'GET', headers });

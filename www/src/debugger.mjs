@@ -219,6 +219,8 @@ async function render() {
 
 const SAMPLES = {
   voice360: { event_name: 'INCOMING_EXTERNAL_CALL', account_id: '12345', timestamp: 1704067200, metadata: { caller_id_number: '+15551234567', caller_id_name: 'John Doe', dnis: '+15559876543', uniqueid: '1704067200.12345' } },
+  // How a withheld caller reads: posted, with an identity of the call's own.
+  'voice360-withheld': { event_name: 'INCOMING_EXTERNAL_CALL', account_id: '12345', timestamp: 1704067200, metadata: { caller_id_number: 'anonymous', dnis: '+15559876543', uniqueid: '1704067260.12346' } },
   bird: { service: 'channels', event: 'voice.inbound', payload: { id: '5d1a0c3e-1111-4a5b-9c3d-0e8f7a6b5c4d', direction: 'incoming', status: 'completed', from: '+31612345678', to: '+31201234567', duration: 95, endedAt: '2026-03-02T09:16:42Z' } },
   volubile: { id: '3c90c3cc-0d44-4b50-8888-8dd25736052a', phone: '+33612345678', type: 'INBOUND', duration: 360, status: 'COMPLETED', summary: 'Discussed project requirements and next steps.', classifierData: { Sentiment: 'Positive' }, endTime: '2024-07-30T14:41:00Z' },
   reamaze: { to: { name: 'Support', phone: '+16501234567' }, from: { name: 'Customer name', phone: '+15105559999' }, body: 'Thanks! Your order ships today.', attachments: [], created_at: '2019-08-06T23:21:15+0000', thread_id: 'sms-conversation-id-123' },
@@ -230,10 +232,11 @@ function defaultUrl(scheme) {
 }
 
 function generate() {
-  const scheme = $('generate-provider').value;
+  const sample = $('generate-provider').value;
+  const [scheme] = sample.split('-');
   $('scheme').value = scheme;
   $('crlf').checked = false;
-  $('body').value = JSON.stringify(SAMPLES[scheme]);
+  $('body').value = JSON.stringify(SAMPLES[sample]);
   if (!$('secret').value.trim()) {
     const random = crypto.getRandomValues(new Uint8Array(16));
     $('secret').value = `${scheme === 'voice360' ? 'whsec_' : ''}${toHex(random)}`;
