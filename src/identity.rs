@@ -55,8 +55,12 @@ const WITHHELD_PREFIX: &str = "withheld:";
 pub const WITHHELD_NAME: &str = "Withheld number";
 pub const WITHHELD_LABEL: &str = "a withheld number";
 
-/// The words carriers and CPaaS put where a withheld number would be.
-const MARKERS: [&str; 12] = [
+/// The longest of `MARKERS`, in bytes.
+const LONGEST_MARKER: usize = 14;
+
+/// The words carriers and CPaaS put where a withheld number would be (the
+/// keypad one last).
+const MARKERS: [&str; 11] = [
     "anonymous",
     "restricted",
     "private",
@@ -67,34 +71,51 @@ const MARKERS: [&str; 12] = [
     "unknown number",
     "no caller id",
     "blocked",
-    "+266696687", // "ANONYMOUS" typed on a keypad (Twilio)
-    "266696687",
+    "266696687", // "ANONYMOUS" typed on a keypad (Twilio), with or without `+`
 ];
+
+/// The class of a party's text, without its text: what `Who::read` and
+/// a check that builds nothing (`class`) share.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Class {
+    Number,
+    Withheld,
+    Sender,
+}
+
+/// Classifies a party field's text (trimmed); `Err` is junk, with what was
+/// expected.
+pub fn class(text: &str) -> Result<Class, &'static str> {
+    if is_withheld(text) {
+        return Ok(Class::Withheld);
+    }
+    if let Some(digits) = number_digits(text) {
+        // `00` is the international prefix some write in place of `+`.
+        let limit = MAX_DIGITS + if text.starts_with("00") { 2 } else { 0 };
+        // All zeros (`+0`, `000`) is some systems' "no number".
+        let zeros = text.bytes().all(|b| !b.is_ascii_digit() || b == b'0');
+        return match digits {
+            n if n > limit => Err(EXPECTED),
+            _ if zeros => Ok(Class::Withheld),
+            _ => Ok(Class::Number),
+        };
+    }
+    if is_sender(text) {
+        return Ok(Class::Sender);
+    }
+    Err(EXPECTED)
+}
 
 impl Who {
     /// Classifies a party field's text; `None` (missing) is withheld.
     /// `Err` is junk, with what was expected.
     pub fn read(text: Option<&str>) -> Result<Who, &'static str> {
         let text = text.map(str::trim).unwrap_or("");
-        if is_withheld(text) {
-            return Ok(Who::Withheld);
-        }
-        if let Some(digits) = number_digits(text) {
-            // All zeros (`+0`, `000`) is some systems' "no number".
-            return match digits {
-                0 => Ok(Who::Withheld),
-                // `00` is the international prefix some write in place of `+`.
-                n if n > MAX_DIGITS + if text.starts_with("00") { 2 } else { 0 } => Err(EXPECTED),
-                _ if text.trim_start_matches('+').bytes().all(|b| !b.is_ascii_digit() || b == b'0') => {
-                    Ok(Who::Withheld)
-                }
-                _ => Ok(Who::Number(text.to_string())),
-            };
-        }
-        if is_sender(text) {
-            return Ok(Who::Sender(text.to_string()));
-        }
-        Err(EXPECTED)
+        Ok(match class(text)? {
+            Class::Number => Who::Number(text.to_string()),
+            Class::Withheld => Who::Withheld,
+            Class::Sender => Who::Sender(text.to_string()),
+        })
     }
 
     /// The phone number, for the contact book and for joining calls.
@@ -131,7 +152,13 @@ pub fn is_withheld(text: &str) -> bool {
     if text.is_empty() || text.starts_with(WITHHELD_PREFIX) {
         return true;
     }
-    if MARKERS.iter().any(|m| m.eq_ignore_ascii_case(text)) {
+    // Most texts are numbers: only the numeric markers are compared (the
+    // keypad's, and zeros).
+    if text.as_bytes()[0].is_ascii_digit() || text.starts_with('+') {
+        let digits = text.trim_start_matches('+');
+        return digits == MARKERS[MARKERS.len() - 1] || digits.bytes().all(|b| b == b'0');
+    }
+    if text.len() <= LONGEST_MARKER && MARKERS.iter().any(|m| m.eq_ignore_ascii_case(text)) {
         return true;
     }
     // RFC 3323's `sip:anonymous@anonymous.invalid`, and its kin.
@@ -194,7 +221,15 @@ mod tests {
 
     #[test]
     fn each_class() {
-        for number in ["+15551234567", "+1 (555) 123-4567", "555.123.4567", "1001", "12345", "+999999999999999", "00999999999999999"] {
+        for number in [
+            "+15551234567",
+            "+1 (555) 123-4567",
+            "555.123.4567",
+            "1001",
+            "12345",
+            "+999999999999999",
+            "00999999999999999",
+        ] {
             assert_eq!(Who::read(Some(number)), Ok(Who::Number(number.into())), "{number}");
         }
         for withheld in [
@@ -235,6 +270,11 @@ mod tests {
             assert_eq!(Who::read(Some(junk)), Err(EXPECTED), "{junk}");
         }
         assert_eq!(Who::read(Some(&"1".repeat(3000))), Err(EXPECTED));
+    }
+
+    #[test]
+    fn the_longest_marker_is_counted() {
+        assert_eq!(MARKERS.iter().map(|m| m.len()).max(), Some(LONGEST_MARKER));
     }
 
     #[test]

@@ -352,6 +352,20 @@ impl<'a> Fields<'a> {
         })
     }
 
+    /// Refuses junk at `key` (text or a list of texts), building nothing.
+    pub(crate) fn check_party(&self, key: &str) -> Result<(), TranslateError> {
+        let junk = |expected| TranslateError::Invalid { field: self.field_path(key), expected };
+        let check = |node: &Node| match node {
+            Node::String(text) => crate::identity::class(text.trim()).map(drop).map_err(junk),
+            _ => value_text(node).map_or(Ok(()), |text| crate::identity::class(&text).map(drop).map_err(junk)),
+        };
+        match self.object.get(key) {
+            Some(Node::Array(items)) => items.iter().try_for_each(check),
+            Some(node) => check(node),
+            None => Ok(()),
+        }
+    }
+
     pub(crate) fn classify(&self, key: &str, text: &str) -> Result<Who, TranslateError> {
         Who::read(Some(text)).map_err(|expected| TranslateError::Invalid { field: self.field_path(key), expected })
     }

@@ -200,7 +200,7 @@ impl Event {
         check_parties(&metadata)?;
         // Read as JSON already, so valid UTF-8.
         let raw = (kind == Kind::TranscriptionFinished).then(|| String::from_utf8_lossy(body).into_owned());
-        let digest = kind.digested_when_withheld().then(|| crate::store::digest(&[body]));
+        let digest = needs_digest(kind, &metadata).then(|| crate::store::digest(&[body]));
         Ok(Event { kind, name, account_id, timestamp: timestamp as i64, metadata, raw, digest })
     }
 
@@ -350,12 +350,22 @@ fn channel_party(phone: Option<String>, deployment: Option<&str>) -> Party {
     }
 }
 
+/// Whether the event has nothing but its bytes to tell it apart: a withheld
+/// party, in an event with no id of its own. (Only then is the body hashed:
+/// an SMS's body can be long.)
+fn needs_digest(kind: Kind, metadata: &Object) -> bool {
+    let meta = Fields::new(metadata, "metadata");
+    let withheld = |keys: &[&str]| matches!(meta.who_of(keys), Ok(Who::Withheld));
+    match kind {
+        Kind::SmsReceived => meta.text("message_id").is_none() && withheld(&["from_number"]),
+        _ => kind.digested_when_withheld() && withheld(&["caller_id_number", "callerid_number"]),
+    }
+}
+
 /// Refuses junk in any party field of `metadata`, naming it.
 fn check_parties(metadata: &Object) -> Result<(), TranslateError> {
     let meta = Fields::new(metadata, "metadata");
-    PARTY_FIELDS
-        .iter()
-        .try_for_each(|field| meta.texts(field).iter().try_for_each(|text| meta.classify(field, text).map(drop)))
+    PARTY_FIELDS.iter().try_for_each(|field| meta.check_party(field))
 }
 
 /// How a Voice360 user is named: by `VOICE360_AGENTS`, else `user <id>`.
