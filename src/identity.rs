@@ -58,9 +58,8 @@ pub const WITHHELD_LABEL: &str = "a withheld number";
 /// The longest of `MARKERS`, in bytes.
 const LONGEST_MARKER: usize = 14;
 
-/// The words carriers and CPaaS put where a withheld number would be (the
-/// keypad one last).
-const MARKERS: [&str; 11] = [
+/// The words carriers and CPaaS put where a withheld number would be.
+const MARKERS: [&str; 10] = [
     "anonymous",
     "restricted",
     "private",
@@ -71,8 +70,10 @@ const MARKERS: [&str; 11] = [
     "unknown number",
     "no caller id",
     "blocked",
-    "266696687", // "ANONYMOUS" typed on a keypad (Twilio), with or without `+`
 ];
+
+/// "ANONYMOUS" typed on a keypad (Twilio), with or without a `+`.
+const KEYPAD_MARKER: &str = "266696687";
 
 /// The class of a party's text, without its text: what `Who::read` and
 /// a check that builds nothing (`class`) share.
@@ -84,21 +85,35 @@ pub enum Class {
 }
 
 /// Classifies a party field's text (trimmed); `Err` is junk, with what was
-/// expected.
+/// expected. One pass over a number's bytes: it runs for every party of
+/// every event.
 pub fn class(text: &str) -> Result<Class, &'static str> {
-    if is_withheld(text) {
-        return Ok(Class::Withheld);
+    let rest = text.strip_prefix('+').unwrap_or(text);
+    let (mut digits, mut zeros, mut number) = (0, true, !text.is_empty());
+    for b in rest.bytes() {
+        match b {
+            b'0' => digits += 1,
+            b'1'..=b'9' => (digits, zeros) = (digits + 1, false),
+            b' ' | b'-' | b'.' | b'(' | b')' => {}
+            _ => {
+                number = false;
+                break;
+            }
+        }
     }
-    if let Some(digits) = number_digits(text) {
+    // A lone `+` is a number with nothing after it; `()` is no number.
+    if number && (digits > 0 || text == "+") {
         // `00` is the international prefix some write in place of `+`.
-        let limit = MAX_DIGITS + if text.starts_with("00") { 2 } else { 0 };
-        // All zeros (`+0`, `000`) is some systems' "no number".
-        let zeros = text.bytes().all(|b| !b.is_ascii_digit() || b == b'0');
+        let limit = MAX_DIGITS + if rest.starts_with("00") { 2 } else { 0 };
         return match digits {
+            // All zeros (`+0`, `000`, a lone `+`) is some systems' "no number".
+            _ if zeros || rest == KEYPAD_MARKER => Ok(Class::Withheld),
             n if n > limit => Err(EXPECTED),
-            _ if zeros => Ok(Class::Withheld),
             _ => Ok(Class::Number),
         };
+    }
+    if is_withheld(text) {
+        return Ok(Class::Withheld);
     }
     if is_sender(text) {
         return Ok(Class::Sender);
@@ -110,11 +125,15 @@ impl Who {
     /// Classifies a party field's text; `None` (missing) is withheld.
     /// `Err` is junk, with what was expected.
     pub fn read(text: Option<&str>) -> Result<Who, &'static str> {
-        let text = text.map(str::trim).unwrap_or("");
-        Ok(match class(text)? {
-            Class::Number => Who::Number(text.to_string()),
+        Who::of(text.map(str::trim).unwrap_or("").to_string())
+    }
+
+    /// `read` of a text already trimmed, kept rather than copied.
+    pub fn of(text: String) -> Result<Who, &'static str> {
+        Ok(match class(&text)? {
+            Class::Number => Who::Number(text),
             Class::Withheld => Who::Withheld,
-            Class::Sender => Who::Sender(text.to_string()),
+            Class::Sender => Who::Sender(text),
         })
     }
 
@@ -131,6 +150,14 @@ impl Who {
     pub fn phone(&self) -> String {
         match self {
             Who::Number(text) | Who::Sender(text) => text.clone(),
+            Who::Withheld => WITHHELD.to_string(),
+        }
+    }
+
+    /// `phone`, without a copy.
+    pub fn into_phone(self) -> String {
+        match self {
+            Who::Number(text) | Who::Sender(text) => text,
             Who::Withheld => WITHHELD.to_string(),
         }
     }
@@ -152,11 +179,10 @@ pub fn is_withheld(text: &str) -> bool {
     if text.is_empty() || text.starts_with(WITHHELD_PREFIX) {
         return true;
     }
-    // Most texts are numbers: only the numeric markers are compared (the
-    // keypad's, and zeros).
+    // The numeric markers: the keypad's, and zeros.
     if text.as_bytes()[0].is_ascii_digit() || text.starts_with('+') {
         let digits = text.trim_start_matches('+');
-        return digits == MARKERS[MARKERS.len() - 1] || digits.bytes().all(|b| b == b'0');
+        return digits == KEYPAD_MARKER || digits.bytes().all(|b| b == b'0');
     }
     if text.len() <= LONGEST_MARKER && MARKERS.iter().any(|m| m.eq_ignore_ascii_case(text)) {
         return true;
@@ -165,22 +191,6 @@ pub fn is_withheld(text: &str) -> bool {
     ["sip:anonymous@", "sips:anonymous@", "tel:anonymous"]
         .iter()
         .any(|uri| text.get(..uri.len()).is_some_and(|head| head.eq_ignore_ascii_case(uri)))
-}
-
-/// The count of digits, when `text` is written as a phone number: an
-/// optional leading `+`, then digits and the separators people write.
-fn number_digits(text: &str) -> Option<usize> {
-    let rest = text.strip_prefix('+').unwrap_or(text);
-    let mut digits = 0;
-    for b in rest.bytes() {
-        match b {
-            b'0'..=b'9' => digits += 1,
-            b' ' | b'-' | b'.' | b'(' | b')' => {}
-            _ => return None,
-        }
-    }
-    // A lone `+` is a number with nothing after it: withheld.
-    (digits > 0 || text == "+").then_some(digits)
 }
 
 /// An alphanumeric sender ID: 1 to 11 characters, at least one a letter,

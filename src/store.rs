@@ -117,10 +117,22 @@ pub mod keys {
     /// `variable` is replaced by its whole SHA-256 (never cut), so two ids
     /// still make two keys and deduplication stays exact.
     pub fn bounded(prefix: &str, variable: &str) -> String {
-        if prefix.len() + variable.len() <= MAX_KEY_BYTES {
-            return format!("{prefix}{variable}");
+        in_parts(&[prefix], variable)
+    }
+
+    /// `bounded` of the prefix made of `parts`, written once.
+    fn in_parts(parts: &[&str], variable: &str) -> String {
+        let prefix = parts.iter().map(|p| p.len()).sum::<usize>();
+        let fits = prefix + variable.len() <= MAX_KEY_BYTES;
+        let mut key = String::with_capacity(prefix + if fits { variable.len() } else { DIGESTED.len() + 64 });
+        parts.iter().for_each(|part| key.push_str(part));
+        if fits {
+            key.push_str(variable);
+        } else {
+            key.push_str(DIGESTED);
+            key.push_str(&hex::encode(Sha256::digest(variable.as_bytes())));
         }
-        format!("{prefix}{DIGESTED}{}", hex::encode(Sha256::digest(variable.as_bytes())))
+        key
     }
 
     /// A message's delivery to Re:amaze: claimed while it is under way,
@@ -162,12 +174,12 @@ pub mod keys {
     pub const REJECTED_PREFIX: &str = "rejected:";
 
     pub fn call(provider: &str, call_id: &str) -> String {
-        bounded(&format!("call:{provider}:"), call_id)
+        in_parts(&["call:", provider, ":"], call_id)
     }
 
     /// A transcription kept until its call is known.
     pub fn held(provider: &str, call_id: &str) -> String {
-        bounded(&format!("{HELD_PREFIX}{provider}:"), call_id)
+        in_parts(&[HELD_PREFIX, provider, ":"], call_id)
     }
 
     pub const HELD_PREFIX: &str = "held:";
@@ -175,13 +187,13 @@ pub mod keys {
     /// The name a provider's contact book gives `phone`, kept by its digits
     /// (and a leading `+`), so the ways of writing one number meet.
     pub fn contact(provider: &str, phone: &str) -> String {
-        bounded(&format!("contact:{provider}:"), &number_digits(phone))
+        in_parts(&["contact:", provider, ":"], &number_digits(phone))
     }
 
     /// The conversation a caller's last call was in, and when it was last
     /// heard of (`VOICE_THREAD_MINUTES`), by the caller's digits.
     pub fn caller(provider: &str, phone: &str) -> String {
-        bounded(&format!("caller:{provider}:"), &number_digits(phone))
+        in_parts(&["caller:", provider, ":"], &number_digits(phone))
     }
 
     /// The conversation a call joined (`VOICE_THREAD_MINUTES`), by the

@@ -148,7 +148,7 @@ fn parties(call: &Fields, direction: Direction) -> Result<(Party, Party), Transl
     let who = |side: &str, flat: &str| -> Result<Who, TranslateError> {
         let nested = call.object(side).and_then(|o| o.get("number")).and_then(|n| n.get("number"));
         match nested.and_then(value_text) {
-            Some(text) => call.classify(&format!("{side}.number.number"), &text),
+            Some(text) => call.classify(&format!("{side}.number.number"), text),
             None => call.who(flat),
         }
     };

@@ -327,9 +327,12 @@ impl<'a> Fields<'a> {
     /// first), classified (`identity::Who`); none is withheld. Junk is
     /// refused, naming the field.
     pub fn who_of(&self, keys: &[&str]) -> Result<Who, TranslateError> {
-        let found = keys.iter().find_map(|&k| Some((k, self.texts(k).into_iter().next()?)));
-        match found {
-            Some((key, text)) => self.classify(key, &text),
+        let first = |key: &str| match self.object.get(key)? {
+            Node::Array(items) => items.iter().find_map(value_text),
+            other => value_text(other),
+        };
+        match keys.iter().find_map(|&k| Some((k, first(k)?))) {
+            Some((key, text)) => self.classify(key, text),
             None => Ok(Who::Withheld),
         }
     }
@@ -340,7 +343,7 @@ impl<'a> Fields<'a> {
 
     /// Each party of a list (Voice360's `to_number`), or of one.
     pub fn whos(&self, key: &str) -> Result<Vec<Who>, TranslateError> {
-        self.texts(key).iter().map(|text| self.classify(key, text)).collect()
+        self.texts(key).into_iter().map(|text| self.classify(key, text)).collect()
     }
 
     /// The channel's own number at the first of `keys`: `None` where it is
@@ -348,8 +351,23 @@ impl<'a> Fields<'a> {
     pub fn channel_phone(&self, keys: &[&str]) -> Result<Option<String>, TranslateError> {
         Ok(match self.who_of(keys)? {
             Who::Withheld => None,
-            who => Some(who.phone()),
+            who => Some(who.into_phone()),
         })
+    }
+
+    /// Whether the party at the first of `keys` that holds text is withheld
+    /// (none is), building nothing.
+    pub(crate) fn is_withheld(&self, keys: &[&str]) -> bool {
+        let withheld = |text: &str| crate::identity::class(text) == Ok(crate::identity::Class::Withheld);
+        let of = |node: &Node| match node {
+            Node::String(text) => Some(text.trim()).filter(|t| !t.is_empty()).map(withheld),
+            other => value_text(other).map(|text| withheld(&text)),
+        };
+        let found = keys.iter().find_map(|&k| match self.object.get(k)? {
+            Node::Array(items) => items.iter().find_map(of),
+            node => of(node),
+        });
+        found.unwrap_or(true)
     }
 
     /// Refuses junk at `key` (text or a list of texts), building nothing.
@@ -366,8 +384,9 @@ impl<'a> Fields<'a> {
         }
     }
 
-    pub(crate) fn classify(&self, key: &str, text: &str) -> Result<Who, TranslateError> {
-        Who::read(Some(text)).map_err(|expected| TranslateError::Invalid { field: self.field_path(key), expected })
+    /// `text` (trimmed, as `value_text` gives it) classified; junk refused.
+    pub(crate) fn classify(&self, key: &str, text: String) -> Result<Who, TranslateError> {
+        Who::of(text).map_err(|expected| TranslateError::Invalid { field: self.field_path(key), expected })
     }
 
     /// A length of time in seconds, at most a month: anything longer is no

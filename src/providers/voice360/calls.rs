@@ -132,10 +132,10 @@ impl Event {
         let meta = self.meta();
         let customer = meta.who_of(customer_keys)?;
         let given = meta.text_of(name_keys);
-        let customer_name = customer.name(given.or_else(|| contact_name(contacts, &customer.phone())));
+        let customer_name = customer.name(given.or_else(|| contact_name(contacts, customer.number()?)));
         Ok(CallMemory {
             direction: Some(direction),
-            customer_phone: Some(customer.phone()),
+            customer_phone: Some(customer.into_phone()),
             customer_name,
             channel_phone: meta.channel_phone(channel_keys)?,
             agent: None,

@@ -24,7 +24,7 @@ impl Event {
         // Only numbers have contacts: a withheld party or a sender name
         // is never looked up.
         let phones = fields.iter().flat_map(|field| meta.texts(field));
-        let numbers = phones.filter(|phone| matches!(Who::read(Some(phone)), Ok(Who::Number(_))));
+        let numbers = phones.filter(|phone| crate::identity::class(phone) == Ok(crate::identity::Class::Number));
         numbers.map(|phone| keys::contact(PROVIDER, &phone)).collect()
     }
 
@@ -82,8 +82,8 @@ fn known(lookup: Lookup, key: &str) -> Option<String> {
 
 /// The contact book's name for `phone`, if it has one (only a number has).
 pub(super) fn contact_name(contacts: Lookup, phone: &str) -> Option<String> {
-    match Who::read(Some(phone)) {
-        Ok(Who::Number(_)) => known(contacts, &keys::contact(PROVIDER, phone)),
+    match crate::identity::class(phone) {
+        Ok(crate::identity::Class::Number) => known(contacts, &keys::contact(PROVIDER, phone)),
         _ => None,
     }
 }

@@ -19,14 +19,15 @@ impl Event {
             Some(m) => self.id(&[&m]),
             None => self.id(&[&self.id_part_of(&customer), &self.timestamp.to_string()]),
         };
+        let thread = sms_thread(channel.as_deref(), &customer);
         let message = Message::between(
             id,
             Direction::Inbound,
-            Party::named(customer.name(None), Some(customer.phone())),
-            channel_party(channel.clone(), None),
+            Party::named(customer.name(None), Some(customer.into_phone())),
+            channel_party(channel, None),
             sms_text(&meta),
         )
-        .thread(sms_thread(channel.as_deref(), &customer))
+        .thread(thread)
         .at(self.at(0));
         Ok(Translation::messages(vec![Outgoing { channel: Channel::Sms, message }]))
     }
