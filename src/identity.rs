@@ -112,7 +112,7 @@ pub fn class(text: &str) -> Result<Class, &'static str> {
             _ => Ok(Class::Number),
         };
     }
-    if is_withheld(text) {
+    if withheld_word(text) {
         return Ok(Class::Withheld);
     }
     if is_sender(text) {
@@ -176,13 +176,14 @@ impl Who {
 /// Whether `text` says the number was withheld (empty included), or is
 /// the identity a withheld party was posted with.
 pub fn is_withheld(text: &str) -> bool {
+    class(text) == Ok(Class::Withheld)
+}
+
+/// The words that say the number was withheld: none, a marker, the
+/// identity a withheld party was posted with, a SIP URI of anonymous.
+fn withheld_word(text: &str) -> bool {
     if text.is_empty() || text.starts_with(WITHHELD_PREFIX) {
         return true;
-    }
-    // The numeric markers: the keypad's, and zeros.
-    if text.as_bytes()[0].is_ascii_digit() || text.starts_with('+') {
-        let digits = text.trim_start_matches('+');
-        return digits == KEYPAD_MARKER || digits.bytes().all(|b| b == b'0');
     }
     if text.len() <= LONGEST_MARKER && MARKERS.iter().any(|m| m.eq_ignore_ascii_case(text)) {
         return true;

@@ -120,13 +120,10 @@ pub mod keys {
         in_parts(&[prefix], variable)
     }
 
-    /// `bounded` of the prefix made of `parts`, written once.
+    /// `bounded` of the prefix made of `parts`.
     fn in_parts(parts: &[&str], variable: &str) -> String {
-        let prefix = parts.iter().map(|p| p.len()).sum::<usize>();
-        let fits = prefix + variable.len() <= MAX_KEY_BYTES;
-        let mut key = String::with_capacity(prefix + if fits { variable.len() } else { DIGESTED.len() + 64 });
-        parts.iter().for_each(|part| key.push_str(part));
-        if fits {
+        let mut key = parts.concat();
+        if key.len() + variable.len() <= MAX_KEY_BYTES {
             key.push_str(variable);
         } else {
             key.push_str(DIGESTED);

@@ -101,11 +101,13 @@ impl Posting {
                     self.context.messages.push(report(outgoing, "in_progress"));
                 }
                 Some(_) => self.context.messages.push(report(outgoing, "duplicate")),
-                None => {
-                    let delivery = outbound::reamaze_post(&self.settings, outgoing)
-                        .expect("the channel's secret was checked before claiming");
-                    return step::deliver(delivery, AfterDeliver::Post(Box::new(self)));
-                }
+                // The channel's secret was checked before claiming; were it
+                // missing, the error is answered (not a panic, whose message
+                // would bring every error's Debug text into the wasm builds).
+                None => match outbound::reamaze_post(&self.settings, outgoing) {
+                    Ok(delivery) => return step::deliver(delivery, AfterDeliver::Post(Box::new(self))),
+                    Err(error) => return step::fail(&self.context, error),
+                },
             }
             self.next += 1;
         }

@@ -112,7 +112,8 @@ impl Event {
     /// The call, for joining a caller's calls: its thread, and the
     /// customer's number.
     pub(super) fn voice_call(&self) -> (Option<String>, Option<String>) {
-        let number = self.customer.phone.as_deref().and_then(|p| Who::read(Some(p)).ok()?.number().map(String::from));
+        let number =
+            self.customer.phone.clone().filter(|p| crate::identity::class(p) == Ok(crate::identity::Class::Number));
         (Some(format!("bird:{}", self.call_id)), number)
     }
 

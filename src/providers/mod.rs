@@ -355,21 +355,6 @@ impl<'a> Fields<'a> {
         })
     }
 
-    /// Whether the party at the first of `keys` that holds text is withheld
-    /// (none is), building nothing.
-    pub(crate) fn is_withheld(&self, keys: &[&str]) -> bool {
-        let withheld = |text: &str| crate::identity::class(text) == Ok(crate::identity::Class::Withheld);
-        let of = |node: &Node| match node {
-            Node::String(text) => Some(text.trim()).filter(|t| !t.is_empty()).map(withheld),
-            other => value_text(other).map(|text| withheld(&text)),
-        };
-        let found = keys.iter().find_map(|&k| match self.object.get(k)? {
-            Node::Array(items) => items.iter().find_map(of),
-            node => of(node),
-        });
-        found.unwrap_or(true)
-    }
-
     /// Refuses junk at `key` (text or a list of texts), building nothing.
     pub(crate) fn check_party(&self, key: &str) -> Result<(), TranslateError> {
         let junk = |expected| TranslateError::Invalid { field: self.field_path(key), expected };

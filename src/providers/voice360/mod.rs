@@ -355,7 +355,7 @@ fn channel_party(phone: Option<String>, deployment: Option<&str>) -> Party {
 /// an SMS's body can be long.)
 fn needs_digest(kind: Kind, metadata: &Object) -> bool {
     let meta = Fields::new(metadata, "metadata");
-    let withheld = |keys: &[&str]| meta.is_withheld(keys);
+    let withheld = |keys: &[&str]| matches!(meta.who_of(keys), Ok(Who::Withheld));
     match kind {
         Kind::SmsReceived => meta.value("message_id").is_none() && withheld(&["from_number"]),
         _ => kind.digested_when_withheld() && withheld(&["caller_id_number", "callerid_number"]),
