@@ -84,6 +84,33 @@ test('the browser build loads with init() and passes the signature vectors', { t
   await page.close();
 });
 
+test('every kind of party reads in the browser as the identity vectors say', { timeout: 60_000 }, async () => {
+  const cases = [];
+  for (const file of ['voice360', 'bird', 'volubile', 'reamaze-reply']) {
+    const all = JSON.parse(await readFile(new URL(`../vectors/translations/${file}.json`, import.meta.url), 'utf8')).cases;
+    cases.push(...all.filter((c) => c.source === 'identity_cases.py' && !c.before));
+  }
+  const page = await browser.newPage();
+  await page.goto(base);
+  const got = await page.evaluate(async (cases) => {
+    const m = await import('/src/browser.mjs');
+    await m.init();
+    return cases.map((c) => {
+      const body = JSON.stringify(c.payload);
+      try {
+        if (c.provider === 'reamaze-reply') return { sms: m.replyToSms(body, c.settings ?? {}) };
+        const t = m.translate(c.provider, body, c.settings ?? {});
+        return { messages: t.messages.map(({ channel, message }) => ({ channel, message })) };
+      } catch (e) {
+        return { error: { code: e.code, status: e.status, ...(e.field ? { field: e.field } : {}) } };
+      }
+    });
+  }, cases);
+  assert.ok(cases.length >= 20, `${cases.length} identity vectors`);
+  cases.forEach((c, i) => assert.deepEqual(got[i], c.expect, c.name));
+  await page.close();
+});
+
 test('the hostile requests get their answer from createBridge in the browser, with no store write and no fetch', { timeout: 60_000 }, async () => {
   const page = await browser.newPage();
   const errors = [];
