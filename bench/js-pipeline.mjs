@@ -48,7 +48,7 @@ function translateSmsReceived(body) {
     to: channel ? { phone: channel } : { name: 'Voice360' },
     body: typeof meta.body === 'string' && meta.body.trim() ? meta.body : '(empty message)',
     thread_id: `voice360:sms:${channel ? `${digits(channel)}:` : ''}${digits(customer)}`,
-    created_at: new Date(timestamp * 1000).toISOString().replace(/\.\d{3}Z$/, '+00:00'),
+    created_at: new Date(timestamp * 1000).toISOString().replace(/Z$/, '+00:00'),
   };
   return { channel: 'sms', endpoint: 'https://www.reamaze.io/incoming/sms', message };
 }

@@ -73,7 +73,7 @@ const handler = {
       to: { phone: meta.dnis ?? memory.channel_phone },
       body: `Incoming call from ${name ?? meta.caller_id_number}`,
       thread_id: `voice360:${meta.uniqueid}`,
-      created_at: new Date(event.timestamp * 1000).toISOString().replace(/\.\d{3}Z$/, '+00:00'),
+      created_at: new Date(event.timestamp * 1000).toISOString().replace(/Z$/, '+00:00'),
     };
     await store.put(callKey, JSON.stringify({ direction: 'inbound', customer_phone: meta.caller_id_number, customer_name: name, channel_phone: meta.dnis }), 604800);
     const text = JSON.stringify(message);
