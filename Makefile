@@ -2,7 +2,7 @@
 # (scripts/bootstrap.sh, idempotent).
 #   make dev   the Worker in workerd on sample settings, with local stand-ins
 #   make test  every test
-.PHONY: dev test bench bootstrap worker cli-demo
+.PHONY: dev test bench bench-compare bootstrap worker cli-demo
 
 dev: bootstrap
 	@cargo build --quiet --release --bin reamaze-bridge
@@ -14,6 +14,11 @@ test:
 # Speed and size, against the alternatives, as one table (see BENCHMARKS.md).
 bench:
 	@bench/run.sh
+
+# The native and npm benchmarks of REV and of the working tree, side by side
+# (bench/compare.sh): make bench-compare REV=<commit>
+bench-compare:
+	@REV="$(REV)" bench/compare.sh
 
 bootstrap:
 	@scripts/bootstrap.sh

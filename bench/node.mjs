@@ -2,9 +2,18 @@
 // write, measured in the same run: verify for 64 B to 1 MiB bodies against
 // node:crypto (createHmac + timingSafeEqual); the whole path (verify +
 // translate + sign) against bench/js-pipeline.mjs. Prints medians of 7 runs.
+// BENCH_TREE=<dir> measures the package built in the checkout <dir> instead
+// of the linked one (bench/compare.sh runs this file against two commits);
+// --json prints the rows as JSON.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { createProcessor, verify } from 'reamaze-bridge';
-import { jsPipeline, verifyVoice360 } from './js-pipeline.mjs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+// The package and the JS pipeline of one tree: the pipeline is asserted to
+// sign the same bytes as the package, so it must be of the same commit.
+const tree = process.env.BENCH_TREE && ((path) => pathToFileURL(resolve(process.env.BENCH_TREE, path)).href);
+const { createProcessor, verify } = await import(tree ? tree('pkg/src/node.mjs') : 'reamaze-bridge');
+const { jsPipeline, verifyVoice360 } = await import(tree ? tree('bench/js-pipeline.mjs') : './js-pipeline.mjs');
 
 const RUNS = 7;
 
@@ -69,6 +78,7 @@ export function nodeBenchmarks() {
   return rows;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  for (const r of nodeBenchmarks()) console.log(`${r.what.padEnd(32)} package ${fmt(r.ours).padStart(10)}  node:crypto/JS ${fmt(r.theirs).padStart(10)}  ratio ${(r.theirs / r.ours).toFixed(2)}×`);
+if (import.meta.url === pathToFileURL(process.argv[1]).href) {
+  if (process.argv.includes('--json')) console.log(JSON.stringify(nodeBenchmarks()));
+  else for (const r of nodeBenchmarks()) console.log(`${r.what.padEnd(32)} package ${fmt(r.ours).padStart(10)}  node:crypto/JS ${fmt(r.theirs).padStart(10)}  ratio ${(r.theirs / r.ours).toFixed(2)}×`);
 }

@@ -44,10 +44,10 @@ pub fn mask(text: &str) -> Cow<'_, str> {
 fn find(bytes: &[u8]) -> Vec<(usize, usize)> {
     let mut cards = Vec::new();
     let mut at = 0;
-    while at < bytes.len() {
-        if !bytes[at].is_ascii_digit() {
-            at += 1;
-            continue;
+    loop {
+        at = crate::scan::next_digit(bytes, at);
+        if at >= bytes.len() {
+            return cards;
         }
         let groups = Groups::from(bytes, at);
         let after_plus = at > 0 && bytes[at - 1] == b'+';
@@ -63,7 +63,6 @@ fn find(bytes: &[u8]) -> Vec<(usize, usize)> {
         }
         at = groups.end;
     }
-    cards
 }
 
 /// How many bytes of digits `bytes` starts with.

@@ -438,6 +438,10 @@ pub(crate) fn value_text(value: &Node) -> Option<String> {
 /// where one is near, and says so at the end: an agent must never mistake a
 /// shortened transcript for a whole one.
 pub(crate) fn shorten(text: &mut String, limit: usize) {
+    // No text has more characters than bytes: most need no count.
+    if text.len() <= limit {
+        return;
+    }
     let total = text.chars().count();
     if total <= limit {
         return;
