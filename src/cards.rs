@@ -19,13 +19,24 @@ const MASK: char = '•';
 
 /// `text` with every card number in it masked; borrowed when there is none.
 pub fn mask(text: &str) -> Cow<'_, str> {
-    let cards = find(text.as_bytes());
+    let bytes = text.as_bytes();
+    let mut cards = Vec::new();
+    let mut at = crate::scan::next_digit(bytes, 0);
+    while at < bytes.len() {
+        at = crate::scan::next_digit(bytes, find_at(bytes, at, &mut cards));
+    }
+    masked(text, &cards)
+}
+
+/// `text` with the card numbers at `cards` (byte spans, in order, as
+/// `find_at` gives them) masked; borrowed when there is none.
+pub fn masked<'a>(text: &'a str, cards: &[(usize, usize)]) -> Cow<'a, str> {
     if cards.is_empty() {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 32 * cards.len());
     let mut copied = 0;
-    for (start, end) in cards {
+    for &(start, end) in cards {
         out.push_str(&text[copied..start]);
         let digits = text[start..end].bytes().filter(u8::is_ascii_digit).count();
         let mut seen = 0;
@@ -40,29 +51,23 @@ pub fn mask(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// The byte spans of the card numbers in `bytes`, in order.
-fn find(bytes: &[u8]) -> Vec<(usize, usize)> {
-    let mut cards = Vec::new();
-    let mut at = 0;
-    loop {
-        at = crate::scan::next_digit(bytes, at);
-        if at >= bytes.len() {
-            return cards;
-        }
-        let groups = Groups::from(bytes, at);
-        let after_plus = at > 0 && bytes[at - 1] == b'+';
-        let mut first = 0;
-        while first < groups.count && !after_plus {
-            match (first..groups.count).rev().find(|&last| groups.is_card(bytes, first, last)) {
-                Some(last) => {
-                    cards.push((groups.spans[first].0, groups.spans[last].1));
-                    first = last + 1;
-                }
-                None => first += 1,
+/// Reads the run of digit groups that starts at `at` (a digit that does
+/// not follow another): the card numbers in it are added to `cards`.
+/// Returns where the run ends.
+pub fn find_at(bytes: &[u8], at: usize, cards: &mut Vec<(usize, usize)>) -> usize {
+    let groups = Groups::from(bytes, at);
+    let after_plus = at > 0 && bytes[at - 1] == b'+';
+    let mut first = 0;
+    while first < groups.count && !after_plus {
+        match (first..groups.count).rev().find(|&last| groups.is_card(bytes, first, last)) {
+            Some(last) => {
+                cards.push((groups.spans[first].0, groups.spans[last].1));
+                first = last + 1;
             }
+            None => first += 1,
         }
-        at = groups.end;
     }
+    groups.end
 }
 
 /// How many bytes of digits `bytes` starts with.

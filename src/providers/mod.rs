@@ -7,6 +7,7 @@
 //! echo markers), then `Event::translate` runs on their values.
 
 pub mod bird;
+mod clean;
 mod settle;
 pub mod voice360;
 pub mod volubile;
@@ -247,27 +248,11 @@ impl Event {
             Event::Volubile(c) => c.translate(settings),
         };
         if let Outcome::Messages(messages) = &mut translation.outcome {
-            messages.iter_mut().for_each(|outgoing| clean(&mut outgoing.message, settings));
+            messages.iter_mut().for_each(|outgoing| clean::clean(&mut outgoing.message, settings));
             settle::settle(self.provider().name(), messages, &mut translation.remember, settings, lookup);
         }
         Ok(translation)
     }
-}
-
-/// What every message's texts go through before they are posted: control
-/// characters dropped, card numbers masked (unless `REDACT_CARD_NUMBERS`
-/// is off), and the body shortened to `MAX_MESSAGE_CHARS`.
-fn clean(message: &mut crate::reamaze::Message, settings: &Settings) {
-    for text in [Some(&mut message.body), message.from.name.as_mut(), message.to.name.as_mut()] {
-        let Some(text) = text else { continue };
-        drop_control_characters(text);
-        if settings.redact_card_numbers {
-            if let std::borrow::Cow::Owned(masked) = crate::cards::mask(text) {
-                *text = masked;
-            }
-        }
-    }
-    shorten(&mut message.body, settings.max_message_chars as usize);
 }
 
 /// A JSON object seen through lenient, typed accessors that know their own
@@ -456,18 +441,6 @@ pub(crate) fn shorten(text: &mut String, limit: usize) {
     text.truncate(kept);
     let shown = text.chars().count();
     text.push_str(&note_for(shown));
-}
-
-/// Drops the C0 control characters (NUL, escape, backspace…) from a text
-/// posted to Re:amaze, keeping line breaks and tabs: they carry nothing an
-/// agent can read, and some systems choke on a NUL.
-/// The check runs over bytes (every control character is one ASCII byte),
-/// a word at a time: a body is scanned whole on every message.
-pub(crate) fn drop_control_characters(text: &mut String) {
-    let unwanted = |b: u8| b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t');
-    if crate::scan::any_control(text.as_bytes(), unwanted) {
-        text.retain(|c| !(c.is_ascii() && unwanted(c as u8)));
-    }
 }
 
 /// How a party is named in a sentence: its name, else its number; a
