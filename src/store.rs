@@ -122,10 +122,18 @@ pub mod keys {
 
     /// `bounded` of the prefix made of `parts`.
     fn in_parts(parts: &[&str], variable: &str) -> String {
-        let mut key = parts.concat();
-        if key.len() + variable.len() <= MAX_KEY_BYTES {
-            key.push_str(variable);
-        } else {
+        in_parts_with(parts, variable.len(), |key| key.push_str(variable))
+    }
+
+    /// `in_parts` of the variable part `write` appends, written straight
+    /// into the key (one allocation: keys are made on every message).
+    fn in_parts_with(parts: &[&str], size_hint: usize, write: impl FnOnce(&mut String)) -> String {
+        let prefix = parts.iter().map(|part| part.len()).sum();
+        let mut key = String::with_capacity(prefix + size_hint);
+        parts.iter().for_each(|part| key.push_str(part));
+        write(&mut key);
+        if key.len() > MAX_KEY_BYTES {
+            let variable = key.split_off(prefix);
             key.push_str(DIGESTED);
             key.push_str(&hex::encode(Sha256::digest(variable.as_bytes())));
         }
@@ -184,13 +192,13 @@ pub mod keys {
     /// The name a provider's contact book gives `phone`, kept by its digits
     /// (and a leading `+`), so the ways of writing one number meet.
     pub fn contact(provider: &str, phone: &str) -> String {
-        in_parts(&["contact:", provider, ":"], &number_digits(phone))
+        in_parts_with(&["contact:", provider, ":"], phone.len(), |key| push_number_digits(key, phone))
     }
 
     /// The conversation a caller's last call was in, and when it was last
     /// heard of (`VOICE_THREAD_MINUTES`), by the caller's digits.
     pub fn caller(provider: &str, phone: &str) -> String {
-        in_parts(&["caller:", provider, ":"], &number_digits(phone))
+        in_parts_with(&["caller:", provider, ":"], phone.len(), |key| push_number_digits(key, phone))
     }
 
     /// The conversation a call joined (`VOICE_THREAD_MINUTES`), by the
@@ -199,8 +207,8 @@ pub mod keys {
         bounded("joined:", call_thread)
     }
 
-    fn number_digits(phone: &str) -> String {
-        phone.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect()
+    fn push_number_digits(key: &mut String, phone: &str) {
+        key.extend(phone.bytes().filter(|b| b.is_ascii_digit() || *b == b'+').map(char::from));
     }
 
     /// Phone numbers count by their digits: the setting and the provider

@@ -27,9 +27,14 @@ pub fn duration(seconds: f64) -> String {
 /// than through `format!`, whose machinery, in the size-optimized wasm
 /// builds, costs more than the rest of a message's times together.
 fn push_padded(out: &mut String, n: u64, width: u32) {
-    for place in (0..width).rev() {
-        out.push(char::from(b'0' + (n / 10u64.pow(place) % 10) as u8));
+    let mut digits = [b'0'; 20];
+    let width = width as usize;
+    let mut n = n;
+    for slot in digits[..width].iter_mut().rev() {
+        *slot = b'0' + (n % 10) as u8;
+        n /= 10;
     }
+    out.push_str(std::str::from_utf8(&digits[..width]).expect("ASCII digits"));
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date.
@@ -78,26 +83,39 @@ fn iso(seconds: i64, millis: Option<u16>) -> Option<String> {
     if !(0..=9999).contains(&year) {
         return None;
     }
-    let mut out = String::with_capacity(25);
-    for (n, width, after) in [
-        (year as u64, 4, '-'),
-        (u64::from(month), 2, '-'),
-        (u64::from(day), 2, 'T'),
-        (secs as u64 / 3600, 2, ':'),
-        (secs as u64 / 60 % 60, 2, ':'),
-        (secs as u64 % 60, 2, '+'),
-    ] {
-        push_padded(&mut out, n, width);
-        if after == '+' {
-            if let Some(millis) = millis {
-                out.push('.');
-                push_padded(&mut out, u64::from(millis.min(999)), 3);
-            }
-        }
-        out.push(after);
+    // Digits written into place: this runs for every message.
+    let mut out = *b"0000-00-00T00:00:00.000+00:00";
+    let secs = secs as u32;
+    let fields = [
+        (0, 4, year as u32),
+        (5, 2, month),
+        (8, 2, day),
+        (11, 2, secs / 3600),
+        (14, 2, secs / 60 % 60),
+        (17, 2, secs % 60),
+    ];
+    for (at, width, value) in fields {
+        put_digits(&mut out[at..at + width], value);
     }
-    out.push_str("00:00");
-    Some(out)
+    let text = match millis {
+        Some(millis) => {
+            put_digits(&mut out[20..23], u32::from(millis.min(999)));
+            &out[..]
+        }
+        None => {
+            out.copy_within(23.., 19);
+            &out[..25]
+        }
+    };
+    Some(std::str::from_utf8(text).expect("ASCII").to_string())
+}
+
+/// `value`'s last decimal digits into `slots`, zero-padded.
+fn put_digits(slots: &mut [u8], mut value: u32) {
+    for slot in slots.iter_mut().rev() {
+        *slot = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
 }
 
 /// Unix seconds and a millisecond within that second, as `unix_to_iso`
@@ -118,7 +136,8 @@ fn digits(bytes: &[u8], at: usize, count: usize) -> Option<u32> {
 /// not a valid RFC 3339 time, so a garbled one is left out rather than sent
 /// on to be refused.
 pub fn normalize_iso(text: &str) -> Option<String> {
-    let b = text.trim().as_bytes();
+    let text = text.trim();
+    let b = text.as_bytes();
     let (year, month, day) = (digits(b, 0, 4)?, digits(b, 5, 2)?, digits(b, 8, 2)?);
     let (hour, minute, second) = (digits(b, 11, 2)?, digits(b, 14, 2)?, digits(b, 17, 2)?);
     let separators = b.get(4) == Some(&b'-')
@@ -142,18 +161,23 @@ pub fn normalize_iso(text: &str) -> Option<String> {
             return None;
         }
     }
-    let offset = match b.get(at)? {
-        b'Z' | b'z' if at + 1 == b.len() => "+00:00".to_string(),
-        sign @ (b'+' | b'-') if at + 6 == b.len() && b[at + 3] == b':' => {
+    // Checked, the text is copied rather than formatted again: its digits
+    // are already the ones wanted, and this runs for most events.
+    let mut out = String::with_capacity(25);
+    out.push_str(&text[..19]);
+    out.replace_range(10..11, "T");
+    match b.get(at)? {
+        b'Z' | b'z' if at + 1 == b.len() => out.push_str("+00:00"),
+        b'+' | b'-' if at + 6 == b.len() && b[at + 3] == b':' => {
             let (oh, om) = (digits(b, at + 1, 2)?, digits(b, at + 4, 2)?);
             if oh > 23 || om > 59 {
                 return None;
             }
-            format!("{}{oh:02}:{om:02}", *sign as char)
+            out.push_str(&text[at..]);
         }
         _ => return None,
-    };
-    Some(format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}{offset}"))
+    }
+    Some(out)
 }
 
 /// An RFC 3339 time (as `normalize_iso` reads it) as Unix seconds.
@@ -248,6 +272,28 @@ mod tests {
             "2024-1-01T00:00:00Z",
         ] {
             assert_eq!(normalize_iso(bad), None, "{bad}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_valid_rfc3339_time_is_rewritten_from_its_parts(
+            year in 0u32..=9999, month in 1u32..=12, day in 1u32..=28, hour in 0u32..=23, minute in 0u32..=59,
+            second in 0u32..=60, t in "[Tt ]", fraction in proptest::option::of("[0-9]{1,9}"),
+            offset in proptest::option::of((proptest::bool::ANY, 0u32..=23, 0u32..=59)), z in "[Zz]",
+        ) {
+            let clock = format!("{year:04}-{month:02}-{day:02}{t}{hour:02}:{minute:02}:{second:02}");
+            let fraction = fraction.map(|f| format!(".{f}")).unwrap_or_default();
+            let offset = offset.map(|(minus, h, m)| format!("{}{h:02}:{m:02}", if minus { '-' } else { '+' }));
+            let text = format!("{clock}{fraction}{}", offset.as_deref().unwrap_or(&z));
+            let want = format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}{}", offset.as_deref().unwrap_or("+00:00"));
+            proptest::prop_assert_eq!(normalize_iso(&text), Some(want));
+        }
+
+        #[test]
+        fn any_text_is_read_without_a_panic(text in "\\PC{0,40}", prefix in "[0-9T:. +-]{0,30}") {
+            let _ = normalize_iso(&text);
+            let _ = normalize_iso(&format!("{prefix}{text}"));
         }
     }
 
