@@ -7,6 +7,7 @@ import { execSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import { fmt, nodeBenchmarks } from './node.mjs';
+import { largeBenchmarks } from './large.mjs';
 import { kib, sizes } from './sizes.mjs';
 import { workerBenchmarks } from './worker.mjs';
 
@@ -64,6 +65,16 @@ for (const [label, run] of [['reached directly', w], ['all behind the static-ass
   console.log(ratioRow('npm package', run.npm));
 }
 console.log('\n(requests/s: above 1 means that Worker is ahead of the JS reference; CPU per request: below 1 means it costs less.)');
+
+const mb = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
+const ms = (x) => (x === null || x === undefined ? 'n/a' : `${x.toFixed(x < 10 ? 1 : 0)} ms`);
+console.log('\nThe largest payloads: a Voice360 transcript with its word items (bench/large.mjs). CPU in ms; Workers Free allows 10 ms per invocation, an isolate 128 MB:\n');
+console.log(line(['transcript', 'body', 'Node: verify + parse', 'Node: whole request (createBridge)', 'Node: wasm memory after', 'Node: peak RSS growth', 'Worker sync: request', 'Worker queue: intake', 'Worker queue: consumer', 'workerd peak RSS growth (sync)']));
+console.log(line(['---', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:', '---:']));
+for (const { minutes, node, sync, queue } of await largeBenchmarks()) {
+  console.log(line([`${minutes / 60} hours`, mb(node.bytes), `${ms(node.verifyParseMs)} (first ${ms(node.verifyParseFirstMs)})`, `${ms(node.wholeMs)} (first ${ms(node.wholeFirstMs)})`,
+    mb(node.wasmAfter), mb(node.rssGrowth), ms(sync?.intakeMs + sync?.consumerMs), ms(queue?.intakeMs), ms(queue?.consumerMs), sync ? mb(sync.rssGrowth) : 'n/a']));
+}
 
 console.log('\nSizes (budgets in bench/budgets.json):\n');
 const budgets = JSON.parse(readFileSync(new URL('./budgets.json', import.meta.url)));
