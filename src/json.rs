@@ -178,6 +178,14 @@ impl fmt::Display for JsonError {
 /// Parses `bytes` as one JSON value, nested at most `max_depth` deep, with
 /// no duplicate keys.
 pub fn parse(bytes: &[u8], max_depth: u32) -> Result<Node, JsonError> {
+    parse_without(bytes, max_depth, &[])
+}
+
+/// `parse`, with the values of the members named in `skipped` (at any
+/// depth) read and held to the same rules, but not kept: they read as null.
+/// For documents whose bulk the bridge never reads (a transcript's word
+/// items), which would otherwise be held in memory several times over.
+pub fn parse_without(bytes: &[u8], max_depth: u32, skipped: &[&str]) -> Result<Node, JsonError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(JsonError::Empty);
     }
@@ -187,7 +195,7 @@ pub fn parse(bytes: &[u8], max_depth: u32) -> Result<Node, JsonError> {
     let bytes = repaired.as_deref().unwrap_or(bytes);
     let refused = Cell::new(None);
     let max = max_depth.min(PARSER_MAX_DEPTH);
-    let seed = Strict { depth_left: max, max, refused: &refused };
+    let seed = Strict { depth_left: max, max, refused: &refused, skipped, keep: true };
     let mut reader = serde_json::Deserializer::from_slice(bytes);
     let parsed = seed.deserialize(&mut reader).and_then(|value| reader.end().map(|()| value));
     parsed.map_err(|e| refused.take().unwrap_or_else(|| JsonError::Syntax(e.to_string())))
@@ -243,7 +251,12 @@ fn escaped_unit(bytes: &[u8], at: usize) -> Option<u16> {
 
 /// `parse`, for bodies that must be a JSON object.
 pub fn parse_object(bytes: &[u8], max_depth: u32) -> Result<Object, JsonError> {
-    match parse(bytes, max_depth)? {
+    parse_object_without(bytes, max_depth, &[])
+}
+
+/// `parse_without`, for bodies that must be a JSON object.
+pub fn parse_object_without(bytes: &[u8], max_depth: u32, skipped: &[&str]) -> Result<Object, JsonError> {
+    match parse_without(bytes, max_depth, skipped)? {
         Node::Object(object) => Ok(object),
         other => Err(JsonError::Shape(format!("found {}, expected an object", kind(&other)))),
     }
@@ -328,6 +341,10 @@ struct Strict<'a> {
     /// The whole limit, for the message.
     max: u32,
     refused: &'a Cell<Option<JsonError>>,
+    /// The members whose values are checked but not kept.
+    skipped: &'a [&'a str],
+    /// Whether this value is kept (false inside a skipped member's value).
+    keep: bool,
 }
 
 impl Strict<'_> {
@@ -379,11 +396,11 @@ impl<'de> Visitor<'de> for Strict<'_> {
     }
 
     fn visit_str<E>(self, v: &str) -> Result<Node, E> {
-        Ok(Node::String(v.to_owned()))
+        Ok(if self.keep { Node::String(v.to_owned()) } else { Node::Null })
     }
 
     fn visit_string<E>(self, v: String) -> Result<Node, E> {
-        Ok(Node::String(v))
+        Ok(if self.keep { Node::String(v) } else { Node::Null })
     }
 
     fn visit_unit<E>(self) -> Result<Node, E> {
@@ -394,23 +411,27 @@ impl<'de> Visitor<'de> for Strict<'_> {
         let inner = self.inner()?;
         let mut items = Vec::new();
         while let Some(item) = seq.next_element_seed(inner)? {
-            items.push(item);
+            if self.keep {
+                items.push(item);
+            }
         }
-        Ok(Node::Array(items))
+        Ok(if self.keep { Node::Array(items) } else { Node::Null })
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node, A::Error> {
         let inner = self.inner()?;
         let mut members = Vec::new();
         while let Some(key) = map.next_key::<String>()? {
-            let value = map.next_value_seed(inner)?;
-            members.push((key, value));
+            let keep = inner.keep && !self.skipped.contains(&key.as_str());
+            let value = map.next_value_seed(Strict { keep, ..inner })?;
+            // A value not kept keeps its key, for the duplicate check.
+            members.push((key, if keep { value } else { Node::Null }));
         }
         let object = Object { members };
         if let Some(key) = object.duplicate_key() {
             return Err(self.refuse(JsonError::DuplicateKey { key: key.to_owned() }));
         }
-        Ok(Node::Object(object))
+        Ok(if self.keep { Node::Object(object) } else { Node::Null })
     }
 }
 
@@ -437,6 +458,19 @@ mod tests {
         let deep = nested(200_000);
         assert_eq!(parse(deep.as_bytes(), 500), Err(JsonError::TooDeep { max: PARSER_MAX_DEPTH }));
         assert!(parse(nested(PARSER_MAX_DEPTH as usize).as_bytes(), PARSER_MAX_DEPTH).is_ok());
+    }
+
+    #[test]
+    fn skipped_members_are_checked_but_not_kept() {
+        let read = |text: &str| parse_without(text.as_bytes(), 4, &["Items"]);
+        let kept = read(r#"{"Content":"hi","Items":[{"Content":"hi","Type":"word"}],"n":[{"Items":7}]}"#).unwrap();
+        assert_eq!(kept.get("Content"), Some(&Node::String("hi".into())));
+        assert_eq!(kept.get("Items"), Some(&Node::Null));
+        assert_eq!(kept.get("n").unwrap().as_array().unwrap()[0].get("Items"), Some(&Node::Null));
+        assert_eq!(read(r#"{"Items":[{"a":1,"a":2}]}"#), Err(JsonError::DuplicateKey { key: "a".into() }));
+        assert_eq!(read(r#"{"Items":[[[[1]]]]}"#), Err(JsonError::TooDeep { max: 4 }));
+        assert_eq!(read(r#"{"Items":1,"Items":2}"#), Err(JsonError::DuplicateKey { key: "Items".into() }));
+        assert!(matches!(read(r#"{"Items":[1,}"#), Err(JsonError::Syntax(_))));
     }
 
     #[test]

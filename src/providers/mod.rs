@@ -291,6 +291,13 @@ impl<'a> Fields<'a> {
         keys.iter().find_map(|k| self.text(k))
     }
 
+    /// Text that must be there, trimmed, borrowed rather than copied (for
+    /// texts of megabytes).
+    pub fn need_str(&self, key: &str) -> Result<&'a str, TranslateError> {
+        let text = self.object.get(key).and_then(Node::as_str).map(str::trim).filter(|text| !text.is_empty());
+        text.ok_or_else(|| TranslateError::Missing(self.field_path(key)))
+    }
+
     pub fn need_text(&self, key: &str) -> Result<String, TranslateError> {
         self.text(key).ok_or_else(|| TranslateError::Missing(self.field_path(key)))
     }

@@ -26,9 +26,9 @@ impl Event {
         }
         let success = meta.bool("success").unwrap_or_else(|| meta.text("transcription").is_some());
         let texts = if success {
-            let text = meta.need_text("transcription")?;
-            let document =
-                json::parse_object(text.as_bytes(), settings.max_json_depth).map_err(|_| TranslateError::Invalid {
+            let text = meta.need_str("transcription")?;
+            let document = json::parse_object_without(text.as_bytes(), settings.max_json_depth, UNREAD_MEMBERS)
+                .map_err(|_| TranslateError::Invalid {
                     field: "metadata.transcription".into(),
                     expected: "a JSON object inside the string, nested at most MAX_JSON_DEPTH deep, with no key twice in one object",
                 })?;
@@ -130,6 +130,11 @@ fn recap(doc: &Fields) -> String {
 }
 
 /// The heading of a part, at its longest (the part numbers' digits aside).
+/// The members of a transcript document the bridge never reads, though they
+/// are most of its bytes (every word, with its times and confidence, and
+/// the loudness samples): checked as the rest, not kept in memory.
+const UNREAD_MEMBERS: &[&str] = &["Items", "LoudnessScores"];
+
 const PART_HEADING_CHARS: usize = "Call transcript, part  of \n".len();
 
 /// Turns grouped into parts whose text, with the part's heading, stays
