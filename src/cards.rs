@@ -38,12 +38,16 @@ pub fn masked<'a>(text: &'a str, cards: &[(usize, usize)]) -> Cow<'a, str> {
     let mut copied = 0;
     for &(start, end) in cards {
         out.push_str(&text[copied..start]);
-        let digits = text[start..end].bytes().filter(u8::is_ascii_digit).count();
-        let mut seen = 0;
-        for c in text[start..end].chars() {
-            seen += usize::from(c.is_ascii_digit());
-            let hidden = c.is_ascii_digit() && seen <= digits - KEPT_DIGITS;
-            out.push(if hidden { MASK } else { c });
+        // A card's span is ASCII: digits, and the spaces or dashes between groups.
+        let span = &text.as_bytes()[start..end];
+        let mut hidden = span.iter().filter(|b| b.is_ascii_digit()).count() - KEPT_DIGITS;
+        for &byte in span {
+            if byte.is_ascii_digit() && hidden > 0 {
+                hidden -= 1;
+                out.push(MASK);
+            } else {
+                out.push(char::from(byte));
+            }
         }
         copied = end;
     }

@@ -395,12 +395,13 @@ impl<'de> Visitor<'de> for Strict<'_> {
         Ok(Number::from_f64(v).map_or(Node::Null, Node::Number))
     }
 
+    // A string not kept is dropped by its object or array at once.
     fn visit_str<E>(self, v: &str) -> Result<Node, E> {
-        Ok(if self.keep { Node::String(v.to_owned()) } else { Node::Null })
+        Ok(Node::String(v.to_owned()))
     }
 
     fn visit_string<E>(self, v: String) -> Result<Node, E> {
-        Ok(if self.keep { Node::String(v) } else { Node::Null })
+        Ok(Node::String(v))
     }
 
     fn visit_unit<E>(self) -> Result<Node, E> {

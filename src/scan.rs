@@ -62,20 +62,24 @@ fn control_or_digit(word: u64) -> u64 {
     (!at_least(0x20) | (at_least(b'0') & !at_least(b':'))) & !word & HIGH
 }
 
+/// `control_or_digit` of eight bytes.
+fn word_lanes(bytes: &[u8]) -> u64 {
+    control_or_digit(u64::from_le_bytes(bytes.try_into().expect("eight bytes")))
+}
+
 /// How many bytes `bytes` starts with that are neither a control character
 /// (below 0x20) nor an ASCII digit: the part of a text that needs no
 /// cleaning and no card-number search. Thirty-two bytes at a time; the
 /// first thirty-two that hold one are then read a byte at a time.
 pub fn plain_prefix(bytes: &[u8]) -> usize {
-    let word = |bytes: &[u8]| control_or_digit(u64::from_le_bytes(bytes.try_into().expect("eight bytes")));
-    let blocks = bytes.chunks_exact(32);
-    let plain_blocks = blocks
-        .take_while(|block| {
-            let (a, b, c, d) = (&block[..8], &block[8..16], &block[16..24], &block[24..]);
-            word(a) | word(b) | word(c) | word(d) == 0
-        })
-        .count();
-    let at = plain_blocks * 32;
+    let mut at = 0;
+    while let Some(block) = bytes.get(at..at + 32) {
+        let (a, b, c, d) = (&block[..8], &block[8..16], &block[16..24], &block[24..]);
+        if word_lanes(a) | word_lanes(b) | word_lanes(c) | word_lanes(d) != 0 {
+            break;
+        }
+        at += 32;
+    }
     let rest = &bytes[at..];
     at + rest.iter().position(|&b| b < 0x20 || b.is_ascii_digit()).unwrap_or(rest.len())
 }

@@ -133,9 +133,10 @@ pub mod keys {
         parts.iter().for_each(|part| key.push_str(part));
         write(&mut key);
         if key.len() > MAX_KEY_BYTES {
-            let variable = key.split_off(prefix);
+            let digest = hex::encode(Sha256::digest(&key.as_bytes()[prefix..]));
+            key.truncate(prefix);
             key.push_str(DIGESTED);
-            key.push_str(&hex::encode(Sha256::digest(variable.as_bytes())));
+            key.push_str(&digest);
         }
         key
     }
@@ -192,13 +193,13 @@ pub mod keys {
     /// The name a provider's contact book gives `phone`, kept by its digits
     /// (and a leading `+`), so the ways of writing one number meet.
     pub fn contact(provider: &str, phone: &str) -> String {
-        in_parts_with(&["contact:", provider, ":"], phone.len(), |key| push_number_digits(key, phone))
+        number_key(&["contact:", provider, ":"], phone)
     }
 
     /// The conversation a caller's last call was in, and when it was last
     /// heard of (`VOICE_THREAD_MINUTES`), by the caller's digits.
     pub fn caller(provider: &str, phone: &str) -> String {
-        in_parts_with(&["caller:", provider, ":"], phone.len(), |key| push_number_digits(key, phone))
+        number_key(&["caller:", provider, ":"], phone)
     }
 
     /// The conversation a call joined (`VOICE_THREAD_MINUTES`), by the
@@ -207,8 +208,12 @@ pub mod keys {
         bounded("joined:", call_thread)
     }
 
-    fn push_number_digits(key: &mut String, phone: &str) {
-        key.extend(phone.bytes().filter(|b| b.is_ascii_digit() || *b == b'+').map(char::from));
+    /// `in_parts` of a phone number's digits (and `+`): the same number
+    /// formatted two ways makes one key.
+    fn number_key(parts: &[&str], phone: &str) -> String {
+        in_parts_with(parts, phone.len(), |key| {
+            key.extend(phone.bytes().filter(|b| b.is_ascii_digit() || *b == b'+').map(char::from));
+        })
     }
 
     /// Phone numbers count by their digits: the setting and the provider

@@ -34,7 +34,7 @@ fn push_padded(out: &mut String, n: u64, width: u32) {
         *slot = b'0' + (n % 10) as u8;
         n /= 10;
     }
-    out.push_str(std::str::from_utf8(&digits[..width]).expect("ASCII digits"));
+    out.extend(digits[..width].iter().map(|&digit| char::from(digit)));
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date.
@@ -107,7 +107,7 @@ fn iso(seconds: i64, millis: Option<u16>) -> Option<String> {
             &out[..25]
         }
     };
-    Some(std::str::from_utf8(text).expect("ASCII").to_string())
+    Some(text.iter().map(|&digit| char::from(digit)).collect())
 }
 
 /// `value`'s last decimal digits into `slots`, zero-padded.
@@ -164,8 +164,9 @@ pub fn normalize_iso(text: &str) -> Option<String> {
     // Checked, the text is copied rather than formatted again: its digits
     // are already the ones wanted, and this runs for most events.
     let mut out = String::with_capacity(25);
-    out.push_str(&text[..19]);
-    out.replace_range(10..11, "T");
+    out.push_str(&text[..10]);
+    out.push('T');
+    out.push_str(&text[11..19]);
     match b.get(at)? {
         b'Z' | b'z' if at + 1 == b.len() => out.push_str("+00:00"),
         b'+' | b'-' if at + 6 == b.len() && b[at + 3] == b':' => {

@@ -40,25 +40,16 @@ fn clean_text(text: &mut String, mask_cards: bool) {
         if byte.is_ascii_digit() {
             at = if mask_cards { cards::find_at(bytes, at, &mut cards) } else { at + 1 };
         } else if unwanted(byte) {
-            // Rare: dropped first, then the cleaned text is searched, so
+            // Rare: dropped first, then the cleaned text is read again, so
             // that a number broken up by a control character is still found.
             text.retain(|c| !(c.is_ascii() && unwanted(c as u8)));
-            if mask_cards {
-                replace(text, cards::mask);
-            }
-            return;
+            return clean_text(text, mask_cards);
         } else {
             at += 1;
         }
     }
-    if !cards.is_empty() {
-        replace(text, |text| cards::masked(text, &cards));
-    }
-}
-
-fn replace(text: &mut String, change: impl for<'a> FnOnce(&'a str) -> Cow<'a, str>) {
-    if let Cow::Owned(changed) = change(text) {
-        *text = changed;
+    if let Cow::Owned(masked) = cards::masked(text, &cards) {
+        *text = masked;
     }
 }
 
