@@ -8,7 +8,8 @@
 //   whole request through `createBridge` (verify, parse, translate, sign,
 //   the posts to a stand-in fetch), the core's wasm linear memory after it
 //   (wasm memory never shrinks: its high-water mark), and the growth of
-//   the process's peak RSS (the JS copies included).
+//   the process's peak RSS from before the body was read (its JS copies
+//   included).
 // - The Worker in workerd, sync mode and queue mode: workerd's CPU for the
 //   transcript's request (the Re:amaze stand-in runs in this process, not
 //   in workerd), for the queue's intake and its consumer apart, and
@@ -61,20 +62,21 @@ async function nodeChild(minutes) {
   // The body comes from a file the parent wrote: building it here would
   // put its JS objects into the peak RSS measured below. Other calls' bodies
   // are the same with another id of the same length.
+  // Peak RSS is counted from before the body is read: its JS copies are
+  // part of what a request costs.
+  const rssBefore = process.resourceUsage().maxRSS;
   const template = readFileSync(bodyFile(minutes), 'utf8');
   const transcript = (id) => {
     const body = template.replaceAll(TEMPLATE_ID, id);
     return { body, signature: `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}` };
   };
   const median = (xs) => xs.sort((a, b) => a - b)[xs.length >> 1];
-  const readOnly = [0, 1, 2].map((i) => transcript(`large.read.${i}`));
-  const wholes = [0, 1, 2].map((i) => transcript(`large.whol.${i}`));
-  const rssBefore = process.resourceUsage().maxRSS;
   const wasmBefore = memory.buffer.byteLength;
   // Verify and parse: the call is unknown, so the transcript is read and held.
   const processor = createProcessor(settings);
   const verifyParse = [];
-  for (const { body, signature } of readOnly) {
+  for (const i of [0, 1, 2]) {
+    const { body, signature } = transcript(`large.read.${i}`);
     verifyParse.push(
       await cpu(() => {
         const result = processor.process('voice360', { body, signature, now: 1704074500 });
@@ -95,7 +97,7 @@ async function nodeChild(minutes) {
   for (const i of [0, 1, 2]) {
     const call = await bridge.fetch(request(signed(incomingCall(`large.whol.${i}`))));
     if (call.status !== 200) throw new Error(`call: ${call.status}`);
-    whole = wholes[i];
+    whole = transcript(`large.whol.${i}`);
     posted = 0;
     wholeRuns.push(
       await cpu(async () => {
