@@ -11,11 +11,11 @@ core.initSync({ module: readFileSync(new URL('../dist/reamaze_bridge_bg.wasm', i
 // crypto.hash (Node 20.12 and later) does it in one call; a namespace
 // import, since naming a missing export would fail the import on older Node.
 const { hash, createHash } = crypto;
-// It writes the digest's bytes into `out`, a view of the core's memory.
-core.setHostSha256((out, data, prefix) => {
-  out.set(prefix || typeof hash !== 'function' ? createHash('sha256').update(prefix ?? new Uint8Array(0)).update(data).digest() : hash('sha256', data, 'buffer'));
-  return out.length;
-});
+core.setHostSha256((data, prefix) =>
+  prefix || typeof hash !== 'function'
+    ? createHash('sha256').update(prefix ?? new Uint8Array(0)).update(data).digest('hex')
+    : hash('sha256', data, 'hex'),
+);
 const api = makeApi(core);
 
 /** Ready at import in Node; kept so code written for the browser runs unchanged. */

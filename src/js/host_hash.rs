@@ -25,10 +25,9 @@ const HOST_COPY_MAX_BYTES: usize = 64 * 1024;
 
 const BLOCK: usize = 64;
 
-/// Installs `sha256` (or removes it, with `None`): `sha256(out, data,
-/// prefix)` gets three Uint8Arrays (`prefix`, the bytes that come before
-/// `data`, only for long data), writes the digest's 32 bytes into `out`
-/// and returns 32. Bytes, not hex: no string crosses the boundary.
+/// Installs `sha256` (or removes it, with `None`): `sha256(data, prefix)`
+/// gets a Uint8Array (and, for long data, the Uint8Array that comes before
+/// it) and returns the digest as 64 hex digits.
 pub fn install(sha256: Option<js_sys::Function>) {
     let installed = sha256.is_some();
     HOST_SHA256.with(|host| *host.borrow_mut() = sha256);
@@ -70,19 +69,15 @@ fn key_block(key: &[u8]) -> [u8; BLOCK] {
 /// host's one-call hash; long data is passed as it is, with the key block
 /// beside it, rather than copied.
 fn inner_hash(sha256: &js_sys::Function, inner_key: &[u8; BLOCK], data: &[u8]) -> Option<[u8; MAC_LEN]> {
-    let mut digest = [0u8; MAC_LEN];
-    // A view made from a raw pointer: the host writes through it, and the
-    // compiler must not assume `digest` unchanged after the call.
-    let out = unsafe { Uint8Array::view_mut_raw(digest.as_mut_ptr(), MAC_LEN) };
     let answer = if data.len() <= HOST_COPY_MAX_BYTES {
         let mut inner = Vec::with_capacity(BLOCK + data.len());
         inner.extend_from_slice(inner_key);
         inner.extend_from_slice(data);
-        sha256.call2(&JsValue::NULL, &out, unsafe { &Uint8Array::view(&inner) })
+        sha256.call1(&JsValue::NULL, unsafe { &Uint8Array::view(&inner) })
     } else {
-        sha256.call3(&JsValue::NULL, &out, unsafe { &Uint8Array::view(data) }, unsafe { &Uint8Array::view(inner_key) })
+        sha256.call2(&JsValue::NULL, unsafe { &Uint8Array::view(data) }, unsafe { &Uint8Array::view(inner_key) })
     };
-    // Only a host that says it wrote the digest is believed: anything else
-    // falls back to the compiled-in hash rather than a MAC of zeros.
-    (answer.ok()?.as_f64() == Some(MAC_LEN as f64)).then_some(digest)
+    let mut digest = [0u8; MAC_LEN];
+    hex::decode_to_slice(answer.ok()?.as_string()?, &mut digest).ok()?;
+    Some(digest)
 }
