@@ -21,12 +21,6 @@ fn equal(word: u64, byte: u8) -> u64 {
     below(word ^ (ONES * u64::from(byte)), 1)
 }
 
-fn words(bytes: &[u8]) -> (impl Iterator<Item = (&[u8], u64)>, &[u8]) {
-    let chunks = bytes.chunks_exact(8);
-    let rest = chunks.remainder();
-    (chunks.map(|word| (word, u64::from_le_bytes(word.try_into().expect("eight bytes")))), rest)
-}
-
 /// The lanes of `word` holding an ASCII digit, exactly: each lane tested
 /// alone, so the lowest set lane is the first digit. (The "has between"
 /// test of Bit Twiddling Hacks, for bytes strictly between `/` and `:`.)
@@ -92,18 +86,6 @@ pub fn word_needs_escape(bytes: &[u8]) -> Option<bool> {
     Some(below(word, 0x20) | equal(word, b'"') | equal(word, b'\\') != 0)
 }
 
-/// Whether `bytes` holds a byte for which `unwanted` holds, among the
-/// control characters (below 0x20): a word with none is passed over whole.
-pub fn any_control(bytes: &[u8], unwanted: impl Fn(u8) -> bool) -> bool {
-    let (words, rest) = words(bytes);
-    for (word, value) in words {
-        if below(value, 0x20) != 0 && word.iter().any(|&b| unwanted(b)) {
-            return true;
-        }
-    }
-    rest.iter().any(|&b| unwanted(b))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -151,20 +133,6 @@ mod tests {
                     let lanes = control_or_digit(u64::from_le_bytes([byte; 8]));
                     assert_eq!(lanes, if want == at { HIGH } else { 0 }, "{byte:#x} in every lane");
                 }
-            }
-        }
-    }
-
-    #[test]
-    fn control_characters_are_found_anywhere() {
-        let unwanted = |b: u8| b < 0x20 && b != b'\n';
-        for len in 0..20 {
-            for at in 0..len {
-                let mut text = vec![b'x'; len];
-                text[at] = b'\n';
-                assert!(!any_control(&text, unwanted), "a kept control character at {at} of {len}");
-                text[at] = 0;
-                assert!(any_control(&text, unwanted), "NUL at {at} of {len}");
             }
         }
     }

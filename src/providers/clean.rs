@@ -5,7 +5,7 @@
 //! A body is most of what a message holds (an hour's transcript is
 //! megabytes), so it is read once: one pass finds both the control
 //! characters and the card numbers, passing over the plain stretches
-//! between them sixteen bytes at a time (`scan::plain_prefix`).
+//! between them thirty-two bytes at a time (`scan::plain_prefix`).
 
 use std::borrow::Cow;
 

@@ -129,12 +129,12 @@ fn recap(doc: &Fields) -> String {
     body
 }
 
-/// The heading of a part, at its longest (the part numbers' digits aside).
 /// The members of a transcript document the bridge never reads, though they
 /// are most of its bytes (every word, with its times and confidence, and
 /// the loudness samples): checked as the rest, not kept in memory.
 const UNREAD_MEMBERS: &[&str] = &["Items", "LoudnessScores"];
 
+/// The heading of a part, at its longest (the part numbers' digits aside).
 const PART_HEADING_CHARS: usize = "Call transcript, part  of \n".len();
 
 /// Turns grouped into parts whose text, with the part's heading, stays
