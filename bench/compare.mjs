@@ -6,8 +6,8 @@
 // per figure, the median over rounds for both and B's time over A's: below
 // 1 means B is faster.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { criterionMedians } from './criterion.mjs';
 import { fmt } from './node.mjs';
 
 const [a, labelA, b, labelB] = process.argv.slice(2);
@@ -24,15 +24,7 @@ function run(command, args, cwd, env = {}) {
 function native(tree) {
   run('cargo', ['bench', '--quiet', '--bench', 'core', '--', '--warm-up-time', '1', '--measurement-time', '1'], tree);
   const figures = {};
-  const root = join(tree, 'target/criterion');
-  for (const group of existsSync(root) ? readdirSync(root) : []) {
-    for (const id of group === 'report' ? [] : readdirSync(join(root, group))) {
-      const dir = join(root, group, id, 'new');
-      if (!existsSync(join(dir, 'estimates.json'))) continue;
-      const { full_id: name } = JSON.parse(readFileSync(join(dir, 'benchmark.json')));
-      figures[`native ${name}`] = JSON.parse(readFileSync(join(dir, 'estimates.json'))).median.point_estimate;
-    }
-  }
+  for (const { name, ns } of criterionMedians(join(tree, 'target/criterion'))) figures[`native ${name}`] = ns;
   return figures;
 }
 

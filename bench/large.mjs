@@ -20,13 +20,14 @@
 // default (`limits.cpu_ms`). An isolate has 128 MB.
 import { spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Miniflare } from 'miniflare';
 import { startReamaze } from '../scripts/standins.mjs';
 import { SECRETS, workerOptions } from '../tests/support/helpers.mjs';
 import { longTranscription } from '../tests/support/transcript.mjs';
+import { cpuSeconds, workerdProcesses } from './worker.mjs';
 
 export const SIZES = [120, 360];
 const SECRET = 'v360-current';
@@ -131,35 +132,16 @@ function nodeFigures(minutes) {
   return JSON.parse(child.stdout);
 }
 
-const workerdPids = () => {
-  const named = (pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'workerd';
-    } catch {
-      return false;
-    }
-  };
-  try {
-    return new Set(readdirSync('/proc').filter((pid) => /^\d+$/.test(pid) && named(pid)));
-  } catch {
-    return new Set();
-  }
-};
-const cpuMs = (pids) =>
-  pids.reduce((sum, pid) => {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return sum + (Number(fields[11]) + Number(fields[12])) * 10;
-  }, 0);
 const peakRss = (pids) => pids.reduce((sum, pid) => sum + Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) * 1024, 0);
 
 /** Transcripts of `minutes` through the Worker, sync or queue mode. */
 async function workerFigures(minutes, queues) {
   const reamaze = await startReamaze({ voiceSecret: SECRETS.REAMAZE_VOICE_SECRET, smsSecret: SECRETS.REAMAZE_SMS_SECRET });
-  const before = workerdPids();
+  const before = workerdProcesses();
   const miniflare = new Miniflare({ ...workerOptions({ bindings: { REAMAZE_BASE_URL: reamaze.url }, queues }), port: 0, handleStructuredLogs: () => {} });
   try {
     const url = await miniflare.ready;
-    const pids = [...workerdPids()].filter((pid) => !before.has(pid));
+    const pids = [...workerdProcesses()].filter((pid) => !before.has(pid));
     if (pids.length === 0) return null;
     const post = async ({ body, signature }) => {
       const res = await fetch(`${url}webhooks/voice360`, { method: 'POST', headers: { 'x-voice360-signature': signature }, body });
@@ -184,12 +166,12 @@ async function workerFigures(minutes, queues) {
       const expected = reamaze.accepted().length + 1;
       await post(signed(incomingCall(id)));
       await settled(expected);
-      const start = cpuMs(pids);
+      const start = cpuSeconds(pids) * 1000;
       await post(signed(longTranscription(id, minutes, 1704074500).event));
-      const answered = cpuMs(pids);
+      const answered = cpuSeconds(pids) * 1000;
       await settled(expected + 1);
       intake += answered - start;
-      consumer += cpuMs(pids) - answered;
+      consumer += cpuSeconds(pids) * 1000 - answered;
     }
     return { intakeMs: intake / WORKER_REPEATS, consumerMs: consumer / WORKER_REPEATS, rssGrowth: peakRss(pids) - rssBefore };
   } finally {

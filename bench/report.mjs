@@ -4,31 +4,14 @@
 // the npm package in a JS entry), and the sizes. Comparisons are ratios
 // measured in the same run.
 import { execSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { criterionMedians } from './criterion.mjs';
 import os from 'node:os';
 import { fmt, nodeBenchmarks } from './node.mjs';
 import { largeBenchmarks } from './large.mjs';
 import { kib, sizes } from './sizes.mjs';
 import { workerBenchmarks } from './worker.mjs';
-
-const criterion = new URL('../target/criterion/', import.meta.url);
-
-function criterionMedians() {
-  const rows = [];
-  if (!existsSync(criterion)) return rows;
-  for (const group of readdirSync(criterion)) {
-    const dir = new URL(`${group}/`, criterion);
-    if (!existsSync(dir) || group === 'report') continue;
-    for (const id of readdirSync(dir)) {
-      const base = new URL(`${id}/new/`, dir);
-      if (!existsSync(new URL('estimates.json', base))) continue;
-      const { median } = JSON.parse(readFileSync(new URL('estimates.json', base)));
-      const { full_id: name } = JSON.parse(readFileSync(new URL('benchmark.json', base)));
-      rows.push({ name, ns: median.point_estimate });
-    }
-  }
-  return rows.sort((a, b) => a.name.localeCompare(b.name));
-}
 
 const ratio = (ours, theirs) => `${(theirs / ours).toFixed(2)}×`;
 const line = (cells) => `| ${cells.join(' | ')} |`;
@@ -40,7 +23,7 @@ console.log(`Machine: ${cpu}, ${os.cpus().length} cores, ${(os.totalmem() / 2 **
 console.log('Core, native (criterion, median):\n');
 console.log(line(['benchmark', 'time']));
 console.log(line(['---', '---:']));
-for (const r of criterionMedians()) console.log(line([r.name, fmt(r.ns)]));
+for (const r of criterionMedians(fileURLToPath(new URL('../target/criterion/', import.meta.url)))) console.log(line([r.name, fmt(r.ns)]));
 
 console.log('\nnpm package in Node (median of 7 runs; ratio = alternative time / package time, above 1 means the package is faster):\n');
 console.log(line(['what', 'package', 'alternative', 'ratio']));

@@ -72,7 +72,7 @@ export async function load(url, prefix, scenario, count = REQUESTS) {
 }
 
 /** The workerd processes running now (Linux's /proc; none where there is no /proc). */
-function workerdProcesses() {
+export function workerdProcesses() {
   const named = (pid) => {
     try {
       return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'workerd';
@@ -91,7 +91,7 @@ function workerdProcesses() {
 const TICKS_PER_SECOND = 100;
 
 /** CPU seconds (user and system) that processes have used so far. */
-function cpuSeconds(pids) {
+export function cpuSeconds(pids) {
   let ticks = 0;
   for (const pid of pids) {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
