@@ -21,11 +21,16 @@ const MASK: char = '•';
 pub fn mask(text: &str) -> Cow<'_, str> {
     let bytes = text.as_bytes();
     let mut cards = Vec::new();
-    let mut at = crate::scan::next_digit(bytes, 0);
-    while at < bytes.len() {
-        at = crate::scan::next_digit(bytes, find_at(bytes, at, &mut cards));
+    let mut at = 0;
+    loop {
+        // Plain stretches passed whole; a control character is stepped over.
+        at += crate::scan::plain_prefix(&bytes[at..]);
+        match bytes.get(at) {
+            None => return masked(text, &cards),
+            Some(byte) if byte.is_ascii_digit() => at = find_at(bytes, at, &mut cards),
+            Some(_) => at += 1,
+        }
     }
-    masked(text, &cards)
 }
 
 /// `text` with the card numbers at `cards` (byte spans, in order, as

@@ -21,31 +21,6 @@ fn equal(word: u64, byte: u8) -> u64 {
     below(word ^ (ONES * u64::from(byte)), 1)
 }
 
-/// The lanes of `word` holding an ASCII digit, exactly: each lane tested
-/// alone, so the lowest set lane is the first digit. (The "has between"
-/// test of Bit Twiddling Hacks, for bytes strictly between `/` and `:`.)
-fn digits(word: u64) -> u64 {
-    const LOW7: u64 = ONES * 0x7f;
-    let low = word & LOW7;
-    (ONES * (0x7f + u64::from(b':')) - low) & !word & (low + ONES * (0x7f - u64::from(b'/'))) & HIGH
-}
-
-/// The index of the first ASCII digit in `bytes` at or after `from`
-/// (`bytes.len()` when there is none), eight bytes at a time. `from` is at
-/// most `bytes.len()`.
-pub fn next_digit(bytes: &[u8], from: usize) -> usize {
-    let mut at = from;
-    while let Some(word) = bytes.get(at..at + 8) {
-        let lanes = digits(u64::from_le_bytes(word.try_into().expect("eight bytes")));
-        if lanes != 0 {
-            return at + (lanes.trailing_zeros() / 8) as usize;
-        }
-        at += 8;
-    }
-    let rest = &bytes[at..];
-    at + rest.iter().position(u8::is_ascii_digit).unwrap_or(rest.len())
-}
-
 /// The lanes of `word` holding a control character (below 0x20) or an
 /// ASCII digit, exactly. Each lane's low seven bits are moved by three
 /// constants whose sums never carry into the next lane: the high bit then
@@ -101,24 +76,6 @@ mod tests {
             }
         }
         assert_eq!(word_needs_escape(b"short"), None);
-    }
-
-    #[test]
-    fn the_next_digit_is_found_exactly() {
-        for byte in 0..=255u8 {
-            for len in 0..20 {
-                for at in 0..len {
-                    let mut text = vec![b'x'; len];
-                    text[at] = byte;
-                    let want = if byte.is_ascii_digit() { at } else { len };
-                    assert_eq!(next_digit(&text, 0), want, "{byte:#x} at {at} of {len}");
-                    for from in 0..=len {
-                        let want = if byte.is_ascii_digit() && from <= at { at } else { len };
-                        assert_eq!(next_digit(&text, from), want, "{byte:#x} at {at} of {len} from {from}");
-                    }
-                }
-            }
-        }
     }
 
     #[test]
