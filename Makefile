@@ -2,7 +2,7 @@
 # (scripts/bootstrap.sh, idempotent).
 #   make dev   the Worker in workerd on sample settings, with local stand-ins
 #   make test  every test
-.PHONY: dev test bench bench-compare bootstrap worker cli-demo
+.PHONY: dev test bench bench-compare fuzz bootstrap worker cli-demo
 
 dev: bootstrap
 	@cargo build --quiet --release --bin reamaze-bridge
@@ -19,6 +19,10 @@ bench:
 # (bench/compare.sh): make bench-compare REV=<commit>
 bench-compare:
 	@REV="$(REV)" bench/compare.sh
+
+# Every fuzz target for ten minutes, one after another (scripts/fuzz.sh).
+fuzz: bootstrap
+	@scripts/fuzz.sh 600
 
 bootstrap:
 	@scripts/bootstrap.sh
