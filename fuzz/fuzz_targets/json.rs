@@ -104,7 +104,8 @@ fn repair_run(out: &mut [u8], run: &[(usize, u16)]) {
     let mut k = 0;
     while k < run.len() {
         let (at, unit) = run[k];
-        let paired = (0xD800..0xDC00).contains(&unit) && run.get(k + 1).is_some_and(|&(_, next)| (0xDC00..0xE000).contains(&next));
+        let paired = (0xD800..0xDC00).contains(&unit)
+            && run.get(k + 1).is_some_and(|&(_, next)| (0xDC00..0xE000).contains(&next));
         if paired {
             k += 2;
             continue;
