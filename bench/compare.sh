@@ -11,7 +11,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
-export PATH="$HOME/.cargo/bin:$PATH"
+source scripts/toolchain.sh
 
 rev=${REV:?usage: make bench-compare REV=<commit>}
 commit=$(git rev-parse --verify --quiet "$rev^{commit}") || { echo "bench-compare: $rev is not a commit here" >&2; exit 2; }

@@ -3,8 +3,8 @@
 # then prints the whole table (bench/report.mjs). Bounded: a few minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$HOME/.cargo/bin:$PATH" WRANGLER_SEND_METRICS=false
 scripts/bootstrap.sh >/dev/null
+source scripts/toolchain.sh
 scripts/build-npm.sh >/dev/null
 scripts/build-worker.sh >/dev/null 2>&1
 cargo bench --quiet --bench core -- --warm-up-time 1 --measurement-time 2 >target/bench-core.log 2>&1 ||

@@ -8,7 +8,7 @@
 # wasm-opt and esbuild from node_modules.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$HOME/.cargo/bin:$PATH"
+source scripts/toolchain.sh
 out=pkg/dist
 wasm=target/wasm32-unknown-unknown/release/reamaze_bridge.wasm
 

@@ -5,8 +5,8 @@
 # Ctrl-C stops everything.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/toolchain.sh
 source scripts/dev-settings.sh
-export WRANGLER_SEND_METRICS=false
 
 # wrangler checks the page's directory ([assets]) before its own build runs.
 scripts/build-page.sh >/dev/null

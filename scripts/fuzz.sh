@@ -11,7 +11,7 @@
 #   make fuzz                # the long run: scripts/fuzz.sh 600, ten minutes per target
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$HOME/.cargo/bin:$PATH"
+source scripts/toolchain.sh
 seconds=${1:-5}
 cargo +nightly fuzz build -O >/dev/null 2>&1 || cargo +nightly fuzz build -O
 for target in $(cargo +nightly fuzz list); do

@@ -5,7 +5,6 @@
 import { createHash, createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import net from 'node:net';
-import { Miniflare } from 'miniflare';
 
 const root = new URL('../../', import.meta.url);
 export const BRIDGE = 'http://bridge.test';
@@ -54,6 +53,9 @@ export function workerOptions({ bindings, logs, queues = false }) {
 }
 
 export async function startWorker(options) {
+  // Loaded here, not at the top: the npm package's suite, which shares these
+  // helpers, also runs on Node.js versions older than Miniflare needs.
+  const { Miniflare } = await import('miniflare');
   const mf = new Miniflare(workerOptions(options));
   await mf.ready;
   return mf;
