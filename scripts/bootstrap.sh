@@ -58,10 +58,16 @@ install_node() {
     *) say "no Node.js package for $(uname -m): install Node.js $NODE_VERSION yourself" >&2; return 1 ;;
   esac
   say "installing Node.js $version into .tools/ (npm registry: node-linux-$arch)"
+  # npm reads its global settings (a registry, a proxy, the machine's CA
+  # bundle) from beside the node that runs it: give this node the machine's.
+  local machine_npmrc
+  machine_npmrc=$(npm config get globalconfig 2>/dev/null || true)
   scratch=$(mktemp -d)
   (cd "$scratch" && npm pack --silent "node-linux-$arch@$version" >/dev/null)
   tar -xzf "$scratch"/node-linux-*.tgz -C "$scratch" package/bin/node
   mkdir -p "$dir"
+  mkdir -p "$dir/../etc"
+  if [ -f "$machine_npmrc" ]; then grep -v '^nodedir' "$machine_npmrc" >"$dir/../etc/npmrc" || true; fi
   mv "$scratch/package/bin/node" "$dir/node"
   rm -rf "$scratch"
 }
