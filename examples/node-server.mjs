@@ -42,7 +42,13 @@ export async function startServer({ settings, port = 0, host = '127.0.0.1', stor
   const { port: bound } = server.address();
   return {
     url: `http://${host}:${bound}`,
-    close: () => new Promise((resolve) => server.close(() => resolve())),
+    // Idle keep-alive connections are closed too: Node.js 18 would otherwise
+    // wait for them to time out (5 s) before the server stops.
+    close: () =>
+      new Promise((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
   };
 }
 
