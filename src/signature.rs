@@ -485,4 +485,20 @@ mod tests {
             Err(VerifyError::Mismatch { .. })
         ));
     }
+
+    // Kept states must never stand in for another key's: more keys than are
+    // kept, each used again after others pushed it out, and keys that are
+    // prefixes of one another, checked against a MAC keyed afresh.
+    #[test]
+    fn kept_key_states_give_each_key_its_own_mac() {
+        // "secret-1" is a prefix of "secret-10"; the same lengths hold other keys.
+        let keys: Vec<String> = (0..3 * KEYED_KEPT).map(|i| format!("secret-{}", i % (2 * KEYED_KEPT))).collect();
+        for (round, key) in keys.iter().enumerate() {
+            let data = format!("body {round}");
+            let mut fresh = HmacSha256::new_from_slice(key.as_bytes()).unwrap();
+            fresh.update(data.as_bytes());
+            let expected: [u8; MAC_LEN] = fresh.finalize().into_bytes().into();
+            assert_eq!(hmac(key.as_bytes(), data.as_bytes()), expected, "{key}");
+        }
+    }
 }
