@@ -406,38 +406,63 @@ fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; MAC_LEN] {
     if let Some(tag) = HMAC_BACKEND.with(|installed| installed.get()).and_then(|backend| backend(key, data)) {
         return tag;
     }
+    // The Worker's build works each key's state out afresh: the Worker sits
+    // at its size budget, and keeping states costs it half a KiB of gzip.
+    #[cfg(feature = "worker")]
+    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes a key of any length");
+    #[cfg(not(feature = "worker"))]
     let mut mac = keyed(key);
     mac.update(data);
     mac.finalize().into_bytes().into()
 }
 
-/// How many keys' HMAC states are kept: more than a deployment's secrets
-/// (a Voice360 deployment may have one per event type, plus the channels').
-const KEYED_KEPT: usize = 64;
-
+#[cfg(not(feature = "worker"))]
 thread_local! {
-    /// The HMAC state of each key used lately, its key blocks already
+    /// The HMAC state of each key used lately, its key block already
     /// hashed: a MAC under a kept key costs two SHA-256 blocks fewer, half
     /// the work for a short body, and a webhook is checked against each
-    /// secret in turn. The keys are the settings' secrets, which this
-    /// process holds anyway; nothing here is written out.
-    static KEYED: std::cell::RefCell<Vec<(Vec<u8>, HmacSha256)>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// secret in turn.
+    static KEYED: std::cell::RefCell<KeptByKey<HmacSha256>> = const { std::cell::RefCell::new(KeptByKey::new()) };
 }
 
 /// A fresh HMAC under `key`, from the kept state when there is one.
+#[cfg(not(feature = "worker"))]
 fn keyed(key: &[u8]) -> HmacSha256 {
     KEYED.with(|kept| {
-        let mut kept = kept.borrow_mut();
-        if let Some((_, mac)) = kept.iter().find(|(k, _)| k.as_slice() == key) {
-            return mac.clone();
-        }
-        let mac = HmacSha256::new_from_slice(key).expect("HMAC takes a key of any length");
-        if kept.len() == KEYED_KEPT {
-            kept.remove(0);
-        }
-        kept.push((key.to_vec(), mac.clone()));
-        mac
+        kept.borrow_mut().get_or_make(key, |key| HmacSha256::new_from_slice(key).expect("HMAC takes any key"))
     })
+}
+
+/// What is worked out from a key once and used for every MAC under it,
+/// for the last [`KeptByKey::KEPT`] keys. The keys are the settings'
+/// secrets, which this process holds anyway; nothing here is written out.
+#[derive(Default)]
+pub struct KeptByKey<T> {
+    kept: Vec<(Vec<u8>, T)>,
+}
+
+impl<T: Clone> KeptByKey<T> {
+    /// More than a deployment's secrets: a Voice360 deployment may have one
+    /// per event type, plus the Re:amaze channels'.
+    pub const KEPT: usize = 64;
+
+    pub const fn new() -> Self {
+        KeptByKey { kept: Vec::new() }
+    }
+
+    /// What was kept for `key`, else `make(key)`, kept in place of the
+    /// oldest when full.
+    pub fn get_or_make(&mut self, key: &[u8], make: impl FnOnce(&[u8]) -> T) -> T {
+        if let Some((_, value)) = self.kept.iter().find(|(k, _)| k.as_slice() == key) {
+            return value.clone();
+        }
+        let value = make(key);
+        if self.kept.len() == Self::KEPT {
+            self.kept.remove(0);
+        }
+        self.kept.push((key.to_vec(), value.clone()));
+        value
+    }
 }
 
 /// The MAC bytes `scheme` makes of `signed` with `secret` (what its header
@@ -491,8 +516,9 @@ mod tests {
     // prefixes of one another, checked against a MAC keyed afresh.
     #[test]
     fn kept_key_states_give_each_key_its_own_mac() {
+        const KEPT: usize = KeptByKey::<HmacSha256>::KEPT;
         // "secret-1" is a prefix of "secret-10"; the same lengths hold other keys.
-        let keys: Vec<String> = (0..3 * KEYED_KEPT).map(|i| format!("secret-{}", i % (2 * KEYED_KEPT))).collect();
+        let keys: Vec<String> = (0..3 * KEPT).map(|i| format!("secret-{}", i % (2 * KEPT))).collect();
         for (round, key) in keys.iter().enumerate() {
             let data = format!("body {round}");
             let mut fresh = HmacSha256::new_from_slice(key.as_bytes()).unwrap();

@@ -8,7 +8,7 @@ use js_sys::Uint8Array;
 use sha2::{Digest, Sha256};
 use wasm_bindgen::JsValue;
 
-use crate::signature::{self, MAC_LEN};
+use crate::signature::{self, KeptByKey, MAC_LEN};
 
 thread_local! {
     /// The host's SHA-256, when it offers one (`setHostSha256`).
@@ -35,21 +35,42 @@ pub fn install(sha256: Option<js_sys::Function>) {
 }
 
 /// HMAC (RFC 2104): H((K ⊕ opad) ‖ H((K ⊕ ipad) ‖ data)). The host hashes
-/// the inner part, which holds the data; the outer hash covers two blocks
-/// and stays here. One host call, with no object to create, is what makes
-/// this faster than the host's own HMAC (`createHmac`). `None` when the
-/// data is short or the host's answer is not a digest.
+/// the inner part, which holds the data; the outer hash stays here, from
+/// the key's kept pads (its first block already hashed). One host call,
+/// with no object to create, is what makes this faster than the host's own
+/// HMAC (`createHmac`). `None` when the data is short or the host's answer
+/// is not a digest.
 fn hmac_sha256(key: &[u8], data: &[u8]) -> Option<[u8; MAC_LEN]> {
     if data.len() < HOST_HMAC_MIN_BYTES {
         return None;
     }
-    let block = key_block(key);
-    let inner_key = block.map(|b| b ^ 0x36);
-    let inner_digest = HOST_SHA256.with(|host| inner_hash(host.borrow().as_ref()?, &inner_key, data))?;
-    let mut outer = Sha256::new();
-    outer.update(block.map(|b| b ^ 0x5c));
+    let pads = PADS.with(|kept| kept.borrow_mut().get_or_make(key, Pads::of));
+    let inner_digest = HOST_SHA256.with(|host| inner_hash(host.borrow().as_ref()?, &pads.inner_key, data))?;
+    let mut outer = pads.outer;
     outer.update(inner_digest);
     Some(outer.finalize().into())
+}
+
+thread_local! {
+    /// Each key's pads, worked out once.
+    static PADS: std::cell::RefCell<KeptByKey<Pads>> = const { std::cell::RefCell::new(KeptByKey::new()) };
+}
+
+/// What HMAC makes of a key: the inner key block, which the host hashes
+/// with the data, and the outer hash with its key block already in.
+#[derive(Clone)]
+struct Pads {
+    inner_key: [u8; BLOCK],
+    outer: Sha256,
+}
+
+impl Pads {
+    fn of(key: &[u8]) -> Pads {
+        let block = key_block(key);
+        let mut outer = Sha256::new();
+        outer.update(block.map(|b| b ^ 0x5c));
+        Pads { inner_key: block.map(|b| b ^ 0x36), outer }
+    }
 }
 
 /// The key as one block: hashed first if longer, zero-padded.

@@ -152,6 +152,18 @@ test('long bodies, on each side of the size where the host hashes them without a
   }
 });
 
+test('secrets used again after many others, on both sides of 256 bytes, sign as node:crypto does', () => {
+  // The core keeps each key's HMAC state for its last 64 keys: 130 keys in
+  // turn push each one out before it comes back; "secret-1" is a prefix of
+  // "secret-10".
+  for (let round = 0; round < 400; round += 1) {
+    const secret = `secret-${round % 130}`;
+    const body = new Uint8Array(randomBytes(round % 2 ? 300 : 100));
+    const want = createHmac('sha256', secret).update(body).digest('base64');
+    assert.equal(bridge.sign({ scheme: 'reamaze', secret, body }), want, `${secret}, ${body.length} bytes`);
+  }
+});
+
 test("Node's SHA-256 is the one used from 256 bytes, and a host that fails is done without", async () => {
   // A second instance of the package's core, whose host hash the test picks.
   const core = await import(new URL('pkg/dist/reamaze_bridge.js?host-test', root).href);
