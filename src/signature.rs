@@ -407,7 +407,8 @@ fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; MAC_LEN] {
         return tag;
     }
     // The Worker's build works each key's state out afresh: the Worker sits
-    // at its size budget, and keeping states costs it half a KiB of gzip.
+    // at its size budget, which keeping states would pass (BENCHMARKS.md,
+    // "Kept HMAC states").
     #[cfg(feature = "worker")]
     let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes a key of any length");
     #[cfg(not(feature = "worker"))]
