@@ -135,10 +135,11 @@ cargo_tool() {
   cat "$logs/$crate"
   return 1
 }
-# The tools run for about a second per build, so they are compiled without
-# optimisation: half the time of a release build, and a second slower in
-# use. One target directory for the three lets them share what they have
-# in common; it goes when the bootstrap ends.
+# The tools do little work per build, so they are compiled without
+# optimisation, which about halves their compile time and costs little in
+# use (the README's Quick start gives both). One target directory for the
+# three lets them share what they have in common; it goes when the
+# bootstrap ends.
 quick_cargo_install() {
   CARGO_TARGET_DIR="$logs/cargo-target" CARGO_PROFILE_RELEASE_OPT_LEVEL=0 CARGO_PROFILE_RELEASE_DEBUG=0 \
     CARGO_PROFILE_RELEASE_LTO=false CARGO_PROFILE_RELEASE_INCREMENTAL=false \
