@@ -3,6 +3,7 @@
 //! webhooks. What is
 //! asked, and what is answered, is the core's (`Bridge::admin`, `admin`).
 
+use worker::wasm_bindgen::JsValue;
 use worker::{KvStore, Queue};
 
 use super::io;
@@ -14,8 +15,8 @@ use crate::settings::Settings;
 use crate::store::keys;
 
 /// `GET /admin/dead-letters`.
-pub async fn list(kv: &KvStore) -> Finished {
-    match kept(kv).await {
+pub async fn list(kv: &KvStore, binding: &JsValue) -> Finished {
+    match kept(kv, binding).await {
         Ok((letters, more)) => Finished::ok("listed", admin::listing(&letters, more)),
         Err(why) => Finished::from(Error::StoreUnavailable(why)),
     }
@@ -23,9 +24,15 @@ pub async fn list(kv: &KvStore) -> Finished {
 
 /// `POST /admin/dead-letters/replay`: enqueues the letters selected again,
 /// as fresh first attempts, and deletes them.
-pub async fn replay(kv: &KvStore, queue: Option<&Queue>, selection: &Selection, now: i64) -> Finished {
+pub async fn replay(
+    kv: &KvStore,
+    binding: &JsValue,
+    queue: Option<&Queue>,
+    selection: &Selection,
+    now: i64,
+) -> Finished {
     let Some(queue) = queue else { return Finished::from(Error::QueueModeOff) };
-    let (letters, more) = match kept(kv).await {
+    let (letters, more) = match kept(kv, binding).await {
         Ok(kept) => kept,
         Err(why) => return Finished::from(Error::StoreUnavailable(why)),
     };
@@ -45,19 +52,18 @@ pub async fn replay(kv: &KvStore, queue: Option<&Queue>, selection: &Selection, 
 
 /// `GET /admin/rejected`: the newest records, with their likely causes; the
 /// older ones beyond `REJECTED_KEEP` are deleted.
-pub async fn rejected(kv: &KvStore, settings: &Settings) -> Finished {
+pub async fn rejected(kv: &KvStore, binding: &JsValue, settings: &Settings) -> Finished {
     let listed = async {
-        let prefix = keys::REJECTED_PREFIX.to_string();
         // Beyond those kept, a margin: the older records are found and deleted.
         let limit = u64::from(settings.rejected_keep) + 100;
-        let page = kv.list().prefix(prefix).limit(limit.min(1000)).execute().await.map_err(io::plain_error)?;
-        let mut kept = Vec::with_capacity(page.keys.len());
-        for (i, key) in page.keys.iter().enumerate() {
+        let (names, _) = io::kv_keys(binding, keys::REJECTED_PREFIX, limit.min(1000)).await?;
+        let mut kept = Vec::with_capacity(names.len());
+        for (i, name) in names.into_iter().enumerate() {
             let value = match i < settings.rejected_keep as usize {
-                true => kv.get(&key.name).text().await.map_err(io::plain_error)?,
+                true => kv.get(&name).text().await.map_err(io::plain_error)?,
                 false => None,
             };
-            kept.push((key.name.clone(), value));
+            kept.push((name, value));
         }
         let (answer, older) = rejected::listing(settings, &kept);
         for key in older {
@@ -72,17 +78,16 @@ pub async fn rejected(kv: &KvStore, settings: &Settings) -> Finished {
 }
 
 /// `GET /admin/held`.
-pub async fn held(kv: &KvStore) -> Finished {
+pub async fn held(kv: &KvStore, binding: &JsValue) -> Finished {
     let listed = async {
-        let prefix = keys::HELD_PREFIX.to_string();
-        let page = kv.list().prefix(prefix).limit(DEAD_LETTER_PAGE).execute().await.map_err(io::plain_error)?;
-        let mut held = Vec::with_capacity(page.keys.len());
-        for key in &page.keys {
-            if let Some(value) = kv.get(&key.name).text().await.map_err(io::plain_error)? {
-                held.extend(Held::of(&key.name, &value));
+        let (names, more) = io::kv_keys(binding, keys::HELD_PREFIX, DEAD_LETTER_PAGE).await?;
+        let mut held = Vec::with_capacity(names.len());
+        for name in &names {
+            if let Some(value) = kv.get(name).text().await.map_err(io::plain_error)? {
+                held.extend(Held::of(name, &value));
             }
         }
-        Ok::<_, String>((held, !page.list_complete))
+        Ok::<_, String>((held, more))
     };
     match listed.await {
         Ok((held, more)) => Finished::ok("listed", admin::held(&held, more)),
@@ -91,14 +96,13 @@ pub async fn held(kv: &KvStore) -> Finished {
 }
 
 /// The dead letters kept, a page of them, and whether there are more.
-async fn kept(kv: &KvStore) -> Result<(Vec<DeadLetter>, bool), String> {
-    let prefix = keys::DEAD_LETTER_PREFIX.to_string();
-    let page = kv.list().prefix(prefix).limit(DEAD_LETTER_PAGE).execute().await.map_err(io::plain_error)?;
-    let mut letters = Vec::with_capacity(page.keys.len());
-    for key in &page.keys {
-        if let Some(text) = kv.get(&key.name).text().await.map_err(io::plain_error)? {
+async fn kept(kv: &KvStore, binding: &JsValue) -> Result<(Vec<DeadLetter>, bool), String> {
+    let (names, more) = io::kv_keys(binding, keys::DEAD_LETTER_PREFIX, DEAD_LETTER_PAGE).await?;
+    let mut letters = Vec::with_capacity(names.len());
+    for name in &names {
+        if let Some(text) = kv.get(name).text().await.map_err(io::plain_error)? {
             letters.extend(DeadLetter::parse(text.as_bytes()).ok());
         }
     }
-    Ok((letters, !page.list_complete))
+    Ok((letters, more))
 }

@@ -140,3 +140,25 @@ pub fn to_worker_response(response: &Response) -> Result<WorkerResponse> {
     }
     Ok(WorkerResponse::from_bytes(response.body.clone())?.with_status(response.status).with_headers(headers))
 }
+
+/// A page of KV's keys under `prefix`, at most `limit` of them, and whether
+/// more follow. KV's own `list`, called on the binding and read by hand:
+/// the worker crate's `list()` reads its answer through serde, which costs
+/// the Worker's build more than this does (BENCHMARKS.md, "Kept HMAC
+/// states").
+pub async fn kv_keys(binding: &JsValue, prefix: &str, limit: u64) -> std::result::Result<(Vec<String>, bool), String> {
+    let field = |object: &JsValue, name: &str| js_sys::Reflect::get(object, &JsValue::from_str(name)).map_err(js_error);
+    let options = js_sys::Object::new();
+    js_sys::Reflect::set(&options, &"prefix".into(), &prefix.into()).map_err(js_error)?;
+    js_sys::Reflect::set(&options, &"limit".into(), &JsValue::from_f64(limit as f64)).map_err(js_error)?;
+    let list = field(binding, "list")?.dyn_into::<js_sys::Function>().map_err(js_error)?;
+    let listed = list.call1(binding, &options).map_err(js_error)?;
+    let page = JsFuture::from(js_sys::Promise::resolve(&listed)).await.map_err(js_error)?;
+    let keys = field(&page, "keys")?.dyn_into::<js_sys::Array>().map_err(js_error)?;
+    let mut names = Vec::with_capacity(keys.length() as usize);
+    for key in keys.iter() {
+        names.push(field(&key, "name")?.as_string().ok_or("KV listed a key without a name")?);
+    }
+    let complete = field(&page, "list_complete")?.as_bool().unwrap_or(true);
+    Ok((names, !complete))
+}

@@ -7,6 +7,8 @@
 //! never queue behind one another; the object's storage holds the value and
 //! its expiry, and an alarm at the expiry empties it.
 
+use worker::js_sys::Reflect;
+use worker::wasm_bindgen::JsValue;
 use worker::{durable_object, Date, DurableObject, Env, KvStore, ObjectNamespace, State};
 
 use super::io;
@@ -24,6 +26,8 @@ thread_local! {
 /// The stores a request or a queue batch uses, as bound.
 pub struct Stores {
     pub kv: Option<KvStore>,
+    /// The KV binding itself, for what is called on it directly (`io::kv_keys`).
+    pub kv_binding: Option<JsValue>,
     pub claims: Option<ObjectNamespace>,
 }
 
@@ -31,7 +35,9 @@ type Outcome<T> = std::result::Result<T, String>;
 
 impl Stores {
     pub fn of(env: &Env) -> Self {
-        Stores { kv: env.kv(super::KV_BINDING).ok(), claims: env.durable_object(CLAIMS_BINDING).ok() }
+        let kv = env.kv(super::KV_BINDING).ok();
+        let kv_binding = kv.as_ref().and_then(|_| Reflect::get(env, &JsValue::from_str(super::KV_BINDING)).ok());
+        Stores { kv, kv_binding, claims: env.durable_object(CLAIMS_BINDING).ok() }
     }
 
     /// The Durable Object for `key`, when `key` is a claim and the
