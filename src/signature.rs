@@ -406,18 +406,11 @@ fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; MAC_LEN] {
     if let Some(tag) = HMAC_BACKEND.with(|installed| installed.get()).and_then(|backend| backend(key, data)) {
         return tag;
     }
-    // The Worker's build works each key's state out afresh: the Worker sits
-    // at its size budget, which keeping states would pass (BENCHMARKS.md,
-    // "Kept HMAC states").
-    #[cfg(feature = "worker")]
-    let mut mac = HmacSha256::new_from_slice(key).expect("HMAC takes a key of any length");
-    #[cfg(not(feature = "worker"))]
     let mut mac = keyed(key);
     mac.update(data);
     mac.finalize().into_bytes().into()
 }
 
-#[cfg(not(feature = "worker"))]
 thread_local! {
     /// The HMAC state of each key used lately, its key block already
     /// hashed: a MAC under a kept key costs two SHA-256 blocks fewer, half
@@ -427,7 +420,6 @@ thread_local! {
 }
 
 /// A fresh HMAC under `key`, from the kept state when there is one.
-#[cfg(not(feature = "worker"))]
 fn keyed(key: &[u8]) -> HmacSha256 {
     KEYED.with(|kept| {
         kept.borrow_mut().get_or_make(key, |key| HmacSha256::new_from_slice(key).expect("HMAC takes any key"))
