@@ -146,14 +146,14 @@ async fn handle(request: &WebRequest, env: &Env, url: &str, deliveries: &mut u32
     let io = Io { env, stores: &stores, queue: queue.as_ref(), timeout_ms: bridge.settings().upstream_timeout_ms, now };
     // The admin routes over KV; without KV, the core answers them.
     if let Some(asked) = bridge.admin(&core_request) {
-        if let (Some(kv), Some(binding)) = (io.stores().kv.as_ref(), io.stores().kv_binding.as_ref()) {
+        if let (Some(kv), Some(binding)) = (io.stores().kv.as_ref(), store::kv_binding(env)) {
             let answered = match asked {
-                Ok(AdminRequest::List) => dead_letters::list(kv, binding).await,
+                Ok(AdminRequest::List) => dead_letters::list(kv, &binding).await,
                 Ok(AdminRequest::Replay(selection)) => {
-                    dead_letters::replay(kv, binding, queue.as_ref(), &selection, now).await
+                    dead_letters::replay(kv, &binding, queue.as_ref(), &selection, now).await
                 }
-                Ok(AdminRequest::ListHeld) => dead_letters::held(kv, binding).await,
-                Ok(AdminRequest::ListRejected) => dead_letters::rejected(kv, binding, bridge.settings()).await,
+                Ok(AdminRequest::ListHeld) => dead_letters::held(kv, &binding).await,
+                Ok(AdminRequest::ListRejected) => dead_letters::rejected(kv, &binding, bridge.settings()).await,
                 Err(refused) => refused,
             };
             return (answered, None);

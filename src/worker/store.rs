@@ -26,8 +26,6 @@ thread_local! {
 /// The stores a request or a queue batch uses, as bound.
 pub struct Stores {
     pub kv: Option<KvStore>,
-    /// The KV binding itself, for what is called on it directly (`io::kv_keys`).
-    pub kv_binding: Option<JsValue>,
     pub claims: Option<ObjectNamespace>,
 }
 
@@ -35,9 +33,7 @@ type Outcome<T> = std::result::Result<T, String>;
 
 impl Stores {
     pub fn of(env: &Env) -> Self {
-        let kv = env.kv(super::KV_BINDING).ok();
-        let kv_binding = kv.as_ref().and_then(|_| Reflect::get(env, &JsValue::from_str(super::KV_BINDING)).ok());
-        Stores { kv, kv_binding, claims: env.durable_object(CLAIMS_BINDING).ok() }
+        Stores { kv: env.kv(super::KV_BINDING).ok(), claims: env.durable_object(CLAIMS_BINDING).ok() }
     }
 
     /// The Durable Object for `key`, when `key` is a claim and the
@@ -138,6 +134,13 @@ impl Stores {
             }
         }
     }
+}
+
+/// The KV binding itself, for what is called on it directly
+/// (`io::kv_keys`): looked up by the admin routes alone, off the message
+/// path.
+pub fn kv_binding(env: &Env) -> Option<JsValue> {
+    Reflect::get(env, &JsValue::from_str(super::KV_BINDING)).ok().filter(|binding| binding.is_object())
 }
 
 /// What the Worker asks of a claim's Durable Object.
