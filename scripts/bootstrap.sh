@@ -65,8 +65,7 @@ install_node() {
   scratch=$(mktemp -d)
   (cd "$scratch" && npm pack --silent "node-linux-$arch@$version" >/dev/null)
   tar -xzf "$scratch"/node-linux-*.tgz -C "$scratch" package/bin/node
-  mkdir -p "$dir"
-  mkdir -p "$dir/../etc"
+  mkdir -p "$dir" "$dir/../etc"
   if [ -f "$machine_npmrc" ]; then grep -v '^nodedir' "$machine_npmrc" >"$dir/../etc/npmrc" || true; fi
   mv "$scratch/package/bin/node" "$dir/node"
   rm -rf "$scratch"
