@@ -177,6 +177,16 @@ impl DeliveryResult {
         Self::unanswered(format!("{} could not be reached: {why}", target.upstream()))
     }
 
+    /// Whether a message posted to Re:amaze under its claim is delivered:
+    /// the claim becomes the mark that makes a later copy a duplicate.
+    /// Otherwise the claim is released, so a retry may post it. The same
+    /// as `verdict` being `Accepted` for a Re:amaze target (a test holds
+    /// them together); kept apart so the Worker's Claims object can settle
+    /// a claim from a status alone.
+    pub fn marks_delivered(&self) -> bool {
+        matches!(self.status, Some(200..=299))
+    }
+
     /// Re:amaze: 2xx is success. Voice360 also says `"error": true` in a
     /// 2xx body when it did not send.
     pub fn verdict(&self, target: &Target) -> Verdict {

@@ -303,7 +303,7 @@ impl JsBridge {
     ) -> Result<JsExchange, JsValue> {
         let headers = header_pairs(headers_json).map_err(|e| error("invalid_headers", &e.to_string()))?;
         let request = Request { method, path, url, headers: &headers, body };
-        Ok(JsExchange { step: Some(self.bridge.exchange(&request, now as i64)) })
+        Ok(JsExchange { step: Some(separately(self.bridge.exchange(&request, now as i64))) })
     }
 }
 
@@ -365,6 +365,7 @@ impl<'a> StepJson<'a> {
             // A build with both shells has queue mode; this one never uses it.
             #[cfg(feature = "queue")]
             Step::Enqueue(_) => unreachable!("the JS bridge runs in sync mode"),
+            Step::DeliverOnce(_) => unreachable!("kept as separate steps (`separately`)"),
             Step::Respond(finished) => StepJson::Respond(MessageJson {
                 url: None,
                 method: None,
@@ -456,13 +457,23 @@ impl JsExchange {
     fn advance(&mut self, answer: impl FnOnce(Step) -> Result<Step, Step>) -> Result<(), JsValue> {
         let step = self.step.take().ok_or_else(answered_badly)?;
         match answer(step) {
-            Ok(next) => self.step = Some(next),
+            Ok(next) => self.step = Some(separately(next)),
             Err(unanswered) => {
                 self.step = Some(unanswered);
                 return Err(answered_badly());
             }
         }
         Ok(())
+    }
+}
+
+/// `step`, with a claimed delivery asked for as its separate steps: the
+/// package's store is the user's, so the claim, the delivery and the
+/// claim's settling are each a step of their own.
+fn separately(step: Step) -> Step {
+    match step {
+        Step::DeliverOnce(once) => once.unfused(),
+        other => other,
     }
 }
 

@@ -33,7 +33,7 @@ use crate::json::{self, required, JsonError, Object};
 use crate::outbound;
 use crate::reamaze::{Channel, Message, Outgoing};
 use crate::settings::Settings;
-use crate::store::{keys, ttl, Entry, PENDING};
+use crate::store::{keys, ttl, Entry, DONE, PENDING};
 
 /// A Re:amaze message waiting in the delivery queue. Unsigned: it is signed
 /// when sent, so a rotated channel secret applies to what is still queued.
@@ -210,6 +210,12 @@ impl Queued {
         Entry { key: self.delivery_key(), value: PENDING.into(), ttl_seconds: ttl::CLAIM }
     }
 
+    /// What the claim becomes once Re:amaze took the message: a later copy
+    /// is a duplicate.
+    pub fn mark(&self) -> Entry {
+        Entry { key: self.delivery_key(), value: DONE.into(), ttl_seconds: ttl::SEEN }
+    }
+
     /// What the claim found: `None` (it was written) makes the message this
     /// consumer's to deliver.
     pub fn found(&self, held: Option<&str>) -> Found {
@@ -234,9 +240,7 @@ impl Queued {
         let target = Target::Reamaze { channel: self.channel.name(), message_id: self.message.id.clone() };
         let error = || describe(result);
         match result.verdict(&target) {
-            Verdict::Accepted => {
-                Settled::Delivered(Entry { key: self.delivery_key(), value: "1".into(), ttl_seconds: ttl::SEEN })
-            }
+            Verdict::Accepted => Settled::Delivered(self.mark()),
             Verdict::Permanent => Settled::DeadLetter(self.dead(error(), result.status, now)),
             Verdict::Temporary if self.attempt >= settings.queue_max_attempts => {
                 Settled::DeadLetter(self.dead(format!("out of attempts; last: {}", error()), result.status, now))

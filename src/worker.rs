@@ -30,7 +30,7 @@ use crate::http::{Headers, Request};
 use crate::settings::Settings;
 
 pub use store::Claims;
-use store::Stores;
+use store::{Once, Stores};
 
 /// The KV namespace binding that holds call parties, echo markers and dead
 /// letters.
@@ -200,6 +200,17 @@ impl Io<'_> {
                 Step::Release(release) => {
                     self.stores().delete_all(release.keys()).await.map_err(failed)?;
                     release.done()
+                }
+                Step::DeliverOnce(once) => {
+                    let (claim, mark, delivery) = (once.claim(), once.mark(), once.delivery());
+                    let stores = self.stores();
+                    match stores.deliver_once(claim, mark, delivery, self.timeout_ms, self.now).await.map_err(failed)? {
+                        Once::Held(value) => once.held(&value),
+                        Once::Sent(result) => {
+                            *deliveries += 1;
+                            once.answer(result)
+                        }
+                    }
                 }
                 Step::Deliver(deliver) => {
                     *deliveries += 1;

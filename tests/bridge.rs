@@ -6,7 +6,7 @@ mod common;
 use std::collections::HashMap;
 
 use reamaze_bridge::bridge::{drive, with_store, Bridge, Deliver, Step};
-use reamaze_bridge::http::{Delivery, DeliveryResult, Headers, Request, Response};
+use reamaze_bridge::http::{Delivery, DeliveryResult, Headers, Request, Response, Target, Verdict};
 use reamaze_bridge::signature::{self, Scheme, Signed};
 use reamaze_bridge::{MemoryStore, Settings};
 use serde_json::{json, Value};
@@ -393,18 +393,64 @@ fn the_steps_of_a_webhook_come_in_order() {
     let Step::Read(read) = first else { panic!("expected a read") };
     let reads = ["call:voice360:5.1", "held:voice360:5.1", "contact:voice360:+15551234567"];
     assert_eq!(read.keys(), reads, "the call, a transcription held for it, and the caller's contact");
-    let Step::Claim(claim) = read.answer(vec![None, None, None]) else { panic!("expected a claim") };
-    assert!(claim.entries()[0].key.starts_with("seen:"));
-    let Step::Write(write) = claim.answer(vec![None]) else { panic!("expected a write") };
+    let Step::Write(write) = read.answer(vec![None, None, None]) else { panic!("expected a write") };
     assert_eq!(write.entries()[0].key, "call:voice360:5.1");
-    let Step::Deliver(deliver) = write.done() else { panic!("expected a delivery") };
-    assert_eq!(deliver.delivery().url, "https://reamaze.test/incoming/voice");
-    let Step::Write(write) = deliver.answer(DeliveryResult::answered(201, "")) else { panic!("expected a write") };
-    assert!(write.entries()[0].key.starts_with("seen:"));
-    let Step::Respond(finished) = write.done() else { panic!("expected the response") };
+    let Step::DeliverOnce(once) = write.done() else { panic!("expected a claimed delivery") };
+    assert!(once.claim().key.starts_with("seen:") && once.claim().value == "pending");
+    assert_eq!((&once.mark().key, once.mark().value.as_str()), (&once.claim().key, "1"));
+    assert_eq!(once.delivery().url, "https://reamaze.test/incoming/voice");
+    let Step::Respond(finished) = once.answer(DeliveryResult::answered(201, "")) else {
+        panic!("expected the response")
+    };
     assert_eq!(finished.response.status, 200);
     assert_eq!((finished.summary.provider, finished.summary.result), (Some("voice360"), "delivered"));
     assert_eq!(finished.summary.upstream_status, Some(201));
+}
+
+/// A claimed delivery, asked for as separate steps (`unfused`, as a shell
+/// whose store cannot do it in one round trip answers it): the claim, the
+/// delivery, then the mark where Re:amaze took the message, or the claim's
+/// release where it did not.
+#[test]
+fn a_claimed_delivery_unfused_is_a_claim_a_delivery_and_a_settling() {
+    let h = Harness::new(&[]);
+    let body = serde_json::to_vec(&incoming_call("5.2")).unwrap();
+    let once = || {
+        let Step::Read(read) = common::voice360_exchange(&h.bridge, &body, WEBHOOK_SECRET, NOW) else { panic!() };
+        let Step::Write(write) = read.answer(vec![None, None, None]) else { panic!("expected a write") };
+        let Step::DeliverOnce(once) = write.done() else { panic!("expected a claimed delivery") };
+        once
+    };
+    let delivered = |status| {
+        let Step::Claim(claim) = once().unfused() else { panic!("expected a claim") };
+        assert!(claim.entries()[0].key.starts_with("seen:"));
+        let Step::Deliver(deliver) = claim.answer(vec![None]) else { panic!("expected a delivery") };
+        deliver.answer(DeliveryResult::answered(status, ""))
+    };
+    let Step::Write(write) = delivered(201) else { panic!("expected the mark") };
+    assert_eq!(write.entries()[0].value, "1");
+    let Step::Respond(finished) = write.done() else { panic!("expected the response") };
+    assert_eq!(finished.response.status, 200);
+    let Step::Release(release) = delivered(503) else { panic!("expected the claim's release") };
+    assert!(release.keys()[0].starts_with("seen:"));
+    let Step::Respond(finished) = release.done() else { panic!("expected the response") };
+    assert_eq!(finished.summary.result, "reamaze_unavailable");
+
+    let Step::Claim(claim) = once().unfused() else { panic!("expected a claim") };
+    let Step::Respond(finished) = claim.answer(vec![Some("1".into())]) else { panic!("a held claim sends nothing") };
+    assert_eq!(finished.summary.result, "duplicate");
+}
+
+/// The rule a claim is settled by is Re:amaze's acceptance, for every
+/// status and for no answer.
+#[test]
+fn a_claim_is_marked_exactly_when_reamaze_accepts() {
+    let target = Target::Reamaze { channel: "voice", message_id: "m".into() };
+    let results =
+        (100..600).map(|status| DeliveryResult::answered(status, "")).chain([DeliveryResult::unanswered("x")]);
+    for result in results {
+        assert_eq!(result.marks_delivered(), result.verdict(&target) == Verdict::Accepted, "{:?}", result.status);
+    }
 }
 
 /// A two-hour call's transcript (about 2.6 MB) at the defaults: accepted,
@@ -562,6 +608,32 @@ fn overlapping_copies_of_an_event_post_once() {
     assert_eq!(until_delivery(posting.answer(accepted()), &mut h.store).unwrap_err().status, 200);
     let retry = h.voice360(&incoming_call("overlap.1"), never);
     assert_eq!(retry.body_json()["status"], "duplicate");
+}
+
+/// A copy of a many-message event (a transcript in parts) comes while the
+/// first copy posts its first part: the copy posts nothing, not even the
+/// parts not yet claimed, so Re:amaze gets them in order from the first.
+#[test]
+fn a_copy_of_a_many_message_event_leaves_every_part_to_the_first() {
+    let mut h = Harness::new(&[]);
+    assert_eq!(h.voice360(&incoming_call("parts.1"), ok).status, 200);
+    let (event, _) = common::long_transcription("parts.1", 60, NOW + 3_700);
+    let body = serde_json::to_vec(&event).unwrap();
+    let first = common::voice360_exchange(&h.bridge, &body, WEBHOOK_SECRET, NOW);
+    let mut posting = until_delivery(first, &mut h.store).expect("the first copy posts its recap");
+    let copy = until_delivery(common::voice360_exchange(&h.bridge, &body, WEBHOOK_SECRET, NOW), &mut h.store);
+    let answer = copy.expect_err("the copy posts nothing");
+    assert_eq!((answer.status, answer.body_json()["error"].clone()), (503, json!("in_progress")));
+    let mut posts = 1;
+    loop {
+        match until_delivery(posting.answer(accepted()), &mut h.store) {
+            Ok(next) => (posting, posts) = (next, posts + 1),
+            Err(response) => break assert_eq!(response.status, 200),
+        }
+    }
+    assert!(posts >= 3, "{posts} posts");
+    let retry = h.voice360(&event, never);
+    assert_eq!(retry.body_json()["status"], "duplicate", "the retry posts nothing again");
 }
 
 /// The first copy's post fails: its claim is released, so the sender's

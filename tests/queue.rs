@@ -53,7 +53,9 @@ fn run_queued(
                 read.answer(values)
             }
             Step::Write(write) => write.done(),
-            Step::Claim(_) | Step::Release(_) => panic!("queue mode claims nothing: its consumer does"),
+            Step::Claim(_) | Step::Release(_) | Step::DeliverOnce(_) => {
+                panic!("queue mode claims nothing: its consumer does")
+            }
             Step::Deliver(d) => panic!("queue mode delivered {} directly", d.delivery().url),
             Step::Enqueue(enqueue_step) => {
                 queued.extend(enqueue_step.messages().iter().cloned());

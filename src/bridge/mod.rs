@@ -12,6 +12,7 @@
 //!         Step::Claim(claim)     => { let held = store.claim_all(claim.entries()); claim.answer(held) }
 //!         Step::Release(release) => { store.delete_all(release.keys()); release.done() }
 //!         Step::Deliver(deliver) => { let result = http.send(deliver.delivery()); deliver.answer(result) }
+//!         Step::DeliverOnce(once) => once.unfused(), // or claim, send and settle in one round trip
 //!         Step::Enqueue(enqueue) => { let sent = queue.send(enqueue.messages()); enqueue.answer(sent) }
 //!         Step::Respond(finished) => return finished.response,
 //!     }
@@ -309,6 +310,8 @@ pub fn with_store(mut step: Step, store: &mut dyn Store, now: i64) -> Step {
                 release.keys().iter().for_each(|k| store.delete(k));
                 release.done()
             }
+            // A synchronous store answers the claim as its own step.
+            Step::DeliverOnce(once) => once.unfused(),
             other => return other,
         }
     }

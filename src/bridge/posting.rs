@@ -1,6 +1,6 @@
-//! Posting a webhook's messages to Re:amaze, in order, once their claims
-//! are taken: each message this exchange claimed is posted; one another
-//! copy of the webhook is still posting is left to it; one posted before
+//! Posting a webhook's messages to Re:amaze, in order, each under its
+//! claim: a message this exchange claims is posted; one another copy of the
+//! webhook is still posting is left to it, with the rest; one posted before
 //! is a duplicate.
 
 use std::sync::Arc;
@@ -12,8 +12,8 @@ use crate::reamaze::Outgoing;
 use crate::settings::Settings;
 use crate::store::{self, keys, Entry};
 
-use super::step::{self, AfterDeliver, Step};
-use super::webhook::{answer, done, report};
+use super::step::{self, Step};
+use super::webhook::{answer, claim_of, done, report};
 
 /// How the answer is made once the messages are posted.
 #[derive(Debug)]
@@ -26,64 +26,17 @@ pub(super) enum End {
     AfterQueue(super::queued::Queued),
 }
 
-/// Waiting for the claims on the messages' delivery keys.
-#[derive(Debug)]
-pub(super) struct Claimed {
-    posting: Posting,
-    /// The call memory to write once the claims are held.
-    remember: Vec<Entry>,
-}
-
-impl Claimed {
-    pub(super) fn new(
-        settings: Arc<Settings>,
-        context: Context,
-        messages: Vec<Outgoing>,
-        remember: Vec<Entry>,
-        end: End,
-    ) -> Self {
-        let posting = Posting {
-            settings,
-            context,
-            messages,
-            held: Vec::new(),
-            next: 0,
-            delivered: Vec::new(),
-            unsettled: Vec::new(),
-            refused: None,
-            elsewhere: false,
-            end,
-        };
-        Claimed { posting, remember }
-    }
-
-    pub(super) fn hear(self, held: Vec<Option<String>>) -> Step {
-        let mut posting = self.posting;
-        posting.unsettled = (posting.messages.iter().zip(&held))
-            .filter(|(_, held)| held.is_none())
-            .map(|(m, _)| keys::delivery(&m.message.id))
-            .collect();
-        posting.held = held;
-        step::write(self.remember, posting.next())
-    }
-}
-
-/// Posting, one message at a time.
+/// Posting, one message at a time: each is claimed, posted and its claim
+/// settled in one step (`step::DeliverOnce`), so a shell whose store can
+/// do all three in one round trip does.
 #[derive(Debug)]
 pub(super) struct Posting {
     settings: Arc<Settings>,
     /// The event, and a report per message handled so far.
     context: Context,
     messages: Vec<Outgoing>,
-    /// Per message, what its claim found: `None` when it is this exchange's.
-    held: Vec<Option<String>>,
     /// The message to post next.
     next: usize,
-    /// Marks for the messages Re:amaze took.
-    delivered: Vec<Entry>,
-    /// Claims held and not settled: released at the end, so a retry can
-    /// post their messages.
-    unsettled: Vec<String>,
     /// Re:amaze's first refusal, if it refused any.
     refused: Option<Upstream>,
     /// Some messages were being posted by another copy of the webhook.
@@ -92,39 +45,57 @@ pub(super) struct Posting {
 }
 
 impl Posting {
-    /// Asks to post the next message this exchange holds, or ends.
-    fn next(mut self) -> Step {
-        while let Some(outgoing) = self.messages.get(self.next) {
-            match self.held[self.next].as_deref() {
-                Some(store::PENDING) => {
-                    self.elsewhere = true;
-                    self.context.messages.push(report(outgoing, "in_progress"));
-                }
-                Some(_) => self.context.messages.push(report(outgoing, "duplicate")),
-                // The channel's secret was checked before claiming; were it
-                // missing, the error is answered (not a panic, whose message
-                // would bring every error's Debug text into the wasm builds).
-                None => match outbound::reamaze_post(&self.settings, outgoing) {
-                    Ok(delivery) => return step::deliver(delivery, AfterDeliver::Post(Box::new(self))),
-                    Err(error) => return step::fail(&self.context, error),
-                },
+    /// Writes the call memory `remember`, then posts `messages` in order.
+    pub(super) fn start(
+        settings: Arc<Settings>,
+        context: Context,
+        messages: Vec<Outgoing>,
+        remember: Vec<Entry>,
+        end: End,
+    ) -> Step {
+        let posting = Posting { settings, context, messages, next: 0, refused: None, elsewhere: false, end };
+        step::write(remember, posting.next())
+    }
+
+    /// Asks to post the next message, or ends.
+    fn next(self) -> Step {
+        let Some(outgoing) = self.messages.get(self.next) else { return self.settle(None) };
+        // The channel's secret was checked before posting began; were it
+        // missing, the error is answered (not a panic, whose message would
+        // bring every error's Debug text into the wasm builds).
+        match outbound::reamaze_post(&self.settings, outgoing) {
+            Ok(delivery) => {
+                let key = keys::delivery(&outgoing.message.id);
+                step::deliver_once(claim_of(key.clone()), done(key), delivery, self)
             }
-            self.next += 1;
+            Err(error) => step::fail(&self.context, error),
         }
+    }
+
+    /// The message's claim was held: by another copy of the webhook still
+    /// posting it, or as the mark of its delivery.
+    pub(super) fn held(mut self, value: &str) -> Step {
+        if value != store::PENDING {
+            self.context.messages.push(report(&self.messages[self.next], "duplicate"));
+            self.next += 1;
+            return self.next();
+        }
+        // That copy claims the rest after this one: it is left the rest
+        // too, so the messages still reach Re:amaze in order.
+        self.elsewhere = true;
+        let rest = &self.messages[self.next..];
+        self.context.messages.extend(rest.iter().map(|outgoing| report(outgoing, "in_progress")));
         self.settle(None)
     }
 
+    /// Re:amaze's answer to the message posted; its claim was settled as
+    /// `DeliveryResult::marks_delivered` says.
     pub(super) fn hear(mut self, result: DeliveryResult) -> Step {
         let outgoing = &self.messages[self.next];
-        let key = keys::delivery(&outgoing.message.id);
         let target = Target::Reamaze { channel: outgoing.channel.name(), message_id: outgoing.message.id.clone() };
         self.context.upstream_status = result.status;
         match result.verdict(&target) {
-            Verdict::Accepted => {
-                self.context.messages.push(report(outgoing, "delivered"));
-                self.unsettled.retain(|k| *k != key);
-                self.delivered.push(done(key));
-            }
+            Verdict::Accepted => self.context.messages.push(report(outgoing, "delivered")),
             Verdict::Permanent => {
                 self.context.messages.push(report(outgoing, "refused"));
                 self.refused.get_or_insert_with(|| Upstream::new("Re:amaze", &result, false));
@@ -137,19 +108,17 @@ impl Posting {
         self.next()
     }
 
-    /// Marks what was delivered, gives up the claims not settled, and
-    /// answers.
+    /// The answer, once every message was posted or found handled, or a
+    /// delivery failed.
     fn settle(self, failure: Option<Error>) -> Step {
-        let failure = failure.or(self.refused.map(Error::Reamaze));
-        let answer = match (failure, self.elsewhere) {
+        match (failure.or(self.refused.map(Error::Reamaze)), self.elsewhere) {
             (Some(error), _) => step::fail(&self.context, error),
             // Another copy is delivering some of it: the sender is asked to
             // come back, and its retry is a duplicate, or delivers what
             // that copy failed to.
             (None, true) => step::fail(&self.context, Error::InProgress),
             (None, false) => self.end.answer(&self.context),
-        };
-        step::write(self.delivered, step::release(self.unsettled, answer))
+        }
     }
 }
 

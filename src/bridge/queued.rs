@@ -14,9 +14,9 @@ use crate::reamaze::Outgoing;
 use crate::settings::Settings;
 use crate::store::{keys, Entry};
 
-use super::posting::{Claimed, End};
-use super::step::{self, AfterClaim, AfterRead, Step};
-use super::webhook::{answer, claim_of, report};
+use super::posting::{End, Posting};
+use super::step::{self, AfterRead, Step};
+use super::webhook::{answer, report};
 
 /// Asks which of `messages` were delivered before.
 pub(super) fn check(
@@ -84,10 +84,8 @@ impl Queueing {
         // claims, as sync mode posts every message.
         let outgoing: Vec<Outgoing> =
             self.too_large.iter().map(|q| Outgoing { channel: q.channel, message: q.message.clone() }).collect();
-        let claims = outgoing.iter().map(|m| claim_of(keys::delivery(&m.message.id))).collect();
         let context = Context { messages: Vec::new(), ..self.context };
-        let claimed = Claimed::new(self.settings, context, outgoing, Vec::new(), End::AfterQueue(self.queued));
-        step::claim(claims, AfterClaim::Post(Box::new(claimed)))
+        Posting::start(self.settings, context, outgoing, Vec::new(), End::AfterQueue(self.queued))
     }
 
     pub(super) fn hear(self, sent: Result<(), String>) -> Step {

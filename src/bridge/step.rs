@@ -11,7 +11,7 @@ use crate::store::Entry;
 
 #[cfg(feature = "operations")]
 use super::aftermath::{Claiming, Counting};
-use super::posting::{Claimed, Posting};
+use super::posting::Posting;
 #[cfg(feature = "queue")]
 use super::queued::{Checking, Queueing};
 use super::staff_reply::{ReplyClaimed, Sending};
@@ -32,6 +32,11 @@ pub enum Step {
     Release(Release),
     /// Send this request, and `answer` with what came of it.
     Deliver(Deliver),
+    /// Claim, send, and settle the claim, for a message that must reach
+    /// Re:amaze once (`DeliverOnce`). A shell whose store does the three in
+    /// one round trip does; any other answers it with `unfused`, which asks
+    /// for them as a claim, a delivery, and a write or a release.
+    DeliverOnce(DeliverOnce),
     /// Queue mode: put these messages on the delivery queue, and `answer`
     /// with `Err` and the reason if the queue refused them.
     #[cfg(feature = "queue")]
@@ -150,7 +155,7 @@ pub struct Claim {
 
 #[derive(Debug)]
 pub(super) enum AfterClaim {
-    Post(Box<Claimed>),
+    Once(Box<Unfused>),
     Reply(Box<ReplyClaimed>),
     #[cfg(feature = "operations")]
     Alert(Box<Claiming>),
@@ -166,7 +171,7 @@ impl Claim {
     pub fn answer(self, mut held: Vec<Option<String>>) -> Step {
         held.resize(self.entries.len(), None);
         match self.then {
-            AfterClaim::Post(claimed) => claimed.hear(held),
+            AfterClaim::Once(unfused) => unfused.hear(held),
             AfterClaim::Reply(claimed) => claimed.hear(held),
             #[cfg(feature = "operations")]
             AfterClaim::Alert(claiming) => claiming.hear(held),
@@ -199,7 +204,7 @@ pub struct Deliver {
 
 #[derive(Debug)]
 pub(super) enum AfterDeliver {
-    Post(Box<Posting>),
+    Once(Box<Settling>),
     Sms(Box<Sending>),
     #[cfg(feature = "operations")]
     Alert(Box<Claiming>),
@@ -212,10 +217,96 @@ impl Deliver {
 
     pub fn answer(self, result: DeliveryResult) -> Step {
         match self.then {
-            AfterDeliver::Post(posting) => posting.hear(result),
+            AfterDeliver::Once(settling) => settling.hear(result),
             AfterDeliver::Sms(sending) => sending.hear(result),
             #[cfg(feature = "operations")]
             AfterDeliver::Alert(claiming) => claiming.sent(result),
+        }
+    }
+}
+
+/// A message to post once: claim `claim()` (put-if-absent, as `Claim`);
+/// if the key already held a value, answer `held` with it and send
+/// nothing. Otherwise send `delivery()`, then settle the claim: where
+/// `result.marks_delivered()`, write `mark()` over it (a later copy is a
+/// duplicate), else delete it (a retry may post), and `answer` with the
+/// result.
+#[derive(Debug)]
+pub struct DeliverOnce {
+    claim: Entry,
+    mark: Entry,
+    delivery: Delivery,
+    then: Box<Posting>,
+}
+
+impl DeliverOnce {
+    pub fn claim(&self) -> &Entry {
+        &self.claim
+    }
+
+    pub fn mark(&self) -> &Entry {
+        &self.mark
+    }
+
+    pub fn delivery(&self) -> &Delivery {
+        &self.delivery
+    }
+
+    /// The claim was held: `value` is what the key held.
+    pub fn held(self, value: &str) -> Step {
+        self.then.held(value)
+    }
+
+    /// The claim was taken, the delivery made, and the claim settled.
+    pub fn answer(self, result: DeliveryResult) -> Step {
+        self.then.hear(result)
+    }
+
+    /// The same work as separate steps, for a shell that does not do it
+    /// in one round trip: a claim, then the delivery, then the mark's
+    /// write or the claim's release.
+    pub fn unfused(self) -> Step {
+        let DeliverOnce { claim: entry, mark, delivery, then } = self;
+        let key = entry.key.clone();
+        claim(vec![entry], AfterClaim::Once(Box::new(Unfused { key, mark, delivery, then })))
+    }
+}
+
+/// An unfused `DeliverOnce`, waiting for its claim.
+#[derive(Debug)]
+pub(super) struct Unfused {
+    key: String,
+    mark: Entry,
+    delivery: Delivery,
+    then: Box<Posting>,
+}
+
+impl Unfused {
+    fn hear(self, held: Vec<Option<String>>) -> Step {
+        if let Some(value) = held.into_iter().next().flatten() {
+            return self.then.held(&value);
+        }
+        let Unfused { key, mark, delivery, then } = self;
+        deliver(delivery, AfterDeliver::Once(Box::new(Settling { key, mark, then })))
+    }
+}
+
+/// An unfused `DeliverOnce`, waiting for its delivery.
+#[derive(Debug)]
+pub(super) struct Settling {
+    key: String,
+    mark: Entry,
+    then: Box<Posting>,
+}
+
+impl Settling {
+    fn hear(self, result: DeliveryResult) -> Step {
+        let settled = result.marks_delivered();
+        let next = self.then.hear(result);
+        if settled {
+            write(vec![self.mark], next)
+        } else {
+            release(vec![self.key], next)
         }
     }
 }
@@ -273,6 +364,10 @@ pub(super) fn release(keys: Vec<String>, then: Step) -> Step {
 
 pub(super) fn deliver(delivery: Delivery, then: AfterDeliver) -> Step {
     Step::Deliver(Deliver { delivery, then })
+}
+
+pub(super) fn deliver_once(claim: Entry, mark: Entry, delivery: Delivery, then: Posting) -> Step {
+    Step::DeliverOnce(DeliverOnce { claim, mark, delivery, then: Box::new(then) })
 }
 
 #[cfg(feature = "queue")]

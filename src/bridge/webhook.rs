@@ -13,11 +13,11 @@ use crate::providers::{Event, Outcome, Provider, Translation};
 use crate::reamaze::Outgoing;
 use crate::settings::Settings;
 use crate::signature::{self, Scheme, Signed};
-use crate::store::{self, keys, ttl, Entry, Store};
+use crate::store::{self, ttl, Entry, Store};
 
-use super::posting::{Claimed, End};
+use super::posting::{End, Posting};
 use super::route::header;
-use super::step::{self, AfterClaim, AfterRead, Step};
+use super::step::{self, AfterRead, Step};
 
 /// How a webhook's messages reach Re:amaze.
 #[derive(Clone, Copy, Debug)]
@@ -137,11 +137,7 @@ impl Translating {
             return step::fail(&self.context, error);
         }
         match self.mode {
-            Mode::Sync => {
-                let claims = messages.iter().map(|m| claim_of(keys::delivery(&m.message.id))).collect();
-                let claimed = Claimed::new(self.settings, self.context, messages, remember, End::Sync);
-                step::claim(claims, AfterClaim::Post(Box::new(claimed)))
-            }
+            Mode::Sync => Posting::start(self.settings, self.context, messages, remember, End::Sync),
             #[cfg(feature = "queue")]
             Mode::Queued => super::queued::check(self.settings, self.context, messages, remember, self.now),
         }

@@ -9,7 +9,7 @@ use worker::{
     Result,
 };
 
-use super::store::Stores;
+use super::store::{Once, Stores};
 use super::{io, settings_of, DEAD_LETTER_QUEUE_BINDING, DELIVERY_QUEUE_BINDING};
 use crate::bridge::Bridge;
 use crate::queue::{Arrival, DeadLetter, Found, Queued, Settled};
@@ -69,46 +69,44 @@ async fn deliver(
     now: i64,
 ) -> std::result::Result<Handled, String> {
     let mut line = json!({ "queue": "deliveries", "id": queued.message.id, "attempt": queued.attempt });
-    let found = queued.found(stores.claim(&queued.claim(), now).await?.as_deref());
-    if found != Found::Ours {
-        let (outcome, handled) =
-            if found == Found::Delivered { ("duplicate", Handled::Done) } else { ("under_way", Handled::Later) };
-        line["outcome"] = json!(outcome);
-        console_log!("{line}");
-        return Ok(handled);
-    }
     let jitter = js_sys::Math::random();
     let settled = match queued.delivery(settings) {
+        // The claim, the post and the claim's settling, in one request to
+        // the claims object where it is bound.
         Ok(delivery) => {
-            let result = io::send(&delivery, settings.upstream_timeout_ms).await;
-            line["upstream_status"] = json!(result.status);
-            queued.settle(&result, settings, now, jitter)
+            let (claim, mark) = (queued.claim(), queued.mark());
+            match stores.deliver_once(&claim, &mark, &delivery, settings.upstream_timeout_ms, now).await? {
+                Once::Held(held) => return Ok(found_elsewhere(queued.found(Some(&held)), &mut line)),
+                Once::Sent(result) => {
+                    line["upstream_status"] = json!(result.status);
+                    queued.settle(&result, settings, now, jitter)
+                }
+            }
         }
+        // Nothing is claimed: the message comes back once the setting is
+        // mended, and its claim then finds it if it was delivered before.
         Err(why) => queued.unsendable(why, settings, now, jitter),
     };
-    settle(env, stores, queued, settled, now, &mut line).await?;
+    settle(env, settled, &mut line).await?;
     console_log!("{line}");
     Ok(Handled::Done)
 }
 
-/// Does what the core settled on, and says so in the log line.
-async fn settle(
-    env: &Env,
-    stores: &Stores,
-    queued: &Queued,
-    settled: Settled,
-    now: i64,
-    line: &mut Value,
-) -> std::result::Result<(), String> {
+/// A message whose claim another consumer holds, or that was delivered.
+fn found_elsewhere(found: Found, line: &mut Value) -> Handled {
+    let (outcome, handled) =
+        if found == Found::Delivered { ("duplicate", Handled::Done) } else { ("under_way", Handled::Later) };
+    line["outcome"] = json!(outcome);
+    console_log!("{line}");
+    handled
+}
+
+/// Does what the core settled on (the claim is settled already), and says
+/// so in the log line.
+async fn settle(env: &Env, settled: Settled, line: &mut Value) -> std::result::Result<(), String> {
     let queue = |binding: &str| env.queue(binding).map_err(|e| format!("{binding} is not bound: {e}"));
-    if !matches!(settled, Settled::Delivered(_)) {
-        stores.delete(&queued.delivery_key()).await?;
-    }
     match settled {
-        Settled::Delivered(mark) => {
-            stores.put(&mark, now).await?;
-            line["outcome"] = json!("delivered");
-        }
+        Settled::Delivered(_) => line["outcome"] = json!("delivered"),
         Settled::Retry { next, delay_seconds } => {
             line["outcome"] = json!("retry");
             line["delay_seconds"] = json!(delay_seconds);

@@ -35,7 +35,7 @@ pub async fn body_bytes(request: &WebRequest, limit: usize) -> std::result::Resu
     }
 }
 
-async fn whole_body(request: &WebRequest) -> std::result::Result<Vec<u8>, String> {
+pub async fn whole_body(request: &WebRequest) -> std::result::Result<Vec<u8>, String> {
     let buffer = JsFuture::from(request.array_buffer().map_err(js_error)?).await.map_err(js_error)?;
     Ok(Uint8Array::new(&buffer).to_vec())
 }
@@ -131,6 +131,32 @@ async fn fetch(delivery: &Delivery, signal: &web_sys::AbortSignal) -> std::resul
         None => text,
     };
     Ok(DeliveryResult { status: Some(response.status()), retry_after, body })
+}
+
+/// POSTs `body` to `url` on the Durable Object named `name` in the
+/// namespace `binding`, through the runtime's own `getByName` and `fetch`
+/// (the worker crate's stub wraps the request and its answer, which costs
+/// the Worker's build more than this): the answer's status and text.
+pub async fn object_post(
+    binding: &JsValue,
+    name: &str,
+    url: &str,
+    body: &[u8],
+) -> std::result::Result<(u16, String), String> {
+    let method = |object: &JsValue, name: &str| {
+        js_sys::Reflect::get(object, &JsValue::from_str(name))
+            .and_then(|f| f.dyn_into::<js_sys::Function>().map_err(JsValue::from))
+    };
+    let stub = method(binding, "getByName").and_then(|get| get.call1(binding, &name.into())).map_err(js_error)?;
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    init.set_body(&Uint8Array::from(body));
+    let request = WebRequest::new_with_str_and_init(url, &init).map_err(js_error)?;
+    let promise = method(&stub, "fetch").and_then(|fetch| fetch.call1(&stub, &request)).map_err(js_error)?;
+    let answer = JsFuture::from(js_sys::Promise::resolve(&promise)).await.map_err(js_error)?;
+    let response: web_sys::Response = answer.dyn_into().map_err(js_error)?;
+    let text = JsFuture::from(response.text().map_err(js_error)?).await.map_err(js_error)?;
+    Ok((response.status(), text.as_string().unwrap_or_default()))
 }
 
 pub fn to_worker_response(response: &Response) -> Result<WorkerResponse> {

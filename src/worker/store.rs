@@ -9,9 +9,10 @@
 
 use worker::js_sys::Reflect;
 use worker::wasm_bindgen::JsValue;
-use worker::{durable_object, Date, DurableObject, Env, KvStore, ObjectNamespace, State};
+use worker::{durable_object, Date, DurableObject, Env, KvStore, State};
 
 use super::io;
+use crate::http::{Delivery, DeliveryResult, Target};
 use crate::store::{keys, Entry, MemoryStore, Store};
 
 /// The Durable Object namespace binding of the claims.
@@ -26,19 +27,20 @@ thread_local! {
 /// The stores a request or a queue batch uses, as bound.
 pub struct Stores {
     pub kv: Option<KvStore>,
-    pub claims: Option<ObjectNamespace>,
+    /// The claims' namespace binding, called directly (`io::object_post`).
+    pub claims: Option<JsValue>,
 }
 
 type Outcome<T> = std::result::Result<T, String>;
 
 impl Stores {
     pub fn of(env: &Env) -> Self {
-        Stores { kv: env.kv(super::KV_BINDING).ok(), claims: env.durable_object(CLAIMS_BINDING).ok() }
+        Stores { kv: env.kv(super::KV_BINDING).ok(), claims: binding(env, CLAIMS_BINDING) }
     }
 
     /// The Durable Object for `key`, when `key` is a claim and the
     /// namespace is bound.
-    fn claim_object(&self, key: &str) -> Option<&ObjectNamespace> {
+    fn claim_object(&self, key: &str) -> Option<&JsValue> {
         self.claims.as_ref().filter(|_| keys::is_claimed(key))
     }
 
@@ -122,6 +124,32 @@ impl Stores {
         Ok(held)
     }
 
+    /// Claims `claim`; if it was free, sends `delivery` and settles the
+    /// claim: `mark` over it where the result marks the message delivered,
+    /// else the claim deleted (`bridge::DeliverOnce`). Through the Durable
+    /// Object, the three are one request to it.
+    pub async fn deliver_once(
+        &self,
+        claim: &Entry,
+        mark: &Entry,
+        delivery: &Delivery,
+        timeout_ms: u64,
+        now: i64,
+    ) -> Outcome<Once> {
+        if let Some(claims) = self.claim_object(&claim.key) {
+            return ask_once(claims, claim, mark, delivery, timeout_ms).await;
+        }
+        if let Some(held) = self.claim(claim, now).await? {
+            return Ok(Once::Held(held));
+        }
+        let result = io::send(delivery, timeout_ms).await;
+        match result.marks_delivered() {
+            true => self.put(mark, now).await?,
+            false => self.delete(&claim.key).await?,
+        }
+        Ok(Once::Sent(result))
+    }
+
     pub async fn delete(&self, key: &str) -> Outcome<()> {
         if let Some(claims) = self.claim_object(key) {
             return ask(claims, key, &Op::Delete).await.map(drop);
@@ -140,15 +168,33 @@ impl Stores {
 /// (`io::kv_keys`): looked up by the admin routes alone, off the message
 /// path.
 pub fn kv_binding(env: &Env) -> Option<JsValue> {
-    Reflect::get(env, &JsValue::from_str(super::KV_BINDING)).ok().filter(|binding| binding.is_object())
+    binding(env, super::KV_BINDING)
+}
+
+/// The binding `name` as the runtime gives it, if it is bound.
+fn binding(env: &Env, name: &str) -> Option<JsValue> {
+    Reflect::get(env, &JsValue::from_str(name)).ok().filter(|binding| binding.is_object())
 }
 
 /// What the Worker asks of a claim's Durable Object.
 enum Op<'a> {
     Get,
-    Put { value: &'a str, ttl_seconds: u64 },
-    Claim { value: &'a str, ttl_seconds: u64 },
+    Put {
+        value: &'a str,
+        ttl_seconds: u64,
+    },
+    Claim {
+        value: &'a str,
+        ttl_seconds: u64,
+    },
     Delete,
+    /// Claim, send the request's delivery (`Once::request`), settle.
+    Once {
+        claim: &'a str,
+        claim_ttl: u64,
+        mark: &'a str,
+        mark_ttl: u64,
+    },
 }
 
 impl Op<'_> {
@@ -161,19 +207,26 @@ impl Op<'_> {
             Op::Delete => "https://claims/delete".into(),
             Op::Put { value, ttl_seconds } => format!("https://claims/put/{ttl_seconds}/{value}"),
             Op::Claim { value, ttl_seconds } => format!("https://claims/claim/{ttl_seconds}/{value}"),
+            Op::Once { claim, claim_ttl, mark, mark_ttl } => {
+                format!("https://claims/once/{claim_ttl}/{claim}/{mark_ttl}/{mark}")
+            }
         }
     }
 
     /// Reads an operation back from a request's path.
     fn of(path: &str) -> Option<Op<'_>> {
-        let mut parts = path.trim_start_matches('/').splitn(3, '/');
-        let (verb, ttl, value) = (parts.next()?, parts.next(), parts.next());
-        let timed = || Some((value?, ttl?.parse().ok()?));
+        let mut parts = path.trim_start_matches('/').split('/');
+        let verb = parts.next()?;
+        let mut timed = || Some((parts.next()?.parse().ok()?, parts.next()?));
         Some(match verb {
             "get" => Op::Get,
             "delete" => Op::Delete,
-            "put" => timed().map(|(value, ttl_seconds)| Op::Put { value, ttl_seconds })?,
-            "claim" => timed().map(|(value, ttl_seconds)| Op::Claim { value, ttl_seconds })?,
+            "put" => timed().map(|(ttl_seconds, value)| Op::Put { value, ttl_seconds })?,
+            "claim" => timed().map(|(ttl_seconds, value)| Op::Claim { value, ttl_seconds })?,
+            "once" => {
+                let ((claim_ttl, claim), (mark_ttl, mark)) = (timed()?, timed()?);
+                Op::Once { claim, claim_ttl, mark, mark_ttl }
+            }
             _ => return None,
         })
     }
@@ -185,15 +238,90 @@ fn answer_text(held: Option<&str>) -> String {
 }
 
 /// Sends `op` to `key`'s object; its answer is the value held, if any.
-async fn ask(claims: &ObjectNamespace, key: &str, op: &Op<'_>) -> Outcome<Option<String>> {
-    let stub = claims.get_by_name(key).map_err(io::plain_error)?;
-    let mut answer = stub.fetch_with_str(&op.url()).await.map_err(io::plain_error)?;
-    let text = answer.text().await.map_err(io::plain_error)?;
+async fn ask(claims: &JsValue, key: &str, op: &Op<'_>) -> Outcome<Option<String>> {
+    let (status, text) = call(claims, key, &op.url(), &[]).await?;
     match text.strip_prefix("held:") {
         Some(value) => Ok(Some(value.to_string())),
         None if text == "free" => Ok(None),
-        None => Err(format!("the claims object answered {}: {text}", answer.status_code())),
+        None => Err(format!("the claims object answered {status}: {text}")),
     }
+}
+
+/// Posts `body` to `url` on `key`'s object: its status and its answer.
+async fn call(claims: &JsValue, key: &str, url: &str, body: &[u8]) -> Outcome<(u16, String)> {
+    io::object_post(claims, key, url, body).await
+}
+
+/// What a claimed delivery came to.
+pub enum Once {
+    /// The claim was held: the value the key held; nothing was sent.
+    Held(String),
+    /// The claim was taken, the delivery made and the claim settled.
+    Sent(DeliveryResult),
+}
+
+/// `Op::Once` to `claim`'s object: one request, carrying the delivery
+/// (`Framed`).
+async fn ask_once(
+    claims: &JsValue,
+    claim: &Entry,
+    mark: &Entry,
+    delivery: &Delivery,
+    timeout_ms: u64,
+) -> Outcome<Once> {
+    let op =
+        Op::Once { claim: &claim.value, claim_ttl: claim.ttl_seconds, mark: &mark.value, mark_ttl: mark.ttl_seconds };
+    let (status, text) = call(claims, &claim.key, &op.url(), &Framed::write(delivery, timeout_ms)).await?;
+    if let Some(value) = text.strip_prefix("held:") {
+        return Ok(Once::Held(value.to_string()));
+    }
+    sent_of(&text).map(Once::Sent).ok_or_else(|| format!("the claims object answered {status}: {text}"))
+}
+
+/// A delivery and its time limit, as the body of a request to the claims
+/// object: a line with the time limit, a line with the URL, a line per
+/// header (`name: value`), an empty line, then the delivery's body. A
+/// header cannot hold a line break, so the lines are unambiguous.
+struct Framed;
+
+impl Framed {
+    fn write(delivery: &Delivery, timeout_ms: u64) -> Vec<u8> {
+        let mut head = format!("{timeout_ms}\n{}\n", delivery.url);
+        for (name, value) in &delivery.headers {
+            head.push_str(&format!("{name}: {value}\n"));
+        }
+        head.push('\n');
+        [head.as_bytes(), &delivery.body].concat()
+    }
+
+    fn read(framed: &[u8]) -> Option<(Delivery, u64)> {
+        let end = framed.windows(2).position(|pair| pair == b"\n\n")?;
+        let mut lines = std::str::from_utf8(&framed[..end]).ok()?.split('\n');
+        let timeout_ms = lines.next()?.parse().ok()?;
+        let url = lines.next()?.to_string();
+        let headers = lines.map(|line| line.split_once(": ").map(|(n, v)| (n.to_string(), v.to_string())));
+        let headers = headers.collect::<Option<Vec<_>>>()?;
+        // Only posts to Re:amaze are claimed this way (`bridge::DeliverOnce`),
+        // and `io::send` reads no more of the target than whom it names.
+        let target = Target::Reamaze { channel: "", message_id: String::new() };
+        Some((Delivery { target, method: "POST", url, headers, body: framed[end + 2..].to_vec() }, timeout_ms))
+    }
+}
+
+/// The object's answer for a delivery it made: `sent:<status>` (`-` when
+/// no answer came), then a line with the `Retry-After` header, then the
+/// body.
+fn sent_text(result: &DeliveryResult) -> String {
+    let status = result.status.map_or_else(|| "-".to_string(), |status| status.to_string());
+    format!("sent:{status}\n{}\n{}", result.retry_after.as_deref().unwrap_or(""), result.body)
+}
+
+fn sent_of(text: &str) -> Option<DeliveryResult> {
+    let mut lines = text.strip_prefix("sent:")?.splitn(3, '\n');
+    let (status, retry_after, body) = (lines.next()?, lines.next()?, lines.next()?);
+    let status = if status == "-" { None } else { Some(status.parse().ok()?) };
+    let retry_after = (!retry_after.is_empty()).then(|| retry_after.to_string());
+    Some(DeliveryResult { status, retry_after, body: body.to_string() })
 }
 
 /// An operation that outlives the request it was read from.
@@ -202,6 +330,7 @@ enum OwnedOp {
     Put(String, u64),
     Claim(String, u64),
     Delete,
+    Once { claim: String, claim_ttl: u64, mark: String, mark_ttl: u64 },
 }
 
 fn owned(op: Op<'_>) -> OwnedOp {
@@ -210,6 +339,9 @@ fn owned(op: Op<'_>) -> OwnedOp {
         Op::Put { value, ttl_seconds } => OwnedOp::Put(value.to_string(), ttl_seconds),
         Op::Claim { value, ttl_seconds } => OwnedOp::Claim(value.to_string(), ttl_seconds),
         Op::Delete => OwnedOp::Delete,
+        Op::Once { claim, claim_ttl, mark, mark_ttl } => {
+            OwnedOp::Once { claim: claim.into(), claim_ttl, mark: mark.into(), mark_ttl }
+        }
     }
 }
 
@@ -236,6 +368,16 @@ pub struct Claims {
     state: State,
 }
 
+impl Claims {
+    /// Holds `value` for `ttl_seconds` from `now` (milliseconds); the
+    /// alarm then empties the object.
+    async fn hold(&self, value: &str, ttl_seconds: u64, now: f64) -> worker::Result<()> {
+        let storage = self.state.storage();
+        storage.put("held", Held::write(value, now + ttl_seconds as f64 * 1000.0)).await?;
+        storage.set_alarm((ttl_seconds * 1000) as i64).await
+    }
+}
+
 impl DurableObject for Claims {
     fn new(state: State, _env: Env) -> Self {
         Claims { state }
@@ -253,13 +395,29 @@ impl DurableObject for Claims {
             OwnedOp::Get => held,
             OwnedOp::Claim(..) if held.is_some() => held,
             OwnedOp::Put(value, ttl_seconds) | OwnedOp::Claim(value, ttl_seconds) => {
-                storage.put("held", Held::write(&value, now + ttl_seconds as f64 * 1000.0)).await?;
-                storage.set_alarm((ttl_seconds * 1000) as i64).await?;
+                self.hold(&value, ttl_seconds, now).await?;
                 None
             }
             OwnedOp::Delete => {
                 storage.delete_all().await?;
                 None
+            }
+            OwnedOp::Once { .. } if held.is_some() => held,
+            OwnedOp::Once { claim, claim_ttl, mark, mark_ttl } => {
+                self.hold(&claim, claim_ttl, now).await?;
+                let framed = io::whole_body(request.inner()).await.map_err(worker::Error::RustError)?;
+                let Some((delivery, timeout_ms)) = Framed::read(&framed) else {
+                    storage.delete_all().await?;
+                    return worker::Response::ok("no delivery in the request");
+                };
+                // Another request for this key may come in while this one
+                // waits on Re:amaze: it finds the claim held.
+                let result = io::send(&delivery, timeout_ms).await;
+                match result.marks_delivered() {
+                    true => self.hold(&mark, mark_ttl, Date::now().as_millis() as f64).await?,
+                    false => storage.delete_all().await?,
+                }
+                return worker::Response::ok(sent_text(&result));
             }
         };
         worker::Response::ok(answer_text(answer.as_deref()))
