@@ -188,7 +188,7 @@ enum Op<'a> {
         ttl_seconds: u64,
     },
     Delete,
-    /// Claim, send the request's delivery (`Once::request`), settle.
+    /// Claim, send the delivery the request carries (`Framed`), settle.
     Once {
         claim: &'a str,
         claim_ttl: u64,
@@ -239,17 +239,12 @@ fn answer_text(held: Option<&str>) -> String {
 
 /// Sends `op` to `key`'s object; its answer is the value held, if any.
 async fn ask(claims: &JsValue, key: &str, op: &Op<'_>) -> Outcome<Option<String>> {
-    let (status, text) = call(claims, key, &op.url(), &[]).await?;
+    let (status, text) = io::object_post(claims, key, &op.url(), &[]).await?;
     match text.strip_prefix("held:") {
         Some(value) => Ok(Some(value.to_string())),
         None if text == "free" => Ok(None),
         None => Err(format!("the claims object answered {status}: {text}")),
     }
-}
-
-/// Posts `body` to `url` on `key`'s object: its status and its answer.
-async fn call(claims: &JsValue, key: &str, url: &str, body: &[u8]) -> Outcome<(u16, String)> {
-    io::object_post(claims, key, url, body).await
 }
 
 /// What a claimed delivery came to.
@@ -271,7 +266,7 @@ async fn ask_once(
 ) -> Outcome<Once> {
     let op =
         Op::Once { claim: &claim.value, claim_ttl: claim.ttl_seconds, mark: &mark.value, mark_ttl: mark.ttl_seconds };
-    let (status, text) = call(claims, &claim.key, &op.url(), &Framed::write(delivery, timeout_ms)).await?;
+    let (status, text) = io::object_post(claims, &claim.key, &op.url(), &Framed::write(delivery, timeout_ms)).await?;
     if let Some(value) = text.strip_prefix("held:") {
         return Ok(Once::Held(value.to_string()));
     }
