@@ -36,7 +36,7 @@ pub enum Step {
     /// Re:amaze once (`DeliverOnce`). A shell whose store does the three in
     /// one round trip does; any other answers it with `unfused`, which asks
     /// for them as a claim, a delivery, and a write or a release.
-    DeliverOnce(DeliverOnce),
+    DeliverOnce(Box<DeliverOnce>),
     /// Queue mode: put these messages on the delivery queue, and `answer`
     /// with `Err` and the reason if the queue refused them.
     #[cfg(feature = "queue")]
@@ -367,7 +367,7 @@ pub(super) fn deliver(delivery: Delivery, then: AfterDeliver) -> Step {
 }
 
 pub(super) fn deliver_once(claim: Entry, mark: Entry, delivery: Delivery, then: Posting) -> Step {
-    Step::DeliverOnce(DeliverOnce { claim, mark, delivery, then: Box::new(then) })
+    Step::DeliverOnce(Box::new(DeliverOnce { claim, mark, delivery, then: Box::new(then) }))
 }
 
 #[cfg(feature = "queue")]

@@ -144,8 +144,7 @@ pub async fn object_post(
     body: &[u8],
 ) -> std::result::Result<(u16, String), String> {
     let method = |object: &JsValue, name: &str| {
-        js_sys::Reflect::get(object, &JsValue::from_str(name))
-            .and_then(|f| f.dyn_into::<js_sys::Function>().map_err(JsValue::from))
+        js_sys::Reflect::get(object, &JsValue::from_str(name)).and_then(|f| f.dyn_into::<js_sys::Function>())
     };
     let stub = method(binding, "getByName").and_then(|get| get.call1(binding, &name.into())).map_err(js_error)?;
     let init = web_sys::RequestInit::new();
