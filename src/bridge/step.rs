@@ -267,15 +267,14 @@ impl DeliverOnce {
     /// write or the claim's release.
     pub fn unfused(self) -> Step {
         let DeliverOnce { claim: entry, mark, delivery, then } = self;
-        let key = entry.key.clone();
-        claim(vec![entry], AfterClaim::Once(Box::new(Unfused { key, mark, delivery, then })))
+        claim(vec![entry], AfterClaim::Once(Box::new(Unfused { mark, delivery, then })))
     }
 }
 
 /// An unfused `DeliverOnce`, waiting for its claim.
 #[derive(Debug)]
 pub(super) struct Unfused {
-    key: String,
+    /// The mark, on the claim's key.
     mark: Entry,
     delivery: Delivery,
     then: Box<Posting>,
@@ -286,15 +285,15 @@ impl Unfused {
         if let Some(value) = held.into_iter().next().flatten() {
             return self.then.held(&value);
         }
-        let Unfused { key, mark, delivery, then } = self;
-        deliver(delivery, AfterDeliver::Once(Box::new(Settling { key, mark, then })))
+        let Unfused { mark, delivery, then } = self;
+        deliver(delivery, AfterDeliver::Once(Box::new(Settling { mark, then })))
     }
 }
 
 /// An unfused `DeliverOnce`, waiting for its delivery.
 #[derive(Debug)]
 pub(super) struct Settling {
-    key: String,
+    /// The mark, on the claim's key.
     mark: Entry,
     then: Box<Posting>,
 }
@@ -306,7 +305,7 @@ impl Settling {
         if settled {
             write(vec![self.mark], next)
         } else {
-            release(vec![self.key], next)
+            release(vec![self.mark.key], next)
         }
     }
 }
