@@ -4,9 +4,10 @@
 //! Failures are JS `Error`s with a stable `code` property (and `status`,
 //! `field` where the core's `Error` has them).
 
+mod frame;
 mod host_hash;
 
-use js_sys::{Error as JsError, Reflect, Uint8Array};
+use js_sys::{Error as JsError, Reflect};
 use wasm_bindgen::prelude::*;
 
 use crate::bridge::{Bridge, Processed, Step, ROUTES};
@@ -19,6 +20,7 @@ use crate::reamaze::{reply_to_sms, StaffReply};
 use crate::settings::{names, Settings};
 use crate::signature::{self, Scheme, Signed, Window};
 use crate::store::MemoryStore;
+use frame::Output;
 
 /// Lets the host compute SHA-256 for long bodies (`host_hash`): Node's
 /// entry passes `node:crypto`'s; the browser's WebCrypto is async, so the
@@ -111,60 +113,98 @@ pub fn sign_js(
     signature::sign(scheme(scheme_name)?, secret, &signed).map_err(|e| error(e.code(), &e.to_string()))
 }
 
-/// Verifies `signature` over `body` against each of `secrets`. Returns
-/// `[secretIndex]` when one matched, else `[code, message]` (strings: no
-/// JSON to build here and parse in JS on a call made for every webhook).
-#[allow(clippy::too_many_arguments)]
-#[wasm_bindgen(js_name = verify)]
-pub fn verify_js(
-    scheme_name: &str,
-    secrets: Vec<Uint8Array>,
-    body: &[u8],
-    signature: Option<String>,
-    timestamp: Option<String>,
-    url: Option<String>,
-    now: f64,
-    max_age: Option<f64>,
-    max_future: Option<f64>,
-) -> Result<Vec<String>, JsValue> {
-    let scheme = scheme(scheme_name)?;
-    let secrets: Vec<Vec<u8>> = secrets.iter().map(Uint8Array::to_vec).collect();
-    let signed = Signed { body, timestamp: timestamp.as_deref(), url: url.as_deref() };
-    let window = window(now, max_age, max_future);
-    Ok(match signature::verify(scheme, &secrets, &signed, signature.as_deref(), window) {
-        Ok(verified) => vec![verified.secret_index.to_string()],
-        Err(e) => vec![e.code().to_string(), e.to_string()],
+/// The core's memory, where frames are written and read.
+#[wasm_bindgen(js_name = frameMemory)]
+pub fn frame_memory() -> JsValue {
+    wasm_bindgen::memory()
+}
+
+/// Where the next frame goes (see `frame`): an input buffer of at least
+/// `len` bytes. The JavaScript keeps the address until it needs more room.
+#[wasm_bindgen(js_name = frameInput)]
+pub fn frame_input(len: usize) -> *mut u8 {
+    frame::input(len)
+}
+
+/// What a frame operation answers besides its output: `ANSWERED` (or, for
+/// `verifyFrame`, the secret's index), `REFUSED` with the output `[code,
+/// message]`, or `THROWN` with the output `[code, message]` for an
+/// argument the call cannot take (the package throws it).
+const ANSWERED: i32 = 0;
+const REFUSED: i32 = -1;
+const THROWN: i32 = -2;
+
+/// A signature check's arguments, as `verifyFrame` and `diagnoseFrame`
+/// read them from a frame: the scheme's name, the signature header,
+/// Bird's timestamp header and URL (each may be absent), now, Bird's
+/// maximum age and lead (NaN for the defaults), the body, then each
+/// secret.
+struct Check<'a> {
+    scheme: Scheme,
+    secrets: Vec<&'a [u8]>,
+    signed: Signed<'a>,
+    received: Option<&'a str>,
+    window: Window,
+}
+
+impl<'a> Check<'a> {
+    /// The check, or the `[code, message]` to throw for a scheme there is not.
+    fn read(mut items: frame::Items<'a>) -> Result<Check<'a>, Output> {
+        let name = items.text().unwrap_or_default();
+        let (received, timestamp, url) = (items.text(), items.text(), items.text());
+        let (now, max_age, max_future) = (items.number(), items.number(), items.number());
+        let given = |n: f64| Some(n).filter(|n| !n.is_nan());
+        let window = window(now, given(max_age), given(max_future));
+        let body = items.field().unwrap_or_default();
+        let secrets = std::iter::from_fn(|| items.field()).collect();
+        let scheme = name.parse().map_err(|why| Output::of(&["unknown_scheme".to_string(), why]))?;
+        Ok(Check { scheme, secrets, signed: Signed { body, timestamp, url }, received, window })
+    }
+}
+
+/// Verifies a signature, from a frame of `len` bytes (`Check`). Returns
+/// the index of the secret that matched, else `REFUSED` or `THROWN`.
+#[wasm_bindgen(js_name = verifyFrame)]
+pub fn verify_frame(len: usize) -> i32 {
+    frame::run(len, |items| {
+        let check = match Check::read(items) {
+            Ok(check) => check,
+            Err(thrown) => return (THROWN, thrown),
+        };
+        match signature::verify(check.scheme, &check.secrets, &check.signed, check.received, check.window) {
+            Ok(verified) => (verified.secret_index as i32, Output::default()),
+            Err(e) => (REFUSED, Output::of(&[e.code().to_string(), e.to_string()])),
+        }
     })
 }
 
-/// Verifies as `verify` does, then names the likely causes (the debugger
-/// page's mistake-finder). Returns `[secretIndex, "", title, detail, ...]`
-/// when one matched, else `[code, message, title, detail, ...]`.
-#[allow(clippy::too_many_arguments)]
-#[wasm_bindgen(js_name = diagnose)]
-pub fn diagnose_js(
-    scheme_name: &str,
-    secrets: Vec<Uint8Array>,
-    body: &[u8],
-    signature: Option<String>,
-    timestamp: Option<String>,
-    url: Option<String>,
-    now: f64,
-    max_age: Option<f64>,
-    max_future: Option<f64>,
-) -> Result<Vec<String>, JsValue> {
-    let scheme = scheme(scheme_name)?;
-    let secrets: Vec<Vec<u8>> = secrets.iter().map(Uint8Array::to_vec).collect();
-    let signed = Signed { body, timestamp: timestamp.as_deref(), url: url.as_deref() };
-    let window = window(now, max_age, max_future);
-    let checked = Checked { scheme, secrets: &secrets, signed, received: signature.as_deref(), window };
-    let diagnosis = mistakes::diagnose(&checked, mistakes::DEFAULT_BUDGET);
-    let mut out = match diagnosis.verified {
-        Ok(verified) => vec![verified.secret_index.to_string(), String::new()],
-        Err(e) => vec![e.code().to_string(), e.to_string()],
-    };
-    out.extend(diagnosis.causes.into_iter().flat_map(|cause| [cause.title, cause.detail]));
-    Ok(out)
+/// Verifies as `verifyFrame` does, then names the likely causes (the
+/// debugger page's mistake-finder). Answers the secret's index or
+/// `REFUSED`, with the output `["", "", title, detail, ...]` or `[code,
+/// message, title, detail, ...]`; or `THROWN`.
+#[wasm_bindgen(js_name = diagnoseFrame)]
+pub fn diagnose_frame(len: usize) -> i32 {
+    frame::run(len, |items| {
+        let check = match Check::read(items) {
+            Ok(check) => check,
+            Err(thrown) => return (THROWN, thrown),
+        };
+        let secrets: Vec<Vec<u8>> = check.secrets.iter().map(|s| s.to_vec()).collect();
+        let checked = Checked {
+            scheme: check.scheme,
+            secrets: &secrets,
+            signed: check.signed,
+            received: check.received,
+            window: check.window,
+        };
+        let diagnosis = mistakes::diagnose(&checked, mistakes::DEFAULT_BUDGET);
+        let (answer, mut out) = match diagnosis.verified {
+            Ok(verified) => (verified.secret_index as i32, vec![String::new(), String::new()]),
+            Err(e) => (REFUSED, vec![e.code().to_string(), e.to_string()]),
+        };
+        out.extend(diagnosis.causes.into_iter().flat_map(|cause| [cause.title, cause.detail]));
+        (answer, Output::of(&out))
+    })
 }
 
 /// Bird's window at `now`, the defaults where not given.
@@ -220,46 +260,31 @@ impl JsBridge {
         Ok(JsBridge { bridge: Bridge::new(lenient_settings(settings_json)?), store: MemoryStore::new() })
     }
 
-    /// A provider webhook as the signed Re:amaze requests to make, as an
-    /// array of strings the package's JavaScript shapes: `["deliver", event,
-    /// then url, signature, body for each delivery]`, `["ignored", event,
-    /// reason]`, `["held", event, reason]`, or `["refused", status, code,
-    /// message, field?]`. Strings,
-    /// not one JSON document: the bodies are JSON already, and embedded
-    /// they would be escaped once more here and parsed once more in JS.
-    pub fn process(
-        &mut self,
-        provider: &str,
-        body: &[u8],
-        signature: Option<String>,
-        timestamp: Option<String>,
-        url: Option<String>,
-        now: f64,
-    ) -> Result<Vec<String>, JsValue> {
-        let provider: Provider = provider.parse().map_err(|e: String| error("unknown_provider", &e))?;
-        let mut headers = Headers::new();
-        let (scheme, _, _) = provider.auth(self.bridge.settings());
-        signature.into_iter().for_each(|value| headers.append(scheme.header(), value));
-        timestamp.into_iter().for_each(|value| headers.append(signature::BIRD_TIMESTAMP_HEADER, value));
-        let url = url.unwrap_or_default();
-        let request = Request { method: "POST", path: "", url: &url, headers: &headers, body };
-        Ok(match self.bridge.process(provider, &request, &mut self.store, now as i64) {
-            Ok(Processed::Ignored { event, reason }) => vec!["ignored".into(), event, reason],
-            Ok(Processed::Held { event, reason }) => vec!["held".into(), event, reason],
-            Ok(Processed::Deliveries { event, deliveries }) => {
-                let mut out = vec!["deliver".into(), event];
-                for delivery in deliveries {
-                    let signature = delivery.headers.into_iter().find(|(k, _)| k == Scheme::Reamaze.header());
-                    out.extend([delivery.url, signature.expect("a Re:amaze delivery is signed").1]);
-                    out.push(String::from_utf8(delivery.body).expect("serialized JSON is UTF-8"));
-                }
-                out
-            }
-            Err(e) => {
-                let mut out = vec!["refused".into(), e.status().to_string(), e.code().into(), e.to_string()];
-                out.extend(e.field().map(String::from));
-                out
-            }
+    /// A provider webhook as the signed Re:amaze requests to make, from a
+    /// frame of `len` bytes (see `frame`): the provider's name, the
+    /// signature header, Bird's timestamp header and the URL (each may be
+    /// absent), now, then the body. The output, which the package's
+    /// JavaScript shapes, is `["deliver", event, then url, signature, body
+    /// for each delivery]`, `["ignored", event, reason]`, `["held", event,
+    /// reason]`, or `["refused", status, code, message, field?]`; or
+    /// `[code, message]` with `THROWN` for an unknown provider.
+    #[wasm_bindgen(js_name = processFrame)]
+    pub fn process_frame(&mut self, len: usize) -> i32 {
+        frame::run(len, |mut items| {
+            let name = items.text().unwrap_or_default();
+            let (signature, timestamp, url) = (items.text(), items.text(), items.text().unwrap_or_default());
+            let now = items.number() as i64;
+            let body = items.field().unwrap_or_default();
+            let provider: Provider = match name.parse() {
+                Ok(provider) => provider,
+                Err(why) => return (THROWN, Output::of(&["unknown_provider".to_string(), why])),
+            };
+            let mut headers = Headers::new();
+            let (scheme, _, _) = provider.auth(self.bridge.settings());
+            signature.into_iter().for_each(|value| headers.append(scheme.header(), value));
+            timestamp.into_iter().for_each(|value| headers.append(signature::BIRD_TIMESTAMP_HEADER, value));
+            let request = Request { method: "POST", path: "", url, headers: &headers, body };
+            (ANSWERED, Output::of(&processed(self.bridge.process(provider, &request, &mut self.store, now))))
         })
     }
 
@@ -304,6 +329,28 @@ impl JsBridge {
         let headers = header_pairs(headers_json).map_err(|e| error("invalid_headers", &e.to_string()))?;
         let request = Request { method, path, url, headers: &headers, body };
         Ok(JsExchange { step: Some(separately(self.bridge.exchange(&request, now as i64))) })
+    }
+}
+
+/// A processed webhook as the strings of `processFrame`'s output.
+fn processed(outcome: Result<Processed, Error>) -> Vec<String> {
+    match outcome {
+        Ok(Processed::Ignored { event, reason }) => vec!["ignored".into(), event, reason],
+        Ok(Processed::Held { event, reason }) => vec!["held".into(), event, reason],
+        Ok(Processed::Deliveries { event, deliveries }) => {
+            let mut out = vec!["deliver".into(), event];
+            for delivery in deliveries {
+                let signature = delivery.headers.into_iter().find(|(k, _)| k == Scheme::Reamaze.header());
+                out.extend([delivery.url, signature.expect("a Re:amaze delivery is signed").1]);
+                out.push(String::from_utf8(delivery.body).expect("serialized JSON is UTF-8"));
+            }
+            out
+        }
+        Err(e) => {
+            let mut out = vec!["refused".into(), e.status().to_string(), e.code().into(), e.to_string()];
+            out.extend(e.field().map(String::from));
+            out
+        }
     }
 }
 

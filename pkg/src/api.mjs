@@ -28,6 +28,12 @@ export class BridgeError extends Error {
   }
 }
 
+/** A body or secret as a frame takes it: text, or bytes. */
+function input(value, what) {
+  if (typeof value === 'string' || value instanceof Uint8Array) return value;
+  return bytes(value, what);
+}
+
 function bytes(value, what) {
   if (typeof value === 'string') return encoder.encode(value);
   if (value instanceof Uint8Array) return value;
@@ -120,23 +126,113 @@ export async function readBody(stream, limit) {
   return body;
 }
 
-/** The core's arguments for checking a signature (`verify`, `diagnose`), in its order. */
+/** What a core frame operation answers for an argument it cannot take (src/js.rs). */
+const THROWN = -2;
+
+/**
+ * Frames (the core's src/js/frame.rs): a webhook's arguments written into
+ * one buffer in the core's memory, and the answer's strings read from one,
+ * so that `verify` and `process` cross into the core once, bytes in and
+ * bytes out, with no conversion per argument.
+ */
+function frames(core) {
+  const memory = core.frameMemory();
+  const decoder = new TextDecoder();
+  let base = 0;
+  let room = 0;
+  let u8 = null;
+  let dv = null;
+  // The core's memory moves to a new buffer when it grows.
+  const current = () => {
+    if (u8 === null || u8.buffer !== memory.buffer) {
+      u8 = new Uint8Array(memory.buffer);
+      dv = new DataView(memory.buffer);
+    }
+  };
+  // Short ASCII text (a scheme, a signature, most secrets) written here: a
+  // call to encodeInto costs more than the loop.
+  const putText = (text, at) => {
+    const length = text.length;
+    if (length <= 128) {
+      let i = 0;
+      for (; i < length; i += 1) {
+        const code = text.charCodeAt(i);
+        if (code > 0x7f) break;
+        u8[at + i] = code;
+      }
+      if (i === length) return length;
+    }
+    return encoder.encodeInto(text, u8.subarray(at, at + 3 * length)).written;
+  };
+  return {
+    /** Writes `items` (numbers; strings and byte arrays; undefined for absent) as the next frame: its length. */
+    write(items) {
+      let bound = 0;
+      for (const item of items) {
+        bound += typeof item === 'number' ? 8 : 4 + (item === undefined ? 0 : typeof item === 'string' ? 3 * item.length : item.byteLength);
+      }
+      if (bound > room) {
+        base = core.frameInput(bound);
+        room = Math.max(bound, 8);
+      }
+      current();
+      let at = base;
+      for (const item of items) {
+        if (typeof item === 'number') {
+          dv.setFloat64(at, item, true);
+          at += 8;
+        } else if (item === undefined) {
+          dv.setUint32(at, 0xffffffff, true);
+          at += 4;
+        } else if (typeof item === 'string') {
+          const written = putText(item, at + 4);
+          dv.setUint32(at, written, true);
+          at += 4 + written;
+        } else {
+          u8.set(item, at + 4);
+          dv.setUint32(at, item.byteLength, true);
+          at += 4 + item.byteLength;
+        }
+      }
+      return at - base;
+    },
+    /** The strings the last operation answered: its text decoded once, then sliced. */
+    read() {
+      current();
+      const ptr = dv.getUint32(base, true);
+      const end = ptr + dv.getUint32(base + 4, true);
+      const count = dv.getUint32(ptr, true);
+      const text = decoder.decode(u8.subarray(ptr + 4 + 4 * count, end));
+      const strings = new Array(count);
+      let from = 0;
+      for (let i = 0; i < count; i += 1) {
+        const to = from + dv.getUint32(ptr + 4 + 4 * i, true);
+        strings[i] = text.slice(from, to);
+        from = to;
+      }
+      return strings;
+    },
+  };
+}
+
+/** A signature check's frame (`verify`, `diagnose`): its items in the core's order (src/js.rs, `Check`). */
 function checkArguments({ scheme, secret, secrets, body, signature, timestamp, url, now, maxAgeSeconds, maxFutureSeconds }) {
-  const list = (secrets ?? (secret === undefined ? [] : [secret])).map((s) => bytes(s, 'secret'));
-  return [
-    String(scheme),
-    list,
-    bytes(body ?? '', 'body'),
-    optionalText(signature),
-    optionalText(timestamp),
-    optionalText(url),
-    now ?? nowSeconds(),
-    maxAgeSeconds,
-    maxFutureSeconds,
-  ];
+  const items = [String(scheme), optionalText(signature), optionalText(timestamp), optionalText(url)];
+  items.push(Number(now ?? nowSeconds()), Number(maxAgeSeconds ?? NaN), Number(maxFutureSeconds ?? NaN), input(body ?? '', 'body'));
+  for (const s of secretList(secret, secrets)) items.push(input(s, 'secret'));
+  return items;
+}
+
+/** The secrets to verify against, as given: one or a list (rotation). */
+function secretList(secret, secrets) {
+  if (secrets === undefined) return secret === undefined ? [] : [secret];
+  if (!Array.isArray(secrets)) throw new BridgeError('invalid_argument', 'secrets must be an array');
+  return secrets;
 }
 
 export function makeApi(core) {
+  const frame = frames(core);
+
   /**
    * The signature header value for `body`. Bird also signs `timestamp`
    * (default: now) and the full `url`.
@@ -152,8 +248,11 @@ export function makeApi(core) {
    * `{ ok: false, code, message }`, the code saying which check failed.
    */
   function verify(options = {}) {
-    const [first, message] = core_(() => core.verify(...checkArguments(options)));
-    return message === undefined ? { ok: true, secretIndex: Number(first) } : { ok: false, code: first, message };
+    const answer = core.verifyFrame(frame.write(checkArguments(options)));
+    if (answer >= 0) return { ok: true, secretIndex: answer };
+    const [code, message] = frame.read();
+    if (answer === THROWN) throw new BridgeError(code, message);
+    return { ok: false, code, message };
   }
 
   /**
@@ -163,10 +262,12 @@ export function makeApi(core) {
    * timestamp). Returns verify's result with `causes: [{ title, detail }]`.
    */
   function diagnose(options = {}) {
-    const [first, message, ...found] = core_(() => core.diagnose(...checkArguments(options)));
+    const answer = core.diagnoseFrame(frame.write(checkArguments(options)));
+    const [code, message, ...found] = frame.read();
+    if (answer === THROWN) throw new BridgeError(code, message);
     const causes = [];
     for (let i = 0; i < found.length; i += 2) causes.push({ title: found[i], detail: found[i + 1] });
-    return message === '' ? { ok: true, secretIndex: Number(first), causes } : { ok: false, code: first, message, causes };
+    return answer >= 0 ? { ok: true, secretIndex: answer, causes } : { ok: false, code, message, causes };
   }
 
   /**
@@ -197,10 +298,11 @@ export function makeApi(core) {
     const processor = core_(() => new core.CoreBridge(JSON.stringify(settings)));
     return {
       process(provider, { body, signature, timestamp, url, now } = {}) {
-        // The core's answer is a list of strings (see CoreBridge::process).
-        const [kind, ...items] = core_(() =>
-          processor.process(String(provider), bytes(body ?? '', 'body'), headerText(signature), headerText(timestamp), optionalText(url), now ?? nowSeconds()),
-        );
+        const args = [String(provider), headerText(signature), headerText(timestamp), optionalText(url), Number(now ?? nowSeconds()), input(body ?? '', 'body')];
+        const answer = processor.processFrame(frame.write(args));
+        // The core's answer is a list of strings (see CoreBridge::processFrame).
+        const [kind, ...items] = frame.read();
+        if (answer === THROWN) throw new BridgeError(kind, items[0]);
         if (kind === 'refused') {
           const [status, code, message, field] = items;
           return field === undefined ? { ok: false, status: Number(status), code, message } : { ok: false, status: Number(status), code, message, field };

@@ -84,6 +84,12 @@ fn key_block(key: &[u8]) -> [u8; BLOCK] {
     block
 }
 
+thread_local! {
+    /// Where the key block and the data are put together for the host: one
+    /// buffer kept, not one allocated per MAC.
+    static INNER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// The host's SHA-256 of `inner_key ‖ data`. The arrays are views into wasm
 /// memory, valid while the host runs: it allocates nothing in this
 /// module's memory. Usual data is copied behind the key block, for the
@@ -91,10 +97,13 @@ fn key_block(key: &[u8]) -> [u8; BLOCK] {
 /// beside it, rather than copied.
 fn inner_hash(sha256: &js_sys::Function, inner_key: &[u8; BLOCK], data: &[u8]) -> Option<[u8; MAC_LEN]> {
     let answer = if data.len() <= HOST_COPY_MAX_BYTES {
-        let mut inner = Vec::with_capacity(BLOCK + data.len());
-        inner.extend_from_slice(inner_key);
-        inner.extend_from_slice(data);
-        sha256.call1(&JsValue::NULL, unsafe { &Uint8Array::view(&inner) })
+        INNER.with(|inner| {
+            let mut inner = inner.borrow_mut();
+            inner.clear();
+            inner.extend_from_slice(inner_key);
+            inner.extend_from_slice(data);
+            sha256.call1(&JsValue::NULL, unsafe { &Uint8Array::view(&inner) })
+        })
     } else {
         sha256.call2(&JsValue::NULL, unsafe { &Uint8Array::view(data) }, unsafe { &Uint8Array::view(inner_key) })
     };

@@ -141,6 +141,63 @@ describe('agreement with node:crypto on random input', () => {
   }
 });
 
+describe('what crosses into the core comes back as it went (one frame per call)', () => {
+  // Text of every width: ASCII, accents, CJK, emoji beyond the Basic
+  // Multilingual Plane, joiners and lone surrogates (which UTF-8 cannot
+  // hold: the core gets U+FFFD, as TextEncoder gives).
+  const pieces = ['a', 'Z ', 'é', 'ß', '日本', '☎', '😀', '👩‍👩‍👧', '\u0301', '\ud800', '"', '\\', '/', '\n'];
+  const text = (n) => Array.from({ length: n }, () => pieces[randomInt(0, pieces.length)]).join('');
+  const sms = (from, body) => JSON.stringify({ event_name: 'SMS_RECEIVED', timestamp: 1704067200, metadata: { from_number: from, to_number: '+15559876543', message_id: `m-${text(3)}`, body } });
+  const signed = (secret, body) => `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+
+  test('verify agrees with node:crypto for generated secrets, signatures and bodies of every width', () => {
+    for (let i = 0; i < 600; i += 1) {
+      const secret = text(randomInt(1, 200));
+      // Strings and bytes, from empty to past the first room for a frame.
+      const body = i % 3 ? text(randomInt(0, 3000)) : new Uint8Array(randomBytes(randomInt(0, 70_000)));
+      const right = signed(secret, body);
+      const signature = [right, right.toUpperCase(), `${right.slice(0, -1)}0`, text(randomInt(0, 300))][i % 4];
+      const ok = signature.toLowerCase() === right || signature === right.toUpperCase();
+      const matches = ok && timingSafeEqual(Buffer.from(signature.slice(7).toLowerCase(), 'hex'), Buffer.from(right.slice(7), 'hex'));
+      const result = bridge.verify({ scheme: 'voice360', secrets: ['another', secret], body, signature });
+      assert.equal(result.ok, matches, `${i}: ${JSON.stringify(result)}`);
+      if (result.ok) assert.equal(result.secretIndex, 1);
+      else assert.match(result.code, /^(signature_mismatch|malformed_signature|missing_signature)$/);
+    }
+  });
+
+  test('a processor gives back the text, fields and signatures it was given, whatever their width', () => {
+    const processor = bridge.createProcessor({ VOICE360_WEBHOOK_SECRETS: ['k☎'], REAMAZE_SMS_SECRET: 'sms-é' });
+    for (let i = 0; i < 400; i += 1) {
+      // Every fifth sender is not a phone number: refused, naming its field.
+      const from = i % 5 ? '+15551234567' : `+1 ${text(randomInt(1, 20))}x`;
+      // Now and then a body large enough to grow the core's memory mid-run.
+      const body = sms(from, text(i % 50 === 0 ? 200_000 : randomInt(1, 2000)));
+      const result = processor.process('voice360', { body, signature: signed('k☎', body) });
+      if (i % 7 === 3) {
+        // An event the bridge does not know, named in text of every width:
+        // ignored, and named back whole.
+        const name = `NEW_${text(randomInt(1, 30)).replace(/[\n\\"]/g, '')}`;
+        const unknown = JSON.stringify({ event_name: name, timestamp: 1704067200 });
+        const ignored = processor.process('voice360', { body: unknown, signature: signed('k☎', unknown) });
+        assert.equal(ignored.event, name.replace(/\ud800/g, '\ufffd').trim());
+        assert.ok(ignored.ignored.startsWith(`${ignored.event} is not`), ignored.ignored);
+      }
+      if (i % 5 === 0) {
+        assert.equal(result.ok, false, JSON.stringify(result).slice(0, 300));
+        assert.equal(result.field, 'metadata.from_number');
+        assert.equal(result.status, 400);
+        continue;
+      }
+      assert.equal(result.ok, true, JSON.stringify(result).slice(0, 300));
+      const [delivery] = result.deliveries;
+      assert.equal(delivery.headers['X-Reamaze-Hmac-SHA256'], createHmac('sha256', 'sms-é').update(delivery.body).digest('base64'));
+      // The same message as translate's (which answers through JSON, not a frame).
+      assert.deepEqual(JSON.parse(delivery.body), bridge.translate('voice360', body).messages[0].message);
+    }
+  });
+});
+
 test('long bodies, on each side of the size where the host hashes them without a copy', () => {
   for (const size of [65_535, 65_536, 65_600, 1_048_576]) {
     const body = new Uint8Array(randomBytes(size));
