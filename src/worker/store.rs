@@ -7,6 +7,7 @@
 //! never queue behind one another; the object's storage holds the value and
 //! its expiry, and an alarm at the expiry empties it.
 
+use worker::js_sys::futures::JsFuture;
 use worker::js_sys::Reflect;
 use worker::wasm_bindgen::JsValue;
 use worker::{durable_object, Date, DurableObject, Env, KvStore, State};
@@ -340,8 +341,11 @@ fn owned(op: Op<'_>) -> OwnedOp {
     }
 }
 
-/// A value and when it lapses, kept as one text, `<expiry ms> <value>`.
+/// A value and when it lapses, kept as one text, `<expiry ms> <value>`,
+/// under the key `HELD`.
 struct Held;
+
+const HELD: &str = "held";
 
 impl Held {
     fn write(value: &str, expires_ms: f64) -> String {
@@ -368,8 +372,16 @@ impl Claims {
     /// alarm then empties the object.
     async fn hold(&self, value: &str, ttl_seconds: u64, now: f64) -> worker::Result<()> {
         let storage = self.state.storage();
-        storage.put("held", Held::write(value, now + ttl_seconds as f64 * 1000.0)).await?;
+        storage.put_raw(HELD, Held::write(value, now + ttl_seconds as f64 * 1000.0)).await?;
         storage.set_alarm((ttl_seconds * 1000) as i64).await
+    }
+
+    /// The held text, read raw: the worker crate's typed `get` would bring
+    /// serde_wasm_bindgen's reader, and its error texts, into the wasm for
+    /// one string.
+    async fn held_text(&self) -> worker::Result<Option<String>> {
+        let storage = self.state.as_raw().storage()?;
+        Ok(JsFuture::from(storage.get(HELD)?).await?.as_string())
     }
 }
 
@@ -385,7 +397,7 @@ impl DurableObject for Claims {
         };
         let storage = self.state.storage();
         let now = Date::now().as_millis() as f64;
-        let held = storage.get::<String>("held").await?.and_then(|text| Held::read(&text, now));
+        let held = self.held_text().await?.and_then(|text| Held::read(&text, now));
         let answer = match op {
             OwnedOp::Get => held,
             OwnedOp::Claim(..) if held.is_some() => held,
