@@ -160,17 +160,22 @@ impl<'a> Check<'a> {
         let scheme = name.parse().map_err(|why| Output::of(&["unknown_scheme".to_string(), why]))?;
         Ok(Check { scheme, secrets, signed: Signed { body, timestamp, url }, received, window })
     }
+
+    /// Runs `operation` on the check in the frame of `len` bytes, or
+    /// answers `THROWN` when the frame names no scheme there is.
+    fn run(len: usize, operation: impl FnOnce(Check) -> (i32, Output)) -> i32 {
+        frame::run(len, |items| match Check::read(items) {
+            Ok(check) => operation(check),
+            Err(thrown) => (THROWN, thrown),
+        })
+    }
 }
 
 /// Verifies a signature, from a frame of `len` bytes (`Check`). Returns
 /// the index of the secret that matched, else `REFUSED` or `THROWN`.
 #[wasm_bindgen(js_name = verifyFrame)]
 pub fn verify_frame(len: usize) -> i32 {
-    frame::run(len, |items| {
-        let check = match Check::read(items) {
-            Ok(check) => check,
-            Err(thrown) => return (THROWN, thrown),
-        };
+    Check::run(len, |check| {
         match signature::verify(check.scheme, &check.secrets, &check.signed, check.received, check.window) {
             Ok(verified) => (verified.secret_index as i32, Output::default()),
             Err(e) => (REFUSED, Output::of(&[e.code().to_string(), e.to_string()])),
@@ -184,11 +189,7 @@ pub fn verify_frame(len: usize) -> i32 {
 /// message, title, detail, ...]`; or `THROWN`.
 #[wasm_bindgen(js_name = diagnoseFrame)]
 pub fn diagnose_frame(len: usize) -> i32 {
-    frame::run(len, |items| {
-        let check = match Check::read(items) {
-            Ok(check) => check,
-            Err(thrown) => return (THROWN, thrown),
-        };
+    Check::run(len, |check| {
         let secrets: Vec<Vec<u8>> = check.secrets.iter().map(|s| s.to_vec()).collect();
         let checked = Checked {
             scheme: check.scheme,

@@ -7,6 +7,8 @@
 //! never queue behind one another; the object's storage holds the value and
 //! its expiry, and an alarm at the expiry empties it.
 
+use std::fmt::Write;
+
 use worker::js_sys::futures::JsFuture;
 use worker::js_sys::Reflect;
 use worker::wasm_bindgen::JsValue;
@@ -284,7 +286,7 @@ impl Framed {
     fn write(delivery: &Delivery, timeout_ms: u64) -> Vec<u8> {
         let mut head = format!("{timeout_ms}\n{}\n", delivery.url);
         for (name, value) in &delivery.headers {
-            head.push_str(&format!("{name}: {value}\n"));
+            let _ = writeln!(head, "{name}: {value}");
         }
         head.push('\n');
         [head.as_bytes(), &delivery.body].concat()
