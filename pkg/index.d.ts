@@ -4,7 +4,7 @@ export type Bytes = string | Uint8Array | ArrayBuffer | ArrayBufferView;
 export type Scheme = 'reamaze' | 'voice360' | 'bird' | 'volubile';
 export type Provider = 'voice360' | 'bird' | 'volubile';
 
-/** The signature header each scheme uses. */
+/** The signature header each scheme uses, from the core's contract (in the browser: filled by `init()`). */
 export const SIGNATURE_HEADERS: Readonly<Record<Scheme, string>>;
 
 /**
@@ -23,8 +23,50 @@ export interface Contract {
   signatureHeaders: Record<Scheme, string>;
   /** The path of each webhook route, by who calls it (`reamaze`: the staff-reply route). */
   webhookPaths: Record<Provider | 'reamaze', string>;
-  /** Bird's default freshness window (BIRD_MAX_AGE_SECONDS, BIRD_MAX_FUTURE_SECONDS). */
-  birdWindow: { maxAgeSeconds: number; maxFutureSeconds: number };
+  /** Bird's default freshness window (BIRD_MAX_AGE_SECONDS, BIRD_MAX_FUTURE_SECONDS): `window` of its scheme. */
+  birdWindow: Window;
+  /** Every signature scheme the bridge reads, Re:amaze's first. */
+  schemes: SchemeDescription[];
+  /** Every provider, in the order `/healthz` lists them. */
+  providers: ProviderDescription[];
+}
+
+export interface Window {
+  maxAgeSeconds: number;
+  maxFutureSeconds: number;
+}
+
+/** A signature scheme as the core describes it. */
+export interface SchemeDescription {
+  name: Scheme;
+  /** The sender as people write it. */
+  title: string;
+  /** The header carrying the signature. */
+  header: string;
+  /** How the header writes the 32 MAC bytes. */
+  encoding: 'hex' | 'base64';
+  /** Written before the encoded MAC (`sha256=`), if anything. */
+  prefix: string | null;
+  /** For a scheme that signs `timestamp \n URL \n SHA-256(body)`: its timestamp header. */
+  timestampHeader: string | null;
+  /** The setting holding the public URL such a scheme signs. */
+  urlSetting: string | null;
+  /** Its default freshness window, for a scheme that signs a timestamp. */
+  window: Window | null;
+}
+
+/** A provider as the core describes it. */
+export interface ProviderDescription {
+  name: Provider;
+  title: string;
+  /** The name of its signature scheme. */
+  scheme: Scheme;
+  /** The setting holding its webhooks' secrets. */
+  secretsSetting: string;
+  /** The settings its webhooks depend on. */
+  settings: string[];
+  /** Payloads to try the bridge with: `key` names one, `json` is its body. */
+  samples: { key: string; label: string; json: string }[];
 }
 
 /** The contract, from the core (after `init()` in the browser). */

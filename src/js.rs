@@ -8,15 +8,16 @@ mod frame;
 mod host_hash;
 
 use js_sys::{Error as JsError, Reflect};
+use serde_json::json;
 use wasm_bindgen::prelude::*;
 
-use crate::bridge::{Bridge, Processed, Step, ROUTES};
+use crate::bridge::{routes, Bridge, Processed, Step};
 use crate::error::Error;
 use crate::http::{DeliveryResult, Headers, Request};
 use crate::json::{self, JsonError, Node, Object};
 use crate::mistakes::{self, Checked};
-use crate::providers::{Preview, Provider};
-use crate::reamaze::{reply_to_sms, StaffReply};
+use crate::providers::{self, Preview, Provider};
+use crate::reamaze::{self, reply_to_sms, StaffReply};
 use crate::settings::{names, Settings};
 use crate::signature::{self, Scheme, Signed, Window};
 use crate::store::MemoryStore;
@@ -49,25 +50,63 @@ fn thrown(core: Error) -> JsValue {
 }
 
 /// What the bridge's HTTP contract fixes, for the package and the debugger
-/// page, so neither copies it: each scheme's signature header, each
-/// route's path by who calls it, and Bird's default freshness window.
+/// page, so neither copies it: each scheme and each provider as the core
+/// describes them (`providers::ALL`), each route's path by who calls it,
+/// and the default freshness window of a stamped scheme.
 #[wasm_bindgen]
 pub fn contract() -> String {
-    // Written out: every value is a fixed ASCII name, path or number.
-    let members = |pairs: Vec<(&str, &str)>| {
-        pairs.iter().map(|(key, value)| format!("\"{key}\":\"{value}\"")).collect::<Vec<_>>().join(",")
-    };
-    let headers = members(Scheme::ALL.iter().map(|s| (s.name(), s.header())).collect());
-    let paths = members(ROUTES.iter().filter_map(|(path, _, route)| Some((route.source()?, *path))).collect());
-    format!(
-        "{{\"signatureHeaders\":{{{headers}}},\"webhookPaths\":{{{paths}}},\"birdWindow\":{{\"maxAgeSeconds\":{},\"maxFutureSeconds\":{}}}}}",
-        Window::DEFAULT_MAX_AGE,
-        Window::DEFAULT_MAX_FUTURE
-    )
+    let schemes: Vec<_> = providers::schemes().map(scheme_json).collect();
+    let providers: Vec<_> = providers::ALL.iter().map(|&p| provider_json(p)).collect();
+    let headers: serde_json::Map<_, _> = providers::schemes().map(|s| (s.name.into(), s.header.into())).collect();
+    let paths: serde_json::Map<_, _> =
+        routes().filter_map(|(path, _, route)| Some((route.source()?.into(), path.into()))).collect();
+    let mut contract = json!({
+        "schemes": schemes,
+        "providers": providers,
+        "signatureHeaders": headers,
+        "webhookPaths": paths,
+    });
+    // Each stamped scheme's default window also as `<name>Window`, the key
+    // the package's contract has always had.
+    for scheme in providers::schemes().filter(|s| s.stamp.is_some()) {
+        contract[format!("{}Window", scheme.name)] = default_window();
+    }
+    contract.to_string()
 }
 
-fn scheme(name: &str) -> Result<Scheme, JsValue> {
-    name.parse().map_err(|e: String| error("unknown_scheme", &e))
+fn default_window() -> serde_json::Value {
+    json!({ "maxAgeSeconds": Window::DEFAULT_MAX_AGE, "maxFutureSeconds": Window::DEFAULT_MAX_FUTURE })
+}
+
+fn scheme_json(scheme: &Scheme) -> serde_json::Value {
+    let stamp = scheme.stamp.as_ref();
+    json!({
+        "name": scheme.name,
+        "title": scheme.title,
+        "header": scheme.header,
+        "encoding": scheme.encoding.name(),
+        "prefix": scheme.prefix,
+        "timestampHeader": stamp.map(|stamp| stamp.header),
+        "urlSetting": stamp.map(|stamp| stamp.url_setting),
+        "window": stamp.map(|_| default_window()),
+    })
+}
+
+fn provider_json(provider: Provider) -> serde_json::Value {
+    let samples: Vec<_> =
+        provider.samples.iter().map(|s| json!({ "key": s.key, "label": s.label, "json": s.json })).collect();
+    json!({
+        "name": provider.name,
+        "title": provider.title,
+        "scheme": provider.scheme.name,
+        "secretsSetting": provider.secrets,
+        "settings": provider.settings,
+        "samples": samples,
+    })
+}
+
+fn scheme(name: &str) -> Result<&'static Scheme, JsValue> {
+    providers::scheme_named(name).map_err(|e| error("unknown_scheme", &e))
 }
 
 /// Settings from a JS object turned to JSON text, for a one-off call: a
@@ -100,7 +139,7 @@ fn lenient_settings(json_text: &str) -> Result<Settings, JsValue> {
     Ok(Settings::read(|name| object.get(name).and_then(text)))
 }
 
-/// Signs `body`; Bird also takes the timestamp and URL.
+/// Signs `body`; a stamped scheme also takes the timestamp and URL.
 #[wasm_bindgen(js_name = sign)]
 pub fn sign_js(
     scheme_name: &str,
@@ -136,11 +175,11 @@ const THROWN: i32 = -2;
 
 /// A signature check's arguments, as `verifyFrame` and `diagnoseFrame`
 /// read them from a frame: the scheme's name, the signature header,
-/// Bird's timestamp header and URL (each may be absent), now, Bird's
+/// a stamped scheme's timestamp header and URL (each may be absent), now, its
 /// maximum age and lead (NaN for the defaults), the body, then each
 /// secret.
 struct Check<'a> {
-    scheme: Scheme,
+    scheme: &'static Scheme,
     secrets: Vec<&'a [u8]>,
     signed: Signed<'a>,
     received: Option<&'a str>,
@@ -157,7 +196,7 @@ impl<'a> Check<'a> {
         let window = window(now, given(max_age), given(max_future));
         let body = items.field().unwrap_or_default();
         let secrets = std::iter::from_fn(|| items.field()).collect();
-        let scheme = name.parse().map_err(|why| Output::of(&["unknown_scheme".to_string(), why]))?;
+        let scheme = providers::scheme_named(name).map_err(|why| Output::of(&["unknown_scheme".to_string(), why]))?;
         Ok(Check { scheme, secrets, signed: Signed { body, timestamp, url }, received, window })
     }
 
@@ -208,7 +247,7 @@ pub fn diagnose_frame(len: usize) -> i32 {
     })
 }
 
-/// Bird's window at `now`, the defaults where not given.
+/// A stamped scheme's window at `now`, the defaults where not given.
 fn window(now: f64, max_age: Option<f64>, max_future: Option<f64>) -> Window {
     Window {
         now: now as i64,
@@ -263,7 +302,7 @@ impl JsBridge {
 
     /// A provider webhook as the signed Re:amaze requests to make, from a
     /// frame of `len` bytes (see `frame`): the provider's name, the
-    /// signature header, Bird's timestamp header and the URL (each may be
+    /// signature header, the timestamp header and the URL (each may be
     /// absent), now, then the body. The output, which the package's
     /// JavaScript shapes, is `["deliver", event, then url, signature, body
     /// for each delivery]`, `["ignored", event, reason]`, `["held", event,
@@ -283,7 +322,9 @@ impl JsBridge {
             let mut headers = Headers::new();
             let (scheme, _, _) = provider.auth(self.bridge.settings());
             signature.into_iter().for_each(|value| headers.append(scheme.header(), value));
-            timestamp.into_iter().for_each(|value| headers.append(signature::BIRD_TIMESTAMP_HEADER, value));
+            if let Some(name) = scheme.timestamp_header() {
+                timestamp.into_iter().for_each(|value| headers.append(name, value));
+            }
             let request = Request { method: "POST", path: "", url, headers: &headers, body };
             (ANSWERED, Output::of(&processed(self.bridge.process(provider, &request, &mut self.store, now))))
         })
@@ -341,7 +382,7 @@ fn processed(outcome: Result<Processed, Error>) -> Vec<String> {
         Ok(Processed::Deliveries { event, deliveries }) => {
             let mut out = vec!["deliver".into(), event];
             for delivery in deliveries {
-                let signature = delivery.headers.into_iter().find(|(k, _)| k == Scheme::Reamaze.header());
+                let signature = delivery.headers.into_iter().find(|(k, _)| k == reamaze::SCHEME.header);
                 out.extend([delivery.url, signature.expect("a Re:amaze delivery is signed").1]);
                 out.push(String::from_utf8(delivery.body).expect("serialized JSON is UTF-8"));
             }

@@ -9,7 +9,8 @@
 //! ```
 //! use reamaze_bridge::bridge::{drive, Bridge};
 //! use reamaze_bridge::http::{DeliveryResult, Headers, Request};
-//! use reamaze_bridge::signature::{sign, Scheme, Signed};
+//! use reamaze_bridge::providers::voice360;
+//! use reamaze_bridge::signature::{sign, Signed};
 //! use reamaze_bridge::{MemoryStore, Settings};
 //!
 //! let settings = Settings::from_lookup(|name| match name {
@@ -22,7 +23,7 @@
 //!
 //! let body = br#"{"event_name":"INCOMING_EXTERNAL_CALL","account_id":"1","timestamp":1704067200,
 //!   "metadata":{"caller_id_number":"+15551234567","dnis":"+15559876543","uniqueid":"42.1"}}"#;
-//! let signature = sign(Scheme::Voice360, b"whsec", &Signed::body(body)).unwrap();
+//! let signature = sign(&voice360::SCHEME, b"whsec", &Signed::body(body)).unwrap();
 //! let headers: Headers = [("X-Voice360-Signature", signature)].into_iter().collect();
 //! let request = Request {
 //!     method: "POST",

@@ -5,9 +5,9 @@
 
 use crate::error::Error;
 use crate::http::{Delivery, Target, API_KEY_HEADER};
-use crate::reamaze::{Channel, Outgoing, SmsPart};
+use crate::reamaze::{self, Channel, Outgoing, SmsPart};
 use crate::settings::{names, Secret, Settings};
-use crate::signature::{self, Scheme};
+use crate::signature;
 
 /// The signed request that posts `outgoing` to its Re:amaze channel.
 pub fn reamaze_post(settings: &Settings, outgoing: &Outgoing) -> Result<Delivery, Error> {
@@ -19,7 +19,7 @@ pub fn reamaze_post(settings: &Settings, outgoing: &Outgoing) -> Result<Delivery
         url: outgoing.channel.endpoint(&settings.reamaze_base_url),
         headers: vec![
             ("Content-Type".into(), "application/json".into()),
-            (Scheme::Reamaze.header().into(), signature::sign_reamaze(secret.as_ref(), &body)),
+            (reamaze::SCHEME.header.into(), signature::sign_reamaze(secret.as_ref(), &body)),
         ],
         body,
     })
@@ -47,6 +47,14 @@ pub struct SmsApi {
 }
 
 impl SmsApi {
+    /// Whether staff replies can be sent: the API's settings are there,
+    /// and usable.
+    pub fn ready(settings: &Settings) -> bool {
+        settings.voice360_api_key.is_some()
+            && settings.voice360_account_id.is_some()
+            && settings.blocking(&[names::VOICE360_API_BASE]).is_none()
+    }
+
     /// From the settings, or the error naming what is missing.
     pub fn of(settings: &Settings) -> Result<SmsApi, Error> {
         let api_key =

@@ -247,9 +247,30 @@ impl Settings {
         self.invalid.iter().find(|e| names.contains(&e.name))
     }
 
-    /// Bird's freshness window at `now`.
-    pub fn bird_window(&self, now: i64) -> Window {
+    /// The freshness window of a stamped scheme's timestamps, at `now`.
+    pub fn stamp_window(&self, now: i64) -> Window {
         Window { now, max_age: self.bird_max_age_seconds, max_future: self.bird_max_future_seconds }
+    }
+
+    /// The secrets the setting `name` holds (none for a name that holds
+    /// no secrets): the one place a secrets' setting is read by its name.
+    pub fn secrets(&self, name: &str) -> &[Secret] {
+        match name {
+            names::REAMAZE_VOICE_SECRET => self.reamaze_voice_secret.as_slice(),
+            names::REAMAZE_SMS_SECRET => self.reamaze_sms_secret.as_slice(),
+            names::VOICE360_WEBHOOK_SECRETS => &self.voice360_webhook_secrets,
+            names::BIRD_SIGNING_KEYS => &self.bird_signing_keys,
+            names::VOLUBILE_WEBHOOK_SECRETS => &self.volubile_webhook_secrets,
+            _ => &[],
+        }
+    }
+
+    /// The text setting `name`, where it is set: a stamped scheme's public URL.
+    pub fn text(&self, name: &str) -> Option<&str> {
+        match name {
+            names::BIRD_WEBHOOK_URL => self.bird_webhook_url.as_deref(),
+            _ => None,
+        }
     }
 }
 

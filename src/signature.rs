@@ -1,19 +1,15 @@
-//! The four HMAC-SHA256 signature schemes: sign, parse the received header,
-//! verify against any of several secrets in constant time.
-//!
-//! | scheme   | header                  | signed bytes                                  | encoding          |
-//! |----------|-------------------------|-----------------------------------------------|-------------------|
-//! | Re:amaze | `X-Reamaze-Hmac-SHA256` | body                                          | base64 (padded)   |
-//! | Voice360 | `X-Voice360-Signature`  | body                                          | `sha256=` + hex   |
-//! | Bird     | `messagebird-signature` | timestamp `\n` URL `\n` SHA-256(body) (raw)   | base64            |
-//! | Volubile | `X-Webhook-Signature`   | body                                          | hex               |
+//! HMAC-SHA256 signature schemes, each a [`Scheme`] value held by its
+//! sender's module: sign, parse the received header, verify against any of
+//! several secrets in constant time. A scheme signs the body, or a stamp
+//! (`timestamp \n URL \n SHA-256(body)`); it writes the MAC as hex or
+//! base64, after an optional prefix. The table of today's schemes is in
+//! docs/architecture.md.
 //!
 //! Every secret is used as its UTF-8 bytes. The expected and received MACs
 //! are compared with `subtle`'s constant-time equality.
 
 use std::borrow::Cow;
 use std::fmt;
-use std::str::FromStr;
 
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
 use base64::engine::DecodePaddingMode;
@@ -27,9 +23,6 @@ type HmacSha256 = Hmac<Sha256>;
 /// Length of an HMAC-SHA256 tag in bytes.
 pub const MAC_LEN: usize = 32;
 
-/// Bird's timestamp header, sent beside `messagebird-signature`.
-pub const BIRD_TIMESTAMP_HEADER: &str = "messagebird-request-timestamp";
-
 /// Accepts base64 with or without its `=` padding: some senders strip it, and
 /// the decoded length is checked anyway.
 const BASE64_LENIENT: GeneralPurpose = GeneralPurpose::new(
@@ -37,62 +30,106 @@ const BASE64_LENIENT: GeneralPurpose = GeneralPurpose::new(
     GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
 );
 
+/// A signature scheme, as data: what a sender's header holds, and over
+/// which bytes. Each provider's module holds its own (`SCHEME`), Re:amaze's
+/// is in `reamaze`: nothing here names one, so a scheme of the same family
+/// (HMAC-SHA256, hex or base64, over the body or over a stamp) is a new
+/// value, not a new branch.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct Scheme {
+    /// The name used on the command line, in test vectors and in JS.
+    pub name: &'static str,
+    /// The sender as people write it, for explanations.
+    pub title: &'static str,
+    /// The header that carries the signature.
+    pub header: &'static str,
+    /// How the header writes the 32 MAC bytes.
+    pub encoding: Encoding,
+    /// Text written before the encoded MAC (`sha256=`), if any; read
+    /// without regard to case.
+    pub prefix: Option<&'static str>,
+    /// What is signed besides the body, if anything.
+    pub stamp: Option<Stamp>,
+}
+
+/// How a scheme writes its MAC.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Scheme {
-    Reamaze,
-    Voice360,
-    Bird,
-    Volubile,
+pub enum Encoding {
+    /// Standard base64, read with or without its `=` padding.
+    Base64,
+    /// Lowercase hex, read in either case.
+    Hex,
+}
+
+impl Encoding {
+    pub fn name(self) -> &'static str {
+        match self {
+            Encoding::Base64 => "base64",
+            Encoding::Hex => "hex",
+        }
+    }
+}
+
+/// A scheme that signs `timestamp \n URL \n SHA-256(body)` (the raw
+/// digest) instead of the body, and refuses a timestamp outside its window.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct Stamp {
+    /// The header holding the timestamp, in whole Unix seconds.
+    pub header: &'static str,
+    /// The setting that holds the public URL the sender signs, where the
+    /// request's own URL is not it (behind a proxy or a tunnel).
+    pub url_setting: &'static str,
+    /// The setting that bounds the timestamp's age, to name in advice.
+    pub max_age_setting: &'static str,
 }
 
 impl Scheme {
-    pub const ALL: [Scheme; 4] = [Scheme::Reamaze, Scheme::Voice360, Scheme::Bird, Scheme::Volubile];
-
-    /// The name used on the command line, in test vectors and in JS.
-    pub fn name(self) -> &'static str {
-        match self {
-            Scheme::Reamaze => "reamaze",
-            Scheme::Voice360 => "voice360",
-            Scheme::Bird => "bird",
-            Scheme::Volubile => "volubile",
-        }
+    pub fn name(&self) -> &'static str {
+        self.name
     }
 
-    /// The header that carries the signature.
-    pub const fn header(self) -> &'static str {
-        match self {
-            Scheme::Reamaze => "X-Reamaze-Hmac-SHA256",
-            Scheme::Voice360 => "X-Voice360-Signature",
-            Scheme::Bird => "messagebird-signature",
-            Scheme::Volubile => "X-Webhook-Signature",
+    pub const fn header(&self) -> &'static str {
+        self.header
+    }
+
+    /// The timestamp header, for a scheme that signs one.
+    pub fn timestamp_header(&self) -> Option<&'static str> {
+        self.stamp.as_ref().map(|stamp| stamp.header)
+    }
+
+    /// The headers a request signed this way carries: the signature's,
+    /// and the timestamp's where there is one.
+    pub fn headers(&self) -> impl Iterator<Item = &'static str> {
+        std::iter::once(self.header).chain(self.timestamp_header())
+    }
+
+    /// The header value that carries `mac`.
+    pub fn write(&self, mac: &[u8; MAC_LEN]) -> String {
+        let encoded = match self.encoding {
+            Encoding::Base64 => STANDARD.encode(mac),
+            Encoding::Hex => hex::encode(mac),
+        };
+        match self.prefix {
+            Some(prefix) => format!("{prefix}{encoded}"),
+            None => encoded,
         }
     }
 }
 
 impl fmt::Display for Scheme {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+        f.write_str(self.name)
     }
 }
 
-impl FromStr for Scheme {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Scheme::ALL
-            .into_iter()
-            .find(|scheme| scheme.name().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| format!("unknown scheme {s:?}: expected reamaze, voice360, bird or volubile"))
-    }
-}
-
-/// What a signature covers besides the body: Bird alone also signs a
-/// timestamp and the request URL.
+/// What a signature covers besides the body: a stamped scheme also signs
+/// a timestamp and the request URL.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Signed<'a> {
     pub body: &'a [u8],
-    /// Bird: the `messagebird-request-timestamp` header, exactly as sent.
+    /// A stamped scheme's timestamp header, exactly as sent.
     pub timestamp: Option<&'a str>,
-    /// Bird: the full public URL the webhook was sent to.
+    /// A stamped scheme's signed URL: the full public URL the webhook was sent to.
     pub url: Option<&'a str>,
 }
 
@@ -101,17 +138,17 @@ impl<'a> Signed<'a> {
         Signed { body, timestamp: None, url: None }
     }
 
-    pub fn bird(body: &'a [u8], timestamp: &'a str, url: &'a str) -> Self {
+    pub fn stamped(body: &'a [u8], timestamp: &'a str, url: &'a str) -> Self {
         Signed { body, timestamp: Some(timestamp), url: Some(url) }
     }
 }
 
-/// Bird's freshness window, in seconds around `now`.
+/// A stamped scheme's freshness window, in seconds around `now`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Window {
     pub now: i64,
-    /// Older than this is stale. Bird retries for about 8 hours with the
-    /// original timestamp, so this must be hours, not minutes.
+    /// Older than this is stale. Senders retry for hours with the original
+    /// timestamp, so this must be hours, not minutes.
     pub max_age: u64,
     /// Further ahead than this is refused (clock skew allowance).
     pub max_future: u64,
@@ -129,13 +166,13 @@ impl Window {
 /// Why a header could not even be compared.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Malformed {
-    /// Voice360's value must start with `sha256=`.
+    /// The value must start with the scheme's prefix.
     MissingPrefix { expected: &'static str },
     /// Not valid in the scheme's encoding.
     Encoding { expected: &'static str },
     /// Decodes, but not to a 32-byte HMAC-SHA256.
     Length { bytes: usize },
-    /// Bird's timestamp is not whole Unix seconds.
+    /// The timestamp is not whole Unix seconds.
     Timestamp,
     /// Several values (the header was sent more than once): no scheme's
     /// value holds a comma, so which one was meant cannot be told.
@@ -146,7 +183,7 @@ pub enum Malformed {
 pub enum VerifyError {
     /// No secret is configured for this scheme: nothing can be verified.
     NoSecrets,
-    /// Bird signs the URL, and none was given.
+    /// The scheme signs the URL, and none was given.
     MissingUrl,
     MissingHeader {
         header: &'static str,
@@ -193,7 +230,7 @@ impl fmt::Display for VerifyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             VerifyError::NoSecrets => f.write_str("no signing secret is configured for this scheme"),
-            VerifyError::MissingUrl => f.write_str("Bird signs the request URL, and no URL was given"),
+            VerifyError::MissingUrl => f.write_str("the scheme signs the request URL, and no URL was given"),
             VerifyError::MissingHeader { header } => write!(f, "header {header} is missing or empty"),
             VerifyError::Malformed { header, problem } => {
                 write!(f, "header {header} is malformed: ")?;
@@ -235,18 +272,13 @@ pub struct Verified {
 /// Signs `signed` with `secret`, giving the header value the scheme sends.
 ///
 /// ```
-/// use reamaze_bridge::signature::{sign, Scheme, Signed};
+/// use reamaze_bridge::signature::{sign, Signed};
 /// // Re:amaze's documented check value.
-/// let header = sign(Scheme::Reamaze, b"your_shared_secret", &Signed::body(br#"{"id":"1","body":"hello"}"#));
+/// let header = sign(&reamaze_bridge::reamaze::SCHEME, b"your_shared_secret", &Signed::body(br#"{"id":"1","body":"hello"}"#));
 /// assert_eq!(header.unwrap(), "FgdUISIrhWKi9IhRN80V37obl/NYrpXeaZvV95dmgeU=");
 /// ```
-pub fn sign(scheme: Scheme, secret: &[u8], signed: &Signed) -> Result<String, VerifyError> {
-    let tag = mac(scheme, secret, signed)?;
-    Ok(match scheme {
-        Scheme::Reamaze | Scheme::Bird => STANDARD.encode(tag),
-        Scheme::Voice360 => format!("sha256={}", hex::encode(tag)),
-        Scheme::Volubile => hex::encode(tag),
-    })
+pub fn sign(scheme: &Scheme, secret: &[u8], signed: &Signed) -> Result<String, VerifyError> {
+    Ok(scheme.write(&mac(scheme, secret, signed)?))
 }
 
 /// Re:amaze's `X-Reamaze-Hmac-SHA256` over an outgoing body.
@@ -265,21 +297,21 @@ pub fn encode_base64(bytes: &[u8]) -> String {
 }
 
 /// Checks `header` (the received signature header, if any) against each of
-/// `secrets` in turn. For Bird, `signed.timestamp` must be the timestamp
+/// `secrets` in turn. For a stamped scheme, `signed.timestamp` must be the timestamp
 /// header and `window` bounds its age; other schemes ignore both.
 ///
 /// ```
-/// use reamaze_bridge::signature::{sign, verify, Scheme, Signed, VerifyError, Window};
-/// let body = b"{}";
-/// let signed = Signed::bird(body, "1704067200", "https://bridge.example.com/webhooks/bird");
-/// let header = sign(Scheme::Bird, b"new-key", &signed).unwrap();
-/// let ok = verify(Scheme::Bird, &["old-key", "new-key"], &signed, Some(&header), Window::at(1_704_067_260));
+/// use reamaze_bridge::signature::{sign, verify, Signed, VerifyError, Window};
+/// let scheme = &reamaze_bridge::reamaze::SCHEME;
+/// let signed = Signed::body(b"{}");
+/// let header = sign(scheme, b"new-secret", &signed).unwrap();
+/// let ok = verify(scheme, &["old-secret", "new-secret"], &signed, Some(&header), Window::at(0));
 /// assert_eq!(ok.unwrap().secret_index, 1);
-/// let stale = verify(Scheme::Bird, &["new-key"], &signed, Some(&header), Window::at(1_704_067_200 + 2 * 86_400));
-/// assert!(matches!(stale, Err(VerifyError::TimestampTooOld { .. })));
+/// let forged = verify(scheme, &["old-secret"], &signed, Some(&header), Window::at(0));
+/// assert!(matches!(forged, Err(VerifyError::Mismatch { .. })));
 /// ```
 pub fn verify<S: AsRef<[u8]>>(
-    scheme: Scheme,
+    scheme: &Scheme,
     secrets: &[S],
     signed: &Signed,
     header: Option<&str>,
@@ -289,9 +321,9 @@ pub fn verify<S: AsRef<[u8]>>(
         return Err(VerifyError::NoSecrets);
     }
     let received = parse_header(scheme, header)?;
-    let timestamp = match scheme {
-        Scheme::Bird => Some(parse_bird_timestamp(signed.timestamp)?),
-        _ => None,
+    let timestamp = match &scheme.stamp {
+        Some(stamp) => Some(parse_timestamp(stamp, signed.timestamp)?),
+        None => None,
     };
     let data = signed_bytes(scheme, signed)?;
     let index = secrets
@@ -315,7 +347,7 @@ fn same_mac(ours: &[u8; MAC_LEN], received: &[u8; MAC_LEN]) -> bool {
 }
 
 /// Decodes a received signature header to the 32 MAC bytes it claims.
-pub fn parse_header(scheme: Scheme, header: Option<&str>) -> Result<[u8; MAC_LEN], VerifyError> {
+pub fn parse_header(scheme: &Scheme, header: Option<&str>) -> Result<[u8; MAC_LEN], VerifyError> {
     let name = scheme.header();
     // Empty counts as absent: Fetch runtimes cannot always tell them apart,
     // and every shell must answer the same.
@@ -324,16 +356,17 @@ pub fn parse_header(scheme: Scheme, header: Option<&str>) -> Result<[u8; MAC_LEN
     if value.contains(',') {
         return Err(malformed(Malformed::Repeated));
     }
-    let decoded = match scheme {
-        Scheme::Reamaze | Scheme::Bird => {
-            BASE64_LENIENT.decode(value).map_err(|_| malformed(Malformed::Encoding { expected: "base64" }))?
+    let value = match scheme.prefix {
+        Some(prefix) => {
+            strip_prefix_ignore_case(value, prefix).ok_or(malformed(Malformed::MissingPrefix { expected: prefix }))?
         }
-        Scheme::Voice360 | Scheme::Volubile => {
-            let hex_part = match scheme {
-                Scheme::Voice360 => strip_prefix_ignore_case(value, "sha256=")
-                    .ok_or(malformed(Malformed::MissingPrefix { expected: "sha256=" }))?,
-                _ => value,
-            };
+        None => value,
+    };
+    let expected = scheme.encoding.name();
+    let decoded = match scheme.encoding {
+        Encoding::Base64 => BASE64_LENIENT.decode(value).map_err(|_| malformed(Malformed::Encoding { expected }))?,
+        Encoding::Hex => {
+            let hex_part = value;
             // The usual case straight into the MAC, without the `Vec` that
             // `hex::decode` collects; anything else through it, so the error
             // says what is wrong.
@@ -341,7 +374,7 @@ pub fn parse_header(scheme: Scheme, header: Option<&str>) -> Result<[u8; MAC_LEN
             if hex_part.len() == 2 * MAC_LEN && hex::decode_to_slice(hex_part, &mut mac).is_ok() {
                 return Ok(mac);
             }
-            hex::decode(hex_part).map_err(|_| malformed(Malformed::Encoding { expected: "hex" }))?
+            hex::decode(hex_part).map_err(|_| malformed(Malformed::Encoding { expected }))?
         }
     };
     decoded.as_slice().try_into().map_err(|_| malformed(Malformed::Length { bytes: decoded.len() }))
@@ -352,16 +385,18 @@ fn strip_prefix_ignore_case<'a>(value: &'a str, prefix: &str) -> Option<&'a str>
     head.eq_ignore_ascii_case(prefix).then(|| &value[prefix.len()..])
 }
 
-fn parse_bird_timestamp(timestamp: Option<&str>) -> Result<i64, VerifyError> {
+fn parse_timestamp(stamp: &Stamp, timestamp: Option<&str>) -> Result<i64, VerifyError> {
+    let header = stamp.header;
     let value = timestamp.map(str::trim).filter(|v| !v.is_empty());
-    let value = value.ok_or(VerifyError::MissingHeader { header: BIRD_TIMESTAMP_HEADER })?;
+    let value = value.ok_or(VerifyError::MissingHeader { header })?;
+    let malformed = |problem| VerifyError::Malformed { header, problem };
     if value.contains(',') {
-        return Err(VerifyError::Malformed { header: BIRD_TIMESTAMP_HEADER, problem: Malformed::Repeated });
+        return Err(malformed(Malformed::Repeated));
     }
     if !value.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(VerifyError::Malformed { header: BIRD_TIMESTAMP_HEADER, problem: Malformed::Timestamp });
+        return Err(malformed(Malformed::Timestamp));
     }
-    value.parse().map_err(|_| VerifyError::Malformed { header: BIRD_TIMESTAMP_HEADER, problem: Malformed::Timestamp })
+    value.parse().map_err(|_| malformed(Malformed::Timestamp))
 }
 
 fn check_window(timestamp: i64, window: Window) -> Result<(), VerifyError> {
@@ -376,14 +411,12 @@ fn check_window(timestamp: i64, window: Window) -> Result<(), VerifyError> {
     }
 }
 
-/// The bytes a scheme's MAC covers: the body itself, or for Bird its
-/// timestamp and URL lines followed by the raw SHA-256 digest of the body
-/// (not its hex: the usual mistake).
-fn signed_bytes<'a>(scheme: Scheme, signed: &Signed<'a>) -> Result<Cow<'a, [u8]>, VerifyError> {
-    if scheme != Scheme::Bird {
-        return Ok(Cow::Borrowed(signed.body));
-    }
-    let timestamp = signed.timestamp.ok_or(VerifyError::MissingHeader { header: BIRD_TIMESTAMP_HEADER })?;
+/// The bytes a scheme's MAC covers: the body itself, or for a stamped
+/// scheme its timestamp and URL lines followed by the raw SHA-256 digest of
+/// the body (not its hex: the usual mistake).
+fn signed_bytes<'a>(scheme: &Scheme, signed: &Signed<'a>) -> Result<Cow<'a, [u8]>, VerifyError> {
+    let Some(stamp) = &scheme.stamp else { return Ok(Cow::Borrowed(signed.body)) };
+    let timestamp = signed.timestamp.ok_or(VerifyError::MissingHeader { header: stamp.header })?;
     let url = signed.url.ok_or(VerifyError::MissingUrl)?;
     let mut bytes = Vec::with_capacity(timestamp.len() + url.len() + 2 + MAC_LEN);
     bytes.extend_from_slice(timestamp.trim().as_bytes());
@@ -469,7 +502,7 @@ impl<T: Clone> KeptByKey<T> {
 
 /// The MAC bytes `scheme` makes of `signed` with `secret` (what its header
 /// value encodes).
-pub fn mac(scheme: Scheme, secret: &[u8], signed: &Signed) -> Result<[u8; MAC_LEN], VerifyError> {
+pub fn mac(scheme: &Scheme, secret: &[u8], signed: &Signed) -> Result<[u8; MAC_LEN], VerifyError> {
     Ok(hmac_sha256(secret, &signed_bytes(scheme, signed)?))
 }
 
@@ -489,26 +522,47 @@ mod tests {
         assert_eq!(sig, "FgdUISIrhWKi9IhRN80V37obl/NYrpXeaZvV95dmgeU=");
     }
 
+    const HEX: Scheme = Scheme {
+        name: "hex",
+        title: "A hex sender",
+        header: "x-hex-signature",
+        encoding: Encoding::Hex,
+        prefix: None,
+        stamp: None,
+    };
+    const STAMPED: Scheme = Scheme {
+        name: "stamped",
+        title: "A stamped sender",
+        header: "x-stamped-signature",
+        encoding: Encoding::Base64,
+        prefix: None,
+        stamp: Some(Stamp {
+            header: "x-stamped-timestamp",
+            url_setting: "STAMPED_URL",
+            max_age_setting: "STAMPED_MAX_AGE_SECONDS",
+        }),
+    };
+
     #[test]
     fn reports_which_secret_matched() {
         let body = b"{}";
-        let header = sign(Scheme::Volubile, b"new", &Signed::body(body)).unwrap();
-        let got = verify(Scheme::Volubile, &["old", "new"], &Signed::body(body), Some(&header), Window::at(0));
+        let header = sign(&HEX, b"new", &Signed::body(body)).unwrap();
+        let got = verify(&HEX, &["old", "new"], &Signed::body(body), Some(&header), Window::at(0));
         assert_eq!(got, Ok(Verified { secret_index: 1 }));
     }
 
     #[test]
     fn stale_is_only_reported_for_authentic_requests() {
-        let signed = Signed::bird(b"{}", "1000", "https://x.test/webhooks/bird");
-        let good = sign(Scheme::Bird, b"k", &signed).unwrap();
+        let signed = Signed::stamped(b"{}", "1000", "https://x.test/webhooks/stamped");
+        let good = sign(&STAMPED, b"k", &signed).unwrap();
         let window = Window { now: 1000 + 90_000, max_age: 86_400, max_future: 300 };
         assert_eq!(
-            verify(Scheme::Bird, &["k"], &signed, Some(&good), window),
+            verify(&STAMPED, &["k"], &signed, Some(&good), window),
             Err(VerifyError::TimestampTooOld { age: 90_000, max_age: 86_400 })
         );
-        let forged = sign(Scheme::Bird, b"other", &signed).unwrap();
+        let forged = sign(&STAMPED, b"other", &signed).unwrap();
         assert!(matches!(
-            verify(Scheme::Bird, &["k"], &signed, Some(&forged), window),
+            verify(&STAMPED, &["k"], &signed, Some(&forged), window),
             Err(VerifyError::Mismatch { .. })
         ));
     }

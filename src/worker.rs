@@ -24,7 +24,7 @@ use serde::Serialize;
 use worker::web_sys::Request as WebRequest;
 use worker::{console_log, event, Context, Date, Env, Queue, Response as WorkerResponse, Result};
 
-use crate::bridge::{self, AdminRequest, Bridge, Finished, Step, HEADERS_READ};
+use crate::bridge::{self, headers_read, AdminRequest, Bridge, Finished, Step};
 use crate::error::Error;
 use crate::http::{Headers, Request};
 use crate::settings::Settings;
@@ -136,7 +136,7 @@ async fn handle(request: &WebRequest, env: &Env, url: &str, deliveries: &mut u32
     };
     let request_headers = request.headers();
     let headers: Headers =
-        HEADERS_READ.iter().filter_map(|&name| Some((name, request_headers.get(name).ok().flatten()?))).collect();
+        headers_read().filter_map(|name| Some((name, request_headers.get(name).ok().flatten()?))).collect();
     let core_request = Request { method: &method, path, url, headers: &headers, body: &body };
     let queue = env.queue(DELIVERY_QUEUE_BINDING).ok();
     let bridge = Bridge::new(settings).queued(queue.is_some()).keeps_records(true);

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use reamaze_bridge::bridge::{drive, with_store, Bridge, Deliver, Step};
 use reamaze_bridge::http::{Delivery, DeliveryResult, Headers, Request, Response, Target, Verdict};
-use reamaze_bridge::signature::{self, Scheme, Signed};
+use reamaze_bridge::signature::{self, Signed};
 use reamaze_bridge::{MemoryStore, Settings};
 use serde_json::{json, Value};
 
@@ -64,7 +64,7 @@ impl Harness {
     /// A Voice360 webhook signed with the second configured secret.
     fn voice360(&mut self, body: &Value, answer: impl FnMut(&Delivery) -> DeliveryResult) -> Response {
         let body = serde_json::to_vec(body).unwrap();
-        let sig = signature::sign(Scheme::Voice360, WEBHOOK_SECRET, &Signed::body(&body)).unwrap();
+        let sig = signature::sign(&reamaze_bridge::providers::voice360::SCHEME, WEBHOOK_SECRET, &Signed::body(&body)).unwrap();
         self.request("POST", "/webhooks/voice360", &[("X-Voice360-Signature", sig)], &body, answer)
     }
 
@@ -138,7 +138,7 @@ fn bad_signatures_are_401_and_deliver_nothing() {
         (vec![], "missing_signature"),
         (vec![("X-Voice360-Signature", "sha256=zz".into())], "malformed_signature"),
         (
-            vec![("X-Voice360-Signature", signature::sign(Scheme::Voice360, b"wrong", &Signed::body(&body)).unwrap())],
+            vec![("X-Voice360-Signature", signature::sign(&reamaze_bridge::providers::voice360::SCHEME, b"wrong", &Signed::body(&body)).unwrap())],
             "signature_mismatch",
         ),
         // Another route's secret: a Re:amaze signature on a provider route.
@@ -161,7 +161,7 @@ fn bad_signatures_are_401_and_deliver_nothing() {
 fn malformed_json_is_400_after_a_valid_signature() {
     let mut h = Harness::new(&[]);
     let body = b"{\"event_name\": ";
-    let sig = signature::sign(Scheme::Voice360, WEBHOOK_SECRET, &Signed::body(body)).unwrap();
+    let sig = signature::sign(&reamaze_bridge::providers::voice360::SCHEME, WEBHOOK_SECRET, &Signed::body(body)).unwrap();
     let r = h.request("POST", "/webhooks/voice360", &[("X-Voice360-Signature", sig)], body, never);
     assert_eq!((r.status, r.body_json()["error"].clone()), (400, json!("invalid_json")));
 }
@@ -170,7 +170,7 @@ fn malformed_json_is_400_after_a_valid_signature() {
 fn the_limits_follow_their_settings() {
     // An ordinary call nests two levels (the payload, its metadata).
     let body = serde_json::to_vec(&incoming_call("limits.1")).unwrap();
-    let sig = signature::sign(Scheme::Voice360, WEBHOOK_SECRET, &Signed::body(&body)).unwrap();
+    let sig = signature::sign(&reamaze_bridge::providers::voice360::SCHEME, WEBHOOK_SECRET, &Signed::body(&body)).unwrap();
     let signed = [("X-Voice360-Signature", sig.clone())];
     let mut shallow = Harness::new(&[("MAX_JSON_DEPTH", "1")]);
     let r = shallow.request("POST", "/webhooks/voice360", &signed, &body, never);
@@ -349,7 +349,7 @@ fn bird_uses_the_configured_public_url_and_its_window() {
     let body = serde_json::to_vec(&json!({"service": "channels", "event": "voice.inbound",
         "payload": {"id": "c1", "direction": "incoming", "status": "completed", "from": "+31612345678", "to": "+31201234567", "duration": 5}}))
     .unwrap();
-    let sign = |ts: &str, url: &str| signature::sign(Scheme::Bird, b"bird-key", &Signed::bird(&body, ts, url)).unwrap();
+    let sign = |ts: &str, url: &str| signature::sign(&reamaze_bridge::providers::bird::SCHEME, b"bird-key", &Signed::stamped(&body, ts, url)).unwrap();
     let headers = |ts: i64, url: &str| {
         vec![("messagebird-signature", sign(&ts.to_string(), url)), ("messagebird-request-timestamp", ts.to_string())]
     };
@@ -515,11 +515,12 @@ fn a_transcriptions_inner_json_is_read_as_strictly_as_a_body() {
 
 #[test]
 fn headers_read_names_every_signature_header() {
-    use reamaze_bridge::bridge::HEADERS_READ;
-    for scheme in Scheme::ALL {
-        assert!(HEADERS_READ.contains(&scheme.header()), "{scheme}");
+    let read: Vec<&str> = reamaze_bridge::bridge::headers_read().collect();
+    for scheme in reamaze_bridge::providers::schemes() {
+        assert!(read.contains(&scheme.header()), "{scheme}");
+        assert!(scheme.timestamp_header().is_none_or(|name| read.contains(&name)), "{scheme}");
     }
-    assert!(HEADERS_READ.contains(&signature::BIRD_TIMESTAMP_HEADER));
+    assert!(read.contains(&"messagebird-request-timestamp"));
 }
 
 /// Voice360's documented setup: one webhook, so one secret, per event type
@@ -530,7 +531,7 @@ fn twenty_voice360_secrets_work_at_the_defaults() {
     let mut h = Harness::new(&[("VOICE360_WEBHOOK_SECRETS", &secrets.join(","))]);
     for (i, secret) in secrets.iter().enumerate() {
         let body = serde_json::to_vec(&incoming_call(&format!("20.{i}"))).unwrap();
-        let sig = signature::sign(Scheme::Voice360, secret.as_bytes(), &Signed::body(&body)).unwrap();
+        let sig = signature::sign(&reamaze_bridge::providers::voice360::SCHEME, secret.as_bytes(), &Signed::body(&body)).unwrap();
         let r = h.request("POST", "/webhooks/voice360", &[("X-Voice360-Signature", sig)], &body, ok);
         assert_eq!(r.status, 200, "secret {i}: {:?}", r.body_json());
     }
@@ -569,7 +570,7 @@ fn an_unusable_setting_turns_off_only_its_provider() {
     );
 
     let call = br#"{"id":"c1","type":"INBOUND","status":"COMPLETED","phone":"+15551234567","duration":30}"#;
-    let sig = signature::sign(Scheme::Volubile, b"vol-secret", &Signed::body(call)).unwrap();
+    let sig = signature::sign(&reamaze_bridge::providers::volubile::SCHEME, b"vol-secret", &Signed::body(call)).unwrap();
     let r = h.request("POST", "/webhooks/volubile", &[("X-Webhook-Signature", sig)], call, ok);
     assert_eq!(r.status, 200, "Volubile keeps working: {:?}", r.body_json());
 }

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 use base64::Engine;
-use reamaze_bridge::signature::Scheme;
+
 use serde_json::Value;
 
 fn run(args: &[&str], stdin: &[u8]) -> Output {
@@ -91,7 +91,7 @@ fn verify_names_the_likely_cause_of_each_vector() {
             let headers = case["headers"].as_object().unwrap();
             headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(wanted)).map(|(_, v)| v.as_str().unwrap())
         };
-        let signature_header = Scheme::ALL.into_iter().find(|s| s.name() == scheme).unwrap().header();
+        let signature_header = reamaze_bridge::providers::scheme_named(scheme).unwrap().header();
         let now = case["now"].to_string();
         let mut args =
             vec!["verify", "--scheme", scheme, "--signature", header(signature_header).unwrap_or(""), "--now", &now];

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 
 use reamaze_bridge::bridge::{drive, Bridge};
 use reamaze_bridge::http::{Headers, Request};
-use reamaze_bridge::signature::{sign, Scheme, Signed, BIRD_TIMESTAMP_HEADER};
+use reamaze_bridge::signature::{sign, Scheme, Signed};
 use reamaze_bridge::store::{Entry, Store};
 use reamaze_bridge::{MemoryStore, Settings};
 use serde_json::Value;
@@ -83,7 +83,7 @@ fn headers_of(case: &Value, settings: &HashMap<String, String>, body: &[u8], url
     let mut filled: Vec<(&str, String)> = Vec::new();
     let spec = &case["sign"];
     if let Some(scheme_name) = spec["scheme"].as_str() {
-        let scheme: Scheme = scheme_name.parse().unwrap();
+        let scheme: &'static Scheme = scheme_name.parse().unwrap();
         let secret = settings[spec["secret"].as_str().unwrap()].rsplit(',').next().unwrap().to_string();
         let offset = spec["timestamp_offset"].as_i64().unwrap_or(0);
         let timestamp = match spec["timestamp_unit"].as_str() {
@@ -96,8 +96,8 @@ fn headers_of(case: &Value, settings: &HashMap<String, String>, body: &[u8], url
         filled.push(("{timestamp}", timestamp.clone()));
         if case["headers"].is_null() {
             let mut headers: Headers = [(scheme.header(), signature)].into_iter().collect();
-            if scheme == Scheme::Bird {
-                headers.append(BIRD_TIMESTAMP_HEADER, timestamp);
+            if let Some(name) = scheme.timestamp_header() {
+                headers.append(name, timestamp);
             }
             return headers;
         }

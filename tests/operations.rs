@@ -341,7 +341,7 @@ fn a_body_kept_in_part_or_not_utf8_is_not_analysed_and_says_why() {
             &request,
             &["X-Webhook-Signature"],
             request.url,
-            Some(reamaze_bridge::signature::Scheme::Volubile),
+            Some(&reamaze_bridge::providers::volubile::SCHEME),
             answer(),
             NOW,
         );

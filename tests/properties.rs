@@ -12,23 +12,26 @@ use unicode_segmentation::UnicodeSegmentation;
 const TS: &str = "1704067200";
 const URL: &str = "https://bridge.example.com/webhooks/bird";
 
-fn scheme() -> impl Strategy<Value = Scheme> {
-    prop::sample::select(Scheme::ALL.to_vec())
+fn scheme() -> impl Strategy<Value = &'static Scheme> {
+    prop::sample::select(reamaze_bridge::providers::schemes().collect::<Vec<_>>())
 }
 
 fn signed(body: &[u8]) -> Signed<'_> {
-    Signed::bird(body, TS, URL)
+    Signed::stamped(body, TS, URL)
 }
 
 /// The header value with one bit of its MAC flipped, re-encoded the way the
 /// scheme encodes it (so the header still parses).
-fn flip_mac_bit(scheme: Scheme, header: &str, bit: usize) -> String {
+fn flip_mac_bit(scheme: &Scheme, header: &str, bit: usize) -> String {
     let mut mac = signature::parse_header(scheme, Some(header)).unwrap();
     mac[bit / 8 % 32] ^= 1 << (bit % 8);
-    match scheme {
-        Scheme::Reamaze | Scheme::Bird => base64::engine::general_purpose::STANDARD.encode(mac),
-        Scheme::Voice360 => format!("sha256={}", hex::encode(mac)),
-        Scheme::Volubile => hex::encode(mac),
+    // Each scheme's encoding as its sender's documentation gives it, not
+    // as the scheme's description does.
+    match scheme.name {
+        "reamaze" | "bird" => base64::engine::general_purpose::STANDARD.encode(mac),
+        "voice360" => format!("sha256={}", hex::encode(mac)),
+        "volubile" => hex::encode(mac),
+        other => panic!("a scheme this test does not know: {other}"),
     }
 }
 
@@ -133,14 +136,14 @@ proptest! {
 
     #[test]
     fn bird_url_and_timestamp_are_signed(body in prop::collection::vec(any::<u8>(), 0..256), at in any::<prop::sample::Index>()) {
-        let header = signature::sign(Scheme::Bird, b"key", &signed(&body)).unwrap();
+        let header = signature::sign(&reamaze_bridge::providers::bird::SCHEME, b"key", &signed(&body)).unwrap();
         let mut url = URL.as_bytes().to_vec();
         let i = at.index(url.len());
         url[i] = if url[i] == b'x' { b'y' } else { b'x' };
         let url = String::from_utf8(url).unwrap();
-        let got = signature::verify(Scheme::Bird, &["key"], &Signed::bird(&body, TS, &url), Some(&header), Window::at(1_704_067_200));
+        let got = signature::verify(&reamaze_bridge::providers::bird::SCHEME, &["key"], &Signed::stamped(&body, TS, &url), Some(&header), Window::at(1_704_067_200));
         prop_assert!(matches!(got, Err(VerifyError::Mismatch { .. })), "{:?}", got);
-        let got = signature::verify(Scheme::Bird, &["key"], &Signed::bird(&body, "1704067201", URL), Some(&header), Window::at(1_704_067_200));
+        let got = signature::verify(&reamaze_bridge::providers::bird::SCHEME, &["key"], &Signed::stamped(&body, "1704067201", URL), Some(&header), Window::at(1_704_067_200));
         prop_assert!(matches!(got, Err(VerifyError::Mismatch { .. })), "{:?}", got);
     }
 

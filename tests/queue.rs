@@ -9,7 +9,7 @@ use reamaze_bridge::admin;
 use reamaze_bridge::bridge::{with_store, Bridge, Step};
 use reamaze_bridge::http::DeliveryResult;
 use reamaze_bridge::queue::{self, backoff, retry_after, Arrival, DeadLetter, Queued, Settled};
-use reamaze_bridge::signature::{self, Scheme, Signed, Window};
+use reamaze_bridge::signature::{self, Signed, Window};
 use reamaze_bridge::Settings;
 use serde_json::json;
 
@@ -152,7 +152,7 @@ fn a_job_is_signed_when_sent_with_the_current_secret() {
     for (delivery, secret) in [(&old, "voice-secret"), (&rotated, "rotated-secret")] {
         let sig = header(delivery);
         assert!(signature::verify(
-            Scheme::Reamaze,
+            &reamaze_bridge::reamaze::SCHEME,
             &[secret],
             &Signed::body(&delivery.body),
             Some(&sig),

@@ -5,7 +5,7 @@
 use libfuzzer_sys::fuzz_target;
 use reamaze_bridge::bridge::{drive, Bridge};
 use reamaze_bridge::http::{DeliveryResult, Headers, Request};
-use reamaze_bridge::signature::{self, Scheme, Signed};
+use reamaze_bridge::signature::{self, Signed};
 use reamaze_bridge::{MemoryStore, Settings};
 
 const ROUTES: [&str; 6] =
@@ -38,12 +38,12 @@ fuzz_target!(|data: &[u8]| {
     // verification into parsing, translation and delivery.
     let mut headers: Headers = Headers::new();
     if selector & 16 == 0 {
-        let signed = Signed::bird(rest, ts, &url);
+        let signed = Signed::stamped(rest, ts, &url);
         let (scheme, secret) = match path {
-            "/webhooks/voice360" => (Scheme::Voice360, &b"k"[..]),
-            "/webhooks/bird" => (Scheme::Bird, &b"k"[..]),
-            "/webhooks/volubile" => (Scheme::Volubile, &b"k"[..]),
-            _ => (Scheme::Reamaze, &b"c"[..]),
+            "/webhooks/voice360" => (&reamaze_bridge::providers::voice360::SCHEME, &b"k"[..]),
+            "/webhooks/bird" => (&reamaze_bridge::providers::bird::SCHEME, &b"k"[..]),
+            "/webhooks/volubile" => (&reamaze_bridge::providers::volubile::SCHEME, &b"k"[..]),
+            _ => (&reamaze_bridge::reamaze::SCHEME, &b"c"[..]),
         };
         headers.append(scheme.header(), signature::sign(scheme, secret, &signed).unwrap());
         headers.append("messagebird-request-timestamp", ts);

@@ -5,14 +5,15 @@
 
 use libfuzzer_sys::fuzz_target;
 use reamaze_bridge::mistakes::{self, Checked};
-use reamaze_bridge::signature::{self, Scheme, Signed, Window};
+use reamaze_bridge::providers;
+use reamaze_bridge::signature::{self, Signed, Window};
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     let mut parts = text.splitn(4, '\u{1f}');
     let (header, timestamp, url, body) =
         (parts.next().unwrap_or(""), parts.next(), parts.next(), parts.next().unwrap_or("").as_bytes());
-    for scheme in Scheme::ALL {
+    for scheme in providers::schemes() {
         let _ = signature::parse_header(scheme, Some(header));
         let signed = Signed { body, timestamp, url };
         let verified = signature::verify(scheme, &["fuzz-secret"], &signed, Some(header), Window::at(1_704_067_200));

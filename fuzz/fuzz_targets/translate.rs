@@ -3,12 +3,12 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use reamaze_bridge::providers::{translate_payload, Outcome, Provider};
+use reamaze_bridge::providers::{self, translate_payload, Outcome};
 use reamaze_bridge::{MemoryStore, Settings};
 
 fuzz_target!(|data: &[u8]| {
     let Some((&selector, body)) = data.split_first() else { return };
-    let provider = Provider::ALL[usize::from(selector) % Provider::ALL.len()];
+    let provider = providers::ALL[usize::from(selector) % providers::ALL.len()];
     let mut store = MemoryStore::new();
     let settings = Settings::default();
     // Twice through one store: the second run sees what the first remembered.

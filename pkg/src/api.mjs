@@ -6,14 +6,6 @@
 
 const encoder = new TextEncoder();
 
-/** The signature header each scheme uses. */
-export const SIGNATURE_HEADERS = Object.freeze({
-  reamaze: 'X-Reamaze-Hmac-SHA256',
-  voice360: 'X-Voice360-Signature',
-  bird: 'messagebird-signature',
-  volubile: 'X-Webhook-Signature',
-});
-
 /**
  * An Error with a stable machine-readable `code` (and `field`, for a payload
  * missing one; `status`, the HTTP status the bridge answers it with).
@@ -232,13 +224,19 @@ function secretList(secret, secrets) {
 
 export function makeApi(core) {
   const frame = frames(core);
+  // What the HTTP contract fixes, from the core: its schemes and providers
+  // are the package's, with no list of its own.
+  const contractOnce = deepFreeze(JSON.parse(core.contract()));
+  const contract = () => contractOnce;
+  const stamped = new Set(contractOnce.schemes.filter((s) => s.timestampHeader).map((s) => s.name));
+  const reamazeHeader = contractOnce.signatureHeaders.reamaze;
 
   /**
-   * The signature header value for `body`. Bird also signs `timestamp`
-   * (default: now) and the full `url`.
+   * The signature header value for `body`. A scheme that signs a
+   * timestamp also signs `timestamp` (default: now) and the full `url`.
    */
   function sign({ scheme, secret, body, timestamp, url } = {}) {
-    const ts = scheme === 'bird' ? optionalText(timestamp) ?? String(nowSeconds()) : optionalText(timestamp);
+    const ts = stamped.has(scheme) ? optionalText(timestamp) ?? String(nowSeconds()) : optionalText(timestamp);
     return core_(() => core.sign(String(scheme), bytes(secret, 'secret'), bytes(body ?? '', 'body'), ts, optionalText(url)));
   }
 
@@ -313,7 +311,7 @@ export function makeApi(core) {
         for (let i = 1; i < items.length; i += 3) {
           deliveries.push({
             url: items[i],
-            headers: { 'Content-Type': 'application/json', [SIGNATURE_HEADERS.reamaze]: items[i + 1] },
+            headers: { 'Content-Type': 'application/json', [reamazeHeader]: items[i + 1] },
             body: items[i + 2],
           });
         }
@@ -398,10 +396,6 @@ export function makeApi(core) {
     return { fetch: handle };
   }
 
-  const contractOnce = JSON.parse(core.contract());
-  /** What the HTTP contract fixes: signature headers, webhook paths, Bird's default window. */
-  const contract = () => contractOnce;
-
   return {
     contract,
     sign,
@@ -412,4 +406,10 @@ export function makeApi(core) {
     createProcessor,
     createBridge,
   };
+}
+
+/** `value`, frozen all the way down: the contract is shared by every caller. */
+function deepFreeze(value) {
+  if (value && typeof value === 'object') Object.values(value).forEach(deepFreeze);
+  return Object.freeze(value);
 }

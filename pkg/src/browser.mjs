@@ -2,14 +2,21 @@
 // the .wasm beside it; or pass a URL, Response, or bytes). Every function
 // throws a BridgeError with code `not_initialized` until init() resolves.
 import initWasm, * as core from '../dist/reamaze_bridge.js';
-import { BridgeError, MemoryStore, SIGNATURE_HEADERS, makeApi } from './api.mjs';
+import { BridgeError, MemoryStore, makeApi } from './api.mjs';
 
 let api = null;
+
+/**
+ * The signature header each scheme uses, from the core's contract: filled
+ * (and frozen) when init() resolves, empty before.
+ */
+export const SIGNATURE_HEADERS = {};
 
 export async function init(wasm) {
   if (api) return;
   await initWasm(wasm === undefined ? undefined : { module_or_path: wasm });
   api = makeApi(core);
+  Object.freeze(Object.assign(SIGNATURE_HEADERS, api.contract().signatureHeaders));
 }
 
 function ready() {
@@ -25,4 +32,4 @@ export const replyToSms = (...args) => ready().replyToSms(...args);
 export const createProcessor = (...args) => ready().createProcessor(...args);
 export const createBridge = (...args) => ready().createBridge(...args);
 export const contract = (...args) => ready().contract(...args);
-export { BridgeError, MemoryStore, SIGNATURE_HEADERS };
+export { BridgeError, MemoryStore };

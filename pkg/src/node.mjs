@@ -3,7 +3,7 @@
 import * as crypto from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as core from '../dist/reamaze_bridge.js';
-import { BridgeError, MemoryStore, SIGNATURE_HEADERS, makeApi } from './api.mjs';
+import { BridgeError, MemoryStore, makeApi } from './api.mjs';
 
 core.initSync({ module: readFileSync(new URL('../dist/reamaze_bridge_bg.wasm', import.meta.url)) });
 // OpenSSL's SHA-256 (with the CPU's SHA instructions) for the long hash of
@@ -22,4 +22,6 @@ const api = makeApi(core);
 export async function init() {}
 
 export const { contract, sign, verify, diagnose, translate, replyToSms, createProcessor, createBridge } = api;
-export { BridgeError, MemoryStore, SIGNATURE_HEADERS };
+/** The signature header each scheme uses, from the core's contract. */
+export const SIGNATURE_HEADERS = api.contract().signatureHeaders;
+export { BridgeError, MemoryStore };

@@ -11,8 +11,9 @@ use serde::Serialize;
 use crate::http::{Request, Response};
 use crate::json::{self, required, JsonError, Object};
 use crate::mistakes::{self, Cause, Checked};
+use crate::providers;
 use crate::settings::Settings;
-use crate::signature::{self, Scheme, Signed};
+use crate::signature::{Scheme, Signed};
 use crate::store::{keys, Entry};
 use crate::time;
 
@@ -54,6 +55,13 @@ pub struct Rejected {
     /// The likely causes, found when the records are listed.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub causes: Vec<Cause>,
+    /// The signature as received, and its timestamp where the scheme signs
+    /// one, told apart when the records are listed (for the console's link
+    /// to the debugger, which knows no scheme's headers).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub timestamp: Option<String>,
 }
 
 /// What a refusal answered, from the answer's own JSON.
@@ -66,12 +74,12 @@ pub struct Answer<'a> {
 impl Rejected {
     /// The record of `request`, refused with `answer`: its signature was
     /// checked against `url` with `scheme`, from the headers named
-    /// `signed_by` (the scheme's, and Bird's timestamp).
+    /// `signed_by` (the scheme's, and its timestamp's if it signs one).
     pub fn of(
         request: &Request,
         signed_by: &[&str],
         url: &str,
-        scheme: Option<Scheme>,
+        scheme: Option<&Scheme>,
         answer: Answer,
         now: i64,
     ) -> Rejected {
@@ -92,7 +100,7 @@ impl Rejected {
             method: request.method.to_string(),
             route: request.path.to_string(),
             url: url.to_string(),
-            scheme: scheme.map(Scheme::name),
+            scheme: scheme.map(|scheme| scheme.name),
             status: answer.status,
             code: answer.code.to_string(),
             message: message.unwrap_or_default(),
@@ -101,6 +109,8 @@ impl Rejected {
             body_bytes: request.body.len(),
             body_truncated: kept.len() < request.body.len(),
             causes: Vec::new(),
+            signature: None,
+            timestamp: None,
         }
     }
 
@@ -116,7 +126,7 @@ impl Rejected {
         let text = |key: &str| object.string(key, key).map(|s| s.unwrap_or_default().to_string());
         let number = |key: &str| required(object.integer(key, key)?, key);
         let flag = |key: &str| matches!(object.get(key), Some(json::Node::Bool(true)));
-        let scheme = object.string("scheme", "scheme")?.and_then(|name| name.parse::<Scheme>().ok());
+        let scheme = object.string("scheme", "scheme")?.and_then(|name| providers::scheme_named(name).ok());
         Ok(Rejected {
             id: text("id")?,
             at: number("at")?,
@@ -124,7 +134,7 @@ impl Rejected {
             method: text("method")?,
             route: text("route")?,
             url: text("url")?,
-            scheme: scheme.map(Scheme::name),
+            scheme: scheme.map(|scheme| scheme.name),
             status: u16::try_from(number("status")?).unwrap_or(0),
             code: text("code")?,
             message: text("message")?,
@@ -133,6 +143,8 @@ impl Rejected {
             body_bytes: usize::try_from(number("body_bytes")?).unwrap_or(0),
             body_truncated: flag("body_truncated"),
             causes: Vec::new(),
+            signature: None,
+            timestamp: None,
         })
     }
 
@@ -144,7 +156,7 @@ impl Rejected {
     /// and the clock as it was then.
     pub fn causes(&self, settings: &Settings) -> Vec<Cause> {
         let signature_refused = SIGNATURE_CODES.contains(&self.code.as_str());
-        let Some(scheme) = self.scheme.and_then(|name| name.parse::<Scheme>().ok()).filter(|_| signature_refused)
+        let Some(scheme) = self.scheme.and_then(|name| providers::scheme_named(name).ok()).filter(|_| signature_refused)
         else {
             return vec![Cause { title: title_of(&self.code).into(), detail: self.message.clone() }];
         };
@@ -156,13 +168,14 @@ impl Rejected {
             let detail = "It was kept with its invalid bytes replaced, so its signature cannot be checked here.";
             return vec![Cause { title: "The body is not UTF-8 text".into(), detail: detail.into() }];
         }
-        let secrets = secrets_of(settings, scheme);
+        let secrets: Vec<Vec<u8>> =
+            providers::secrets_for(settings, scheme).iter().map(|secret| secret.as_ref().to_vec()).collect();
         let signed = Signed {
             body: self.body.as_bytes(),
-            timestamp: self.header(signature::BIRD_TIMESTAMP_HEADER),
+            timestamp: scheme.timestamp_header().and_then(|name| self.header(name)),
             url: Some(&self.url),
         };
-        let window = settings.bird_window(self.at);
+        let window = settings.stamp_window(self.at);
         let checked = Checked { scheme, secrets: &secrets, signed, received: self.header(scheme.header()), window };
         mistakes::diagnose(&checked, CAUSE_BUDGET).causes
     }
@@ -188,17 +201,6 @@ fn title_of(code: &str) -> &'static str {
         "recipient_unclear" => "The reply's recipient cannot be told",
         _ => "The payload is not what the bridge reads",
     }
-}
-
-/// The secrets a scheme's route checks with.
-fn secrets_of(settings: &Settings, scheme: Scheme) -> Vec<Vec<u8>> {
-    let secrets = match scheme {
-        Scheme::Reamaze => settings.reamaze_sms_secret.as_slice(),
-        Scheme::Voice360 => &settings.voice360_webhook_secrets,
-        Scheme::Bird => &settings.bird_signing_keys,
-        Scheme::Volubile => &settings.volubile_webhook_secrets,
-    };
-    secrets.iter().map(|secret| secret.as_ref().to_vec()).collect()
 }
 
 fn header_pairs(object: &Object) -> Result<Vec<[String; 2]>, JsonError> {
@@ -239,7 +241,13 @@ pub fn listing(settings: &Settings, kept: &[(String, Option<String>)]) -> (Respo
     let rejected: Vec<Rejected> = listed
         .iter()
         .filter_map(|(_, value)| Rejected::read(value.as_deref()?).ok())
-        .map(|record| Rejected { causes: record.causes(settings), ..record })
+        .map(|record| {
+            let scheme = record.scheme.and_then(|name| providers::scheme_named(name).ok());
+            let signature = scheme.and_then(|scheme| record.header(scheme.header)).map(String::from);
+            let timestamp =
+                scheme.and_then(|scheme| scheme.timestamp_header()).and_then(|name| record.header(name)).map(String::from);
+            Rejected { causes: record.causes(settings), signature, timestamp, ..record }
+        })
         .collect();
     let answer = Response::json(200, &Listing { count: rejected.len(), keep, rejected });
     (answer, beyond.iter().map(|(key, _)| key.clone()).collect())

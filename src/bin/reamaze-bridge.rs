@@ -9,7 +9,7 @@ use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand};
 use reamaze_bridge::error::Error;
 use reamaze_bridge::mistakes::{self, Checked};
-use reamaze_bridge::providers::{Preview, Provider};
+use reamaze_bridge::providers::{self, Preview, Provider};
 use reamaze_bridge::reamaze::{reply_to_sms, StaffReply};
 use reamaze_bridge::settings::names;
 use reamaze_bridge::signature::{self, Scheme, Signed, Window};
@@ -80,21 +80,22 @@ enum Command {
 #[derive(clap::Args)]
 struct SchemeArgs {
     #[arg(long, value_parser = scheme_parser())]
-    scheme: Scheme,
+    scheme: &'static Scheme,
     /// A signing secret; repeat to try several. Default: the scheme's setting
-    /// from the environment (VOICE360_WEBHOOK_SECRETS, BIRD_SIGNING_KEYS,
-    /// VOLUBILE_WEBHOOK_SECRETS, REAMAZE_VOICE_SECRET and REAMAZE_SMS_SECRET),
-    /// which keeps secrets out of the process list.
+    /// from the environment (its provider's secrets, or REAMAZE_VOICE_SECRET
+    /// and REAMAZE_SMS_SECRET), which keeps secrets out of the process list.
     #[arg(long = "secret")]
     secrets: Vec<String>,
-    /// Bird: the full URL the webhook is sent to [env: BIRD_WEBHOOK_URL].
+    /// For a scheme that signs the URL: the full URL the webhook is sent to
+    /// [env: the scheme's URL setting].
     #[arg(long)]
     url: Option<String>,
 }
 
 /// The core's schemes, by the names it gives them.
-fn scheme_parser() -> impl clap::builder::TypedValueParser<Value = Scheme> {
-    PossibleValuesParser::new(Scheme::ALL.map(Scheme::name)).map(|name| name.parse().expect("a scheme's own name"))
+fn scheme_parser() -> impl clap::builder::TypedValueParser<Value = &'static Scheme> {
+    let names: Vec<&str> = providers::schemes().map(Scheme::name).collect();
+    PossibleValuesParser::new(names).map(|name| providers::scheme_named(&name).expect("a scheme's own name"))
 }
 
 /// Whose payload `translate` reads: a provider, or a Re:amaze staff reply.
@@ -108,7 +109,7 @@ const REAMAZE_REPLY: &str = "reamaze-reply";
 
 /// The core's providers, by the names it gives them, and `reamaze-reply`.
 fn source_parser() -> impl clap::builder::TypedValueParser<Value = Source> {
-    let names = Provider::ALL.map(Provider::name).into_iter().chain([REAMAZE_REPLY]);
+    let names = providers::ALL.map(Provider::name).into_iter().chain([REAMAZE_REPLY]);
     PossibleValuesParser::new(names).map(|name| match name.parse() {
         Ok(provider) => Source::Provider(provider),
         Err(_) => Source::ReamazeReply,
@@ -167,7 +168,7 @@ fn secrets(args: &SchemeArgs) -> Result<Vec<String>, Failure> {
     if !args.secrets.is_empty() {
         return Ok(args.secrets.clone());
     }
-    let settings = names::secrets_of(args.scheme);
+    let settings = providers::secret_settings(args.scheme);
     let found: Vec<String> = settings
         .iter()
         .filter_map(|name| env(name))
@@ -180,20 +181,23 @@ fn secrets(args: &SchemeArgs) -> Result<Vec<String>, Failure> {
     Ok(found)
 }
 
-fn bird_url(args: &SchemeArgs) -> Result<Option<String>, Failure> {
-    let url = args.url.clone().or_else(|| env(names::BIRD_WEBHOOK_URL));
-    if args.scheme == Scheme::Bird && url.is_none() {
-        return Err(usage("Bird signs the request URL: give --url (or set BIRD_WEBHOOK_URL)"));
+/// The URL a stamped scheme signs: the flag, else the scheme's setting.
+fn signed_url(args: &SchemeArgs) -> Result<Option<String>, Failure> {
+    let Some(stamp) = &args.scheme.stamp else { return Ok(args.url.clone()) };
+    let url = args.url.clone().or_else(|| env(stamp.url_setting));
+    if url.is_none() {
+        let (title, setting) = (args.scheme.title, stamp.url_setting);
+        return Err(usage(format!("{title} signs the request URL: give --url (or set {setting})")));
     }
     Ok(url)
 }
 
 fn sign(args: SchemeArgs, timestamp: Option<String>) -> Result<(), Failure> {
     let secret = secrets(&args)?.remove(0);
-    let url = bird_url(&args)?;
+    let url = signed_url(&args)?;
     let scheme = args.scheme;
-    let timestamp = match (scheme, timestamp) {
-        (Scheme::Bird, None) => {
+    let timestamp = match (&scheme.stamp, timestamp) {
+        (Some(_), None) => {
             let now = now().to_string();
             eprintln!("timestamp: {now}");
             Some(now)
@@ -215,9 +219,10 @@ fn verify(
     max_age: Option<u64>,
 ) -> Result<(), Failure> {
     let secrets = secrets(&args)?;
-    let url = bird_url(&args)?;
+    let url = signed_url(&args)?;
     let scheme = args.scheme;
-    let default_age = env(names::BIRD_MAX_AGE_SECONDS).and_then(|v| v.parse().ok()).unwrap_or(Window::DEFAULT_MAX_AGE);
+    let age_setting = scheme.stamp.as_ref().and_then(|stamp| env(stamp.max_age_setting));
+    let default_age = age_setting.and_then(|v| v.parse().ok()).unwrap_or(Window::DEFAULT_MAX_AGE);
     let window = Window { max_age: max_age.unwrap_or(default_age), ..Window::at(now_arg.unwrap_or_else(now)) };
     let body = stdin_bytes()?;
     let signed = Signed { body: &body, timestamp: timestamp.as_deref(), url: url.as_deref() };

@@ -13,7 +13,6 @@ use crate::admin::alerts::{self, Alert, ALERT_ATTEMPTS, SPIKE_WINDOW_SECONDS};
 use crate::admin::rejected::{Answer, Rejected};
 use crate::http::{DeliveryResult, Request, Response, Verdict};
 use crate::settings::Settings;
-use crate::signature::{self, Scheme};
 use crate::store::{keys, Entry};
 
 use super::route::Route;
@@ -47,7 +46,7 @@ impl Bridge {
         let route = Route::of(request.method, request.path).ok()?;
         let scheme = match route {
             Route::Webhook(provider) => provider.auth(&self.settings).0,
-            Route::StaffReply => Scheme::Reamaze,
+            Route::StaffReply => &crate::reamaze::SCHEME,
             _ => return self.settings_alert(now),
         };
         let status = finished.response.status;
@@ -57,13 +56,9 @@ impl Bridge {
         let mut tasks = Vec::new();
         if self.keeps_records && self.settings.admin_token.is_some() && self.settings.rejected_keep > 0 {
             let answer = Answer { status, code: finished.summary.result, body: &finished.response.body };
-            let url = match scheme {
-                Scheme::Bird => super::webhook::signed_url(&self.settings, request),
-                _ => request.url,
-            };
-            let signed_by = [scheme.header(), signature::BIRD_TIMESTAMP_HEADER];
-            let signed_by = if scheme == Scheme::Bird { &signed_by[..] } else { &signed_by[..1] };
-            tasks.push(Task::Record(Rejected::of(request, signed_by, url, Some(scheme), answer, now).entry()));
+            let url = super::webhook::signed_url(&self.settings, scheme, request);
+            let signed_by: Vec<&str> = scheme.headers().collect();
+            tasks.push(Task::Record(Rejected::of(request, &signed_by, url, Some(scheme), answer, now).entry()));
         }
         if alerts::enabled(&self.settings) {
             let code = finished.summary.result.to_string();

@@ -59,11 +59,12 @@ use serde::Serialize;
 use crate::admin::Selection;
 use crate::error::{Context, Error};
 use crate::http::{Delivery, DeliveryResult, Request, Response};
-use crate::providers::Provider;
+use crate::outbound::SmsApi;
+use crate::providers::{self, Provider};
 use crate::settings::{names, Settings};
 use crate::store::Store;
 
-pub use route::{Route, HEADERS_READ, PAGE_PATHS, ROUTES};
+pub use route::{headers_read, routes, Route, PAGE_PATHS};
 #[cfg(feature = "queue")]
 pub use step::Enqueue;
 pub use step::{Claim, Deliver, Finished, Read, Release, Step, Summary, Write};
@@ -189,20 +190,12 @@ impl Bridge {
         let health = Health {
             status: "ok",
             version: VERSION,
-            providers: Providers {
-                voice360: Provider::Voice360.ready(s),
-                bird: Provider::Bird.ready(s),
-                volubile: Provider::Volubile.ready(s),
-            },
+            providers: Providers(s),
             reamaze: Channels {
                 voice: reamaze_ready && s.reamaze_voice_secret.is_some(),
                 sms: reamaze_ready && s.reamaze_sms_secret.is_some(),
             },
-            staff_replies: s.reamaze_sms_secret.is_some()
-                && s.sms_channel_number.is_some()
-                && s.voice360_api_key.is_some()
-                && s.voice360_account_id.is_some()
-                && s.blocking(&[names::VOICE360_API_BASE]).is_none(),
+            staff_replies: s.reamaze_sms_secret.is_some() && s.sms_channel_number.is_some() && SmsApi::ready(s),
             invalid_settings: s.invalid.iter().map(|e| Invalid { setting: e.name, expected: e.expected }).collect(),
         };
         Response::json(200, &health)
@@ -227,20 +220,22 @@ pub enum AdminRequest {
 }
 
 #[derive(Serialize)]
-struct Health {
+struct Health<'a> {
     status: &'static str,
     version: &'static str,
-    providers: Providers,
+    providers: Providers<'a>,
     reamaze: Channels,
     staff_replies: bool,
     invalid_settings: Vec<Invalid>,
 }
 
-#[derive(Serialize)]
-struct Providers {
-    voice360: bool,
-    bird: bool,
-    volubile: bool,
+/// Whether each provider's webhooks can be verified, by name.
+struct Providers<'a>(&'a Settings);
+
+impl Serialize for Providers<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(providers::ALL.iter().map(|p| (p.name(), p.ready(self.0))))
+    }
 }
 
 #[derive(Serialize)]

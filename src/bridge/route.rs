@@ -4,14 +4,14 @@ use std::borrow::Cow;
 
 use crate::error::Error;
 use crate::http::Request;
-use crate::providers::Provider;
+use crate::providers::{self, Provider};
 use crate::settings::Settings;
-use crate::signature::{self, Scheme};
+use crate::signature::Scheme;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Route {
     Webhook(Provider),
-    /// Re:amaze's staff SMS reply, sent on through Voice360.
+    /// Re:amaze's staff SMS reply, sent on through the SMS provider.
     StaffReply,
     Health,
     /// Queue mode: list the dead letters (operators, bearer token).
@@ -36,11 +36,12 @@ impl Route {
     }
 }
 
-/// Every route: its path, method, and what it is.
-pub const ROUTES: [(&str, &str, Route); 9] = [
-    ("/webhooks/voice360", "POST", Route::Webhook(Provider::Voice360)),
-    ("/webhooks/bird", "POST", Route::Webhook(Provider::Bird)),
-    ("/webhooks/volubile", "POST", Route::Webhook(Provider::Volubile)),
+/// Where each provider's route is: `/webhooks/<name>`.
+const WEBHOOKS: &str = "/webhooks/";
+
+/// Every route besides the providers' (`/webhooks/<name>`, one for each
+/// of `providers::ALL`): its path, method, and what it is.
+const FIXED_ROUTES: [(&str, &str, Route); 6] = [
     ("/webhooks/reamaze/sms", "POST", Route::StaffReply),
     ("/healthz", "GET", Route::Health),
     ("/admin/dead-letters", "GET", Route::DeadLetters),
@@ -54,11 +55,16 @@ impl Route {
     /// known paths with another method 405 (with `Allow`).
     pub fn of(method: &str, path: &str) -> Result<Route, Error> {
         let path = if path.len() > 1 { path.trim_end_matches('/') } else { path };
-        let Some((_, allowed, route)) = ROUTES.iter().find(|(known, _, _)| *known == path) else {
+        let webhook = path.strip_prefix(WEBHOOKS).and_then(|name| providers::ALL.iter().find(|p| p.name == name));
+        let found = match webhook {
+            Some(&provider) => Some(("POST", Route::Webhook(provider))),
+            None => FIXED_ROUTES.iter().find(|(known, _, _)| *known == path).map(|&(_, allowed, route)| (allowed, route)),
+        };
+        let Some((allowed, route)) = found else {
             return Err(not_routed(method, path));
         };
         if method.eq_ignore_ascii_case(allowed) {
-            Ok(*route)
+            Ok(route)
         } else {
             Err(Error::MethodNotAllowed { path: path.to_string(), method: method.to_string(), allowed })
         }
@@ -92,18 +98,19 @@ fn not_routed(method: &str, path: &str) -> Error {
     }
 }
 
-/// Every request header the core reads: the four schemes' signature
-/// headers, Bird's timestamp, and the admin routes' `Authorization`. A shell
+/// Every route: its path, method, and what it is; the providers' first.
+pub fn routes() -> impl Iterator<Item = (Cow<'static, str>, &'static str, Route)> {
+    let webhooks = providers::ALL.iter().map(|&p| (Cow::Owned(format!("{WEBHOOKS}{}", p.name)), "POST", Route::Webhook(p)));
+    webhooks.chain(FIXED_ROUTES.iter().map(|&(path, method, route)| (Cow::Borrowed(path), method, route)))
+}
+
+/// Every request header the core reads: each scheme's signature header
+/// and timestamp header, and the admin routes' `Authorization`. A shell
 /// may pass only these: the Worker does, rather than copy every header of a
 /// request across the JS boundary.
-pub const HEADERS_READ: [&str; 6] = [
-    Scheme::Reamaze.header(),
-    Scheme::Voice360.header(),
-    Scheme::Bird.header(),
-    Scheme::Volubile.header(),
-    signature::BIRD_TIMESTAMP_HEADER,
-    "Authorization",
-];
+pub fn headers_read() -> impl Iterator<Item = &'static str> {
+    providers::schemes().flat_map(Scheme::headers).chain(["Authorization"])
+}
 
 /// A header the bridge reads. Real signatures and timestamps are under 100
 /// bytes; one longer than `MAX_HEADER_BYTES` is refused (431) before any

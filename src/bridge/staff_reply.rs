@@ -12,7 +12,7 @@ use crate::http::{DeliveryResult, Request, Response, Verdict};
 use crate::outbound::SmsApi;
 use crate::reamaze::{self, SmsPart, StaffReply};
 use crate::settings::{names, Settings};
-use crate::signature::{self, Scheme, Signed, Window};
+use crate::signature::{self, Signed, Window};
 use crate::store::{self, keys, ttl, Entry};
 
 use super::route::header;
@@ -26,11 +26,11 @@ pub(super) fn start(settings: &Arc<Settings>, request: &Request) -> Result<Step,
         return Err(Error::InvalidSetting { error: invalid.clone(), feature: "staff SMS replies".into() });
     }
     let secret = s.reamaze_sms_secret.as_ref().ok_or(Error::NotConfigured { setting: names::REAMAZE_SMS_SECRET })?;
-    let received = header(s, request, Scheme::Reamaze.header())?;
+    let received = header(s, request, reamaze::SCHEME.header)?;
     // Re:amaze's scheme has no timestamp, so the window is never consulted.
     let no_window = Window::at(0);
     let secrets = std::slice::from_ref(secret);
-    signature::verify(Scheme::Reamaze, secrets, &Signed::body(request.body), received.as_deref(), no_window)
+    signature::verify(&reamaze::SCHEME, secrets, &Signed::body(request.body), received.as_deref(), no_window)
         .map_err(Error::Signature)?;
     let reply: StaffReply = StaffReply::parse(request.body, s.max_json_depth).map_err(Error::ReplyBody)?;
     let channel_number =

@@ -57,14 +57,14 @@ fn verify(settings: &Settings, provider: Provider, request: &Request, now: i64) 
         return Err(Error::NotConfigured { setting });
     }
     // An empty URL is none: a processor's caller may not know it.
-    let url = Some(signed_url(settings, request)).filter(|url| !url.is_empty());
-    let timestamp = match scheme {
-        Scheme::Bird => header(settings, request, signature::BIRD_TIMESTAMP_HEADER)?,
-        _ => None,
+    let url = Some(signed_url(settings, scheme, request)).filter(|url| !url.is_empty());
+    let timestamp = match scheme.timestamp_header() {
+        Some(name) => header(settings, request, name)?,
+        None => None,
     };
     let signed = Signed { body: request.body, timestamp: timestamp.as_deref(), url };
     let received = header(settings, request, scheme.header())?;
-    let window = settings.bird_window(now);
+    let window = settings.stamp_window(now);
     signature::verify(scheme, secrets, &signed, received.as_deref(), window).map_err(Error::Signature)?;
     Ok(())
 }
@@ -174,8 +174,9 @@ pub(super) fn done(key: String) -> Entry {
     Entry { key, value: store::DONE.into(), ttl_seconds: ttl::SEEN }
 }
 
-/// The URL a webhook's signature covers (Bird's): `BIRD_WEBHOOK_URL`, the
-/// public one, else the URL the request came to.
-pub(super) fn signed_url<'r>(settings: &'r Settings, request: &Request<'r>) -> &'r str {
-    settings.bird_webhook_url.as_deref().unwrap_or(request.url)
+/// The URL a stamped scheme's signature covers: the public one its
+/// setting names, else the URL the request came to.
+pub(super) fn signed_url<'r>(settings: &'r Settings, scheme: &Scheme, request: &Request<'r>) -> &'r str {
+    let public = scheme.stamp.as_ref().and_then(|stamp| settings.text(stamp.url_setting));
+    public.unwrap_or(request.url)
 }

@@ -1,7 +1,7 @@
 //! The usual mistakes behind a signature, named so that whoever set the
 //! webhook up can act on them: the right MAC written in the wrong encoding,
 //! a body re-serialized before it was signed or verified, whitespace in a
-//! secret, another channel's secret, Bird's URL or timestamp. One finder
+//! secret, another channel's secret, a stamped scheme's URL or timestamp. One finder
 //! serves the debugger page, the record of refused webhooks and the CLI's
 //! `verify`.
 //!
@@ -15,13 +15,13 @@ mod variants;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use crate::signature::{self, Scheme, Signed, Verified, VerifyError, Window, MAC_LEN};
+use crate::signature::{self, Encoding, Scheme, Signed, Verified, VerifyError, Window, MAC_LEN};
 
 /// A signature as it was checked: the scheme, the secrets configured, what
 /// was signed, the header received and the clock.
 #[derive(Clone, Copy, Debug)]
 pub struct Checked<'a> {
-    pub scheme: Scheme,
+    pub scheme: &'static Scheme,
     pub secrets: &'a [Vec<u8>],
     pub signed: Signed<'a>,
     pub received: Option<&'a str>,
@@ -72,21 +72,27 @@ impl Received {
     /// (Decoded as the schemes that take each encoding decode it.)
     fn read(value: &str) -> Option<Received> {
         let value = value.trim();
-        let prefixed = value.get(..7).is_some_and(|head| head.eq_ignore_ascii_case("sha256="));
-        let text = if prefixed { &value[7..] } else { value };
-        if let Ok(mac) = signature::parse_header(Scheme::Volubile, Some(text)) {
+        let prefixed = value.get(..PREFIX.len()).is_some_and(|head| head.eq_ignore_ascii_case(PREFIX));
+        let text = if prefixed { &value[PREFIX.len()..] } else { value };
+        if let Ok(mac) = signature::parse_header(&BARE_HEX, Some(text)) {
             let uppercase =
                 text.bytes().any(|b| b.is_ascii_uppercase()) && !text.bytes().any(|b| b.is_ascii_lowercase());
             return Some(Received { mac, hex: true, prefixed, uppercase });
         }
-        let mac = signature::parse_header(Scheme::Reamaze, Some(text)).ok()?;
+        let mac = signature::parse_header(&BARE_BASE64, Some(text)).ok()?;
         Some(Received { mac, hex: false, prefixed, uppercase: false })
     }
 }
 
-const fn expects_hex(scheme: Scheme) -> bool {
-    matches!(scheme, Scheme::Voice360 | Scheme::Volubile)
-}
+/// The two ways a MAC is written, bare, to read a header whatever its scheme.
+const BARE_HEX: Scheme =
+    Scheme { name: "hex", title: "hex", header: "", encoding: Encoding::Hex, prefix: None, stamp: None };
+const BARE_BASE64: Scheme =
+    Scheme { name: "base64", title: "base64", header: "", encoding: Encoding::Base64, prefix: None, stamp: None };
+
+/// The prefix every scheme that writes one writes (`sha256=`): a header
+/// carrying it where the scheme has none is told apart.
+const PREFIX: &str = "sha256=";
 
 struct Finder<'a> {
     checked: &'a Checked<'a>,
@@ -109,17 +115,21 @@ impl Finder<'_> {
                 "Made with another secret than this route's",
                 format!(
                     "It matches secret #{}, not the first one: the sender uses another channel's or another webhook's \
-                     secret. Re:amaze's Voice and SMS channels each have their own secret; each Voice360 webhook has \
+                     secret. Re:amaze's Voice and SMS channels each have their own secret; each {} webhook may have \
                      its own.",
-                    verified.secret_index + 1
+                    verified.secret_index + 1,
+                    self.checked.scheme.title
                 ),
             );
         }
         if self.checked.received.and_then(Received::read).is_some_and(|received| received.uppercase) {
             self.cause(
                 "Uppercase hex",
-                "The hex is in uppercase. The bridge accepts it, but Voice360 sends lowercase, and string-comparing \
-                 verifiers (like its Python sample) reject uppercase.",
+                format!(
+                    "The hex is in uppercase. The bridge accepts it, but {} sends lowercase, and string-comparing \
+                     verifiers (like a provider's sample code) reject uppercase.",
+                    self.checked.scheme.title
+                ),
             );
         }
     }
@@ -157,18 +167,21 @@ impl Finder<'_> {
         }
     }
 
-    /// Bird's timestamp in milliseconds, or outside the window.
+    /// A stamped scheme's timestamp in milliseconds, or outside the window.
     fn timestamp(&mut self, error: &VerifyError) {
         let Checked { scheme, signed, window, .. } = *self.checked;
+        let title = scheme.title;
         let timestamp = signed.timestamp.unwrap_or_default().trim();
-        if scheme == Scheme::Bird && timestamp.len() == 13 && timestamp.bytes().all(|b| b.is_ascii_digit()) {
-            let detail = format!("{timestamp} has 13 digits: Bird's timestamp is Unix seconds ({}).", &timestamp[..10]);
+        if scheme.stamp.is_some() && timestamp.len() == 13 && timestamp.bytes().all(|b| b.is_ascii_digit()) {
+            let detail =
+                format!("{timestamp} has 13 digits: {title}'s timestamp is Unix seconds ({}).", &timestamp[..10]);
             return self.cause("Timestamp in milliseconds", detail);
         }
         let detail = match error {
             VerifyError::TimestampTooOld { age, max_age } => format!(
-                "It is {age} s old; the bridge accepts up to {max_age} s (BIRD_MAX_AGE_SECONDS). Check the sender's \
-                 clock, or whether this is an old replay."
+                "It is {age} s old; the bridge accepts up to {max_age} s ({}). Check the sender's \
+                 clock, or whether this is an old replay.",
+                scheme.stamp.as_ref().map_or("", |stamp| stamp.max_age_setting)
             ),
             VerifyError::TimestampInFuture { ahead, .. } => format!(
                 "It is {ahead} s in the future; the bridge accepts up to {} s ahead. Check the sender's clock.",
@@ -189,33 +202,32 @@ impl Finder<'_> {
             return false;
         }
         let header = scheme.header();
-        let encoding = if expects_hex(scheme) { "hex" } else { "base64" };
-        if expects_hex(scheme) && !received.hex {
+        let encoding = scheme.encoding.name();
+        let expects_hex = scheme.encoding == Encoding::Hex;
+        if expects_hex && !received.hex {
             self.cause(
                 "Base64 where hex was expected",
                 format!("The MAC is right but written in base64; {header} takes hex."),
             );
         }
-        if !expects_hex(scheme) && received.hex {
+        if !expects_hex && received.hex {
             self.cause(
                 "Hex where base64 was expected",
                 format!("The MAC is right but written in hex; {header} takes base64."),
             );
         }
-        if scheme == Scheme::Voice360 && !received.prefixed {
-            self.cause("Missing sha256= prefix", "Voice360 writes sha256=<hex>; the prefix is missing.");
+        if let (Some(prefix), false) = (scheme.prefix, received.prefixed) {
+            let detail = format!("{} writes {prefix}<{encoding}>; the prefix is missing.", scheme.title);
+            self.cause(format!("Missing {prefix} prefix"), detail);
         }
-        if scheme != Scheme::Voice360 && received.prefixed {
-            self.cause(
-                "Extra sha256= prefix",
-                format!("{header} is the bare {encoding}, without Voice360's sha256= prefix."),
-            );
+        if scheme.prefix.is_none() && received.prefixed {
+            self.cause(format!("Extra {PREFIX} prefix"), format!("{header} is the bare {encoding}, without a {PREFIX} prefix."));
         }
         true
     }
 
     /// A MAC over other inputs: a re-serialized body, a secret with
-    /// whitespace, Bird's hex digest or another URL.
+    /// whitespace, a stamped scheme's hex digest or another URL.
     fn altered_inputs(&mut self, received: &Received) {
         let Checked { signed, .. } = *self.checked;
         for (what, body) in variants::bodies(signed.body) {
@@ -228,7 +240,7 @@ impl Finder<'_> {
             }
         }
         self.secret_whitespace(received);
-        self.bird_inputs(received);
+        self.stamp_inputs(received);
     }
 
     fn secret_whitespace(&mut self, received: &Received) {
@@ -247,26 +259,33 @@ impl Finder<'_> {
         }
     }
 
-    /// Bird's body digest written as hex, or another URL signed.
-    fn bird_inputs(&mut self, received: &Received) {
+    /// A stamped scheme's body digest written as hex, or another URL signed.
+    fn stamp_inputs(&mut self, received: &Received) {
         let Checked { scheme, secrets, signed, .. } = *self.checked;
-        let (Scheme::Bird, Some(timestamp), Some(url)) = (scheme, signed.timestamp, signed.url) else { return };
+        let (Some(stamp), Some(timestamp), Some(url)) = (&scheme.stamp, signed.timestamp, signed.url) else { return };
+        let title = scheme.title;
         let hex_digest = format!("{timestamp}\n{url}\n{}", hex::encode(Sha256::digest(signed.body)));
         let by_hex_digest = secrets.iter().any(|secret| {
             self.hashed(hex_digest.len()) && signature::hmac(secret, hex_digest.as_bytes()) == received.mac
         });
         if by_hex_digest {
             self.cause(
-                "Bird's body hash taken as hex",
-                "The signature was made over the SHA-256 of the body written as 64 hex characters. Bird signs its 32 \
-                 raw bytes.",
+                format!("{title}'s body hash taken as hex"),
+                format!(
+                    "The signature was made over the SHA-256 of the body written as 64 hex characters. {title} signs \
+                     its 32 raw bytes."
+                ),
             );
         }
         for (what, other) in variants::urls(url) {
             if self.signed_by_any(received, Signed { url: Some(&other), ..signed }) {
+                let setting = stamp.url_setting;
                 self.cause(
-                    format!("Bird signed another URL: {what}"),
-                    format!("Bird signed {other}. Set BIRD_WEBHOOK_URL to the public URL Bird calls, or fix the subscription's URL."),
+                    format!("{title} signed another URL: {what}"),
+                    format!(
+                        "{title} signed {other}. Set {setting} to the public URL {title} calls, or fix the \
+                         subscription's URL."
+                    ),
                 );
             }
         }
@@ -279,7 +298,7 @@ impl Finder<'_> {
 
     /// Whether `secret` signs `signed` into the MAC received, within the
     /// budget.
-    fn signed_with(&mut self, received: &Received, scheme: Scheme, secret: &[u8], signed: Signed) -> bool {
+    fn signed_with(&mut self, received: &Received, scheme: &Scheme, secret: &[u8], signed: Signed) -> bool {
         self.hashed(signed.body.len()) && signature::mac(scheme, secret, &signed).is_ok_and(|mac| mac == received.mac)
     }
 
@@ -298,8 +317,8 @@ impl Finder<'_> {
 mod tests {
     use super::*;
 
-    /// An hour-long call's transcript (about 1.4 MB) against Voice360's twenty
-    /// secrets: every variant would hash hundreds of megabytes, so the budget
+    /// An hour-long call's transcript (about 1.4 MB) against twenty secrets
+    /// (one per event type): every variant would hash hundreds of megabytes, so the budget
     /// stops them and the cause says so; the default budget still finds the
     /// commonest mistake, tried first, in the same body.
     #[test]
@@ -307,10 +326,11 @@ mod tests {
         let body = format!("{{\"transcript\":\"{}\"}}", "Zoë 🙂 says hello. ".repeat(65_000));
         let secrets: Vec<Vec<u8>> = (0..20).map(|i| format!("whsec-{i}").into_bytes()).collect();
         let with_newline = [body.as_bytes(), b"\n"].concat();
-        let mac = signature::mac(Scheme::Voice360, &secrets[19], &Signed::body(&with_newline)).unwrap();
+        const PREFIXED_HEX: Scheme = Scheme { prefix: Some(PREFIX), header: "x-signature", ..BARE_HEX };
+        let mac = signature::mac(&PREFIXED_HEX, &secrets[19], &Signed::body(&with_newline)).unwrap();
         let received = format!("sha256={}", hex::encode(mac));
         let checked = Checked {
-            scheme: Scheme::Voice360,
+            scheme: &PREFIXED_HEX,
             secrets: &secrets,
             signed: Signed::body(body.as_bytes()),
             received: Some(&received),

@@ -3,9 +3,11 @@
 //! the call being the object of Bird's Calls API. No public voice sample
 //! exists, so a delivery whose call sits at the top level is accepted too.
 
-use super::{label, value_text, Fields, TranslateError, Translation};
+use super::{label, settle, value_text, Description, Fields, Happening, Lookup, Sample, TranslateError, Translation};
 use crate::identity::Who;
 use crate::json::{Node, Object};
+use crate::settings::names;
+use crate::signature::{Encoding, Scheme, Stamp};
 use crate::reamaze::{Channel, Direction, Message, Outgoing, Party};
 use crate::settings::Settings;
 use crate::time;
@@ -25,7 +27,7 @@ pub struct Event {
 }
 
 impl Event {
-    pub(super) fn parse(mut envelope: Object) -> Result<Event, TranslateError> {
+    fn parse(mut envelope: Object) -> Result<Event, TranslateError> {
         let event = Fields::new(&envelope, "").text("event");
         let (call, path) = match envelope.remove("payload") {
             Some(Node::Object(call)) => (call, "payload"),
@@ -56,7 +58,7 @@ impl Event {
         Ok(Event { event, status, direction, call_id, customer, channel, call, path })
     }
 
-    pub(super) fn translate(&self, settings: &Settings) -> Translation {
+    fn messages(&self, settings: &Settings) -> Translation {
         if !settings.bird_post_statuses.contains(&self.status) {
             return Translation::ignored(format!(
                 "Bird status {:?} is not posted (BIRD_POST_STATUSES: {})",
@@ -111,7 +113,7 @@ impl Event {
 impl Event {
     /// The call, for joining a caller's calls: its thread, and the
     /// customer's number.
-    pub(super) fn voice_call(&self) -> (Option<String>, Option<String>) {
+    fn call(&self) -> settle::Call {
         let number =
             self.customer.phone.clone().filter(|p| crate::identity::class(p) == Ok(crate::identity::Class::Number));
         (Some(format!("bird:{}", self.call_id)), number)
@@ -173,5 +175,48 @@ fn join(path: &str, key: &str) -> String {
         key.to_string()
     } else {
         format!("{path}.{key}")
+    }
+}
+
+/// Bird signs `timestamp \n URL \n SHA-256(body)` and writes base64.
+pub static SCHEME: Scheme = Scheme {
+    name: "bird",
+    title: "Bird",
+    header: "messagebird-signature",
+    encoding: Encoding::Base64,
+    prefix: None,
+    stamp: Some(Stamp {
+        header: "messagebird-request-timestamp",
+        url_setting: names::BIRD_WEBHOOK_URL,
+        max_age_setting: names::BIRD_MAX_AGE_SECONDS,
+    }),
+};
+
+pub static DESCRIPTION: Description = Description {
+    name: "bird",
+    title: "Bird",
+    scheme: &SCHEME,
+    secrets: names::BIRD_SIGNING_KEYS,
+    settings: &[names::BIRD_SIGNING_KEYS, names::BIRD_MAX_AGE_SECONDS, names::BIRD_MAX_FUTURE_SECONDS],
+    parse: |object, _| Ok(Box::new(Event::parse(object)?)),
+    samples: &[Sample {
+        key: "bird",
+        label: "Bird call",
+        json: r#"{"service":"channels","event":"voice.inbound","payload":{"id":"5d1a0c3e-1111-4a5b-9c3d-0e8f7a6b5c4d","direction":"incoming","status":"completed","from":"+31612345678","to":"+31201234567","duration":95,"endedAt":"2026-03-02T09:16:42Z"}}"#,
+    }],
+};
+
+impl Happening for Event {
+    /// Bird's event and status.
+    fn name(&self) -> String {
+        format!("{}:{}", self.event, self.status)
+    }
+
+    fn voice_call(&self) -> Option<settle::Call> {
+        Some(self.call())
+    }
+
+    fn translate(&self, settings: &Settings, _: Lookup) -> Result<Translation, TranslateError> {
+        Ok(self.messages(settings))
     }
 }

@@ -8,71 +8,112 @@
 
 pub mod bird;
 mod clean;
+mod fields;
 mod settle;
 pub mod voice360;
 pub mod volubile;
 
 use std::fmt;
+use std::ops::Deref;
 use std::str::FromStr;
 
-use crate::identity::Who;
-use crate::json::{self, JsonError, Node, Object};
+use crate::json::{self, JsonError, Object};
+
+pub(crate) use fields::{value_text, Fields};
 use crate::reamaze::Outgoing;
 use crate::settings::{names, Secret, Settings};
 use crate::signature::Scheme;
 use crate::store::Entry;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Provider {
-    Voice360,
-    Bird,
-    Volubile,
+/// A provider, as data: everything the bridge's layers ask of one. Each
+/// provider's module holds its own `DESCRIPTION`; [`ALL`] lists them, and
+/// the routes, `/healthz`, the contract, the refused-webhook records, the
+/// mistake-finder, the CLI, the npm package and the page all read that
+/// list (the last two through `contract()`), so no other code names one.
+#[derive(Debug)]
+pub struct Description {
+    /// The name in routes (`/webhooks/<name>`), settings' docs, test
+    /// vectors' folders, JS and the CLI.
+    pub name: &'static str,
+    /// The name as people write it.
+    pub title: &'static str,
+    /// How its webhooks are signed.
+    pub scheme: &'static Scheme,
+    /// The setting that holds its webhooks' secrets.
+    pub secrets: &'static str,
+    /// The settings its webhooks depend on, its secrets' first: one that
+    /// cannot be used turns them off.
+    pub settings: &'static [&'static str],
+    /// Reads a payload (the object parsed from `body`) into its event.
+    pub parse: fn(object: Object, body: &[u8]) -> Result<Box<dyn Happening>, TranslateError>,
+    /// Payloads for the debugger's "Generate", each with its label.
+    pub samples: &'static [Sample],
+}
+
+/// A payload a provider sends, to try the bridge with.
+#[derive(Debug)]
+pub struct Sample {
+    /// Names the sample in the page's list (`<provider>` or `<provider>-<what>`).
+    pub key: &'static str,
+    pub label: &'static str,
+    /// The payload's JSON, compact.
+    pub json: &'static str,
+}
+
+/// Every provider, in the order the docs and `/healthz` list them.
+pub static ALL: [Provider; 3] =
+    [Provider(&voice360::DESCRIPTION), Provider(&bird::DESCRIPTION), Provider(&volubile::DESCRIPTION)];
+
+/// A provider: a handle on its [`Description`], compared by name.
+#[derive(Clone, Copy, Debug)]
+pub struct Provider(&'static Description);
+
+impl Deref for Provider {
+    type Target = Description;
+    fn deref(&self) -> &Description {
+        self.0
+    }
+}
+
+impl PartialEq for Provider {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.name == other.0.name
+    }
+}
+
+impl Eq for Provider {}
+
+impl std::hash::Hash for Provider {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.name.hash(state);
+    }
 }
 
 impl Provider {
-    pub const ALL: [Provider; 3] = [Provider::Voice360, Provider::Bird, Provider::Volubile];
+    /// The provider called `name` (without regard to case).
+    pub fn named(name: &str) -> Option<Provider> {
+        ALL.into_iter().find(|p| p.name.eq_ignore_ascii_case(name.trim()))
+    }
 
     pub fn name(self) -> &'static str {
-        match self {
-            Provider::Voice360 => "voice360",
-            Provider::Bird => "bird",
-            Provider::Volubile => "volubile",
-        }
+        self.0.name
     }
 
     /// The provider's name as people write it.
     pub fn title(self) -> &'static str {
-        match self {
-            Provider::Voice360 => "Voice360",
-            Provider::Bird => "Bird",
-            Provider::Volubile => "Volubile",
-        }
+        self.0.title
     }
-}
 
-impl Provider {
     /// How this provider's webhooks are signed: its scheme, the secrets to
     /// try, and the setting that holds them (named when none is set).
-    pub fn auth(self, settings: &Settings) -> (Scheme, &[Secret], &'static str) {
-        match self {
-            Provider::Voice360 => {
-                (Scheme::Voice360, &settings.voice360_webhook_secrets, names::VOICE360_WEBHOOK_SECRETS)
-            }
-            Provider::Bird => (Scheme::Bird, &settings.bird_signing_keys, names::BIRD_SIGNING_KEYS),
-            Provider::Volubile => {
-                (Scheme::Volubile, &settings.volubile_webhook_secrets, names::VOLUBILE_WEBHOOK_SECRETS)
-            }
-        }
+    pub fn auth(self, settings: &Settings) -> (&'static Scheme, &[Secret], &'static str) {
+        (self.0.scheme, settings.secrets(self.0.secrets), self.0.secrets)
     }
 
     /// The settings this provider's webhooks depend on: one that cannot be
     /// used turns them off.
     pub fn settings(self) -> &'static [&'static str] {
-        match self {
-            Provider::Voice360 => &[names::VOICE360_WEBHOOK_SECRETS],
-            Provider::Bird => &[names::BIRD_SIGNING_KEYS, names::BIRD_MAX_AGE_SECONDS, names::BIRD_MAX_FUTURE_SECONDS],
-            Provider::Volubile => &[names::VOLUBILE_WEBHOOK_SECRETS],
-        }
+        self.0.settings
     }
 
     /// Whether this provider's webhooks can be verified.
@@ -90,10 +131,54 @@ impl fmt::Display for Provider {
 impl FromStr for Provider {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Provider::ALL
-            .into_iter()
-            .find(|p| p.name().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| format!("unknown provider {s:?}: expected voice360, bird or volubile"))
+        Provider::named(s).ok_or_else(|| format!("unknown provider {s:?}: expected {}", names_of(ALL.map(|p| p.name).to_vec())))
+    }
+}
+
+/// Every scheme the bridge reads: Re:amaze's, then each provider's.
+pub fn schemes() -> impl Iterator<Item = &'static Scheme> {
+    std::iter::once(&crate::reamaze::SCHEME).chain(ALL.iter().map(|p| p.0.scheme))
+}
+
+/// The scheme called `name` (without regard to case).
+pub fn scheme_named(name: &str) -> Result<&'static Scheme, String> {
+    schemes().find(|scheme| scheme.name.eq_ignore_ascii_case(name.trim())).ok_or_else(|| {
+        let known: Vec<&str> = schemes().map(|scheme| scheme.name).collect();
+        format!("unknown scheme {name:?}: expected {}", names_of(known))
+    })
+}
+
+impl FromStr for &'static Scheme {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        scheme_named(s)
+    }
+}
+
+/// The settings that hold `scheme`'s secrets: Re:amaze's two channels', or
+/// its provider's.
+pub fn secret_settings(scheme: &Scheme) -> &'static [&'static str] {
+    if *scheme == crate::reamaze::SCHEME {
+        return &[names::REAMAZE_VOICE_SECRET, names::REAMAZE_SMS_SECRET];
+    }
+    ALL.iter().find(|p| p.scheme == scheme).map_or(&[], |p| &p.settings[..1])
+}
+
+/// The secrets tried for a request signed with `scheme`: a staff reply's
+/// (Re:amaze's SMS channel), or its provider's.
+pub fn secrets_for<'a>(settings: &'a Settings, scheme: &Scheme) -> &'a [Secret] {
+    match secret_settings(scheme) {
+        [one] => settings.secrets(one),
+        _ => settings.secrets(names::REAMAZE_SMS_SECRET),
+    }
+}
+
+/// `a, b or c`.
+fn names_of(names: Vec<&str>) -> String {
+    match names.split_last() {
+        Some((last, [])) => last.to_string(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
     }
 }
 
@@ -178,12 +263,30 @@ impl Translation {
     }
 }
 
+/// What a provider's parsed event answers: each provider's module
+/// implements it for its own event type.
+pub trait Happening: fmt::Debug {
+    /// The event's name for responses and logs.
+    fn name(&self) -> String;
+
+    /// The store keys its translation consults, besides those of joining a
+    /// caller's calls.
+    fn reads(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// The voice call the event is of, for joining a caller's calls
+    /// (`VOICE_THREAD_MINUTES`); `None` for SMS and contacts.
+    fn voice_call(&self) -> Option<settle::Call>;
+
+    fn translate(&self, settings: &Settings, lookup: Lookup) -> Result<Translation, TranslateError>;
+}
+
 /// A parsed provider event.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Event {
-    Voice360(voice360::Event),
-    Bird(bird::Event),
-    Volubile(volubile::Call),
+#[derive(Debug)]
+pub struct Event {
+    provider: Provider,
+    happening: Box<dyn Happening>,
 }
 
 /// Read access to the store values an event asked for.
@@ -194,235 +297,34 @@ impl Event {
     /// `MAX_JSON_DEPTH`.
     pub fn parse(provider: Provider, body: &[u8], max_json_depth: u32) -> Result<Event, TranslateError> {
         let object = json::parse_object(body, max_json_depth).map_err(TranslateError::NotJson)?;
-        Ok(match provider {
-            Provider::Voice360 => Event::Voice360(voice360::Event::parse(object, body)?),
-            Provider::Bird => Event::Bird(bird::Event::parse(object)?),
-            Provider::Volubile => Event::Volubile(volubile::Call::parse(object)?),
-        })
+        Ok(Event { provider, happening: (provider.parse)(object, body)? })
     }
 
     pub fn provider(&self) -> Provider {
-        match self {
-            Event::Voice360(_) => Provider::Voice360,
-            Event::Bird(_) => Provider::Bird,
-            Event::Volubile(_) => Provider::Volubile,
-        }
+        self.provider
     }
 
-    /// The event's name for responses and logs (Voice360's `event_name`,
-    /// Bird's event and status, Volubile's status).
+    /// The event's name for responses and logs.
     pub fn name(&self) -> String {
-        match self {
-            Event::Voice360(e) => e.name.clone(),
-            Event::Bird(e) => format!("{}:{}", e.event, e.status),
-            Event::Volubile(c) => c.status.clone(),
-        }
+        self.happening.name()
     }
 
     /// The store keys `translate` will consult.
     pub fn reads(&self, settings: &Settings) -> Vec<String> {
-        let mut reads = match self {
-            Event::Voice360(e) => e.reads(),
-            Event::Bird(_) | Event::Volubile(_) => Vec::new(),
-        };
+        let mut reads = self.happening.reads();
         if settings.voice_thread_minutes > 0 {
-            reads.extend(settle::reads(self.provider().name(), self.voice_call()));
+            reads.extend(settle::reads(self.provider.name(), self.happening.voice_call()));
         }
         reads
     }
 
-    /// The voice call the event is of, for joining a caller's calls
-    /// (`VOICE_THREAD_MINUTES`); `None` for SMS and contacts.
-    fn voice_call(&self) -> Option<settle::Call> {
-        match self {
-            Event::Voice360(e) => e.voice_call(),
-            Event::Bird(e) => Some(e.voice_call()),
-            Event::Volubile(c) => Some(c.voice_call()),
-        }
-    }
-
     pub fn translate(&self, settings: &Settings, lookup: Lookup) -> Result<Translation, TranslateError> {
-        let mut translation = match self {
-            Event::Voice360(e) => e.translate(settings, lookup)?,
-            Event::Bird(e) => e.translate(settings),
-            Event::Volubile(c) => c.translate(settings),
-        };
+        let mut translation = self.happening.translate(settings, lookup)?;
         if let Outcome::Messages(messages) = &mut translation.outcome {
             messages.iter_mut().for_each(|outgoing| clean::clean(&mut outgoing.message, settings));
-            settle::settle(self.provider().name(), messages, &mut translation.remember, settings, lookup);
+            settle::settle(self.provider.name(), messages, &mut translation.remember, settings, lookup);
         }
         Ok(translation)
-    }
-}
-
-/// A JSON object seen through lenient, typed accessors that know their own
-/// path, so a missing field is named as `metadata.caller_id_number`.
-#[derive(Clone, Copy)]
-pub(crate) struct Fields<'a> {
-    object: &'a Object,
-    path: &'a str,
-}
-
-impl<'a> Fields<'a> {
-    pub fn new(object: &'a Object, path: &'a str) -> Self {
-        Fields { object, path }
-    }
-
-    fn field_path(&self, key: &str) -> String {
-        if self.path.is_empty() {
-            key.to_string()
-        } else {
-            format!("{}.{key}", self.path)
-        }
-    }
-
-    pub fn value(&self, key: &str) -> Option<&'a Node> {
-        self.object.get(key)
-    }
-
-    /// Text, trimmed and non-empty; numbers count as text (ids and phone
-    /// numbers are sometimes sent as numbers).
-    pub fn text(&self, key: &str) -> Option<String> {
-        value_text(self.object.get(key)?)
-    }
-
-    /// The first of `keys` that holds text (for fields spelt two ways).
-    pub fn text_of(&self, keys: &[&str]) -> Option<String> {
-        keys.iter().find_map(|k| self.text(k))
-    }
-
-    /// Text that must be there, trimmed, borrowed rather than copied (for
-    /// texts of megabytes).
-    pub fn need_str(&self, key: &str) -> Result<&'a str, TranslateError> {
-        let text = self.object.get(key).and_then(Node::as_str).map(str::trim).filter(|text| !text.is_empty());
-        text.ok_or_else(|| TranslateError::Missing(self.field_path(key)))
-    }
-
-    pub fn need_text(&self, key: &str) -> Result<String, TranslateError> {
-        self.text(key).ok_or_else(|| TranslateError::Missing(self.field_path(key)))
-    }
-
-    /// A number, or a string holding one. Absent or null is `None`; anything
-    /// else is an error naming the field.
-    pub fn number(&self, key: &str) -> Result<Option<f64>, TranslateError> {
-        let invalid = || TranslateError::Invalid { field: self.field_path(key), expected: "a number" };
-        match self.object.get(key) {
-            None | Some(Node::Null) => Ok(None),
-            Some(Node::Number(n)) => n.as_f64().map(Some).ok_or_else(invalid),
-            Some(Node::String(s)) if s.trim().is_empty() => Ok(None),
-            Some(Node::String(s)) => number_in_text(s).map(Some).ok_or_else(invalid),
-            Some(_) => Err(invalid()),
-        }
-    }
-
-    /// The party at the first of `keys` that holds text (of a list, its
-    /// first), classified (`identity::Who`); none is withheld. Junk is
-    /// refused, naming the field.
-    pub fn who_of(&self, keys: &[&str]) -> Result<Who, TranslateError> {
-        let first = |key: &str| match self.object.get(key)? {
-            Node::Array(items) => items.iter().find_map(value_text),
-            other => value_text(other),
-        };
-        match keys.iter().find_map(|&k| Some((k, first(k)?))) {
-            Some((key, text)) => self.classify(key, text),
-            None => Ok(Who::Withheld),
-        }
-    }
-
-    pub fn who(&self, key: &str) -> Result<Who, TranslateError> {
-        self.who_of(&[key])
-    }
-
-    /// Each party of a list (Voice360's `to_number`), or of one.
-    pub fn whos(&self, key: &str) -> Result<Vec<Who>, TranslateError> {
-        self.texts(key).into_iter().map(|text| self.classify(key, text)).collect()
-    }
-
-    /// The channel's own number at the first of `keys`: `None` where it is
-    /// absent or withheld (the deployment's setting stands in).
-    pub fn channel_phone(&self, keys: &[&str]) -> Result<Option<String>, TranslateError> {
-        Ok(match self.who_of(keys)? {
-            Who::Withheld => None,
-            who => Some(who.into_phone()),
-        })
-    }
-
-    /// Refuses junk at `key` (text or a list of texts), building nothing.
-    pub(crate) fn check_party(&self, key: &str) -> Result<(), TranslateError> {
-        let junk = |expected| TranslateError::Invalid { field: self.field_path(key), expected };
-        let check = |node: &Node| match node {
-            Node::String(text) => crate::identity::class(text.trim()).map(drop).map_err(junk),
-            _ => value_text(node).map_or(Ok(()), |text| crate::identity::class(&text).map(drop).map_err(junk)),
-        };
-        match self.object.get(key) {
-            Some(Node::Array(items)) => items.iter().try_for_each(check),
-            Some(node) => check(node),
-            None => Ok(()),
-        }
-    }
-
-    /// `text` (trimmed, as `value_text` gives it) classified; junk refused.
-    pub(crate) fn classify(&self, key: &str, text: String) -> Result<Who, TranslateError> {
-        Who::of(text).map_err(|expected| TranslateError::Invalid { field: self.field_path(key), expected })
-    }
-
-    /// A length of time in seconds, at most a month: anything longer is no
-    /// call's length, and would read as nonsense in a message. A negative
-    /// number (some systems' "unknown") is as good as absent.
-    pub fn seconds(&self, key: &str) -> Result<Option<f64>, TranslateError> {
-        const MONTH: f64 = 31.0 * 86_400.0;
-        match self.number(key)? {
-            Some(s) if s > MONTH => {
-                Err(TranslateError::Invalid { field: self.field_path(key), expected: "seconds, at most a month" })
-            }
-            Some(s) if s < 0.0 => Ok(None),
-            seconds => Ok(seconds),
-        }
-    }
-
-    /// Text or a list of texts, as a list.
-    pub fn texts(&self, key: &str) -> Vec<String> {
-        match self.object.get(key) {
-            Some(Node::Array(items)) => items.iter().filter_map(value_text).collect(),
-            Some(other) => value_text(other).into_iter().collect(),
-            None => Vec::new(),
-        }
-    }
-
-    pub fn bool(&self, key: &str) -> Option<bool> {
-        match self.object.get(key)? {
-            Node::Bool(b) => Some(*b),
-            Node::String(s) => s.trim().parse().ok(),
-            _ => None,
-        }
-    }
-
-    pub fn object(&self, key: &str) -> Option<&'a Object> {
-        self.object.get(key)?.as_object()
-    }
-}
-
-/// A number sent as text (`"1704067200"`, `" 35.5 "`, `"+12"`), read as
-/// serde_json reads the payload's own numbers: JSON's number syntax, after
-/// an optional `+`. Not with `str::parse::<f64>`, whose exact reader brings
-/// a table of powers of five into the wasm builds (its weight against the
-/// npm package's budget is in BENCHMARKS.md); it would also take
-/// `.5`, `5.` and `007`, which no JSON writer makes.
-fn number_in_text(text: &str) -> Option<f64> {
-    let text = text.trim();
-    let json = match text.strip_prefix('+') {
-        Some(signed) if signed.starts_with(['+', '-']) => return None,
-        Some(unsigned) => unsigned,
-        None => text,
-    };
-    json::parse(json.as_bytes(), 1).ok()?.as_f64().filter(|n| n.is_finite())
-}
-
-pub(crate) fn value_text(value: &Node) -> Option<String> {
-    match value {
-        Node::String(s) => Some(s.trim().to_string()).filter(|s| !s.is_empty()),
-        Node::Number(n) => Some(n.to_string()),
-        _ => None,
     }
 }
 
@@ -538,19 +440,7 @@ impl Preview {
 
 #[cfg(test)]
 mod tests {
-    use super::{number_in_text, shorten};
-
-    #[test]
-    fn numbers_in_text_are_json_numbers() {
-        for (text, number) in
-            [("1704067200", 1_704_067_200.0), (" 35.5 ", 35.5), ("+12", 12.0), ("-3", -3.0), ("1e3", 1e3)]
-        {
-            assert_eq!(number_in_text(text), Some(number), "{text}");
-        }
-        for bad in ["", "abc", "1,5", "12s", "inf", "NaN", "1e400", "+-1", "++1", "0x10", "1 2"] {
-            assert_eq!(number_in_text(bad), None, "{bad}");
-        }
-    }
+    use super::shorten;
 
     #[test]
     fn long_text_is_shortened_with_a_note() {

@@ -2,9 +2,11 @@
 //! object. Its docs spell some fields two ways (`extractorData` /
 //! `extractedData`, `classifierData` / `classificationData`); both are read.
 
-use super::{push_line, value_text, Fields, TranslateError, Translation};
+use super::{push_line, settle, value_text, Description, Fields, Happening, Lookup, Sample, TranslateError, Translation};
 use crate::identity::Who;
 use crate::json::{Node, Object};
+use crate::settings::names;
+use crate::signature::{Encoding, Scheme};
 use crate::reamaze::{Channel, Direction, Message, Outgoing, Party};
 use crate::settings::Settings;
 use crate::time;
@@ -21,7 +23,7 @@ pub struct Call {
 }
 
 impl Call {
-    pub(super) fn parse(object: Object) -> Result<Call, TranslateError> {
+    fn parse(object: Object) -> Result<Call, TranslateError> {
         let fields = Fields::new(&object, "");
         let id = fields.need_text("id")?;
         let status = fields.need_text("status")?.to_ascii_uppercase();
@@ -37,7 +39,7 @@ impl Call {
         Ok(Call { id, status, direction, customer, object })
     }
 
-    pub(super) fn translate(&self, settings: &Settings) -> Translation {
+    fn messages(&self, settings: &Settings) -> Translation {
         let fields = Fields::new(&self.object, "");
         let duration = fields.seconds("duration").ok().flatten().filter(|d| *d > 0.0);
         let after = |verb: &str| match duration {
@@ -98,7 +100,7 @@ impl Call {
 
     /// The call, for joining a caller's calls: its thread, and the
     /// customer's number.
-    pub(super) fn voice_call(&self) -> (Option<String>, Option<String>) {
+    fn call(&self) -> settle::Call {
         (Some(format!("volubile:{}", self.id)), self.customer.number().map(String::from))
     }
 
@@ -172,5 +174,38 @@ fn flat_text(value: &Node) -> Option<String> {
         }
         Node::Bool(b) => Some(if *b { "yes" } else { "no" }.to_string()),
         other => value_text(other),
+    }
+}
+
+/// Volubile writes the body's HMAC as bare hex.
+pub static SCHEME: Scheme =
+    Scheme { name: "volubile", title: "Volubile", header: "X-Webhook-Signature", encoding: Encoding::Hex, prefix: None, stamp: None };
+
+pub static DESCRIPTION: Description = Description {
+    name: "volubile",
+    title: "Volubile",
+    scheme: &SCHEME,
+    secrets: names::VOLUBILE_WEBHOOK_SECRETS,
+    settings: &[names::VOLUBILE_WEBHOOK_SECRETS],
+    parse: |object, _| Ok(Box::new(Call::parse(object)?)),
+    samples: &[Sample {
+        key: "volubile",
+        label: "Volubile call",
+        json: r#"{"id":"3c90c3cc-0d44-4b50-8888-8dd25736052a","phone":"+33612345678","type":"INBOUND","duration":360,"status":"COMPLETED","summary":"Discussed project requirements and next steps.","classifierData":{"Sentiment":"Positive"},"endTime":"2024-07-30T14:41:00Z"}"#,
+    }],
+};
+
+impl Happening for Call {
+    /// The call's status.
+    fn name(&self) -> String {
+        self.status.clone()
+    }
+
+    fn voice_call(&self) -> Option<settle::Call> {
+        Some(self.call())
+    }
+
+    fn translate(&self, settings: &Settings, _: Lookup) -> Result<Translation, TranslateError> {
+        Ok(self.messages(settings))
     }
 }

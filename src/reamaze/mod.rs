@@ -7,8 +7,20 @@ mod staff_reply;
 use serde::Serialize;
 
 use crate::json::{required, JsonError, Object};
+use crate::signature::{Encoding, Scheme};
 
 pub use staff_reply::{reply_to_sms, same_number, split_sms, ReplyError, SmsPart, StaffReply};
+
+/// How Re:amaze signs the staff replies it sends, and how the bridge signs
+/// what it posts: base64 of the HMAC of the body.
+pub static SCHEME: Scheme = Scheme {
+    name: "reamaze",
+    title: "Re:amaze",
+    header: "X-Reamaze-Hmac-SHA256",
+    encoding: Encoding::Base64,
+    prefix: None,
+    stamp: None,
+};
 
 /// The longest SMS part sent, in UTF-16 code units. Voice360 documents "max
 /// 160 chars" without saying how it counts; 160 UTF-16 units is within 160

@@ -71,14 +71,3 @@ pub const ALL: [&str; 34] = [
     ALERT_REJECTED_THRESHOLD,
     VOICE_THREAD_MINUTES,
 ];
-
-/// The settings that hold a scheme's secrets.
-pub fn secrets_of(scheme: crate::signature::Scheme) -> &'static [&'static str] {
-    use crate::signature::Scheme;
-    match scheme {
-        Scheme::Reamaze => &[REAMAZE_VOICE_SECRET, REAMAZE_SMS_SECRET],
-        Scheme::Voice360 => &[VOICE360_WEBHOOK_SECRETS],
-        Scheme::Bird => &[BIRD_SIGNING_KEYS],
-        Scheme::Volubile => &[VOLUBILE_WEBHOOK_SECRETS],
-    }
-}

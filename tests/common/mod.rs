@@ -2,12 +2,12 @@
 
 use reamaze_bridge::bridge::{Bridge, Step};
 use reamaze_bridge::http::{Headers, Request};
-use reamaze_bridge::signature::{self, Scheme, Signed};
+use reamaze_bridge::signature::{self, Signed};
 
 /// The first step of an exchange for a Voice360 webhook with `body`, signed with `secret` as
 /// Voice360 signs it.
 pub fn voice360_exchange(bridge: &Bridge, body: &[u8], secret: &[u8], now: i64) -> Step {
-    let sig = signature::sign(Scheme::Voice360, secret, &Signed::body(body)).unwrap();
+    let sig = signature::sign(&reamaze_bridge::providers::voice360::SCHEME, secret, &Signed::body(body)).unwrap();
     let headers: Headers = [("x-voice360-signature", sig)].into_iter().collect();
     let request = Request {
         method: "POST",

@@ -96,11 +96,8 @@ function renderHeld(answer) {
 
 /** The debugger, at this bridge's GET /, with what was received filled in. */
 function debuggerLink(record) {
-  const header = (name) => record.headers.find(([n]) => n.toLowerCase() === name.toLowerCase())?.[1];
-  const signatureHeader = record.headers.find(([n]) => n.toLowerCase() !== 'messagebird-request-timestamp');
-  const fields = { scheme: record.scheme ?? '', body: record.body, signature: signatureHeader?.[1] ?? '', url: record.url };
-  const timestamp = header('messagebird-request-timestamp');
-  if (timestamp) fields.timestamp = timestamp;
+  const fields = { scheme: record.scheme ?? '', body: record.body, signature: record.signature ?? '', url: record.url };
+  if (record.timestamp) fields.timestamp = record.timestamp;
   const link = element('a', 'Open in the debugger');
   link.href = `/#${new URLSearchParams(fields)}`;
   link.target = '_blank';

@@ -7,9 +7,11 @@ import { SIGNATURE_HEADERS, contract, diagnose, init, replyToSms, sign, translat
 
 const $ = (id) => document.getElementById(id);
 const encoder = new TextEncoder();
-// The routes' paths and Bird's window, from the core once it is loaded.
+// The schemes, the providers and the routes' paths, from the core once it
+// is loaded: the page keeps no list of its own.
 const routeOf = (scheme) => contract().webhookPaths[scheme];
-const birdWindow = () => contract().birdWindow;
+const schemeOf = (name) => contract().schemes.find((s) => s.name === name);
+const stamped = (name) => Boolean(schemeOf(name)?.timestampHeader);
 
 // ---- encodings ---------------------------------------------------------
 
@@ -27,7 +29,6 @@ function fromBase64(text) {
     return null;
   }
 }
-const expectsHex = (scheme) => scheme === 'voice360' || scheme === 'volubile';
 
 async function sha256Hex(text) {
   const digest = await crypto.subtle.digest('SHA-256', encoder.encode(text));
@@ -47,13 +48,14 @@ function readReceived(value) {
 }
 
 /** The MAC bytes a scheme's signature header value holds. */
-function macOf(scheme, header) {
-  if (scheme === 'voice360') return fromHex(header.slice('sha256='.length));
-  return expectsHex(scheme) ? fromHex(header) : fromBase64(header);
+function macOf(name, header) {
+  const { encoding, prefix } = schemeOf(name);
+  const text = prefix ? header.slice(prefix.length) : header;
+  return encoding === 'hex' ? fromHex(text) : fromBase64(text);
 }
 
 function signatureFor(state, { secret = state.secrets[0], body = state.body, timestamp = state.timestamp, url = state.url } = {}) {
-  if (state.scheme === 'bird' && (!timestamp || !url)) return null;
+  if (stamped(state.scheme) && (!timestamp || !url)) return null;
   try {
     return sign({ scheme: state.scheme, secret, body, timestamp, url });
   } catch {
@@ -78,7 +80,7 @@ function analyse(state) {
     out.verdict = { tone: 'bad', text: `No signature: the request needs a ${SIGNATURE_HEADERS[scheme]} header.`, detail: 'The bridge answers 401 missing_signature.' };
     return out;
   }
-  const { maxAgeSeconds, maxFutureSeconds } = birdWindow();
+  const { maxAgeSeconds, maxFutureSeconds } = schemeOf(scheme).window ?? {};
   const result = diagnose({ ...state, signature: received, maxAgeSeconds, maxFutureSeconds });
   out.causes = result.causes;
   out.verdict = result.ok
@@ -123,7 +125,7 @@ function visibleBytes(text) {
 
 async function signedBytesHtml(state) {
   const size = encoder.encode(state.body).length;
-  if (state.scheme !== 'bird') return `${visibleBytes(state.body) || '<em>(empty body)</em>'}\n\n<span class="hint">${size} bytes</span>`;
+  if (!stamped(state.scheme)) return `${visibleBytes(state.body) || '<em>(empty body)</em>'}\n\n<span class="hint">${size} bytes</span>`;
   const digest = await sha256Hex(state.body);
   return `${visibleBytes(state.timestamp || '?')}${mark('LF')}\n${visibleBytes(state.url || '?')}${mark('LF')}\n<span class="digest">[SHA-256 of the ${size}-byte body, as 32 raw bytes: ${digest}]</span>`;
 }
@@ -136,7 +138,7 @@ function preview(state) {
         channel = JSON.parse(state.body)?.to?.phone;
       } catch {}
       const parts = replyToSms(state.body, { SMS_CHANNEL_NUMBER: channel ?? '' });
-      return `Voice360 send-SMS requests (taking ${channel} as the channel's number):\n${JSON.stringify(parts, null, 2)}`;
+      return `Send-SMS requests (taking ${channel} as the channel's number):\n${JSON.stringify(parts, null, 2)}`;
     }
     const t = translate(state.scheme, state.body);
     if (t.ignored) return `${t.event}: acknowledged, nothing posted: ${t.ignored}`;
@@ -165,13 +167,14 @@ function ansiQuote(s) {
 function curlCommand(state) {
   if (!state.secrets.length) return 'Add a secret to sign the replay.';
   if (!state.url) return 'Add the request URL.';
-  const timestamp = state.scheme === 'bird' ? String(state.now) : undefined;
+  const { title, timestampHeader } = schemeOf(state.scheme);
+  const timestamp = timestampHeader ? String(state.now) : undefined;
   const signature = signatureFor(state, { timestamp });
   if (!signature) return 'Cannot sign with these inputs.';
   const lines = [`curl -sS -X POST ${shellQuote(state.url)}`, `-H ${shellQuote('Content-Type: application/json')}`, `-H ${shellQuote(`${SIGNATURE_HEADERS[state.scheme]}: ${signature}`)}`];
-  if (timestamp) lines.push(`-H ${shellQuote(`messagebird-request-timestamp: ${timestamp}`)}`);
+  if (timestamp) lines.push(`-H ${shellQuote(`${timestampHeader}: ${timestamp}`)}`);
   lines.push(`--data-binary ${ansiQuote(state.body)}`);
-  return `${lines.join(' \\\n  ')}${timestamp ? '\n# Bird: signed for now; run it within the next minutes.' : ''}`;
+  return `${lines.join(' \\\n  ')}${timestamp ? `\n# ${title}: signed for now; run it within the next minutes.` : ''}`;
 }
 
 function readState() {
@@ -217,14 +220,23 @@ async function render() {
 
 // ---- samples --------------------------------------------------------------
 
-const SAMPLES = {
-  voice360: { event_name: 'INCOMING_EXTERNAL_CALL', account_id: '12345', timestamp: 1704067200, metadata: { caller_id_number: '+15551234567', caller_id_name: 'John Doe', dnis: '+15559876543', uniqueid: '1704067200.12345' } },
-  // How a withheld caller reads: posted, with an identity of the call's own.
-  'voice360-withheld': { event_name: 'INCOMING_EXTERNAL_CALL', account_id: '12345', timestamp: 1704067200, metadata: { caller_id_number: 'anonymous', dnis: '+15559876543', uniqueid: '1704067260.12346' } },
-  bird: { service: 'channels', event: 'voice.inbound', payload: { id: '5d1a0c3e-1111-4a5b-9c3d-0e8f7a6b5c4d', direction: 'incoming', status: 'completed', from: '+31612345678', to: '+31201234567', duration: 95, endedAt: '2026-03-02T09:16:42Z' } },
-  volubile: { id: '3c90c3cc-0d44-4b50-8888-8dd25736052a', phone: '+33612345678', type: 'INBOUND', duration: 360, status: 'COMPLETED', summary: 'Discussed project requirements and next steps.', classifierData: { Sentiment: 'Positive' }, endTime: '2024-07-30T14:41:00Z' },
-  reamaze: { to: { name: 'Support', phone: '+16501234567' }, from: { name: 'Customer name', phone: '+15105559999' }, body: 'Thanks! Your order ships today.', attachments: [], created_at: '2019-08-06T23:21:15+0000', thread_id: 'sms-conversation-id-123' },
-};
+// Each provider's samples come from the core; a staff reply is Re:amaze's.
+const STAFF_REPLY = { to: { name: 'Support', phone: '+16501234567' }, from: { name: 'Customer name', phone: '+15105559999' }, body: 'Thanks! Your order ships today.', attachments: [], created_at: '2019-08-06T23:21:15+0000', thread_id: 'sms-conversation-id-123' };
+
+/** Every sample by key, with the scheme that signs it. */
+function samples() {
+  const all = contract().providers.flatMap((p) => p.samples.map((s) => ({ ...s, scheme: p.scheme })));
+  return [...all, { key: 'reamaze', label: 'Re:amaze staff reply', json: JSON.stringify(STAFF_REPLY), scheme: 'reamaze' }];
+}
+
+/** The two lists, from the core's schemes and samples. */
+function fillLists() {
+  const option = (value, label) => Object.assign(document.createElement('option'), { value, textContent: label });
+  const providerSchemes = contract().schemes.filter((s) => s.name !== 'reamaze');
+  const reamaze = contract().schemes.filter((s) => s.name === 'reamaze');
+  $('scheme').replaceChildren(...[...providerSchemes, ...reamaze].map((s) => option(s.name, `${s.title} (${s.header})`)));
+  $('generate-provider').replaceChildren(...samples().map((s) => option(s.key, s.label)));
+}
 
 function defaultUrl(scheme) {
   const base = /^https?:$/.test(location.protocol) ? location.origin : 'https://your-bridge.example.com';
@@ -232,15 +244,12 @@ function defaultUrl(scheme) {
 }
 
 function generate() {
-  const sample = $('generate-provider').value;
-  const [scheme] = sample.split('-');
+  const sample = samples().find((s) => s.key === $('generate-provider').value);
+  const { scheme } = sample;
   $('scheme').value = scheme;
   $('crlf').checked = false;
-  $('body').value = JSON.stringify(SAMPLES[sample]);
-  if (!$('secret').value.trim()) {
-    const random = crypto.getRandomValues(new Uint8Array(16));
-    $('secret').value = `${scheme === 'voice360' ? 'whsec_' : ''}${toHex(random)}`;
-  }
+  $('body').value = sample.json;
+  if (!$('secret').value.trim()) $('secret').value = toHex(crypto.getRandomValues(new Uint8Array(16)));
   // Keep the bridge the user pointed at; switch to this provider's route.
   let origin = null;
   try {
@@ -248,15 +257,16 @@ function generate() {
   } catch {}
   $('url').value = origin && origin !== 'null' ? `${origin}${routeOf(scheme)}` : defaultUrl(scheme);
   const state = readState();
-  $('timestamp').value = scheme === 'bird' ? String(state.now) : '';
+  $('timestamp').value = stamped(scheme) ? String(state.now) : '';
   $('signature').value = signatureFor({ ...readState() }) ?? '';
   schemeChanged();
 }
 
 function schemeChanged() {
-  const scheme = $('scheme').value;
-  $('bird-fields').hidden = scheme !== 'bird';
-  $('signature-hint').textContent = `The value of ${SIGNATURE_HEADERS[scheme]}.`;
+  const { header, timestampHeader } = schemeOf($('scheme').value);
+  $('stamp-fields').hidden = !timestampHeader;
+  $('timestamp-hint').textContent = timestampHeader ?? '';
+  $('signature-hint').textContent = `The value of ${header}.`;
   render();
 }
 
@@ -268,13 +278,14 @@ function schemeChanged() {
 function fillFromFragment() {
   const given = new URLSearchParams(location.hash.slice(1));
   if (!given.has('body')) return false;
-  if (given.get('scheme') in SAMPLES) $('scheme').value = given.get('scheme');
+  if (schemeOf(given.get('scheme'))) $('scheme').value = given.get('scheme');
   for (const id of ['body', 'signature', 'timestamp', 'url']) $(id).value = given.get(id) ?? '';
   return true;
 }
 
 async function main() {
   await init(wasm);
+  fillLists();
   $('url').value = defaultUrl($('scheme').value);
   fillFromFragment();
   $('scheme').addEventListener('change', schemeChanged);

@@ -9,11 +9,12 @@ mod held;
 mod sms;
 mod transcript;
 
-use super::{Fields, Lookup, Outcome, TranslateError, Translation};
+use super::{settle, Description, Fields, Happening, Lookup, Outcome, Sample, TranslateError, Translation};
 use crate::identity::Who;
 use crate::json::{self, Node, Object};
 use crate::reamaze::{Direction, Party};
-use crate::settings::Settings;
+use crate::settings::{names, Settings};
+use crate::signature::{Encoding, Scheme};
 use crate::store::keys;
 use crate::time;
 
@@ -183,7 +184,7 @@ impl CallMemory {
 }
 
 impl Event {
-    pub(super) fn parse(mut envelope: Object, body: &[u8]) -> Result<Event, TranslateError> {
+    fn parse(mut envelope: Object, body: &[u8]) -> Result<Event, TranslateError> {
         let top = Fields::new(&envelope, "");
         let name = top.need_text("event_name")?;
         let timestamp = top.number("timestamp")?.ok_or_else(|| TranslateError::Missing("timestamp".into()))?;
@@ -229,7 +230,7 @@ impl Event {
         self.meta().text("uniqueid").map(|id| keys::call(PROVIDER, &id))
     }
 
-    pub(super) fn reads(&self) -> Vec<String> {
+    fn keys_read(&self) -> Vec<String> {
         let mut reads = match self.kind {
             Kind::SmsSent => self.sms_sent_echo_keys(),
             _ => self.call_key().into_iter().chain(self.held_key()).collect(),
@@ -241,7 +242,7 @@ impl Event {
     /// The voice call this event is of, for joining a caller's calls: its
     /// own thread, if it has a call id, and the customer's number, if the
     /// event names it.
-    pub(super) fn voice_call(&self) -> Option<(Option<String>, Option<String>)> {
+    fn call(&self) -> Option<settle::Call> {
         let meta = self.meta();
         let number = match self.kind {
             Kind::SmsReceived | Kind::SmsSent | Kind::SmsDelivered | Kind::Unknown => return None,
@@ -272,7 +273,7 @@ impl Event {
         self.recipients().iter().map(|to| keys::echo(&from, &to.phone(), &body)).collect()
     }
 
-    pub(super) fn translate(&self, settings: &Settings, lookup: Lookup) -> Result<Translation, TranslateError> {
+    fn translation(&self, settings: &Settings, lookup: Lookup) -> Result<Translation, TranslateError> {
         let mut translation = self.messages(settings, lookup)?;
         self.name_customers(&mut translation, lookup);
         let mut translation = self.unless_quiet(translation, settings);
@@ -391,6 +392,57 @@ fn capitalize(text: &str) -> String {
         first.make_ascii_uppercase();
     }
     text
+}
+
+/// Voice360 writes `sha256=` and the body's HMAC in hex.
+pub static SCHEME: Scheme = Scheme {
+    name: "voice360",
+    title: "Voice360",
+    header: "X-Voice360-Signature",
+    encoding: Encoding::Hex,
+    prefix: Some("sha256="),
+    stamp: None,
+};
+
+pub static DESCRIPTION: Description = Description {
+    name: PROVIDER,
+    title: "Voice360",
+    scheme: &SCHEME,
+    secrets: names::VOICE360_WEBHOOK_SECRETS,
+    settings: &[names::VOICE360_WEBHOOK_SECRETS],
+    parse: |object, body| Ok(Box::new(Event::parse(object, body)?)),
+    samples: &[
+        Sample {
+            key: "voice360",
+            label: "Voice360 call",
+            json: r#"{"event_name":"INCOMING_EXTERNAL_CALL","account_id":"12345","timestamp":1704067200,"metadata":{"caller_id_number":"+15551234567","caller_id_name":"John Doe","dnis":"+15559876543","uniqueid":"1704067200.12345"}}"#,
+        },
+        // How a withheld caller reads: posted, with an identity of the call's own.
+        Sample {
+            key: "voice360-withheld",
+            label: "Voice360 call from a withheld number",
+            json: r#"{"event_name":"INCOMING_EXTERNAL_CALL","account_id":"12345","timestamp":1704067200,"metadata":{"caller_id_number":"anonymous","dnis":"+15559876543","uniqueid":"1704067260.12346"}}"#,
+        },
+    ],
+};
+
+impl Happening for Event {
+    /// Voice360's `event_name`.
+    fn name(&self) -> String {
+        self.name.clone()
+    }
+
+    fn reads(&self) -> Vec<String> {
+        self.keys_read()
+    }
+
+    fn voice_call(&self) -> Option<settle::Call> {
+        self.call()
+    }
+
+    fn translate(&self, settings: &Settings, lookup: Lookup) -> Result<Translation, TranslateError> {
+        self.translation(settings, lookup)
+    }
 }
 
 #[cfg(test)]
