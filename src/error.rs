@@ -66,7 +66,7 @@ pub enum Error {
     InProgress,
     /// Re:amaze did not take a webhook's messages.
     Reamaze(Upstream),
-    /// Voice360 did not send part `part` (from 0) of a staff reply.
+    /// The SMS provider did not send part `part` (from 0) of a staff reply.
     SmsNotSent {
         part: usize,
         parts: usize,
@@ -88,7 +88,7 @@ pub enum Error {
 /// What an upstream answered, or that it did not.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Upstream {
-    /// "Re:amaze" or "Voice360".
+    /// "Re:amaze", or the SMS provider's name.
     pub name: &'static str,
     pub status: Option<u16>,
     /// The beginning of its answer, or the network error.

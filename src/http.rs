@@ -49,8 +49,8 @@ pub struct Request<'a> {
     pub method: &'a str,
     /// The path, without the query.
     pub path: &'a str,
-    /// The full URL as received; Bird signs it (unless `BIRD_WEBHOOK_URL`
-    /// names the public one).
+    /// The full URL as received; a stamped scheme signs it (unless its URL
+    /// setting names the public one).
     pub url: &'a str,
     pub headers: &'a Headers,
     pub body: &'a [u8],
@@ -98,8 +98,8 @@ impl Response {
 pub enum Target {
     /// A message for a Re:amaze custom channel (`voice` or `sms`).
     Reamaze { channel: &'static str, message_id: String },
-    /// One SMS part through Voice360's send-SMS API.
-    Voice360Sms { part: usize, parts: usize },
+    /// One SMS part through the SMS provider's API (`sender` names it).
+    Sms { sender: &'static str, part: usize, parts: usize },
     /// An operational alert to `ALERT_WEBHOOK_URL`, by its type.
     Alert { kind: &'static str },
 }
@@ -109,14 +109,14 @@ impl Target {
     pub fn upstream(&self) -> &'static str {
         match self {
             Target::Reamaze { .. } => "Re:amaze",
-            Target::Voice360Sms { .. } => "Voice360",
+            Target::Sms { sender, .. } => sender,
             Target::Alert { .. } => "the alert webhook",
         }
     }
 }
 
 /// An outbound HTTP request, ready to send as is: the signature covers
-/// exactly `body`. Its `Debug` hides the Voice360 API key.
+/// exactly `body`. Its `Debug` hides the SMS API's key.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Delivery {
     pub target: Target,
@@ -187,12 +187,12 @@ impl DeliveryResult {
         matches!(self.status, Some(200..=299))
     }
 
-    /// Re:amaze: 2xx is success. Voice360 also says `"error": true` in a
-    /// 2xx body when it did not send.
+    /// Re:amaze: 2xx is success. The SMS API also says `"error": true` in
+    /// a 2xx body when it did not send.
     pub fn verdict(&self, target: &Target) -> Verdict {
         match self.status {
             None => Verdict::Temporary,
-            Some(200..=299) if matches!(target, Target::Voice360Sms { .. }) && self.says_error() => Verdict::Permanent,
+            Some(200..=299) if matches!(target, Target::Sms { .. }) && self.says_error() => Verdict::Permanent,
             Some(200..=299) => Verdict::Accepted,
             Some(408 | 425 | 429 | 500..=599) => Verdict::Temporary,
             Some(_) => Verdict::Permanent,

@@ -290,8 +290,8 @@ mod tests {
 
     #[test]
     fn withheld_identities_are_per_conversation() {
-        assert_ne!(withheld_identity("voice360:1"), withheld_identity("voice360:2"));
-        assert_eq!(withheld_identity("bird:x"), withheld_identity("bird:x"));
-        assert!(is_withheld(&withheld_identity("bird:x")));
+        assert_ne!(withheld_identity("provider:1"), withheld_identity("provider:2"));
+        assert_eq!(withheld_identity("other:x"), withheld_identity("other:x"));
+        assert!(is_withheld(&withheld_identity("other:x")));
     }
 }

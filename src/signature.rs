@@ -477,8 +477,8 @@ pub struct KeptByKey<T> {
 }
 
 impl<T: Clone> KeptByKey<T> {
-    /// More than a deployment's secrets: a Voice360 deployment may have one
-    /// per event type, plus the Re:amaze channels'.
+    /// More than a deployment's secrets: a provider may have one per event
+    /// type (MAX_SECRETS allows 40), plus the Re:amaze channels'.
     pub const KEPT: usize = 64;
 
     pub const fn new() -> Self {

@@ -81,7 +81,7 @@ impl Store for MemoryStore {
 /// How long each kind of entry lives.
 pub mod ttl {
     /// A delivered event id: longer than any provider keeps retrying
-    /// (Bird: about 8 hours; Voice360: up to 10 retries).
+    /// (the longest today: about 8 hours).
     pub const SEEN: u64 = 3 * 86_400;
     /// The parties of a call, for a transcription that comes minutes or
     /// hours after the call.
@@ -270,7 +270,7 @@ mod tests {
         assert_eq!(store.claim(&claim, 102), None, "a released claim can be taken again");
         assert_eq!(store.claim(&claim, 112), None, "and so can an expired one");
         assert!(keys::is_claimed(&claim.key) && keys::is_claimed(&keys::reply_part(b"x", 0)));
-        assert!(!keys::is_claimed(&keys::call("voice360", "1")));
+        assert!(!keys::is_claimed(&keys::call("provider", "1")));
     }
 
     #[test]

@@ -116,8 +116,8 @@ fn verify_names_the_likely_cause_of_each_vector() {
 
 #[test]
 fn translate_reference_examples() {
-    for file in ["voice360.json", "bird.json", "volubile.json"] {
-        for case in vectors(&format!("translations/{file}"))["cases"].as_array().unwrap() {
+    for provider in reamaze_bridge::providers::ALL {
+        for case in vectors(&format!("translations/{}.json", provider.name()))["cases"].as_array().unwrap() {
             if case.get("before").is_some() || case.get("payload").is_none() {
                 continue; // sequences are shown in translate_a_sequence
             }

@@ -256,7 +256,7 @@ export function makeApi(core) {
   /**
    * Verifies as `verify` does, and names the likely causes of the outcome:
    * the usual mistakes (the right MAC in the wrong encoding, a re-serialized
-   * body, whitespace in a secret, another channel's secret, Bird's URL or
+   * body, whitespace in a secret, another channel's secret, a signed URL or
    * timestamp). Returns verify's result with `causes: [{ title, detail }]`.
    */
   function diagnose(options = {}) {
@@ -323,7 +323,7 @@ export function makeApi(core) {
   /**
    * The whole bridge on the Fetch API: `bridge.fetch(request)` answers a
    * standard Request with a Response, per the HTTP contract, doing its own
-   * outbound fetch to Re:amaze and Voice360. `store` keeps state between
+   * outbound fetch to Re:amaze and the SMS provider. `store` keeps state between
    * requests, and may be async: `get(key)`, `put(key, value, ttlSeconds)`,
    * `delete(key)`, and `claim(key, value, ttlSeconds)`, which must be atomic
    * across every process sharing the store (put only if absent; resolve to

@@ -16,6 +16,7 @@ use subtle::ConstantTimeEq;
 
 use crate::error::Error;
 use crate::http::Response;
+use crate::providers::Provider;
 use crate::queue::DeadLetter;
 use crate::settings::Settings;
 
@@ -95,20 +96,15 @@ impl Held {
         }
         // A call id too long for a key is keyed by its digest: the id is
         // read from the transcription kept.
+        let held_call_id = Provider::named(provider).and_then(|p| p.held_call_id);
         let call_id = match call_id.starts_with(crate::store::keys::DIGESTED) {
-            true => held_call_id(value).unwrap_or_else(|| call_id.to_string()),
+            true => held_call_id.and_then(|read| read(value)).unwrap_or_else(|| call_id.to_string()),
             false => call_id.to_string(),
         };
         Some(Held { provider: provider.into(), call_id, bytes: value.len() })
     }
 }
 
-/// The call id of a held Voice360 transcription (`metadata.uniqueid`).
-fn held_call_id(value: &str) -> Option<String> {
-    let object = crate::json::parse_object(value.as_bytes(), 64).ok()?;
-    let metadata = object.object("metadata", "metadata").ok()??;
-    metadata.string("uniqueid", "metadata.uniqueid").ok()?.map(String::from)
-}
 
 /// `GET /admin/held`: the transcriptions held until their call is known.
 pub fn held(held: &[Held], more: bool) -> Response {

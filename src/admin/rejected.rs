@@ -36,7 +36,7 @@ pub struct Rejected {
     pub time: String,
     pub method: String,
     pub route: String,
-    /// The URL the signature was checked against (Bird signs it).
+    /// The URL the signature was checked against (a stamped scheme signs it).
     pub url: String,
     /// The scheme the route is signed with, if it is a webhook route.
     pub scheme: Option<&'static str>,

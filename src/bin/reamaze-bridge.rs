@@ -6,10 +6,10 @@ use std::process::ExitCode;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::builder::{PossibleValuesParser, TypedValueParser};
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use reamaze_bridge::error::Error;
 use reamaze_bridge::mistakes::{self, Checked};
-use reamaze_bridge::providers::{self, Preview, Provider};
+use reamaze_bridge::providers::{self, Preview, Provider, SmsApi};
 use reamaze_bridge::reamaze::{reply_to_sms, StaffReply};
 use reamaze_bridge::settings::names;
 use reamaze_bridge::signature::{self, Scheme, Signed, Window};
@@ -33,7 +33,7 @@ enum Command {
     Sign {
         #[command(flatten)]
         scheme: SchemeArgs,
-        /// Bird: the Unix-seconds timestamp to sign (default: now, printed to stderr).
+        /// For a scheme that signs a timestamp: the Unix seconds to sign (default: now, printed to stderr).
         #[arg(long)]
         timestamp: Option<String>,
     },
@@ -45,13 +45,13 @@ enum Command {
         /// The received signature header value.
         #[arg(long)]
         signature: String,
-        /// Bird: the received messagebird-request-timestamp.
+        /// For a scheme that signs a timestamp: the received timestamp header.
         #[arg(long)]
         timestamp: Option<String>,
-        /// The clock, in Unix seconds, for Bird's freshness window (default: now).
+        /// The clock, in Unix seconds, for a timestamp's freshness window (default: now).
         #[arg(long)]
         now: Option<i64>,
-        /// Bird: how old a timestamp may be, in seconds [env: BIRD_MAX_AGE_SECONDS, default 86400].
+        /// How old a signed timestamp may be, in seconds [env: the scheme's max-age setting, default 86400].
         #[arg(long)]
         max_age: Option<u64>,
     },
@@ -116,11 +116,33 @@ fn source_parser() -> impl clap::builder::TypedValueParser<Value = Source> {
     })
 }
 
+/// Each scheme as the core describes it: its header, what it signs and
+/// the settings it reads, for `sign --help` and `verify --help`.
+fn schemes_help() -> String {
+    let mut help = String::from("Schemes:");
+    for scheme in providers::schemes() {
+        let prefix = scheme.prefix.map(|p| format!("{p} + ")).unwrap_or_default();
+        let secrets = providers::secret_settings(scheme).join(" or ");
+        help.push_str(&format!("\n  {}: {}, {prefix}{}; secrets from {secrets}", scheme.name, scheme.header, scheme.encoding.name()));
+        if let Some(stamp) = &scheme.stamp {
+            help.push_str(&format!(
+                "\n    also signs --timestamp ({}) and --url ({}); max age from {}",
+                stamp.header, stamp.url_setting, stamp.max_age_setting
+            ));
+        }
+    }
+    help
+}
+
 /// A failure to report: the message for stderr and the exit code.
 struct Failure(String, u8);
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let schemes = schemes_help();
+    let command = Cli::command()
+        .mut_subcommand("sign", |c| c.after_help(schemes.clone()))
+        .mut_subcommand("verify", |c| c.after_help(schemes.clone()));
+    let cli = Cli::from_arg_matches(&command.get_matches()).unwrap_or_else(|e| e.exit());
     let result = match cli.command {
         Command::Sign { scheme, timestamp } => sign(scheme, timestamp),
         Command::Verify { scheme, signature, timestamp, now, max_age } => {
@@ -315,7 +337,6 @@ fn reply_parts(settings: &Settings, raw: &[u8]) -> Result<(String, Vec<reamaze_b
         settings.sms_channel_number.as_deref().ok_or(Error::NotConfigured { setting: names::SMS_CHANNEL_NUMBER })?;
     let reply: StaffReply = StaffReply::parse(raw, settings.max_json_depth).map_err(Error::ReplyBody)?;
     let parts = reply_to_sms(&reply, channel).map_err(Error::Reply)?;
-    let account = settings.voice360_account_id.as_deref().unwrap_or("{VOICE360_ACCOUNT_ID}");
-    let endpoint = format!("{}/{account}/sms/send", settings.voice360_api_base);
+    let endpoint = SmsApi::endpoint_shown(settings);
     Ok((endpoint, parts))
 }

@@ -59,8 +59,7 @@ use serde::Serialize;
 use crate::admin::Selection;
 use crate::error::{Context, Error};
 use crate::http::{Delivery, DeliveryResult, Request, Response};
-use crate::outbound::SmsApi;
-use crate::providers::{self, Provider};
+use crate::providers::{self, Provider, SmsApi};
 use crate::settings::{names, Settings};
 use crate::store::Store;
 

@@ -1,4 +1,4 @@
-//! A Re:amaze staff reply, sent on as SMS through Voice360: verified and
+//! A Re:amaze staff reply, sent on as SMS through the SMS provider: verified and
 //! split into parts before any IO, then each part claimed, so overlapping
 //! copies of one reply (Re:amaze retries a reply whose answer is slow) send
 //! it once, then sent in order.
@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::error::{Context, Error, Upstream};
 use crate::http::{DeliveryResult, Request, Response, Verdict};
-use crate::outbound::SmsApi;
+use crate::providers::{SmsApi, SmsSetup};
 use crate::reamaze::{self, SmsPart, StaffReply};
 use crate::settings::{names, Settings};
 use crate::signature::{self, Signed, Window};
@@ -22,7 +22,8 @@ use super::webhook::{claim_of, done};
 /// Verifies the reply and splits it into parts, then claims them.
 pub(super) fn start(settings: &Arc<Settings>, request: &Request) -> Result<Step, Error> {
     let s = settings;
-    if let Some(invalid) = s.blocking(&[names::VOICE360_API_BASE]) {
+    // An unusable API setting stops replies before anything else is read.
+    if let Some(invalid) = SmsApi::blocked(s) {
         return Err(Error::InvalidSetting { error: invalid.clone(), feature: "staff SMS replies".into() });
     }
     let secret = s.reamaze_sms_secret.as_ref().ok_or(Error::NotConfigured { setting: names::REAMAZE_SMS_SECRET })?;
@@ -35,7 +36,10 @@ pub(super) fn start(settings: &Arc<Settings>, request: &Request) -> Result<Step,
     let reply: StaffReply = StaffReply::parse(request.body, s.max_json_depth).map_err(Error::ReplyBody)?;
     let channel_number =
         s.sms_channel_number.as_deref().ok_or(Error::NotConfigured { setting: names::SMS_CHANNEL_NUMBER })?;
-    let api = SmsApi::of(s)?;
+    let api = SmsApi::of(s).map_err(|setup| match setup {
+        SmsSetup::Missing(setting) => Error::NotConfigured { setting },
+        SmsSetup::Invalid(error) => Error::InvalidSetting { error, feature: "staff SMS replies".into() },
+    })?;
     let parts = reamaze::reply_to_sms(&reply, channel_number).map_err(Error::Reply)?;
     // Keyed by the exact reply, so Re:amaze's retry of it skips the parts
     // already sent, while a new reply with the same text is sent.
@@ -61,7 +65,7 @@ impl ReplyClaimed {
             let busy = step::fail(&sending.context, Error::InProgress);
             return step::release(sending.unsettled, busy);
         }
-        // The echo markers go first: Voice360's SMS_SENT webhook for a part
+        // The echo markers go first: the provider's webhook for a part sent
         // may arrive before its send call returns.
         let echoes = (sending.parts.iter().zip(&held))
             .filter(|(_, sent)| sent.is_none())
@@ -111,7 +115,7 @@ impl Sending {
         let index = self.next;
         let parts = self.parts.len();
         self.context.upstream_status = result.status;
-        let target = crate::http::Target::Voice360Sms { part: index, parts };
+        let target = crate::http::Target::Sms { sender: SmsApi::TITLE, part: index, parts };
         let temporary = match result.verdict(&target) {
             Verdict::Accepted => {
                 let key = self.part_keys[index].clone();
@@ -122,7 +126,7 @@ impl Sending {
             Verdict::Temporary => true,
             Verdict::Permanent => false,
         };
-        let upstream = Upstream::new("Voice360", &result, temporary);
+        let upstream = Upstream::new(SmsApi::TITLE, &result, temporary);
         let failed = step::fail(&self.context, Error::SmsNotSent { part: index, parts, upstream });
         step::release(self.unsettled, failed)
     }

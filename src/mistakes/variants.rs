@@ -1,6 +1,6 @@
 //! The variants of a request that senders sign by mistake: the body with
 //! its line endings or byte-order mark changed, or re-serialized as common
-//! JSON libraries write it; Bird's URL with its scheme, host, slash, query
+//! JSON libraries write it; a signed URL with its scheme, host, slash, query
 //! or port changed. JSON is written here as JavaScript's `JSON.stringify`
 //! writes it, the usual re-serializer in front of a webhook.
 
@@ -197,7 +197,7 @@ fn write_string(text: &str, style: Style, out: &mut String) {
     out.push('"');
 }
 
-/// Bird's URL with one part changed, each with what changed; none for a
+/// A signed URL with one part changed, each with what changed; none for a
 /// URL that is not http(s).
 pub(super) fn urls(url: &str) -> Vec<(String, String)> {
     let Some(parts) = Url::read(url) else { return Vec::new() };
@@ -282,17 +282,17 @@ mod tests {
     }
 
     #[test]
-    fn bird_urls_change_one_part_each() {
-        let changed = urls("https://bridge.example.com:8443/webhooks/bird?env=prod");
+    fn signed_urls_change_one_part_each() {
+        let changed = urls("https://bridge.example.com:8443/webhooks/stamped?env=prod");
         let texts: Vec<(&str, &str)> = changed.iter().map(|(what, url)| (what.as_str(), url.as_str())).collect();
         assert_eq!(
             texts,
             [
-                ("the scheme http", "http://bridge.example.com:8443/webhooks/bird?env=prod"),
-                ("the host www.bridge.example.com", "https://www.bridge.example.com:8443/webhooks/bird?env=prod"),
-                ("a trailing slash", "https://bridge.example.com:8443/webhooks/bird/?env=prod"),
-                ("no query string", "https://bridge.example.com:8443/webhooks/bird"),
-                ("no port", "https://bridge.example.com/webhooks/bird?env=prod"),
+                ("the scheme http", "http://bridge.example.com:8443/webhooks/stamped?env=prod"),
+                ("the host www.bridge.example.com", "https://www.bridge.example.com:8443/webhooks/stamped?env=prod"),
+                ("a trailing slash", "https://bridge.example.com:8443/webhooks/stamped/?env=prod"),
+                ("no query string", "https://bridge.example.com:8443/webhooks/stamped"),
+                ("no port", "https://bridge.example.com/webhooks/stamped?env=prod"),
             ]
         );
         assert!(urls("mailto:someone").is_empty());

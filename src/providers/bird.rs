@@ -199,6 +199,7 @@ pub static DESCRIPTION: Description = Description {
     secrets: names::BIRD_SIGNING_KEYS,
     settings: &[names::BIRD_SIGNING_KEYS, names::BIRD_MAX_AGE_SECONDS, names::BIRD_MAX_FUTURE_SECONDS],
     parse: |object, _| Ok(Box::new(Event::parse(object)?)),
+    held_call_id: None,
     samples: &[Sample {
         key: "bird",
         label: "Bird call",

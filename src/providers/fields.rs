@@ -83,7 +83,7 @@ impl<'a> Fields<'a> {
         self.who_of(&[key])
     }
 
-    /// Each party of a list (Voice360's `to_number`), or of one.
+    /// Each party of a list (a `to_number` with several), or of one.
     pub fn whos(&self, key: &str) -> Result<Vec<Who>, TranslateError> {
         self.texts(key).into_iter().map(|text| self.classify(key, text)).collect()
     }

@@ -46,6 +46,9 @@ pub struct Description {
     pub settings: &'static [&'static str],
     /// Reads a payload (the object parsed from `body`) into its event.
     pub parse: fn(object: Object, body: &[u8]) -> Result<Box<dyn Happening>, TranslateError>,
+    /// For a provider whose payloads may be held until their call is known
+    /// (`store::keys::held`): reads the call's id from a payload held.
+    pub held_call_id: Option<fn(held: &str) -> Option<String>>,
     /// Payloads for the debugger's "Generate", each with its label.
     pub samples: &'static [Sample],
 }
@@ -59,6 +62,9 @@ pub struct Sample {
     /// The payload's JSON, compact.
     pub json: &'static str,
 }
+
+/// The API agents' SMS replies go out through: one provider's.
+pub use voice360::{SmsApi, SmsSetup};
 
 /// Every provider, in the order the docs and `/healthz` list them.
 pub static ALL: [Provider; 3] =

@@ -188,6 +188,7 @@ pub static DESCRIPTION: Description = Description {
     secrets: names::VOLUBILE_WEBHOOK_SECRETS,
     settings: &[names::VOLUBILE_WEBHOOK_SECRETS],
     parse: |object, _| Ok(Box::new(Call::parse(object)?)),
+    held_call_id: None,
     samples: &[Sample {
         key: "volubile",
         label: "Volubile call",

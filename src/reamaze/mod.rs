@@ -22,7 +22,7 @@ pub static SCHEME: Scheme = Scheme {
     stamp: None,
 };
 
-/// The longest SMS part sent, in UTF-16 code units. Voice360 documents "max
+/// The longest SMS part sent, in UTF-16 code units. The SMS API documents "max
 /// 160 chars" without saying how it counts; 160 UTF-16 units is within 160
 /// however it counts (bytes aside), and so bounds the code points too.
 pub const SMS_PART_UNITS: usize = 160;

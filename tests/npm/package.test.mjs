@@ -9,6 +9,7 @@ import { createHash, createHmac, randomBytes, randomInt, timingSafeEqual } from 
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import * as bridge from 'reamaze-bridge';
+import { vectorFiles } from '../support/helpers.mjs';
 
 const require = createRequire(import.meta.url);
 const root = new URL('../../', import.meta.url);
@@ -54,8 +55,7 @@ describe('shared vectors', () => {
     }
   });
 
-  const files = ['voice360', 'bird', 'volubile', 'reamaze-reply'];
-  for (const file of files) {
+  for (const file of vectorFiles()) {
     test(`translations: ${file}`, async () => {
       for (const c of load(`translations/${file}.json`).cases) {
         const body = c.payload_text ?? JSON.stringify(c.payload);

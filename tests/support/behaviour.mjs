@@ -8,7 +8,7 @@ import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { startReamaze, startVoice360 } from '../../scripts/standins.mjs';
-import { SECRETS, incomingCall, sign, unusedPort, vectors, webhook as signedWebhook } from './helpers.mjs';
+import { SECRETS, incomingCall, providerNames, sign, unusedPort, vectors, webhook as signedWebhook } from './helpers.mjs';
 import { assertHostileAnswer, hostile, hostileRequest } from './hostile.mjs';
 import { longTranscription, turnsPosted } from './transcript.mjs';
 import { GENERATED_SETTINGS, checkGenerated } from './generated.mjs';
@@ -98,7 +98,7 @@ export function behaviourSuite(name, makeTarget) {
 
   describe('every kind of party, as the identity vectors say (tests/vectors/identity_cases.py)', () => {
     const identity = (file) => vectors(file).filter((c) => c.source === 'identity_cases.py');
-    for (const c of ['voice360', 'bird', 'volubile'].flatMap(identity)) {
+    for (const c of providerNames().flatMap(identity)) {
       test(`${c.provider}: ${c.name}`, async () => {
         const joins = c.settings?.VOICE_THREAD_MINUTES;
         if (joins) await target.reconfigure(options({ VOICE_THREAD_MINUTES: joins }).bindings);
@@ -143,7 +143,7 @@ export function behaviourSuite(name, makeTarget) {
         reset: () => reamaze.reset(),
         assert,
       });
-      for (const provider of ['voice360', 'bird', 'volubile']) {
+      for (const provider of providerNames()) {
         for (const kind of ['number', 'withheld', 'sender', 'junk']) assert.ok(classes.has(`${provider}:${kind}`), `generated no ${kind} for ${provider}`);
       }
     } finally {

@@ -3,8 +3,9 @@
 // loopback), and webhooks signed as each provider signs them (node:crypto,
 // independently of the bridge's code).
 import { createHash, createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
 import net from 'node:net';
+import { contract } from '../../pkg/src/node.mjs';
 
 const root = new URL('../../', import.meta.url);
 export const BRIDGE = 'http://bridge.test';
@@ -20,6 +21,16 @@ export const SECRETS = {
 
 export const vectors = (name) =>
   JSON.parse(readFileSync(new URL(`tests/vectors/translations/${name}.json`, root), 'utf8')).cases;
+
+/** Every file of translation vectors, by name (`voice360`, `reamaze-reply`…): a new one is picked up as it lands. */
+export const vectorFiles = () =>
+  readdirSync(new URL('tests/vectors/translations/', root))
+    .filter((file) => file.endsWith('.json'))
+    .map((file) => file.slice(0, -'.json'.length))
+    .sort();
+
+/** Every provider's name, from the core's registry (through the package's contract). */
+export const providerNames = () => contract().providers.map((p) => p.name);
 
 /** Miniflare options for the built Worker with the given bindings. */
 export function workerOptions({ bindings, logs, queues = false }) {

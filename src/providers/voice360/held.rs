@@ -9,6 +9,14 @@ use crate::providers::{Lookup, Outcome, TranslateError, Translation};
 use crate::settings::Settings;
 use crate::store::{keys, ttl, Entry};
 
+/// The call id of a held transcription (`metadata.uniqueid`), read from
+/// the payload kept.
+pub(super) fn held_call_id(value: &str) -> Option<String> {
+    let object = json::parse_object(value.as_bytes(), 64).ok()?;
+    let metadata = object.object("metadata", "metadata").ok()??;
+    metadata.string("uniqueid", "metadata.uniqueid").ok()?.map(String::from)
+}
+
 /// How long the mark that a held transcription was posted is kept (the
 /// shortest time Workers KV keeps anything).
 const RELEASED_TTL: u64 = 60;

@@ -6,8 +6,11 @@ use serde::Serialize;
 mod calls;
 mod contacts;
 mod held;
+mod send;
 mod sms;
 mod transcript;
+
+pub use send::{SmsApi, SmsSetup};
 
 use super::{settle, Description, Fields, Happening, Lookup, Outcome, Sample, TranslateError, Translation};
 use crate::identity::Who;
@@ -411,6 +414,7 @@ pub static DESCRIPTION: Description = Description {
     secrets: names::VOICE360_WEBHOOK_SECRETS,
     settings: &[names::VOICE360_WEBHOOK_SECRETS],
     parse: |object, body| Ok(Box::new(Event::parse(object, body)?)),
+    held_call_id: Some(held::held_call_id),
     samples: &[
         Sample {
             key: "voice360",
