@@ -4,14 +4,14 @@
 //! Failures are JS `Error`s with a stable `code` property (and `status`,
 //! `field` where the core's `Error` has them).
 
+mod contract;
 mod frame;
 mod host_hash;
 
 use js_sys::{Error as JsError, Reflect};
-use serde_json::json;
 use wasm_bindgen::prelude::*;
 
-use crate::bridge::{routes, Bridge, Processed, Step};
+use crate::bridge::{Bridge, Processed, Step};
 use crate::error::Error;
 use crate::http::{DeliveryResult, Headers, Request};
 use crate::json::{self, JsonError, Node, Object};
@@ -55,54 +55,7 @@ fn thrown(core: Error) -> JsValue {
 /// and the default freshness window of a stamped scheme.
 #[wasm_bindgen]
 pub fn contract() -> String {
-    let schemes: Vec<_> = providers::schemes().map(scheme_json).collect();
-    let providers: Vec<_> = providers::ALL.iter().map(|&p| provider_json(p)).collect();
-    let headers: serde_json::Map<_, _> = providers::schemes().map(|s| (s.name.into(), s.header.into())).collect();
-    let paths: serde_json::Map<_, _> =
-        routes().filter_map(|(path, _, route)| Some((route.source()?.into(), path.into()))).collect();
-    let mut contract = json!({
-        "schemes": schemes,
-        "providers": providers,
-        "signatureHeaders": headers,
-        "webhookPaths": paths,
-    });
-    // Each stamped scheme's default window also as `<name>Window`, the key
-    // the package's contract has always had.
-    for scheme in providers::schemes().filter(|s| s.stamp.is_some()) {
-        contract[format!("{}Window", scheme.name)] = default_window();
-    }
-    contract.to_string()
-}
-
-fn default_window() -> serde_json::Value {
-    json!({ "maxAgeSeconds": Window::DEFAULT_MAX_AGE, "maxFutureSeconds": Window::DEFAULT_MAX_FUTURE })
-}
-
-fn scheme_json(scheme: &Scheme) -> serde_json::Value {
-    let stamp = scheme.stamp.as_ref();
-    json!({
-        "name": scheme.name,
-        "title": scheme.title,
-        "header": scheme.header,
-        "encoding": scheme.encoding.name(),
-        "prefix": scheme.prefix,
-        "timestampHeader": stamp.map(|stamp| stamp.header),
-        "urlSetting": stamp.map(|stamp| stamp.url_setting),
-        "window": stamp.map(|_| default_window()),
-    })
-}
-
-fn provider_json(provider: Provider) -> serde_json::Value {
-    let samples: Vec<_> =
-        provider.samples.iter().map(|s| json!({ "key": s.key, "label": s.label, "json": s.json })).collect();
-    json!({
-        "name": provider.name,
-        "title": provider.title,
-        "scheme": provider.scheme.name,
-        "secretsSetting": provider.secrets,
-        "settings": provider.settings,
-        "samples": samples,
-    })
+    contract::json()
 }
 
 fn scheme(name: &str) -> Result<&'static Scheme, JsValue> {

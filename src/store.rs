@@ -25,6 +25,18 @@ pub struct Entry {
     pub ttl_seconds: u64,
 }
 
+impl Entry {
+    /// A claim on `key` while its work is under way.
+    pub fn claim(key: String) -> Entry {
+        Entry { key, value: PENDING.into(), ttl_seconds: ttl::CLAIM }
+    }
+
+    /// The mark that `key`'s work is done: later copies are duplicates.
+    pub fn done(key: String) -> Entry {
+        Entry { key, value: DONE.into(), ttl_seconds: ttl::SEEN }
+    }
+}
+
 /// A synchronous store of time-to-live entries.
 pub trait Store {
     fn get(&self, key: &str, now: i64) -> Option<String>;

@@ -122,6 +122,51 @@ fn modules_depend_one_way() {
     assert_eq!(find_cycle(&graph), None, "{graph:#?}");
 }
 
+/// Within each folder of `src/`, which files name which siblings through
+/// `super::` (the folder's `mod.rs`, their parent, aside).
+fn sibling_graphs() -> BTreeMap<String, BTreeMap<String, BTreeSet<String>>> {
+    let mut folders: BTreeMap<String, BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
+    let sources = sources();
+    for (file, text) in &sources {
+        let Some((folder, name)) = file.rsplit_once('/') else { continue };
+        let name = name.trim_end_matches(".rs");
+        if name == "mod" || folder.starts_with("bin") {
+            continue;
+        }
+        let is_sibling = |n: &str| n != name && sources.iter().any(|(f, _)| *f == format!("{folder}/{n}.rs"));
+        let named = named_after(text, "super::").into_iter().filter(|n| is_sibling(n)).collect::<BTreeSet<_>>();
+        folders.entry(folder.to_string()).or_default().insert(name.to_string(), named);
+    }
+    folders
+}
+
+/// The names that follow `prefix` in `text`'s code (not its comments).
+fn named_after(text: &str, prefix: &str) -> BTreeSet<String> {
+    let mut named = BTreeSet::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.starts_with("//")) {
+        let mut rest = line;
+        while let Some(at) = rest.find(prefix) {
+            rest = &rest[at + prefix.len()..];
+            let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+            if !name.is_empty() {
+                named.insert(name);
+            }
+        }
+    }
+    named
+}
+
+/// No file imports, through its siblings, itself: the exchange's stages
+/// answer through the traits of `bridge/step.rs`, which names none of them.
+#[test]
+fn the_files_of_a_module_depend_one_way() {
+    let folders = sibling_graphs();
+    assert!(folders["bridge"]["posting"].contains("step"), "the graph is read: {:?}", folders["bridge"]);
+    for (folder, graph) in &folders {
+        assert_eq!(find_cycle(graph), None, "src/{folder}: {graph:#?}");
+    }
+}
+
 #[test]
 fn the_cycle_finder_finds_cycles() {
     let graph: BTreeMap<String, BTreeSet<String>> = [

@@ -126,7 +126,7 @@ impl Rejected {
         let text = |key: &str| object.string(key, key).map(|s| s.unwrap_or_default().to_string());
         let number = |key: &str| required(object.integer(key, key)?, key);
         let flag = |key: &str| matches!(object.get(key), Some(json::Node::Bool(true)));
-        let scheme = object.string("scheme", "scheme")?.and_then(|name| providers::scheme_named(name).ok());
+        let scheme = object.string("scheme", "scheme")?.and_then(providers::scheme);
         Ok(Rejected {
             id: text("id")?,
             at: number("at")?,
@@ -156,7 +156,7 @@ impl Rejected {
     /// and the clock as it was then.
     pub fn causes(&self, settings: &Settings) -> Vec<Cause> {
         let signature_refused = SIGNATURE_CODES.contains(&self.code.as_str());
-        let Some(scheme) = self.scheme.and_then(|name| providers::scheme_named(name).ok()).filter(|_| signature_refused)
+        let Some(scheme) = self.scheme.and_then(providers::scheme).filter(|_| signature_refused)
         else {
             return vec![Cause { title: title_of(&self.code).into(), detail: self.message.clone() }];
         };
@@ -242,7 +242,7 @@ pub fn listing(settings: &Settings, kept: &[(String, Option<String>)]) -> (Respo
         .iter()
         .filter_map(|(_, value)| Rejected::read(value.as_deref()?).ok())
         .map(|record| {
-            let scheme = record.scheme.and_then(|name| providers::scheme_named(name).ok());
+            let scheme = record.scheme.and_then(providers::scheme);
             let signature = scheme.and_then(|scheme| record.header(scheme.header)).map(String::from);
             let timestamp =
                 scheme.and_then(|scheme| scheme.timestamp_header()).and_then(|name| record.header(name)).map(String::from);

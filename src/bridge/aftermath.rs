@@ -16,7 +16,7 @@ use crate::settings::Settings;
 use crate::store::{keys, Entry};
 
 use super::route::Route;
-use super::step::{self, AfterClaim, AfterDeliver, AfterRead, Finished, Step, Summary};
+use super::step::{self, AwaitsClaim, AwaitsDelivery, AwaitsRead, Finished, Step, Summary};
 use super::Bridge;
 
 /// One thing to do after the answer.
@@ -56,7 +56,7 @@ impl Bridge {
         let mut tasks = Vec::new();
         if self.keeps_records && self.settings.admin_token.is_some() && self.settings.rejected_keep > 0 {
             let answer = Answer { status, code: finished.summary.result, body: &finished.response.body };
-            let url = super::webhook::signed_url(&self.settings, scheme, request);
+            let url = super::route::signed_url(&self.settings, scheme, request);
             let signed_by: Vec<&str> = scheme.headers().collect();
             tasks.push(Task::Record(Rejected::of(request, &signed_by, url, Some(scheme), answer, now).entry()));
         }
@@ -104,11 +104,11 @@ impl Aftermath {
                 let window = self.now.div_euclid(SPIKE_WINDOW_SECONDS);
                 let keys = vec![keys::refusals(&route, window), keys::refusals(&route, window - 1)];
                 let counting = Counting { route, code, key: keys[0].clone(), rest: self };
-                step::read(keys, AfterRead::Counting(Box::new(counting)))
+                step::read(keys, counting)
             }
             Some(Task::Alert(alert)) => {
                 let claim = vec![alert.claim.clone()];
-                step::claim(claim, AfterClaim::Alert(Box::new(Claiming { alert, attempt: 1, rest: self })))
+                step::claim(claim, Claiming { alert, attempt: 1, rest: self })
             }
         }
     }
@@ -116,19 +116,19 @@ impl Aftermath {
 
 /// Waiting for the route's refusal counts: this window's and the last.
 #[derive(Debug)]
-pub(super) struct Counting {
+struct Counting {
     route: String,
     code: String,
     key: String,
     rest: Aftermath,
 }
 
-impl Counting {
+impl AwaitsRead for Counting {
     /// The refusals in the last ten minutes, estimated as rate limiters do:
     /// this window's, and the last window's weighted by how much of it is
     /// still within ten minutes. Counted by a read and a write, not
     /// atomically: copies at once may count one refusal as none.
-    pub(super) fn hear(mut self, values: Vec<Option<String>>) -> Step {
+    fn read(mut self: Box<Self>, values: Vec<Option<String>>) -> Step {
         let count = |value: &Option<String>| value.as_deref().and_then(|v| v.parse::<u32>().ok()).unwrap_or(0);
         let (current, previous) = (count(&values[0]) + 1, count(&values[1]));
         let elapsed = self.rest.now.rem_euclid(SPIKE_WINDOW_SECONDS) as u64;
@@ -141,32 +141,35 @@ impl Counting {
             self.rest.tasks.extend(spike.map(Task::Alert));
         }
         // Kept until the next window has used it.
-        let entry = Entry { key: self.key, value: current.to_string(), ttl_seconds: 2 * window };
-        step::write(vec![entry], self.rest.next())
+        let Counting { key, rest, .. } = *self;
+        let entry = Entry { key, value: current.to_string(), ttl_seconds: 2 * window };
+        step::write(vec![entry], rest.next())
     }
 }
 
 /// Waiting for the claim that the alert goes out, then for each attempt.
 #[derive(Debug)]
-pub(super) struct Claiming {
+struct Claiming {
     alert: Alert,
     attempt: u32,
     rest: Aftermath,
 }
 
-impl Claiming {
+impl AwaitsClaim for Claiming {
     /// Sent once: only by the copy that claimed it.
-    pub(super) fn hear(self, held: Vec<Option<String>>) -> Step {
+    fn claimed(self: Box<Self>, held: Vec<Option<String>>) -> Step {
         if held.first().is_some_and(Option::is_some) {
             return self.rest.next();
         }
         let delivery = self.alert.delivery.clone();
-        step::deliver(delivery, AfterDeliver::Alert(Box::new(self)))
+        step::deliver(delivery, *self)
     }
+}
 
+impl AwaitsDelivery for Claiming {
     /// Tried again at once, up to `ALERT_ATTEMPTS`; given up, the claim is
     /// let go, so the next occasion alerts.
-    pub(super) fn sent(mut self, result: DeliveryResult) -> Step {
+    fn delivered(mut self: Box<Self>, result: DeliveryResult) -> Step {
         if result.verdict(&self.alert.delivery.target) == Verdict::Accepted {
             self.rest.summary.result = "alerted";
             return self.rest.next();
@@ -174,7 +177,7 @@ impl Claiming {
         if self.attempt < ALERT_ATTEMPTS {
             self.attempt += 1;
             let delivery = self.alert.delivery.clone();
-            return step::deliver(delivery, AfterDeliver::Alert(Box::new(self)));
+            return step::deliver(delivery, *self);
         }
         self.rest.summary.result = "alert_failed";
         self.rest.summary.upstream_status = result.status;

@@ -12,19 +12,25 @@ use crate::reamaze::Outgoing;
 use crate::settings::Settings;
 use crate::store::{self, keys, Entry};
 
-use super::step::{self, Step};
-use super::webhook::{answer, claim_of, done, report};
+use super::step::{self, answer, report, AwaitsOnce, Step};
 
-/// How the answer is made once the messages are posted.
-#[derive(Debug)]
-pub(super) enum End {
-    /// Sync mode: the messages posted are the webhook's.
-    Sync,
-    /// Queue mode: the messages posted are those too large for the queue;
-    /// the answer covers every message of the webhook.
-    #[cfg(feature = "queue")]
-    AfterQueue(super::queued::Queued),
+/// How the answer is made once the messages are posted: in sync mode
+/// (`SyncEnding`), of the messages posted, which are the webhook's; in queue
+/// mode, of every message of the webhook, the posted being those too large
+/// for the queue.
+pub(super) trait Ending {
+    fn answer(self: Box<Self>, context: &Context) -> Step;
 }
+
+impl std::fmt::Debug for dyn Ending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Ending")
+    }
+}
+
+/// Sync mode's ending.
+#[derive(Debug)]
+pub(super) struct SyncEnding;
 
 /// Posting, one message at a time: each is claimed, posted and its claim
 /// settled in one step (`step::DeliverOnce`), so a shell whose store can
@@ -41,7 +47,7 @@ pub(super) struct Posting {
     refused: Option<Upstream>,
     /// Some messages were being posted by another copy of the webhook.
     elsewhere: bool,
-    end: End,
+    end: Box<dyn Ending>,
 }
 
 impl Posting {
@@ -51,7 +57,7 @@ impl Posting {
         context: Context,
         messages: Vec<Outgoing>,
         remember: Vec<Entry>,
-        end: End,
+        end: Box<dyn Ending>,
     ) -> Step {
         let posting = Posting { settings, context, messages, next: 0, refused: None, elsewhere: false, end };
         step::write(remember, posting.next())
@@ -66,46 +72,10 @@ impl Posting {
         match outbound::reamaze_post(&self.settings, outgoing) {
             Ok(delivery) => {
                 let key = keys::delivery(&outgoing.message.id);
-                step::deliver_once(claim_of(key.clone()), done(key), delivery, self)
+                step::deliver_once(Entry::claim(key.clone()), Entry::done(key), delivery, self)
             }
             Err(error) => step::fail(&self.context, error),
         }
-    }
-
-    /// The message's claim was held: by another copy of the webhook still
-    /// posting it, or as the mark of its delivery.
-    pub(super) fn held(mut self, value: &str) -> Step {
-        if value != store::PENDING {
-            self.context.messages.push(report(&self.messages[self.next], "duplicate"));
-            self.next += 1;
-            return self.next();
-        }
-        // That copy claims the rest after this one: it is left the rest
-        // too, so the messages still reach Re:amaze in order.
-        self.elsewhere = true;
-        let rest = &self.messages[self.next..];
-        self.context.messages.extend(rest.iter().map(|outgoing| report(outgoing, "in_progress")));
-        self.settle(None)
-    }
-
-    /// Re:amaze's answer to the message posted; its claim was settled as
-    /// `DeliveryResult::marks_delivered` says.
-    pub(super) fn hear(mut self, result: DeliveryResult) -> Step {
-        let outgoing = &self.messages[self.next];
-        let target = Target::Reamaze { channel: outgoing.channel.name(), message_id: outgoing.message.id.clone() };
-        self.context.upstream_status = result.status;
-        match result.verdict(&target) {
-            Verdict::Accepted => self.context.messages.push(report(outgoing, "delivered")),
-            Verdict::Permanent => {
-                self.context.messages.push(report(outgoing, "refused"));
-                self.refused.get_or_insert_with(|| Upstream::new("Re:amaze", &result, false));
-            }
-            // Stop: what was delivered is marked, so the sender's retry
-            // posts only the rest.
-            Verdict::Temporary => return self.settle(Some(Error::Reamaze(Upstream::new("Re:amaze", &result, true)))),
-        }
-        self.next += 1;
-        self.next()
     }
 
     /// The answer, once every message was posted or found handled, or a
@@ -122,16 +92,47 @@ impl Posting {
     }
 }
 
-impl End {
-    /// The answer once every message was posted or found handled.
-    fn answer(self, context: &Context) -> Step {
-        match self {
-            End::Sync => {
-                let all_duplicates = context.messages.iter().all(|r: &Report| r.result == "duplicate");
-                answer(context, 200, if all_duplicates { "duplicate" } else { "delivered" }, &context.messages)
-            }
-            #[cfg(feature = "queue")]
-            End::AfterQueue(queued) => queued.answer(context),
+impl AwaitsOnce for Posting {
+    /// The message's claim was held: by another copy of the webhook still
+    /// posting it, or as the mark of its delivery.
+    fn held(mut self: Box<Self>, value: &str) -> Step {
+        if value != store::PENDING {
+            self.context.messages.push(report(&self.messages[self.next], "duplicate"));
+            self.next += 1;
+            return self.next();
         }
+        // That copy claims the rest after this one: it is left the rest
+        // too, so the messages still reach Re:amaze in order.
+        self.elsewhere = true;
+        let rest = &self.messages[self.next..];
+        self.context.messages.extend(rest.iter().map(|outgoing| report(outgoing, "in_progress")));
+        self.settle(None)
+    }
+
+    /// Re:amaze's answer to the message posted; its claim was settled as
+    /// `DeliveryResult::marks_delivered` says.
+    fn posted(mut self: Box<Self>, result: DeliveryResult) -> Step {
+        let outgoing = &self.messages[self.next];
+        let target = Target::Reamaze { channel: outgoing.channel.name(), message_id: outgoing.message.id.clone() };
+        self.context.upstream_status = result.status;
+        match result.verdict(&target) {
+            Verdict::Accepted => self.context.messages.push(report(outgoing, "delivered")),
+            Verdict::Permanent => {
+                self.context.messages.push(report(outgoing, "refused"));
+                self.refused.get_or_insert_with(|| Upstream::new("Re:amaze", &result, false));
+            }
+            // Stop: what was delivered is marked, so the sender's retry
+            // posts only the rest.
+            Verdict::Temporary => return self.settle(Some(Error::Reamaze(Upstream::new("Re:amaze", &result, true)))),
+        }
+        self.next += 1;
+        self.next()
+    }
+}
+
+impl Ending for SyncEnding {
+    fn answer(self: Box<Self>, context: &Context) -> Step {
+        let all_duplicates = context.messages.iter().all(|r: &Report| r.result == "duplicate");
+        answer(context, 200, if all_duplicates { "duplicate" } else { "delivered" }, &context.messages)
     }
 }

@@ -14,9 +14,8 @@ use crate::reamaze::Outgoing;
 use crate::settings::Settings;
 use crate::store::{keys, Entry};
 
-use super::posting::{End, Posting};
-use super::step::{self, AfterRead, Step};
-use super::webhook::{answer, report};
+use super::posting::{Ending, Posting};
+use super::step::{self, answer, report, AwaitsQueue, AwaitsRead, Step};
 
 /// Asks which of `messages` were delivered before.
 pub(super) fn check(
@@ -28,12 +27,12 @@ pub(super) fn check(
 ) -> Step {
     let delivered = messages.iter().map(|m| keys::delivery(&m.message.id)).collect();
     let checking = Checking { settings, context, messages, remember, now };
-    step::read(delivered, AfterRead::Enqueue(Box::new(checking)))
+    step::read(delivered, checking)
 }
 
 /// Waiting to learn which messages were delivered before.
 #[derive(Debug)]
-pub(super) struct Checking {
+struct Checking {
     settings: Arc<Settings>,
     context: Context,
     messages: Vec<Outgoing>,
@@ -41,9 +40,9 @@ pub(super) struct Checking {
     now: i64,
 }
 
-impl Checking {
-    pub(super) fn hear(self, delivered: Vec<Option<String>>) -> Step {
-        let Checking { settings, context, messages, remember, now } = self;
+impl AwaitsRead for Checking {
+    fn read(self: Box<Self>, delivered: Vec<Option<String>>) -> Step {
+        let Checking { settings, context, messages, remember, now } = *self;
         let fresh: Vec<&Outgoing> =
             messages.iter().zip(&delivered).filter(|(_, done)| done.is_none()).map(|(m, _)| m).collect();
         if fresh.is_empty() {
@@ -67,7 +66,7 @@ impl Checking {
 
 /// Sending the batches to the queue, one at a time.
 #[derive(Debug)]
-pub(super) struct Queueing {
+struct Queueing {
     settings: Arc<Settings>,
     context: Context,
     batches: VecDeque<Vec<QueuedMessage>>,
@@ -85,10 +84,12 @@ impl Queueing {
         let outgoing: Vec<Outgoing> =
             self.too_large.iter().map(|q| Outgoing { channel: q.channel, message: q.message.clone() }).collect();
         let context = Context { messages: Vec::new(), ..self.context };
-        Posting::start(self.settings, context, outgoing, Vec::new(), End::AfterQueue(self.queued))
+        Posting::start(self.settings, context, outgoing, Vec::new(), Box::new(self.queued))
     }
+}
 
-    pub(super) fn hear(self, sent: Result<(), String>) -> Step {
+impl AwaitsQueue for Queueing {
+    fn queued(self: Box<Self>, sent: Result<(), String>) -> Step {
         match sent {
             Ok(()) => self.next(),
             Err(why) => step::fail(&self.context, Error::QueueUnavailable(why)),
@@ -98,16 +99,16 @@ impl Queueing {
 
 /// What the answer says of every message once the batches are queued.
 #[derive(Debug)]
-pub(super) struct Queued {
+struct Queued {
     messages: Vec<Outgoing>,
     /// Per message, whether it was delivered before.
     delivered: Vec<Option<String>>,
 }
 
-impl Queued {
+impl Ending for Queued {
     /// 202: each message is a duplicate, posted now (as `context` reports),
     /// or queued.
-    pub(super) fn answer(self, context: &Context) -> Step {
+    fn answer(self: Box<Self>, context: &Context) -> Step {
         let reports: Vec<_> = (self.messages.iter().zip(&self.delivered))
             .map(|(m, delivered)| {
                 let posted = context.messages.iter().find(|r| r.id == m.message.id);

@@ -127,3 +127,10 @@ pub(super) fn header<'r>(
         value => Ok(value),
     }
 }
+
+/// The URL a stamped scheme's signature covers: the public one its
+/// setting names, else the URL the request came to.
+pub(super) fn signed_url<'r>(settings: &'r Settings, scheme: &Scheme, request: &Request<'r>) -> &'r str {
+    let public = scheme.stamp.as_ref().and_then(|stamp| settings.text(stamp.url_setting));
+    public.unwrap_or(request.url)
+}

@@ -16,8 +16,7 @@ use crate::signature::{self, Signed, Window};
 use crate::store::{self, keys, ttl, Entry};
 
 use super::route::header;
-use super::step::{self, AfterClaim, AfterDeliver, Step};
-use super::webhook::{claim_of, done};
+use super::step::{self, AwaitsClaim, AwaitsDelivery, Step};
 
 /// Verifies the reply and splits it into parts, then claims them.
 pub(super) fn start(settings: &Arc<Settings>, request: &Request) -> Result<Step, Error> {
@@ -44,20 +43,20 @@ pub(super) fn start(settings: &Arc<Settings>, request: &Request) -> Result<Step,
     // Keyed by the exact reply, so Re:amaze's retry of it skips the parts
     // already sent, while a new reply with the same text is sent.
     let part_keys: Vec<String> = (0..parts.len()).map(|i| keys::reply_part(request.body, i)).collect();
-    let claims = part_keys.iter().cloned().map(claim_of).collect();
+    let claims = part_keys.iter().cloned().map(Entry::claim).collect();
     let context = Context { provider: Some("reamaze"), event: Some("staff_reply".into()), ..Context::default() };
     let sending = Sending { api, context, parts, part_keys, sent: Vec::new(), unsettled: Vec::new(), next: 0 };
-    Ok(step::claim(claims, AfterClaim::Reply(Box::new(ReplyClaimed { sending }))))
+    Ok(step::claim(claims, ReplyClaimed { sending }))
 }
 
 /// Waiting for the claims on the reply's parts.
 #[derive(Debug)]
-pub(super) struct ReplyClaimed {
+struct ReplyClaimed {
     sending: Sending,
 }
 
-impl ReplyClaimed {
-    pub(super) fn hear(self, held: Vec<Option<String>>) -> Step {
+impl AwaitsClaim for ReplyClaimed {
+    fn claimed(self: Box<Self>, held: Vec<Option<String>>) -> Step {
         let mut sending = self.sending;
         sending.unsettled =
             sending.part_keys.iter().zip(&held).filter(|(_, h)| h.is_none()).map(|(k, _)| k.clone()).collect();
@@ -82,7 +81,7 @@ impl ReplyClaimed {
 
 /// Sending the parts, in order.
 #[derive(Debug)]
-pub(super) struct Sending {
+struct Sending {
     api: SmsApi,
     context: Context,
     parts: Vec<SmsPart>,
@@ -103,7 +102,7 @@ impl Sending {
         match self.parts.get(self.next) {
             Some(part) => {
                 let delivery = self.api.send(part, self.next, total);
-                step::deliver(delivery, AfterDeliver::Sms(Box::new(self)))
+                step::deliver(delivery, self)
             }
             None => {
                 step::respond(&self.context, "sent", Response::json(200, &json!({ "status": "sent", "parts": total })))
@@ -111,7 +110,10 @@ impl Sending {
         }
     }
 
-    pub(super) fn hear(mut self, result: DeliveryResult) -> Step {
+}
+
+impl AwaitsDelivery for Sending {
+    fn delivered(mut self: Box<Self>, result: DeliveryResult) -> Step {
         let index = self.next;
         let parts = self.parts.len();
         self.context.upstream_status = result.status;
@@ -121,7 +123,7 @@ impl Sending {
                 let key = self.part_keys[index].clone();
                 self.unsettled.retain(|k| *k != key);
                 self.next += 1;
-                return step::write(vec![done(key)], self.next());
+                return step::write(vec![Entry::done(key)], self.next());
             }
             Verdict::Temporary => true,
             Verdict::Permanent => false,

@@ -2,20 +2,73 @@
 //! handle asks and answers through it, and the answer, consuming the
 //! handle, gives the next step. A read can only be answered with values,
 //! a delivery only with its result, and no step can be answered twice.
+//!
+//! The stages that wait for an answer (translating, posting, sending a
+//! reply, the aftermath) each answer through the trait of what they wait
+//! for, defined here: this module names none of them, and they name only
+//! it, so the exchange's modules depend one way.
 
-use crate::error::{Context, Error};
+use std::fmt::Debug;
+
+use serde_json::json;
+
+use crate::error::{Context, Error, Report};
 use crate::http::{Delivery, DeliveryResult, Response};
 #[cfg(feature = "queue")]
 use crate::queue::Queued;
+use crate::reamaze::Outgoing;
 use crate::store::Entry;
 
-#[cfg(feature = "operations")]
-use super::aftermath::{Claiming, Counting};
-use super::posting::Posting;
+// The traits ask for no `Debug`: a trait object's table would keep every
+// stage's `Debug` code, and all it reaches (float formatting among it), in
+// the wasm builds. A waiting stage shows as the trait it waits through.
+
+/// A stage waiting for the values of the keys it asked to read.
+pub(super) trait AwaitsRead {
+    fn read(self: Box<Self>, values: Vec<Option<String>>) -> Step;
+}
+
+/// A stage waiting for what its claims found: `None` where one was written.
+pub(super) trait AwaitsClaim {
+    fn claimed(self: Box<Self>, held: Vec<Option<String>>) -> Step;
+}
+
+/// A stage waiting for a delivery's result.
+pub(super) trait AwaitsDelivery {
+    fn delivered(self: Box<Self>, result: DeliveryResult) -> Step;
+}
+
+/// A stage waiting for a message to be posted once (`DeliverOnce`).
+pub(super) trait AwaitsOnce {
+    /// The claim was held: `value` is what the key held.
+    fn held(self: Box<Self>, value: &str) -> Step;
+    /// The claim was taken, the delivery made, and the claim settled.
+    fn posted(self: Box<Self>, result: DeliveryResult) -> Step;
+}
+
+/// A stage waiting for the delivery queue to take its messages.
 #[cfg(feature = "queue")]
-use super::queued::{Checking, Queueing};
-use super::staff_reply::{ReplyClaimed, Sending};
-use super::webhook::Translating;
+pub(super) trait AwaitsQueue {
+    fn queued(self: Box<Self>, result: Result<(), String>) -> Step;
+}
+
+type AfterRead = Box<dyn AwaitsRead>;
+type AfterClaim = Box<dyn AwaitsClaim>;
+type AfterDeliver = Box<dyn AwaitsDelivery>;
+
+/// `Debug` for a waiting stage: the trait it waits through.
+macro_rules! shown_as {
+    ($($awaits:ident),*) => {$(
+        impl Debug for dyn $awaits {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(stringify!($awaits))
+            }
+        }
+    )*};
+}
+shown_as!(AwaitsRead, AwaitsClaim, AwaitsDelivery, AwaitsOnce);
+#[cfg(feature = "queue")]
+shown_as!(AwaitsQueue);
 
 /// What the shell must do next.
 #[derive(Debug)]
@@ -97,15 +150,6 @@ pub struct Read {
     then: AfterRead,
 }
 
-#[derive(Debug)]
-pub(super) enum AfterRead {
-    Translate(Box<Translating>),
-    #[cfg(feature = "queue")]
-    Enqueue(Box<Checking>),
-    #[cfg(feature = "operations")]
-    Counting(Box<Counting>),
-}
-
 impl Read {
     pub fn keys(&self) -> &[String] {
         &self.keys
@@ -114,19 +158,7 @@ impl Read {
     /// One value per key, in the order of `keys`; missing values are `None`.
     pub fn answer(self, mut values: Vec<Option<String>>) -> Step {
         values.resize(self.keys.len(), None);
-        self.then.hear(values)
-    }
-}
-
-impl AfterRead {
-    fn hear(self, values: Vec<Option<String>>) -> Step {
-        match self {
-            AfterRead::Translate(translating) => translating.hear(values),
-            #[cfg(feature = "queue")]
-            AfterRead::Enqueue(checking) => checking.hear(values),
-            #[cfg(feature = "operations")]
-            AfterRead::Counting(counting) => counting.hear(values),
-        }
+        self.then.read(values)
     }
 }
 
@@ -153,14 +185,6 @@ pub struct Claim {
     then: AfterClaim,
 }
 
-#[derive(Debug)]
-pub(super) enum AfterClaim {
-    Once(Box<Unfused>),
-    Reply(Box<ReplyClaimed>),
-    #[cfg(feature = "operations")]
-    Alert(Box<Claiming>),
-}
-
 impl Claim {
     pub fn entries(&self) -> &[Entry] {
         &self.entries
@@ -170,12 +194,7 @@ impl Claim {
     /// value the key already held.
     pub fn answer(self, mut held: Vec<Option<String>>) -> Step {
         held.resize(self.entries.len(), None);
-        match self.then {
-            AfterClaim::Once(unfused) => unfused.hear(held),
-            AfterClaim::Reply(claimed) => claimed.hear(held),
-            #[cfg(feature = "operations")]
-            AfterClaim::Alert(claiming) => claiming.hear(held),
-        }
+        self.then.claimed(held)
     }
 }
 
@@ -202,26 +221,13 @@ pub struct Deliver {
     then: AfterDeliver,
 }
 
-#[derive(Debug)]
-pub(super) enum AfterDeliver {
-    Once(Box<Settling>),
-    Sms(Box<Sending>),
-    #[cfg(feature = "operations")]
-    Alert(Box<Claiming>),
-}
-
 impl Deliver {
     pub fn delivery(&self) -> &Delivery {
         &self.delivery
     }
 
     pub fn answer(self, result: DeliveryResult) -> Step {
-        match self.then {
-            AfterDeliver::Once(settling) => settling.hear(result),
-            AfterDeliver::Sms(sending) => sending.hear(result),
-            #[cfg(feature = "operations")]
-            AfterDeliver::Alert(claiming) => claiming.sent(result),
-        }
+        self.then.delivered(result)
     }
 }
 
@@ -236,7 +242,7 @@ pub struct DeliverOnce {
     claim: Entry,
     mark: Entry,
     delivery: Delivery,
-    then: Box<Posting>,
+    then: Box<dyn AwaitsOnce>,
 }
 
 impl DeliverOnce {
@@ -259,7 +265,7 @@ impl DeliverOnce {
 
     /// The claim was taken, the delivery made, and the claim settled.
     pub fn answer(self, result: DeliveryResult) -> Step {
-        self.then.hear(result)
+        self.then.posted(result)
     }
 
     /// The same work as separate steps, for a shell that does not do it
@@ -267,41 +273,41 @@ impl DeliverOnce {
     /// write or the claim's release.
     pub fn unfused(self) -> Step {
         let DeliverOnce { claim: entry, mark, delivery, then } = self;
-        claim(vec![entry], AfterClaim::Once(Box::new(Unfused { mark, delivery, then })))
+        claim(vec![entry], Unfused { mark, delivery, then })
     }
 }
 
 /// An unfused `DeliverOnce`, waiting for its claim.
 #[derive(Debug)]
-pub(super) struct Unfused {
+struct Unfused {
     /// The mark, on the claim's key.
     mark: Entry,
     delivery: Delivery,
-    then: Box<Posting>,
+    then: Box<dyn AwaitsOnce>,
 }
 
-impl Unfused {
-    fn hear(self, held: Vec<Option<String>>) -> Step {
+impl AwaitsClaim for Unfused {
+    fn claimed(self: Box<Self>, held: Vec<Option<String>>) -> Step {
         if let Some(value) = held.into_iter().next().flatten() {
             return self.then.held(&value);
         }
-        let Unfused { mark, delivery, then } = self;
-        deliver(delivery, AfterDeliver::Once(Box::new(Settling { mark, then })))
+        let Unfused { mark, delivery, then } = *self;
+        deliver(delivery, Settling { mark, then })
     }
 }
 
 /// An unfused `DeliverOnce`, waiting for its delivery.
 #[derive(Debug)]
-pub(super) struct Settling {
+struct Settling {
     /// The mark, on the claim's key.
     mark: Entry,
-    then: Box<Posting>,
+    then: Box<dyn AwaitsOnce>,
 }
 
-impl Settling {
-    fn hear(self, result: DeliveryResult) -> Step {
+impl AwaitsDelivery for Settling {
+    fn delivered(self: Box<Self>, result: DeliveryResult) -> Step {
         let settled = result.marks_delivered();
-        let next = self.then.hear(result);
+        let next = self.then.posted(result);
         if settled {
             write(vec![self.mark], next)
         } else {
@@ -314,7 +320,7 @@ impl Settling {
 #[derive(Debug)]
 pub struct Enqueue {
     messages: Vec<Queued>,
-    then: Box<Queueing>,
+    then: Box<dyn AwaitsQueue>,
 }
 
 #[cfg(feature = "queue")]
@@ -325,7 +331,7 @@ impl Enqueue {
 
     /// `Err` with the reason when the queue refused the messages.
     pub fn answer(self, result: Result<(), String>) -> Step {
-        self.then.hear(result)
+        self.then.queued(result)
     }
 }
 
@@ -333,9 +339,10 @@ impl Enqueue {
 // (no key to read, no entry to write) is skipped: its answer is given at
 // once, so the shell is never asked for nothing.
 
-pub(super) fn read(keys: Vec<String>, then: AfterRead) -> Step {
+pub(super) fn read(keys: Vec<String>, then: impl AwaitsRead + 'static) -> Step {
+    let then: AfterRead = Box::new(then);
     if keys.is_empty() {
-        return then.hear(Vec::new());
+        return then.read(Vec::new());
     }
     Step::Read(Read { keys, then })
 }
@@ -347,7 +354,8 @@ pub(super) fn write(entries: Vec<Entry>, then: Step) -> Step {
     Step::Write(Write { entries, then: Box::new(then) })
 }
 
-pub(super) fn claim(entries: Vec<Entry>, then: AfterClaim) -> Step {
+pub(super) fn claim(entries: Vec<Entry>, then: impl AwaitsClaim + 'static) -> Step {
+    let then: AfterClaim = Box::new(then);
     if entries.is_empty() {
         return Claim { entries, then }.answer(Vec::new());
     }
@@ -361,22 +369,34 @@ pub(super) fn release(keys: Vec<String>, then: Step) -> Step {
     Step::Release(Release { keys, then: Box::new(then) })
 }
 
-pub(super) fn deliver(delivery: Delivery, then: AfterDeliver) -> Step {
-    Step::Deliver(Deliver { delivery, then })
+pub(super) fn deliver(delivery: Delivery, then: impl AwaitsDelivery + 'static) -> Step {
+    Step::Deliver(Deliver { delivery, then: Box::new(then) })
 }
 
-pub(super) fn deliver_once(claim: Entry, mark: Entry, delivery: Delivery, then: Posting) -> Step {
+pub(super) fn deliver_once(claim: Entry, mark: Entry, delivery: Delivery, then: impl AwaitsOnce + 'static) -> Step {
     Step::DeliverOnce(Box::new(DeliverOnce { claim, mark, delivery, then: Box::new(then) }))
 }
 
 #[cfg(feature = "queue")]
-pub(super) fn enqueue(messages: Vec<Queued>, then: Queueing) -> Step {
+pub(super) fn enqueue(messages: Vec<Queued>, then: impl AwaitsQueue + 'static) -> Step {
     Step::Enqueue(Enqueue { messages, then: Box::new(then) })
 }
 
 /// The end: `response`, with the summary of `context` and `result`.
 pub(super) fn respond(context: &Context, result: &'static str, response: Response) -> Step {
     Step::Respond(Finished { response, summary: summary(context, result) })
+}
+
+/// The answer to a webhook whose messages were handled: a status word, the
+/// event, and what became of each message.
+pub(super) fn answer(context: &Context, status: u16, word: &'static str, reports: &[Report]) -> Step {
+    let body = json!({ "status": word, "provider": context.provider, "event": context.event, "messages": reports });
+    respond(context, word, Response::json(status, &body))
+}
+
+/// What became of `outgoing`.
+pub(super) fn report(outgoing: &Outgoing, result: &'static str) -> Report {
+    Report { id: outgoing.message.id.clone(), channel: outgoing.channel.name(), result }
 }
 
 /// The end, with `error`'s answer.

@@ -6,18 +6,17 @@ use std::sync::Arc;
 
 use serde_json::json;
 
-use crate::error::{Context, Error, Report};
+use crate::error::{Context, Error};
 use crate::http::{Delivery, Request, Response};
 use crate::outbound;
 use crate::providers::{Event, Outcome, Provider, Translation};
-use crate::reamaze::Outgoing;
 use crate::settings::Settings;
-use crate::signature::{self, Scheme, Signed};
-use crate::store::{self, ttl, Entry, Store};
+use crate::signature::{self, Signed};
+use crate::store::Store;
 
-use super::posting::{End, Posting};
-use super::route::header;
-use super::step::{self, AfterRead, Step};
+use super::posting::{Posting, SyncEnding};
+use super::route::{header, signed_url};
+use super::step::{self, AwaitsRead, Step};
 
 /// How a webhook's messages reach Re:amaze.
 #[derive(Clone, Copy, Debug)]
@@ -43,7 +42,7 @@ pub(super) fn start(
     let context = Context { provider: Some(provider.name()), event: Some(event.name()), ..Context::default() };
     let reads = event.reads(settings);
     let translating = Translating { settings: settings.clone(), event, reads: reads.clone(), context, mode, now };
-    Ok(step::read(reads, AfterRead::Translate(Box::new(translating))))
+    Ok(step::read(reads, translating))
 }
 
 /// Checks the webhook's signature with the provider's scheme and secrets.
@@ -114,10 +113,10 @@ pub(super) struct Translating {
     now: i64,
 }
 
-impl Translating {
+impl AwaitsRead for Translating {
     /// Translates the event with the values read, and goes on to its
     /// messages: an ignored event is answered at once.
-    pub(super) fn hear(self, values: Vec<Option<String>>) -> Step {
+    fn read(self: Box<Self>, values: Vec<Option<String>>) -> Step {
         let lookup = |key: &str| self.reads.iter().position(|k| k == key).and_then(|i| values[i].clone());
         let Translation { outcome, remember } = match self.event.translate(&self.settings, &lookup) {
             Ok(translation) => translation,
@@ -137,7 +136,7 @@ impl Translating {
             return step::fail(&self.context, error);
         }
         match self.mode {
-            Mode::Sync => Posting::start(self.settings, self.context, messages, remember, End::Sync),
+            Mode::Sync => Posting::start(self.settings, self.context, messages, remember, Box::new(SyncEnding)),
             #[cfg(feature = "queue")]
             Mode::Queued => super::queued::check(self.settings, self.context, messages, remember, self.now),
         }
@@ -152,31 +151,4 @@ fn acknowledged(context: &Context, status: u16, word: &'static str, reason: Stri
     step::respond(context, word, Response::json(status, &body))
 }
 
-/// The answer to a webhook whose messages were handled: a status word, the
-/// event, and what became of each message.
-pub(super) fn answer(context: &Context, status: u16, word: &'static str, reports: &[Report]) -> Step {
-    let body = json!({ "status": word, "provider": context.provider, "event": context.event, "messages": reports });
-    step::respond(context, word, Response::json(status, &body))
-}
 
-/// What became of `outgoing`.
-pub(super) fn report(outgoing: &Outgoing, result: &'static str) -> Report {
-    Report { id: outgoing.message.id.clone(), channel: outgoing.channel.name(), result }
-}
-
-/// A claim on `key` while its work is under way.
-pub(super) fn claim_of(key: String) -> Entry {
-    Entry { key, value: store::PENDING.into(), ttl_seconds: ttl::CLAIM }
-}
-
-/// The mark that `key`'s work is done: later copies are duplicates.
-pub(super) fn done(key: String) -> Entry {
-    Entry { key, value: store::DONE.into(), ttl_seconds: ttl::SEEN }
-}
-
-/// The URL a stamped scheme's signature covers: the public one its
-/// setting names, else the URL the request came to.
-pub(super) fn signed_url<'r>(settings: &'r Settings, scheme: &Scheme, request: &Request<'r>) -> &'r str {
-    let public = scheme.stamp.as_ref().and_then(|stamp| settings.text(stamp.url_setting));
-    public.unwrap_or(request.url)
-}

@@ -3,7 +3,7 @@
 //! the call being the object of Bird's Calls API. No public voice sample
 //! exists, so a delivery whose call sits at the top level is accepted too.
 
-use super::{label, settle, value_text, Description, Fields, Happening, Lookup, Sample, TranslateError, Translation};
+use super::{label, settle, value_text, Description, Fields, Happening, Lookup, TranslateError, Translation};
 use crate::identity::Who;
 use crate::json::{Node, Object};
 use crate::settings::names;
@@ -200,11 +200,7 @@ pub static DESCRIPTION: Description = Description {
     settings: &[names::BIRD_SIGNING_KEYS, names::BIRD_MAX_AGE_SECONDS, names::BIRD_MAX_FUTURE_SECONDS],
     parse: |object, _| Ok(Box::new(Event::parse(object)?)),
     held_call_id: None,
-    samples: &[Sample {
-        key: "bird",
-        label: "Bird call",
-        json: r#"{"service":"channels","event":"voice.inbound","payload":{"id":"5d1a0c3e-1111-4a5b-9c3d-0e8f7a6b5c4d","direction":"incoming","status":"completed","from":"+31612345678","to":"+31201234567","duration":95,"endedAt":"2026-03-02T09:16:42Z"}}"#,
-    }],
+    samples: samples![("bird", "Bird call", r#"{"service":"channels","event":"voice.inbound","payload":{"id":"5d1a0c3e-1111-4a5b-9c3d-0e8f7a6b5c4d","direction":"incoming","status":"completed","from":"+31612345678","to":"+31201234567","duration":95,"endedAt":"2026-03-02T09:16:42Z"}}"#)],
 };
 
 impl Happening for Event {

@@ -6,6 +6,22 @@
 //! names the store keys the translation consults (remembered call parties,
 //! echo markers), then `Event::translate` runs on their values.
 
+/// A provider's samples for the debugger page. The Worker serves the page
+/// built with the package, and carries none of them itself.
+/// Each is `(key, label, json)`.
+#[cfg(not(feature = "worker"))]
+macro_rules! samples {
+    ($(($key:expr, $label:expr, $json:expr)),* $(,)?) => {
+        &[$($crate::providers::Sample { key: $key, label: $label, json: $json }),*]
+    };
+}
+#[cfg(feature = "worker")]
+macro_rules! samples {
+    ($(($key:expr, $label:expr, $json:expr)),* $(,)?) => {
+        &[]
+    };
+}
+
 pub mod bird;
 mod clean;
 mod fields;
@@ -45,13 +61,16 @@ pub struct Description {
     /// cannot be used turns them off.
     pub settings: &'static [&'static str],
     /// Reads a payload (the object parsed from `body`) into its event.
-    pub parse: fn(object: Object, body: &[u8]) -> Result<Box<dyn Happening>, TranslateError>,
+    pub parse: Parse,
     /// For a provider whose payloads may be held until their call is known
     /// (`store::keys::held`): reads the call's id from a payload held.
     pub held_call_id: Option<fn(held: &str) -> Option<String>>,
     /// Payloads for the debugger's "Generate", each with its label.
     pub samples: &'static [Sample],
 }
+
+/// Reads a payload (the object parsed from `body`) into its event.
+pub type Parse = fn(object: Object, body: &[u8]) -> Result<Box<dyn Happening>, TranslateError>;
 
 /// A payload a provider sends, to try the bridge with.
 #[derive(Debug)]
@@ -146,7 +165,12 @@ pub fn schemes() -> impl Iterator<Item = &'static Scheme> {
     std::iter::once(&crate::reamaze::SCHEME).chain(ALL.iter().map(|p| p.0.scheme))
 }
 
-/// The scheme called `name` (without regard to case).
+/// The scheme called exactly `name`, as the core writes it.
+pub fn scheme(name: &str) -> Option<&'static Scheme> {
+    schemes().find(|scheme| scheme.name == name)
+}
+
+/// The scheme called `name` (without regard to case), or why there is none.
 pub fn scheme_named(name: &str) -> Result<&'static Scheme, String> {
     schemes().find(|scheme| scheme.name.eq_ignore_ascii_case(name.trim())).ok_or_else(|| {
         let known: Vec<&str> = schemes().map(|scheme| scheme.name).collect();
@@ -271,7 +295,7 @@ impl Translation {
 
 /// What a provider's parsed event answers: each provider's module
 /// implements it for its own event type.
-pub trait Happening: fmt::Debug {
+pub trait Happening {
     /// The event's name for responses and logs.
     fn name(&self) -> String;
 
@@ -289,10 +313,17 @@ pub trait Happening: fmt::Debug {
 }
 
 /// A parsed provider event.
-#[derive(Debug)]
 pub struct Event {
     provider: Provider,
     happening: Box<dyn Happening>,
+}
+
+/// The provider and the event's name: `Debug` of the event itself would
+/// keep every provider's `Debug` code in the wasm builds.
+impl fmt::Debug for Event {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Event({}: {})", self.provider.name(), self.name())
+    }
 }
 
 /// Read access to the store values an event asked for.

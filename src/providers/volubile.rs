@@ -2,7 +2,7 @@
 //! object. Its docs spell some fields two ways (`extractorData` /
 //! `extractedData`, `classifierData` / `classificationData`); both are read.
 
-use super::{push_line, settle, value_text, Description, Fields, Happening, Lookup, Sample, TranslateError, Translation};
+use super::{push_line, settle, value_text, Description, Fields, Happening, Lookup, TranslateError, Translation};
 use crate::identity::Who;
 use crate::json::{Node, Object};
 use crate::settings::names;
@@ -189,11 +189,7 @@ pub static DESCRIPTION: Description = Description {
     settings: &[names::VOLUBILE_WEBHOOK_SECRETS],
     parse: |object, _| Ok(Box::new(Call::parse(object)?)),
     held_call_id: None,
-    samples: &[Sample {
-        key: "volubile",
-        label: "Volubile call",
-        json: r#"{"id":"3c90c3cc-0d44-4b50-8888-8dd25736052a","phone":"+33612345678","type":"INBOUND","duration":360,"status":"COMPLETED","summary":"Discussed project requirements and next steps.","classifierData":{"Sentiment":"Positive"},"endTime":"2024-07-30T14:41:00Z"}"#,
-    }],
+    samples: samples![("volubile", "Volubile call", r#"{"id":"3c90c3cc-0d44-4b50-8888-8dd25736052a","phone":"+33612345678","type":"INBOUND","duration":360,"status":"COMPLETED","summary":"Discussed project requirements and next steps.","classifierData":{"Sentiment":"Positive"},"endTime":"2024-07-30T14:41:00Z"}"#)],
 };
 
 impl Happening for Call {
