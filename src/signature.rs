@@ -561,10 +561,7 @@ mod tests {
             Err(VerifyError::TimestampTooOld { age: 90_000, max_age: 86_400 })
         );
         let forged = sign(&STAMPED, b"other", &signed).unwrap();
-        assert!(matches!(
-            verify(&STAMPED, &["k"], &signed, Some(&forged), window),
-            Err(VerifyError::Mismatch { .. })
-        ));
+        assert!(matches!(verify(&STAMPED, &["k"], &signed, Some(&forged), window), Err(VerifyError::Mismatch { .. })));
     }
 
     // Kept states must never stand in for another key's: more keys than are

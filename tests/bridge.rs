@@ -64,7 +64,8 @@ impl Harness {
     /// A Voice360 webhook signed with the second configured secret.
     fn voice360(&mut self, body: &Value, answer: impl FnMut(&Delivery) -> DeliveryResult) -> Response {
         let body = serde_json::to_vec(body).unwrap();
-        let sig = signature::sign(&reamaze_bridge::providers::voice360::SCHEME, WEBHOOK_SECRET, &Signed::body(&body)).unwrap();
+        let sig = signature::sign(&reamaze_bridge::providers::voice360::SCHEME, WEBHOOK_SECRET, &Signed::body(&body))
+            .unwrap();
         self.request("POST", "/webhooks/voice360", &[("X-Voice360-Signature", sig)], &body, answer)
     }
 
@@ -138,7 +139,10 @@ fn bad_signatures_are_401_and_deliver_nothing() {
         (vec![], "missing_signature"),
         (vec![("X-Voice360-Signature", "sha256=zz".into())], "malformed_signature"),
         (
-            vec![("X-Voice360-Signature", signature::sign(&reamaze_bridge::providers::voice360::SCHEME, b"wrong", &Signed::body(&body)).unwrap())],
+            vec![(
+                "X-Voice360-Signature",
+                signature::sign(&reamaze_bridge::providers::voice360::SCHEME, b"wrong", &Signed::body(&body)).unwrap(),
+            )],
             "signature_mismatch",
         ),
         // Another route's secret: a Re:amaze signature on a provider route.
@@ -161,7 +165,8 @@ fn bad_signatures_are_401_and_deliver_nothing() {
 fn malformed_json_is_400_after_a_valid_signature() {
     let mut h = Harness::new(&[]);
     let body = b"{\"event_name\": ";
-    let sig = signature::sign(&reamaze_bridge::providers::voice360::SCHEME, WEBHOOK_SECRET, &Signed::body(body)).unwrap();
+    let sig =
+        signature::sign(&reamaze_bridge::providers::voice360::SCHEME, WEBHOOK_SECRET, &Signed::body(body)).unwrap();
     let r = h.request("POST", "/webhooks/voice360", &[("X-Voice360-Signature", sig)], body, never);
     assert_eq!((r.status, r.body_json()["error"].clone()), (400, json!("invalid_json")));
 }
@@ -170,7 +175,8 @@ fn malformed_json_is_400_after_a_valid_signature() {
 fn the_limits_follow_their_settings() {
     // An ordinary call nests two levels (the payload, its metadata).
     let body = serde_json::to_vec(&incoming_call("limits.1")).unwrap();
-    let sig = signature::sign(&reamaze_bridge::providers::voice360::SCHEME, WEBHOOK_SECRET, &Signed::body(&body)).unwrap();
+    let sig =
+        signature::sign(&reamaze_bridge::providers::voice360::SCHEME, WEBHOOK_SECRET, &Signed::body(&body)).unwrap();
     let signed = [("X-Voice360-Signature", sig.clone())];
     let mut shallow = Harness::new(&[("MAX_JSON_DEPTH", "1")]);
     let r = shallow.request("POST", "/webhooks/voice360", &signed, &body, never);
@@ -349,7 +355,10 @@ fn bird_uses_the_configured_public_url_and_its_window() {
     let body = serde_json::to_vec(&json!({"service": "channels", "event": "voice.inbound",
         "payload": {"id": "c1", "direction": "incoming", "status": "completed", "from": "+31612345678", "to": "+31201234567", "duration": 5}}))
     .unwrap();
-    let sign = |ts: &str, url: &str| signature::sign(&reamaze_bridge::providers::bird::SCHEME, b"bird-key", &Signed::stamped(&body, ts, url)).unwrap();
+    let sign = |ts: &str, url: &str| {
+        signature::sign(&reamaze_bridge::providers::bird::SCHEME, b"bird-key", &Signed::stamped(&body, ts, url))
+            .unwrap()
+    };
     let headers = |ts: i64, url: &str| {
         vec![("messagebird-signature", sign(&ts.to_string(), url)), ("messagebird-request-timestamp", ts.to_string())]
     };
@@ -531,7 +540,9 @@ fn twenty_voice360_secrets_work_at_the_defaults() {
     let mut h = Harness::new(&[("VOICE360_WEBHOOK_SECRETS", &secrets.join(","))]);
     for (i, secret) in secrets.iter().enumerate() {
         let body = serde_json::to_vec(&incoming_call(&format!("20.{i}"))).unwrap();
-        let sig = signature::sign(&reamaze_bridge::providers::voice360::SCHEME, secret.as_bytes(), &Signed::body(&body)).unwrap();
+        let sig =
+            signature::sign(&reamaze_bridge::providers::voice360::SCHEME, secret.as_bytes(), &Signed::body(&body))
+                .unwrap();
         let r = h.request("POST", "/webhooks/voice360", &[("X-Voice360-Signature", sig)], &body, ok);
         assert_eq!(r.status, 200, "secret {i}: {:?}", r.body_json());
     }
@@ -570,7 +581,8 @@ fn an_unusable_setting_turns_off_only_its_provider() {
     );
 
     let call = br#"{"id":"c1","type":"INBOUND","status":"COMPLETED","phone":"+15551234567","duration":30}"#;
-    let sig = signature::sign(&reamaze_bridge::providers::volubile::SCHEME, b"vol-secret", &Signed::body(call)).unwrap();
+    let sig =
+        signature::sign(&reamaze_bridge::providers::volubile::SCHEME, b"vol-secret", &Signed::body(call)).unwrap();
     let r = h.request("POST", "/webhooks/volubile", &[("X-Webhook-Signature", sig)], call, ok);
     assert_eq!(r.status, 200, "Volubile keeps working: {:?}", r.body_json());
 }

@@ -272,7 +272,9 @@ fn send(bridge: &Bridge, store: &mut KvLike, webhook: &Webhook) -> Outcome {
     let ts = NOW.to_string();
     let (scheme, header, signed) = match webhook.provider {
         "voice360" => (&reamaze_bridge::providers::voice360::SCHEME, "x-voice360-signature", Signed::body(&body)),
-        "bird" => (&reamaze_bridge::providers::bird::SCHEME, "messagebird-signature", Signed::stamped(&body, &ts, &url)),
+        "bird" => {
+            (&reamaze_bridge::providers::bird::SCHEME, "messagebird-signature", Signed::stamped(&body, &ts, &url))
+        }
         _ => (&reamaze_bridge::providers::volubile::SCHEME, "x-webhook-signature", Signed::body(&body)),
     };
     let signature = sign(scheme, b"whsec", &signed).unwrap();

@@ -43,7 +43,10 @@ fn product() -> Vec<(String, String)> {
     PRODUCT.iter().for_each(|dir| files(&root.join(dir), &mut paths));
     paths.sort();
     let text = |path: &Path| fs::read(path).map(|bytes| String::from_utf8_lossy(&bytes).into_owned()).unwrap();
-    paths.iter().map(|path| (path.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/"), text(path))).collect()
+    paths
+        .iter()
+        .map(|path| (path.strip_prefix(root).unwrap().to_string_lossy().replace('\\', "/"), text(path)))
+        .collect()
 }
 
 /// Whether `path` is `provider`'s own module (`src/providers/<name>.rs` or

@@ -107,7 +107,11 @@ fn verify_cases() {
             .map(|(k, v)| (k.to_ascii_lowercase(), v.as_str().unwrap()))
             .collect();
         let get = |name: &str| headers.get(&name.to_ascii_lowercase()).copied();
-        let signed = Signed { body: &body, timestamp: get(reamaze_bridge::providers::bird::SCHEME.timestamp_header().unwrap()), url: str_of(case, "url") };
+        let signed = Signed {
+            body: &body,
+            timestamp: get(reamaze_bridge::providers::bird::SCHEME.timestamp_header().unwrap()),
+            url: str_of(case, "url"),
+        };
         let window = Window::at(case["now"].as_i64().unwrap());
         let got = signature::verify(scheme, &secrets, &signed, get(scheme.header()), window);
         let expect = &case["expect"];
@@ -275,7 +279,8 @@ fn translations_through_the_bridge() {
             let headers = match provider {
                 "voice360" => vec![(
                     "X-Voice360-Signature".into(),
-                    signature::sign(&reamaze_bridge::providers::voice360::SCHEME, b"v360", &Signed::body(body)).unwrap(),
+                    signature::sign(&reamaze_bridge::providers::voice360::SCHEME, b"v360", &Signed::body(body))
+                        .unwrap(),
                 )],
                 "volubile" => vec![(
                     "X-Webhook-Signature".into(),
@@ -283,7 +288,12 @@ fn translations_through_the_bridge() {
                 )],
                 "bird" => {
                     let ts = NOW.to_string();
-                    let sig = signature::sign(&reamaze_bridge::providers::bird::SCHEME, b"bird", &Signed::stamped(body, &ts, &url)).unwrap();
+                    let sig = signature::sign(
+                        &reamaze_bridge::providers::bird::SCHEME,
+                        b"bird",
+                        &Signed::stamped(body, &ts, &url),
+                    )
+                    .unwrap();
                     vec![("messagebird-signature".into(), sig), ("messagebird-request-timestamp".into(), ts)]
                 }
                 "reamaze-reply" => vec![("X-Reamaze-Hmac-SHA256".into(), signature::sign_reamaze(b"sms-secret", body))],
@@ -350,7 +360,14 @@ fn translations_through_the_bridge() {
                 let header = headers.iter().find(|(k, _)| k == "X-Reamaze-Hmac-SHA256").map(|(_, v)| v.as_str());
                 // Over the exact bytes that were sent.
                 assert!(
-                    signature::verify(&reamaze_bridge::reamaze::SCHEME, &[secret], &Signed::body(raw), header, Window::at(0)).is_ok(),
+                    signature::verify(
+                        &reamaze_bridge::reamaze::SCHEME,
+                        &[secret],
+                        &Signed::body(raw),
+                        header,
+                        Window::at(0)
+                    )
+                    .is_ok(),
                     "{name}: the delivery's signature does not verify with the {channel} channel's secret"
                 );
             }

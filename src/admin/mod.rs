@@ -105,7 +105,6 @@ impl Held {
     }
 }
 
-
 /// `GET /admin/held`: the transcriptions held until their call is known.
 pub fn held(held: &[Held], more: bool) -> Response {
     #[derive(Serialize)]

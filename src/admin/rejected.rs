@@ -156,8 +156,7 @@ impl Rejected {
     /// and the clock as it was then.
     pub fn causes(&self, settings: &Settings) -> Vec<Cause> {
         let signature_refused = SIGNATURE_CODES.contains(&self.code.as_str());
-        let Some(scheme) = self.scheme.and_then(providers::scheme).filter(|_| signature_refused)
-        else {
+        let Some(scheme) = self.scheme.and_then(providers::scheme).filter(|_| signature_refused) else {
             return vec![Cause { title: title_of(&self.code).into(), detail: self.message.clone() }];
         };
         if self.body_truncated {
@@ -244,8 +243,10 @@ pub fn listing(settings: &Settings, kept: &[(String, Option<String>)]) -> (Respo
         .map(|record| {
             let scheme = record.scheme.and_then(providers::scheme);
             let signature = scheme.and_then(|scheme| record.header(scheme.header)).map(String::from);
-            let timestamp =
-                scheme.and_then(|scheme| scheme.timestamp_header()).and_then(|name| record.header(name)).map(String::from);
+            let timestamp = scheme
+                .and_then(|scheme| scheme.timestamp_header())
+                .and_then(|name| record.header(name))
+                .map(String::from);
             Rejected { causes: record.causes(settings), signature, timestamp, ..record }
         })
         .collect();

@@ -123,7 +123,12 @@ fn schemes_help() -> String {
     for scheme in providers::schemes() {
         let prefix = scheme.prefix.map(|p| format!("{p} + ")).unwrap_or_default();
         let secrets = providers::secret_settings(scheme).join(" or ");
-        help.push_str(&format!("\n  {}: {}, {prefix}{}; secrets from {secrets}", scheme.name, scheme.header, scheme.encoding.name()));
+        help.push_str(&format!(
+            "\n  {}: {}, {prefix}{}; secrets from {secrets}",
+            scheme.name,
+            scheme.header,
+            scheme.encoding.name()
+        ));
         if let Some(stamp) = &scheme.stamp {
             help.push_str(&format!(
                 "\n    also signs --timestamp ({}) and --url ({}); max age from {}",

@@ -58,7 +58,9 @@ impl Route {
         let webhook = path.strip_prefix(WEBHOOKS).and_then(|name| providers::ALL.iter().find(|p| p.name == name));
         let found = match webhook {
             Some(&provider) => Some(("POST", Route::Webhook(provider))),
-            None => FIXED_ROUTES.iter().find(|(known, _, _)| *known == path).map(|&(_, allowed, route)| (allowed, route)),
+            None => {
+                FIXED_ROUTES.iter().find(|(known, _, _)| *known == path).map(|&(_, allowed, route)| (allowed, route))
+            }
         };
         let Some((allowed, route)) = found else {
             return Err(not_routed(method, path));
@@ -100,7 +102,8 @@ fn not_routed(method: &str, path: &str) -> Error {
 
 /// Every route: its path, method, and what it is; the providers' first.
 pub fn routes() -> impl Iterator<Item = (Cow<'static, str>, &'static str, Route)> {
-    let webhooks = providers::ALL.iter().map(|&p| (Cow::Owned(format!("{WEBHOOKS}{}", p.name)), "POST", Route::Webhook(p)));
+    let webhooks =
+        providers::ALL.iter().map(|&p| (Cow::Owned(format!("{WEBHOOKS}{}", p.name)), "POST", Route::Webhook(p)));
     webhooks.chain(FIXED_ROUTES.iter().map(|&(path, method, route)| (Cow::Borrowed(path), method, route)))
 }
 

@@ -109,7 +109,6 @@ impl Sending {
             }
         }
     }
-
 }
 
 impl AwaitsDelivery for Sending {

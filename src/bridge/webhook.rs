@@ -150,5 +150,3 @@ fn acknowledged(context: &Context, status: u16, word: &'static str, reason: Stri
     let body = json!({ "status": word, "provider": context.provider, "event": context.event, "reason": reason });
     step::respond(context, word, Response::json(status, &body))
 }
-
-

@@ -127,4 +127,3 @@ fn string(out: &mut String, text: &str) {
     }
     out.push('"');
 }
-

@@ -221,7 +221,10 @@ impl Finder<'_> {
             self.cause(format!("Missing {prefix} prefix"), detail);
         }
         if scheme.prefix.is_none() && received.prefixed {
-            self.cause(format!("Extra {PREFIX} prefix"), format!("{header} is the bare {encoding}, without a {PREFIX} prefix."));
+            self.cause(
+                format!("Extra {PREFIX} prefix"),
+                format!("{header} is the bare {encoding}, without a {PREFIX} prefix."),
+            );
         }
         true
     }

@@ -6,10 +6,10 @@
 use super::{label, settle, value_text, Description, Fields, Happening, Lookup, TranslateError, Translation};
 use crate::identity::Who;
 use crate::json::{Node, Object};
-use crate::settings::names;
-use crate::signature::{Encoding, Scheme, Stamp};
 use crate::reamaze::{Channel, Direction, Message, Outgoing, Party};
+use crate::settings::names;
 use crate::settings::Settings;
+use crate::signature::{Encoding, Scheme, Stamp};
 use crate::time;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -200,7 +200,11 @@ pub static DESCRIPTION: Description = Description {
     settings: &[names::BIRD_SIGNING_KEYS, names::BIRD_MAX_AGE_SECONDS, names::BIRD_MAX_FUTURE_SECONDS],
     parse: |object, _| Ok(Box::new(Event::parse(object)?)),
     held_call_id: None,
-    samples: samples![("bird", "Bird call", r#"{"service":"channels","event":"voice.inbound","payload":{"id":"5d1a0c3e-1111-4a5b-9c3d-0e8f7a6b5c4d","direction":"incoming","status":"completed","from":"+31612345678","to":"+31201234567","duration":95,"endedAt":"2026-03-02T09:16:42Z"}}"#)],
+    samples: samples![(
+        "bird",
+        "Bird call",
+        r#"{"service":"channels","event":"voice.inbound","payload":{"id":"5d1a0c3e-1111-4a5b-9c3d-0e8f7a6b5c4d","direction":"incoming","status":"completed","from":"+31612345678","to":"+31201234567","duration":95,"endedAt":"2026-03-02T09:16:42Z"}}"#
+    )],
 };
 
 impl Happening for Event {

@@ -35,11 +35,11 @@ use std::str::FromStr;
 
 use crate::json::{self, JsonError, Object};
 
-pub(crate) use fields::{value_text, Fields};
 use crate::reamaze::Outgoing;
 use crate::settings::{names, Secret, Settings};
 use crate::signature::Scheme;
 use crate::store::Entry;
+pub(crate) use fields::{value_text, Fields};
 
 /// A provider, as data: everything the bridge's layers ask of one. Each
 /// provider's module holds its own `DESCRIPTION`; [`ALL`] lists them, and
@@ -156,7 +156,8 @@ impl fmt::Display for Provider {
 impl FromStr for Provider {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Provider::named(s).ok_or_else(|| format!("unknown provider {s:?}: expected {}", names_of(ALL.map(|p| p.name).to_vec())))
+        Provider::named(s)
+            .ok_or_else(|| format!("unknown provider {s:?}: expected {}", names_of(ALL.map(|p| p.name).to_vec())))
     }
 }
 

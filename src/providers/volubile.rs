@@ -5,10 +5,10 @@
 use super::{push_line, settle, value_text, Description, Fields, Happening, Lookup, TranslateError, Translation};
 use crate::identity::Who;
 use crate::json::{Node, Object};
-use crate::settings::names;
-use crate::signature::{Encoding, Scheme};
 use crate::reamaze::{Channel, Direction, Message, Outgoing, Party};
+use crate::settings::names;
 use crate::settings::Settings;
+use crate::signature::{Encoding, Scheme};
 use crate::time;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -178,8 +178,14 @@ fn flat_text(value: &Node) -> Option<String> {
 }
 
 /// Volubile writes the body's HMAC as bare hex.
-pub static SCHEME: Scheme =
-    Scheme { name: "volubile", title: "Volubile", header: "X-Webhook-Signature", encoding: Encoding::Hex, prefix: None, stamp: None };
+pub static SCHEME: Scheme = Scheme {
+    name: "volubile",
+    title: "Volubile",
+    header: "X-Webhook-Signature",
+    encoding: Encoding::Hex,
+    prefix: None,
+    stamp: None,
+};
 
 pub static DESCRIPTION: Description = Description {
     name: "volubile",
@@ -189,7 +195,11 @@ pub static DESCRIPTION: Description = Description {
     settings: &[names::VOLUBILE_WEBHOOK_SECRETS],
     parse: |object, _| Ok(Box::new(Call::parse(object)?)),
     held_call_id: None,
-    samples: samples![("volubile", "Volubile call", r#"{"id":"3c90c3cc-0d44-4b50-8888-8dd25736052a","phone":"+33612345678","type":"INBOUND","duration":360,"status":"COMPLETED","summary":"Discussed project requirements and next steps.","classifierData":{"Sentiment":"Positive"},"endTime":"2024-07-30T14:41:00Z"}"#)],
+    samples: samples![(
+        "volubile",
+        "Volubile call",
+        r#"{"id":"3c90c3cc-0d44-4b50-8888-8dd25736052a","phone":"+33612345678","type":"INBOUND","duration":360,"status":"COMPLETED","summary":"Discussed project requirements and next steps.","classifierData":{"Sentiment":"Positive"},"endTime":"2024-07-30T14:41:00Z"}"#
+    )],
 };
 
 impl Happening for Call {

@@ -416,9 +416,17 @@ pub static DESCRIPTION: Description = Description {
     parse: |object, body| Ok(Box::new(Event::parse(object, body)?)),
     held_call_id: Some(held::held_call_id),
     samples: samples![
-        ("voice360", "Voice360 call", r#"{"event_name":"INCOMING_EXTERNAL_CALL","account_id":"12345","timestamp":1704067200,"metadata":{"caller_id_number":"+15551234567","caller_id_name":"John Doe","dnis":"+15559876543","uniqueid":"1704067200.12345"}}"#),
+        (
+            "voice360",
+            "Voice360 call",
+            r#"{"event_name":"INCOMING_EXTERNAL_CALL","account_id":"12345","timestamp":1704067200,"metadata":{"caller_id_number":"+15551234567","caller_id_name":"John Doe","dnis":"+15559876543","uniqueid":"1704067200.12345"}}"#
+        ),
         // How a withheld caller reads: posted, with an identity of the call's own.
-        ("voice360-withheld", "Voice360 call from a withheld number", r#"{"event_name":"INCOMING_EXTERNAL_CALL","account_id":"12345","timestamp":1704067200,"metadata":{"caller_id_number":"anonymous","dnis":"+15559876543","uniqueid":"1704067260.12346"}}"#),
+        (
+            "voice360-withheld",
+            "Voice360 call from a withheld number",
+            r#"{"event_name":"INCOMING_EXTERNAL_CALL","account_id":"12345","timestamp":1704067200,"metadata":{"caller_id_number":"anonymous","dnis":"+15559876543","uniqueid":"1704067260.12346"}}"#
+        ),
     ],
 };
 
