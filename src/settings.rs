@@ -102,7 +102,9 @@ pub struct Settings {
     pub reamaze_base_url: String,
     pub reamaze_voice_secret: Option<Secret>,
     pub reamaze_sms_secret: Option<Secret>,
-    pub voice360_webhook_secrets: Vec<Secret>,
+    /// Each provider's webhook secrets, by their setting's name
+    /// (`names::WEBHOOK_SECRETS`), read through `secrets`.
+    webhook_secrets: Vec<(&'static str, Vec<Secret>)>,
     pub voice360_api_key: Option<Secret>,
     pub voice360_account_id: Option<String>,
     pub voice360_api_base: String,
@@ -116,12 +118,10 @@ pub struct Settings {
     pub redact_card_numbers: bool,
     /// The Voice360 events posted; the others are acknowledged as ignored.
     pub voice360_post_events: Vec<String>,
-    pub bird_signing_keys: Vec<Secret>,
     pub bird_webhook_url: Option<String>,
     pub bird_max_age_seconds: u64,
     pub bird_max_future_seconds: u64,
     pub bird_post_statuses: Vec<String>,
-    pub volubile_webhook_secrets: Vec<Secret>,
     pub volubile_number: Option<String>,
     pub max_body_bytes: usize,
     pub upstream_timeout_ms: u64,
@@ -157,7 +157,7 @@ impl Default for Settings {
             reamaze_base_url: DEFAULT_REAMAZE_BASE_URL.into(),
             reamaze_voice_secret: None,
             reamaze_sms_secret: None,
-            voice360_webhook_secrets: Vec::new(),
+            webhook_secrets: Vec::new(),
             voice360_api_key: None,
             voice360_account_id: None,
             voice360_api_base: DEFAULT_VOICE360_API_BASE.into(),
@@ -166,12 +166,10 @@ impl Default for Settings {
             voice360_agents: Vec::new(),
             redact_card_numbers: true,
             voice360_post_events: DEFAULT_VOICE360_EVENTS.iter().map(|s| s.to_string()).collect(),
-            bird_signing_keys: Vec::new(),
             bird_webhook_url: None,
             bird_max_age_seconds: Window::DEFAULT_MAX_AGE,
             bird_max_future_seconds: Window::DEFAULT_MAX_FUTURE,
             bird_post_statuses: DEFAULT_BIRD_STATUSES.iter().map(|s| s.to_string()).collect(),
-            volubile_webhook_secrets: Vec::new(),
             volubile_number: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             upstream_timeout_ms: DEFAULT_UPSTREAM_TIMEOUT_MS,
@@ -233,6 +231,8 @@ impl Settings {
         let reader = Reader { get: &get, invalid: std::cell::RefCell::new(Vec::new()) };
         let mut settings = reader.settings();
         settings.invalid = reader.invalid.into_inner();
+        // In the README's order, whatever order they were read in.
+        settings.invalid.sort_by_key(|e| names::ALL.iter().position(|&name| name == e.name));
         settings
     }
 
@@ -258,10 +258,7 @@ impl Settings {
         match name {
             names::REAMAZE_VOICE_SECRET => self.reamaze_voice_secret.as_slice(),
             names::REAMAZE_SMS_SECRET => self.reamaze_sms_secret.as_slice(),
-            names::VOICE360_WEBHOOK_SECRETS => &self.voice360_webhook_secrets,
-            names::BIRD_SIGNING_KEYS => &self.bird_signing_keys,
-            names::VOLUBILE_WEBHOOK_SECRETS => &self.volubile_webhook_secrets,
-            _ => &[],
+            _ => self.webhook_secrets.iter().find(|(setting, _)| *setting == name).map_or(&[], |(_, s)| s),
         }
     }
 
@@ -291,7 +288,7 @@ impl Reader<'_> {
             reamaze_base_url: self.url(REAMAZE_BASE_URL, DEFAULT_REAMAZE_BASE_URL),
             reamaze_voice_secret: self.secret(REAMAZE_VOICE_SECRET),
             reamaze_sms_secret: self.secret(REAMAZE_SMS_SECRET),
-            voice360_webhook_secrets: self.secrets(VOICE360_WEBHOOK_SECRETS, max_secrets),
+            webhook_secrets: WEBHOOK_SECRETS.iter().map(|&name| (name, self.secrets(name, max_secrets))).collect(),
             voice360_api_key: self.secret(VOICE360_API_KEY),
             voice360_account_id: self.text(VOICE360_ACCOUNT_ID),
             voice360_api_base: self.url(VOICE360_API_BASE, DEFAULT_VOICE360_API_BASE),
@@ -303,7 +300,6 @@ impl Reader<'_> {
                 events if events.is_empty() => defaults.voice360_post_events.clone(),
                 events => events.into_iter().map(|e| e.to_ascii_uppercase()).collect(),
             },
-            bird_signing_keys: self.secrets(BIRD_SIGNING_KEYS, max_secrets),
             bird_webhook_url: self.text(BIRD_WEBHOOK_URL),
             bird_max_age_seconds: self.number(BIRD_MAX_AGE_SECONDS, defaults.bird_max_age_seconds),
             bird_max_future_seconds: self.number(BIRD_MAX_FUTURE_SECONDS, defaults.bird_max_future_seconds),
@@ -312,7 +308,6 @@ impl Reader<'_> {
             } else {
                 statuses.into_iter().map(|s| s.to_ascii_lowercase()).collect()
             },
-            volubile_webhook_secrets: self.secrets(VOLUBILE_WEBHOOK_SECRETS, max_secrets),
             volubile_number: self.text(VOLUBILE_NUMBER),
             max_body_bytes: self.size(MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES),
             upstream_timeout_ms: self.number(UPSTREAM_TIMEOUT_MS, DEFAULT_UPSTREAM_TIMEOUT_MS),
@@ -479,7 +474,10 @@ mod tests {
     fn defaults_and_lists() {
         let s = from(&[("VOICE360_WEBHOOK_SECRETS", " a, b ,,c "), ("REAMAZE_BASE_URL", "https://acme.reamaze.io/")])
             .unwrap();
-        assert_eq!(s.voice360_webhook_secrets, vec![Secret::new("a"), Secret::new("b"), Secret::new("c")]);
+        assert_eq!(
+            s.secrets(names::VOICE360_WEBHOOK_SECRETS),
+            vec![Secret::new("a"), Secret::new("b"), Secret::new("c")]
+        );
         assert_eq!(s.reamaze_base_url, "https://acme.reamaze.io");
         assert_eq!(s.voice360_api_base, DEFAULT_VOICE360_API_BASE);
         assert_eq!(s.bird_max_age_seconds, 86_400);
@@ -515,13 +513,19 @@ mod tests {
     fn secret_lists_are_bounded_by_max_secrets() {
         let list = |n: usize| (1..=n).map(|i| format!("k{i}")).collect::<Vec<_>>().join(",");
         let twenty = list(20);
-        assert_eq!(from(&[("VOICE360_WEBHOOK_SECRETS", &twenty)]).unwrap().voice360_webhook_secrets.len(), 20);
+        assert_eq!(
+            from(&[("VOICE360_WEBHOOK_SECRETS", &twenty)]).unwrap().secrets(names::VOICE360_WEBHOOK_SECRETS).len(),
+            20
+        );
         let too_many = list(41);
         let err = from(&[("BIRD_SIGNING_KEYS", &too_many)]).unwrap_err();
         assert_eq!(err.name, "BIRD_SIGNING_KEYS");
         assert!(!err.to_string().contains("k41"), "{err}");
         assert_eq!(
-            from(&[("BIRD_SIGNING_KEYS", &too_many), ("MAX_SECRETS", "41")]).unwrap().bird_signing_keys.len(),
+            from(&[("BIRD_SIGNING_KEYS", &too_many), ("MAX_SECRETS", "41")])
+                .unwrap()
+                .secrets(names::BIRD_SIGNING_KEYS)
+                .len(),
             41
         );
         assert!(from(&[("VOLUBILE_WEBHOOK_SECRETS", "a,b,c"), ("MAX_SECRETS", "2")]).is_err());
@@ -541,8 +545,8 @@ mod tests {
         let s = Settings::read(|name| map.get(name).map(|v| v.to_string()));
         let names: Vec<&str> = s.invalid.iter().map(|e| e.name).collect();
         assert_eq!(names, ["VOICE360_API_BASE", "VOLUBILE_WEBHOOK_SECRETS", "MAX_BODY_BYTES"]);
-        assert!(s.volubile_webhook_secrets.is_empty(), "Volubile is off");
-        assert_eq!(s.bird_signing_keys, vec![Secret::new("k")], "Bird is not");
+        assert!(s.secrets(names::VOLUBILE_WEBHOOK_SECRETS).is_empty(), "Volubile is off");
+        assert_eq!(s.secrets(names::BIRD_SIGNING_KEYS), vec![Secret::new("k")], "Bird is not");
         assert_eq!(s.max_body_bytes, DEFAULT_MAX_BODY_BYTES, "a limit keeps its default");
         assert_eq!(s.voice360_api_base, "", "nothing is sent to an unusable URL");
         assert_eq!(s.blocking(&["VOICE360_API_BASE"]).map(|e| e.name), Some("VOICE360_API_BASE"));

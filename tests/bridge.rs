@@ -383,7 +383,12 @@ fn health_tells_what_is_configured_and_no_secret() {
     let mut h = Harness::new(&[("BIRD_SIGNING_KEYS", "")]);
     let r = h.request("GET", "/healthz", &[], b"", never);
     let json = r.body_json();
-    assert_eq!(json["providers"], json!({"voice360": true, "bird": false, "volubile": true}));
+    let listed: Vec<&String> = json["providers"].as_object().unwrap().keys().collect();
+    let registry: Vec<&str> = reamaze_bridge::providers::ALL.iter().map(|p| p.name()).collect();
+    assert_eq!(listed, registry, "every provider, in the registry's order");
+    for (name, ready) in [("voice360", true), ("bird", false), ("volubile", true)] {
+        assert_eq!(json["providers"][name], ready, "{name}");
+    }
     assert_eq!(json["staff_replies"], true);
     let text = String::from_utf8(r.body).unwrap();
     for secret in ["voice-secret", "sms-secret", "v360-secret", "api-key-123", "vol-secret"] {

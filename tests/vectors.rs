@@ -9,7 +9,7 @@ use base64::Engine;
 use reamaze_bridge::bridge::{drive, Bridge};
 use reamaze_bridge::http::{DeliveryResult, Headers, Request, Target};
 use reamaze_bridge::mistakes::{self, Checked};
-use reamaze_bridge::providers::{translate_payload, Outcome, Provider};
+use reamaze_bridge::providers::{self, translate_payload, Outcome, Provider};
 use reamaze_bridge::reamaze::{reply_to_sms, StaffReply};
 use reamaze_bridge::signature::{self, Scheme, Signed, Window};
 use reamaze_bridge::{MemoryStore, Settings};
@@ -258,15 +258,15 @@ fn translations_through_the_bridge() {
                 ("REAMAZE_BASE_URL", BASE),
                 ("REAMAZE_VOICE_SECRET", "voice-secret"),
                 ("REAMAZE_SMS_SECRET", "sms-secret"),
-                ("VOICE360_WEBHOOK_SECRETS", "v360"),
-                ("BIRD_SIGNING_KEYS", "bird"),
-                ("VOLUBILE_WEBHOOK_SECRETS", "vol"),
                 ("VOICE360_API_KEY", "api-key"),
                 ("VOICE360_ACCOUNT_ID", "61"),
                 ("VOICE360_API_BASE", "https://voice360.test/v3/voice"),
             ]
             .map(|(k, v)| (k.to_string(), v.to_string())),
         );
+        // Each provider's webhooks signed with a secret of its own.
+        let secret_of = |p: Provider| format!("{}-secret", p.name());
+        pairs.extend(providers::ALL.map(|p| (p.secrets.to_string(), secret_of(p))));
         if !pairs.iter().any(|(k, _)| k == "SMS_CHANNEL_NUMBER") {
             pairs.push(("SMS_CHANNEL_NUMBER".into(), "+16501234567".into()));
         }
@@ -276,28 +276,19 @@ fn translations_through_the_bridge() {
 
         let signed_request = |body: &[u8]| -> (String, Vec<(String, String)>) {
             let url = format!("https://bridge.test/webhooks/{provider}");
-            let headers = match provider {
-                "voice360" => vec![(
-                    "X-Voice360-Signature".into(),
-                    signature::sign(&reamaze_bridge::providers::voice360::SCHEME, b"v360", &Signed::body(body))
-                        .unwrap(),
-                )],
-                "volubile" => vec![(
-                    "X-Webhook-Signature".into(),
-                    signature::sign(&reamaze_bridge::providers::volubile::SCHEME, b"vol", &Signed::body(body)).unwrap(),
-                )],
-                "bird" => {
+            let headers = match Provider::named(provider) {
+                // As its scheme signs: the body, or a stamp of now and the URL.
+                Some(p) => {
                     let ts = NOW.to_string();
-                    let sig = signature::sign(
-                        &reamaze_bridge::providers::bird::SCHEME,
-                        b"bird",
-                        &Signed::stamped(body, &ts, &url),
-                    )
-                    .unwrap();
-                    vec![("messagebird-signature".into(), sig), ("messagebird-request-timestamp".into(), ts)]
+                    let signed = Signed::stamped(body, &ts, &url);
+                    let sig = signature::sign(p.scheme, secret_of(p).as_bytes(), &signed).unwrap();
+                    let stamp = p.scheme.timestamp_header().map(|name| (name.to_string(), ts));
+                    std::iter::once((p.scheme.header.to_string(), sig)).chain(stamp).collect()
                 }
-                "reamaze-reply" => vec![("X-Reamaze-Hmac-SHA256".into(), signature::sign_reamaze(b"sms-secret", body))],
-                other => panic!("{other}"),
+                None if provider == "reamaze-reply" => {
+                    vec![("X-Reamaze-Hmac-SHA256".into(), signature::sign_reamaze(b"sms-secret", body))]
+                }
+                None => panic!("{provider}"),
             };
             let url = if provider == "reamaze-reply" { "https://bridge.test/webhooks/reamaze/sms".into() } else { url };
             (url, headers)

@@ -35,6 +35,10 @@ pub const ALERT_WEBHOOK_SECRET: &str = "ALERT_WEBHOOK_SECRET";
 pub const ALERT_REJECTED_THRESHOLD: &str = "ALERT_REJECTED_THRESHOLD";
 pub const VOICE_THREAD_MINUTES: &str = "VOICE_THREAD_MINUTES";
 
+/// The settings that hold a provider's webhook secrets (each provider's
+/// description names its own).
+pub const WEBHOOK_SECRETS: [&str; 3] = [VOICE360_WEBHOOK_SECRETS, BIRD_SIGNING_KEYS, VOLUBILE_WEBHOOK_SECRETS];
+
 pub const ALL: [&str; 34] = [
     REAMAZE_BASE_URL,
     REAMAZE_VOICE_SECRET,

@@ -88,14 +88,15 @@ describe('shared vectors', () => {
       posted.push(JSON.parse(init.body));
       return new Response('{}', { status: 200 });
     };
-    const secrets = { VOICE360_WEBHOOK_SECRETS: 'k', BIRD_SIGNING_KEYS: 'k', VOLUBILE_WEBHOOK_SECRETS: 'k' };
+    const secrets = Object.fromEntries(bridge.contract().providers.map((p) => [p.secretsSetting, 'k']));
     const b = bridge.createBridge({ ...secrets, REAMAZE_VOICE_SECRET: 'v', REAMAZE_SMS_SECRET: 's', ...c.settings }, { fetch });
     const send = (payload) => {
       const body = JSON.stringify(payload);
       const url = `http://b.test/webhooks/${c.provider}`;
       const timestamp = String(Math.floor(Date.now() / 1000));
       const headers = { [bridge.SIGNATURE_HEADERS[c.provider]]: bridge.sign({ scheme: c.provider, secret: 'k', body, timestamp, url }) };
-      if (c.provider === 'bird') headers['messagebird-request-timestamp'] = timestamp;
+      const stamp = bridge.contract().schemes.find((s) => s.name === c.provider).timestampHeader;
+      if (stamp) headers[stamp] = timestamp;
       return b.fetch(new Request(url, { method: 'POST', body, headers }));
     };
     for (const earlier of c.before) assert.ok([200, 202].includes((await send(earlier)).status), c.name);
