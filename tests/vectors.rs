@@ -89,6 +89,11 @@ fn signatures_computed_outside_match() {
             "{name}: does not verify"
         );
     }
+    // Every scheme the core reads has values computed outside it.
+    for scheme in providers::schemes() {
+        let covered = vectors.iter().filter(|v| str_of(v, "scheme") == Some(scheme.name)).count();
+        assert!(covered >= 5, "{scheme}: {covered} signature vectors (tests/vectors/generate_signatures.py)");
+    }
 }
 
 #[test]

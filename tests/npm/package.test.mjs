@@ -313,11 +313,23 @@ describe('the API', () => {
     assert.equal(cjs.sign(options), bridge.sign(options));
   });
 
-  test("the contract is the core's: signature headers, webhook paths, Bird's window", () => {
-    const { signatureHeaders, webhookPaths, birdWindow } = bridge.contract();
-    assert.deepEqual(signatureHeaders, { ...bridge.SIGNATURE_HEADERS }, 'the static copy, for use before init(), is the same');
-    assert.deepEqual(webhookPaths, { voice360: '/webhooks/voice360', bird: '/webhooks/bird', volubile: '/webhooks/volubile', reamaze: '/webhooks/reamaze/sms' });
+  test("the contract is the core's: schemes, providers, signature headers, webhook paths, Bird's window", () => {
+    const { schemes, providers, signatureHeaders, webhookPaths, birdWindow } = bridge.contract();
+    assert.deepEqual(signatureHeaders, { ...bridge.SIGNATURE_HEADERS }, 'SIGNATURE_HEADERS is the contract\'s');
+    // As the providers' references give them.
+    const documented = { reamaze: 'X-Reamaze-Hmac-SHA256', voice360: 'X-Voice360-Signature', bird: 'messagebird-signature', volubile: 'X-Webhook-Signature' };
+    for (const [scheme, header] of Object.entries(documented)) assert.equal(signatureHeaders[scheme], header, scheme);
+    assert.equal(webhookPaths.reamaze, '/webhooks/reamaze/sms');
+    assert.deepEqual(Object.keys(webhookPaths), [...providers.map((p) => p.name), 'reamaze']);
+    for (const p of providers) {
+      assert.equal(webhookPaths[p.name], `/webhooks/${p.name}`, p.name);
+      const scheme = schemes.find((s) => s.name === p.scheme);
+      assert.equal(signatureHeaders[p.scheme], scheme.header, p.name);
+      assert.equal(p.settings[0], p.secretsSetting, `${p.name}: its secrets' setting comes first`);
+      for (const sample of p.samples) assert.doesNotThrow(() => bridge.translate(p.name, sample.json), `${p.name}'s sample ${sample.key}`);
+    }
     assert.deepEqual(birdWindow, { maxAgeSeconds: 86400, maxFutureSeconds: 300 });
+    assert.deepEqual(schemes.find((s) => s.name === 'bird').window, birdWindow);
   });
 
   test('a BridgeError carries the status the bridge answers it with', () => {

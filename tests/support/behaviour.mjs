@@ -452,7 +452,7 @@ export function behaviourSuite(name, makeTarget) {
         await reconfigured({ VOLUBILE_WEBHOOK_SECRETS: tooMany }, async () => {
           const health = await post('/healthz', null, {}, 'GET');
           assert.equal(health.status, 200, health.text);
-          assert.deepEqual(health.json.providers, { voice360: true, bird: true, volubile: false });
+          assertProviders(health.json.providers, { voice360: true, bird: true, volubile: false });
           assert.deepEqual(health.json.invalid_settings.map((s) => s.setting), ['VOLUBILE_WEBHOOK_SECRETS']);
           assert.ok(!health.text.includes('k40'), 'no secret in /healthz');
           const off = await post('/webhooks/volubile', '{}', { 'X-Webhook-Signature': '00' });
@@ -468,7 +468,7 @@ export function behaviourSuite(name, makeTarget) {
     test('GET /healthz says what is configured, and no secret', async () => {
       const health = await post('/healthz', null, {}, 'GET');
       assert.equal(health.status, 200);
-      assert.deepEqual(health.json.providers, { voice360: true, bird: true, volubile: true });
+      assertProviders(health.json.providers, { voice360: true, bird: true, volubile: true });
       for (const secret of Object.values(SECRETS).flatMap((s) => s.split(','))) {
         assert.ok(!health.text.includes(secret), 'no secret in /healthz');
       }
@@ -476,4 +476,10 @@ export function behaviourSuite(name, makeTarget) {
   });
 
   return handle;
+}
+
+/** `/healthz`'s providers: every provider of the registry, in its order; those named here as given. */
+function assertProviders(listed, expected) {
+  assert.deepEqual(Object.keys(listed), providerNames(), 'every provider, in the registry\'s order');
+  for (const [name, ready] of Object.entries(expected)) assert.equal(listed[name], ready, name);
 }
