@@ -7,7 +7,6 @@
 use std::fmt;
 
 use serde::Serialize;
-use serde_json::{Map, Value};
 
 use crate::http::Response;
 use crate::json::JsonError;
@@ -116,11 +115,8 @@ impl Upstream {
         }
     }
 
-    fn json(&self) -> Value {
-        let mut upstream = Map::new();
-        upstream.insert("status".into(), self.status.map_or(Value::Null, Value::from));
-        upstream.insert("body".into(), self.quote.as_str().into());
-        Value::Object(upstream)
+    fn json(&self) -> UpstreamJson<'_> {
+        UpstreamJson { status: self.status, body: &self.quote }
     }
 }
 
@@ -227,38 +223,33 @@ impl Error {
     /// "message", ...}`, then what this error says more, in `context` where
     /// it concerns a webhook's event and messages.
     pub fn response(&self, context: &Context) -> Response {
-        let mut body = Map::new();
-        body.insert("status".into(), "error".into());
-        body.insert("error".into(), self.code().into());
-        body.insert("message".into(), self.to_string().into());
-        for (key, value) in self.details(context) {
-            if !value.is_null() {
-                body.insert(key.into(), value);
-            }
-        }
-        let response = Response::json(self.status(), &Value::Object(body));
+        let body =
+            ErrorBody { status: "error", error: self.code(), message: self.to_string(), ..self.details(context) };
+        let response = Response::json(self.status(), &body);
         match self.header() {
             Some((name, value)) => response.with_header(name, Some(value)),
             None => response,
         }
     }
 
-    /// The fields after the message, in order.
-    fn details(&self, context: &Context) -> Vec<(&'static str, Value)> {
-        let text = |text: Option<&str>| text.map_or(Value::Null, Value::from);
-        let provider = || ("provider", text(context.provider));
-        let event = || ("event", text(context.event.as_deref()));
-        let messages = || ("messages", serde_json::to_value(&context.messages).expect("reports serialize"));
+    /// The fields after the message: those this error has.
+    fn details<'a>(&'a self, context: &'a Context) -> ErrorBody<'a> {
+        let of_event =
+            ErrorBody { provider: context.provider, event: context.event.as_deref(), ..ErrorBody::default() };
+        let messages = Some(context.messages.as_slice());
         match self {
-            Error::Payload(e) => vec![provider(), event(), ("field", text(e.field()))],
-            Error::Reply(e) => vec![("field", text(e.field()))],
-            Error::InvalidSetting { error, .. } => vec![("setting", error.name.into())],
-            Error::InProgress => vec![provider(), event(), messages()],
-            Error::Reamaze(upstream) => vec![provider(), event(), messages(), ("upstream", upstream.json())],
-            Error::SmsNotSent { part, parts, upstream } => {
-                vec![("parts_sent", (*part).into()), ("parts", (*parts).into()), ("upstream", upstream.json())]
-            }
-            _ => Vec::new(),
+            Error::Payload(e) => ErrorBody { field: e.field(), ..of_event },
+            Error::Reply(e) => ErrorBody { field: e.field(), ..ErrorBody::default() },
+            Error::InvalidSetting { error, .. } => ErrorBody { setting: Some(error.name), ..ErrorBody::default() },
+            Error::InProgress => ErrorBody { messages, ..of_event },
+            Error::Reamaze(upstream) => ErrorBody { messages, upstream: Some(upstream.json()), ..of_event },
+            Error::SmsNotSent { part, parts, upstream } => ErrorBody {
+                parts_sent: Some(*part),
+                parts: Some(*parts),
+                upstream: Some(upstream.json()),
+                ..ErrorBody::default()
+            },
+            _ => ErrorBody::default(),
         }
     }
 }
@@ -316,6 +307,40 @@ pub struct Context {
     pub messages: Vec<Report>,
     /// The status of the last upstream answer, for the log.
     pub upstream_status: Option<u16>,
+}
+
+/// An error's answer: `status`, `error` and `message`, then what this
+/// error says more, each member left out where it has nothing. (Derived
+/// `Serialize`, not `serde_json::Value`, whose map and writer would come
+/// into the wasm builds with it.)
+#[derive(Default, Serialize)]
+struct ErrorBody<'a> {
+    status: &'static str,
+    error: &'static str,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    provider: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    event: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    setting: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    messages: Option<&'a [Report]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parts_sent: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parts: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    upstream: Option<UpstreamJson<'a>>,
+}
+
+/// What an upstream answered, in an error's answer.
+#[derive(Serialize)]
+struct UpstreamJson<'a> {
+    status: Option<u16>,
+    body: &'a str,
 }
 
 /// What became of one message: `result` is delivered, duplicate, queued,

@@ -200,10 +200,8 @@ impl DeliveryResult {
     }
 
     fn says_error(&self) -> bool {
-        serde_json::from_str::<Value>(&self.body)
-            .ok()
-            .and_then(|v| v.get("error").and_then(Value::as_bool))
-            .unwrap_or(false)
+        let answer = crate::json::parse_object(self.body.as_bytes(), 16);
+        answer.is_ok_and(|object| matches!(object.get("error"), Some(crate::json::Node::Bool(true))))
     }
 }
 

@@ -230,9 +230,15 @@ impl Settings {
     pub fn read(get: impl Fn(&str) -> Option<String>) -> Self {
         let reader = Reader { get: &get, invalid: std::cell::RefCell::new(Vec::new()) };
         let mut settings = reader.settings();
-        settings.invalid = reader.invalid.into_inner();
-        // In the README's order, whatever order they were read in.
-        settings.invalid.sort_by_key(|e| names::ALL.iter().position(|&name| name == e.name));
+        // In the README's order, whatever order they were read in (picked
+        // out by name: a sort would bring its code into the wasm builds).
+        let mut invalid = reader.invalid.into_inner();
+        let mut ordered: Vec<SettingsError> = names::ALL
+            .iter()
+            .filter_map(|&name| invalid.iter().position(|e| e.name == name).map(|i| invalid.remove(i)))
+            .collect();
+        ordered.append(&mut invalid);
+        settings.invalid = ordered;
         settings
     }
 

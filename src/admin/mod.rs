@@ -10,7 +10,6 @@ pub mod alerts;
 pub mod rejected;
 
 use serde::Serialize;
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -54,9 +53,9 @@ impl Selection {
         if text.trim().is_empty() {
             return Ok(Selection(None));
         }
-        let value: Value = serde_json::from_str(&text).map_err(|e| Error::ReplayBody(e.to_string()))?;
-        let ids = value.get("ids").and_then(Value::as_array);
-        Ok(Selection(ids.map(|ids| ids.iter().filter_map(|i| i.as_str().map(String::from)).collect())))
+        let object = crate::json::parse_object(text.as_bytes(), 4).map_err(|e| Error::ReplayBody(e.to_string()))?;
+        let ids = object.strings("ids", "ids").map_err(|e| Error::ReplayBody(e.to_string()))?;
+        Ok(Selection(ids))
     }
 
     pub fn includes(&self, dead: &DeadLetter) -> bool {

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use serde_json::json;
+use serde::Serialize;
 
 use crate::error::{Context, Error, Upstream};
 use crate::http::{DeliveryResult, Request, Response, Verdict};
@@ -104,9 +104,7 @@ impl Sending {
                 let delivery = self.api.send(part, self.next, total);
                 step::deliver(delivery, self)
             }
-            None => {
-                step::respond(&self.context, "sent", Response::json(200, &json!({ "status": "sent", "parts": total })))
-            }
+            None => step::respond(&self.context, "sent", Response::json(200, &Sent { status: "sent", parts: total })),
         }
     }
 }
@@ -131,4 +129,11 @@ impl AwaitsDelivery for Sending {
         let failed = step::fail(&self.context, Error::SmsNotSent { part: index, parts, upstream });
         step::release(self.unsettled, failed)
     }
+}
+
+/// A staff reply's answer: every part sent.
+#[derive(Serialize)]
+struct Sent {
+    status: &'static str,
+    parts: usize,
 }

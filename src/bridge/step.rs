@@ -10,7 +10,7 @@
 
 use std::fmt::Debug;
 
-use serde_json::json;
+use serde::Serialize;
 
 use crate::error::{Context, Error, Report};
 use crate::http::{Delivery, DeliveryResult, Response};
@@ -390,8 +390,19 @@ pub(super) fn respond(context: &Context, result: &'static str, response: Respons
 /// The answer to a webhook whose messages were handled: a status word, the
 /// event, and what became of each message.
 pub(super) fn answer(context: &Context, status: u16, word: &'static str, reports: &[Report]) -> Step {
-    let body = json!({ "status": word, "provider": context.provider, "event": context.event, "messages": reports });
+    let body = Answer { status: word, provider: context.provider, event: context.event.as_deref(), messages: reports };
     respond(context, word, Response::json(status, &body))
+}
+
+/// A webhook's answer. (Written through derived `Serialize`, as every
+/// answer is: `serde_json::Value` would bring its map and writer into the
+/// wasm builds.)
+#[derive(Serialize)]
+struct Answer<'a> {
+    status: &'static str,
+    provider: Option<&'static str>,
+    event: Option<&'a str>,
+    messages: &'a [Report],
 }
 
 /// What became of `outgoing`.

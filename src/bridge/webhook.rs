@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use serde_json::json;
+use serde::Serialize;
 
 use crate::error::{Context, Error};
 use crate::http::{Delivery, Request, Response};
@@ -147,6 +147,14 @@ impl AwaitsRead for Translating {
 /// `ignored` (it means nothing for Re:amaze), or 202 `held` (it is kept
 /// until it can be placed).
 fn acknowledged(context: &Context, status: u16, word: &'static str, reason: String) -> Step {
-    let body = json!({ "status": word, "provider": context.provider, "event": context.event, "reason": reason });
+    let body = Acknowledged { status: word, provider: context.provider, event: context.event.as_deref(), reason };
     step::respond(context, word, Response::json(status, &body))
+}
+
+#[derive(Serialize)]
+struct Acknowledged<'a> {
+    status: &'static str,
+    provider: Option<&'static str>,
+    event: Option<&'a str>,
+    reason: String,
 }
