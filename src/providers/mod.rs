@@ -6,9 +6,9 @@
 //! names the store keys the translation consults (remembered call parties,
 //! echo markers), then `Event::translate` runs on their values.
 
-/// A provider's samples for the debugger page. The Worker serves the page
-/// built with the package, and carries none of them itself.
-/// Each is `(key, label, json)`.
+/// A provider's samples for the debugger page, each `(key, label, json)`.
+/// The Worker serves the page built with the package, and carries none of
+/// them itself.
 #[cfg(not(feature = "worker"))]
 macro_rules! samples {
     ($(($key:expr, $label:expr, $json:expr)),* $(,)?) => {
@@ -34,7 +34,6 @@ use std::ops::Deref;
 use std::str::FromStr;
 
 use crate::json::{self, JsonError, Object};
-
 use crate::reamaze::Outgoing;
 use crate::settings::{names, Secret, Settings};
 use crate::signature::Scheme;
@@ -192,7 +191,7 @@ pub fn secret_settings(scheme: &Scheme) -> &'static [&'static str] {
     if *scheme == crate::reamaze::SCHEME {
         return &[names::REAMAZE_VOICE_SECRET, names::REAMAZE_SMS_SECRET];
     }
-    ALL.iter().find(|p| p.scheme == scheme).map_or(&[], |p| &p.settings[..1])
+    ALL.iter().find(|p| p.scheme == scheme).map_or(&[], |p| std::slice::from_ref(&p.0.secrets))
 }
 
 /// The secrets tried for a request signed with `scheme`: a staff reply's
