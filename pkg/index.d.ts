@@ -121,7 +121,8 @@ export type VerifyCode =
 
 export type VerifyResult =
   | { ok: true; secretIndex: number }
-  | { ok: false; code: VerifyCode; message: string };
+  /** `headline`: what went wrong in a few words, for a verdict. */
+  | { ok: false; code: VerifyCode; message: string; headline: string };
 
 /** Checks a signature; never throws for a bad one: the result says which check failed. */
 export function verify(options: VerifyOptions): VerifyResult;

@@ -163,6 +163,12 @@ impl<'a> Check<'a> {
     }
 }
 
+/// A refused signature as a frame operation answers it: its code, its
+/// message and its headline.
+fn refused(error: &signature::VerifyError) -> [String; 3] {
+    [error.code().to_string(), error.to_string(), error.headline().to_string()]
+}
+
 /// Verifies a signature, from a frame of `len` bytes (`Check`). Returns
 /// the index of the secret that matched, else `REFUSED` or `THROWN`.
 #[wasm_bindgen(js_name = verifyFrame)]
@@ -170,7 +176,7 @@ pub fn verify_frame(len: usize) -> i32 {
     Check::run(len, |check| {
         match signature::verify(check.scheme, &check.secrets, &check.signed, check.received, check.window) {
             Ok(verified) => (verified.secret_index as i32, Output::default()),
-            Err(e) => (REFUSED, Output::of(&[e.code().to_string(), e.to_string()])),
+            Err(e) => (REFUSED, Output::of(&refused(&e))),
         }
     })
 }
@@ -192,8 +198,8 @@ pub fn diagnose_frame(len: usize) -> i32 {
         };
         let diagnosis = mistakes::diagnose(&checked, mistakes::DEFAULT_BUDGET);
         let (answer, mut out) = match diagnosis.verified {
-            Ok(verified) => (verified.secret_index as i32, vec![String::new(), String::new()]),
-            Err(e) => (REFUSED, vec![e.code().to_string(), e.to_string()]),
+            Ok(verified) => (verified.secret_index as i32, vec![String::new(); 3]),
+            Err(e) => (REFUSED, refused(&e).to_vec()),
         };
         out.extend(diagnosis.causes.into_iter().flat_map(|cause| [cause.title, cause.detail]));
         (answer, Output::of(&out))

@@ -18,6 +18,9 @@ use hmac::{Hmac, KeyInit, Mac};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+mod errors;
+pub use errors::{Malformed, VerifyError};
+
 type HmacSha256 = Hmac<Sha256>;
 
 /// Length of an HMAC-SHA256 tag in bytes.
@@ -162,105 +165,6 @@ impl Window {
         Window { now, max_age: Self::DEFAULT_MAX_AGE, max_future: Self::DEFAULT_MAX_FUTURE }
     }
 }
-
-/// Why a header could not even be compared.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Malformed {
-    /// The value must start with the scheme's prefix.
-    MissingPrefix { expected: &'static str },
-    /// Not valid in the scheme's encoding.
-    Encoding { expected: &'static str },
-    /// Decodes, but not to a 32-byte HMAC-SHA256.
-    Length { bytes: usize },
-    /// The timestamp is not whole Unix seconds.
-    Timestamp,
-    /// Several values (the header was sent more than once): no scheme's
-    /// value holds a comma, so which one was meant cannot be told.
-    Repeated,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum VerifyError {
-    /// No secret is configured for this scheme: nothing can be verified.
-    NoSecrets,
-    /// The scheme signs the URL, and none was given.
-    MissingUrl,
-    MissingHeader {
-        header: &'static str,
-    },
-    Malformed {
-        header: &'static str,
-        problem: Malformed,
-    },
-    /// Well-formed, but made with none of the configured secrets.
-    Mismatch {
-        header: &'static str,
-        secrets_tried: usize,
-    },
-    /// Authentic, but older than the window allows.
-    TimestampTooOld {
-        age: u64,
-        max_age: u64,
-    },
-    /// Authentic, but from too far in the future.
-    TimestampInFuture {
-        ahead: u64,
-        max_future: u64,
-    },
-}
-
-impl VerifyError {
-    /// A stable machine-readable code for JSON bodies, the CLI and JS errors.
-    pub fn code(&self) -> &'static str {
-        match self {
-            VerifyError::NoSecrets => "no_secrets_configured",
-            VerifyError::MissingUrl => "missing_url",
-            VerifyError::MissingHeader { .. } => "missing_signature",
-            VerifyError::Malformed { problem: Malformed::Timestamp, .. } => "malformed_timestamp",
-            VerifyError::Malformed { problem: Malformed::Repeated, .. } => "repeated_header",
-            VerifyError::Malformed { .. } => "malformed_signature",
-            VerifyError::Mismatch { .. } => "signature_mismatch",
-            VerifyError::TimestampTooOld { .. } => "timestamp_too_old",
-            VerifyError::TimestampInFuture { .. } => "timestamp_in_future",
-        }
-    }
-}
-
-impl fmt::Display for VerifyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            VerifyError::NoSecrets => f.write_str("no signing secret is configured for this scheme"),
-            VerifyError::MissingUrl => f.write_str("the scheme signs the request URL, and no URL was given"),
-            VerifyError::MissingHeader { header } => write!(f, "header {header} is missing or empty"),
-            VerifyError::Malformed { header, problem } => {
-                write!(f, "header {header} is malformed: ")?;
-                match problem {
-                    Malformed::MissingPrefix { expected } => write!(f, "it must start with {expected:?}"),
-                    Malformed::Encoding { expected } => write!(f, "it is not valid {expected}"),
-                    Malformed::Length { bytes } => {
-                        write!(f, "it decodes to {bytes} bytes, an HMAC-SHA256 has {MAC_LEN}")
-                    }
-                    Malformed::Timestamp => f.write_str("it is not a whole number of Unix seconds"),
-                    Malformed::Repeated => f.write_str("it holds several values; send it once"),
-                }
-            }
-            VerifyError::Mismatch { header, secrets_tried: 1 } => {
-                write!(f, "header {header} does not match the configured secret")
-            }
-            VerifyError::Mismatch { header, secrets_tried } => {
-                write!(f, "header {header} matches none of the {secrets_tried} configured secrets")
-            }
-            VerifyError::TimestampTooOld { age, max_age } => {
-                write!(f, "timestamp is {age} s old, more than the {max_age} s allowed")
-            }
-            VerifyError::TimestampInFuture { ahead, max_future } => {
-                write!(f, "timestamp is {ahead} s in the future, more than the {max_future} s allowed")
-            }
-        }
-    }
-}
-
-impl std::error::Error for VerifyError {}
 
 /// Which configured secret matched, by position, so a deployment can tell
 /// which of several webhooks (or a rotation's old and new key) was used.

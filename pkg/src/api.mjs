@@ -243,14 +243,15 @@ export function makeApi(core) {
   /**
    * Checks a received signature against one secret or several (rotation).
    * Never throws for a bad signature: returns `{ ok: true, secretIndex }` or
-   * `{ ok: false, code, message }`, the code saying which check failed.
+   * `{ ok: false, code, message, headline }`, the code saying which check
+   * failed and the headline saying it in a few words.
    */
   function verify(options = {}) {
     const answer = core.verifyFrame(frame.write(checkArguments(options)));
     if (answer >= 0) return { ok: true, secretIndex: answer };
-    const [code, message] = frame.read();
+    const [code, message, headline] = frame.read();
     if (answer === THROWN) throw new BridgeError(code, message);
-    return { ok: false, code, message };
+    return { ok: false, code, message, headline };
   }
 
   /**
@@ -261,11 +262,11 @@ export function makeApi(core) {
    */
   function diagnose(options = {}) {
     const answer = core.diagnoseFrame(frame.write(checkArguments(options)));
-    const [code, message, ...found] = frame.read();
+    const [code, message, headline, ...found] = frame.read();
     if (answer === THROWN) throw new BridgeError(code, message);
     const causes = [];
     for (let i = 0; i < found.length; i += 2) causes.push({ title: found[i], detail: found[i + 1] });
-    return answer >= 0 ? { ok: true, secretIndex: answer, causes } : { ok: false, code, message, causes };
+    return answer >= 0 ? { ok: true, secretIndex: answer, causes } : { ok: false, code, message, headline, causes };
   }
 
   /**

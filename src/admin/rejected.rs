@@ -13,7 +13,7 @@ use crate::json::{self, required, JsonError, Object};
 use crate::mistakes::{self, Cause, Checked};
 use crate::providers;
 use crate::settings::Settings;
-use crate::signature::{Scheme, Signed};
+use crate::signature::{Scheme, Signed, VerifyError};
 use crate::store::{keys, Entry};
 use crate::time;
 
@@ -155,7 +155,7 @@ impl Rejected {
     /// The likely causes of the refusal, with the settings as they are now
     /// and the clock as it was then.
     pub fn causes(&self, settings: &Settings) -> Vec<Cause> {
-        let signature_refused = SIGNATURE_CODES.contains(&self.code.as_str());
+        let signature_refused = VerifyError::is_request_refusal(&self.code);
         let Some(scheme) = self.scheme.and_then(providers::scheme).filter(|_| signature_refused) else {
             return vec![Cause { title: title_of(&self.code).into(), detail: self.message.clone() }];
         };
@@ -179,17 +179,6 @@ impl Rejected {
         mistakes::diagnose(&checked, CAUSE_BUDGET).causes
     }
 }
-
-/// The codes of a refused signature: its causes are looked for.
-const SIGNATURE_CODES: [&str; 7] = [
-    "missing_signature",
-    "malformed_signature",
-    "malformed_timestamp",
-    "repeated_header",
-    "signature_mismatch",
-    "timestamp_too_old",
-    "timestamp_in_future",
-];
 
 /// What a refusal that is not a signature's means, in a few words.
 fn title_of(code: &str) -> &'static str {

@@ -89,17 +89,9 @@ function analyse(state) {
   return out;
 }
 
+/** A refusal as the core words it: its headline, then the code and message the bridge answers. */
 function refusedVerdict(result) {
-  const text = {
-    signature_mismatch: 'Signature does not match.',
-    malformed_signature: 'The signature header is malformed.',
-    missing_signature: 'A header is missing or empty.',
-    malformed_timestamp: 'The timestamp is malformed.',
-    repeated_header: 'The header holds several values: it was sent more than once.',
-    timestamp_too_old: 'The signature is right, but the timestamp is too old.',
-    timestamp_in_future: 'The signature is right, but the timestamp is in the future.',
-  }[result.code];
-  return { tone: 'bad', text: text ?? 'Signature does not match.', detail: `The bridge answers 401 ${result.code}: ${result.message}` };
+  return { tone: 'bad', text: result.headline, detail: `The bridge answers 401 ${result.code}: ${result.message}` };
 }
 
 // ---- rendering ----------------------------------------------------------
