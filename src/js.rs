@@ -279,7 +279,7 @@ impl JsBridge {
                 Err(why) => return (THROWN, Output::of(&["unknown_provider".to_string(), why])),
             };
             let mut headers = Headers::new();
-            let (scheme, _, _) = provider.auth(self.bridge.settings());
+            let scheme = provider.scheme;
             signature.into_iter().for_each(|value| headers.append(scheme.header(), value));
             if let Some(name) = scheme.timestamp_header() {
                 timestamp.into_iter().for_each(|value| headers.append(name, value));
