@@ -17,10 +17,10 @@ pub(super) fn json() -> String {
     out.push_str("],\"providers\":[");
     list(&mut out, providers::ALL.iter().copied(), provider);
     out.push_str("],\"signatureHeaders\":{");
-    list(&mut out, providers::schemes(), |out, s| member(out, s.name, s.header));
+    list(&mut out, providers::schemes(), |out, s| members(out, &[(s.name, Some(s.header))]));
     out.push_str("},\"webhookPaths\":{");
     let paths = routes().filter_map(|(path, _, route)| Some((route.source()?, path)));
-    list(&mut out, paths, |out, (source, path)| member(out, source, &path));
+    list(&mut out, paths, |out, (source, path)| members(out, &[(source, Some(&path))]));
     out.push('}');
     // Each stamped scheme's default window also as `<name>Window`, the key
     // the package's contract has always had.
@@ -37,19 +37,18 @@ pub(super) fn json() -> String {
 fn scheme(out: &mut String, scheme: &Scheme) {
     let stamp = scheme.stamp.as_ref();
     out.push('{');
-    member(out, "name", scheme.name);
-    out.push(',');
-    member(out, "title", scheme.title);
-    out.push(',');
-    member(out, "header", scheme.header);
-    out.push(',');
-    member(out, "encoding", scheme.encoding.name());
-    out.push(',');
-    optional(out, "prefix", scheme.prefix);
-    out.push(',');
-    optional(out, "timestampHeader", stamp.map(|stamp| stamp.header));
-    out.push(',');
-    optional(out, "urlSetting", stamp.map(|stamp| stamp.url_setting));
+    members(
+        out,
+        &[
+            ("name", Some(scheme.name)),
+            ("title", Some(scheme.title)),
+            ("header", Some(scheme.header)),
+            ("encoding", Some(scheme.encoding.name())),
+            ("prefix", scheme.prefix),
+            ("timestampHeader", stamp.map(|stamp| stamp.header)),
+            ("urlSetting", stamp.map(|stamp| stamp.url_setting)),
+        ],
+    );
     out.push_str(",\"window\":");
     match stamp {
         Some(_) => window(out),
@@ -60,23 +59,21 @@ fn scheme(out: &mut String, scheme: &Scheme) {
 
 fn provider(out: &mut String, provider: Provider) {
     out.push('{');
-    member(out, "name", provider.name);
-    out.push(',');
-    member(out, "title", provider.title);
-    out.push(',');
-    member(out, "scheme", provider.scheme.name);
-    out.push(',');
-    member(out, "secretsSetting", provider.secrets);
+    members(
+        out,
+        &[
+            ("name", Some(provider.name)),
+            ("title", Some(provider.title)),
+            ("scheme", Some(provider.scheme.name)),
+            ("secretsSetting", Some(provider.secrets)),
+        ],
+    );
     out.push_str(",\"settings\":[");
     list(out, provider.settings.iter(), |out, name| string(out, name));
     out.push_str("],\"samples\":[");
     list(out, provider.samples.iter(), |out, sample| {
         out.push('{');
-        member(out, "key", sample.key);
-        out.push(',');
-        member(out, "label", sample.label);
-        out.push(',');
-        member(out, "json", sample.json);
+        members(out, &[("key", Some(sample.key)), ("label", Some(sample.label)), ("json", Some(sample.json))]);
         out.push('}');
     });
     out.push_str("]}");
@@ -97,19 +94,16 @@ fn list<T>(out: &mut String, items: impl Iterator<Item = T>, mut write: impl FnM
     }
 }
 
-fn member(out: &mut String, key: &str, value: &str) {
-    string(out, key);
-    out.push(':');
-    string(out, value);
-}
-
-fn optional(out: &mut String, key: &str, value: Option<&str>) {
-    string(out, key);
-    out.push(':');
-    match value {
-        Some(value) => string(out, value),
-        None => out.push_str("null"),
-    }
+/// `"key":"value"` for each pair (`null` for `None`), with commas between.
+fn members(out: &mut String, pairs: &[(&str, Option<&str>)]) {
+    list(out, pairs.iter(), |out, &(key, value)| {
+        string(out, key);
+        out.push(':');
+        match value {
+            Some(value) => string(out, value),
+            None => out.push_str("null"),
+        }
+    });
 }
 
 /// `text` as a JSON string. The contract's texts are the core's own
