@@ -46,6 +46,14 @@ pub trait Store {
     /// the value the key holds.
     fn claim(&mut self, entry: &Entry, now: i64) -> Option<String>;
     fn delete(&mut self, key: &str);
+    /// The live keys under `prefix`, in byte order as Workers KV lists
+    /// them, at most `limit`, and whether more follow. A store that cannot
+    /// list lists none: a bridge over it keeps no records
+    /// (`Bridge::keeps_records`), so its admin routes never ask.
+    fn list(&self, prefix: &str, limit: usize, now: i64) -> (Vec<String>, bool) {
+        let _ = (prefix, limit, now);
+        (Vec::new(), false)
+    }
 }
 
 /// The value of a claim whose work is under way; a claim that is done holds
@@ -87,6 +95,16 @@ impl Store for MemoryStore {
 
     fn delete(&mut self, key: &str) {
         self.entries.remove(key);
+    }
+
+    fn list(&self, prefix: &str, limit: usize, now: i64) -> (Vec<String>, bool) {
+        let mut keys: Vec<&String> = (self.entries.iter())
+            .filter(|(key, (_, expires))| key.starts_with(prefix) && *expires > now)
+            .map(|(key, _)| key)
+            .collect();
+        keys.sort_unstable();
+        let more = keys.len() > limit;
+        (keys.into_iter().take(limit).cloned().collect(), more)
     }
 }
 

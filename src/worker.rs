@@ -10,10 +10,11 @@
 //! With a `DELIVERIES` queue bound, webhooks are answered 202 once their
 //! messages are enqueued, and the queue consumer (`consumer.rs`) delivers
 //! them with retries; dead letters go through the `DEAD_LETTERS` queue into
-//! KV, where the admin routes (`dead_letters.rs`) list and replay them.
+//! KV, where the admin routes list and replay them. Requests, what follows
+//! them, and queued messages are all exchanges of the core, run by one
+//! loop (`Io::run`).
 
 mod consumer;
-mod dead_letters;
 mod io;
 mod store;
 
@@ -22,11 +23,12 @@ use std::sync::Arc;
 
 use serde::Serialize;
 use worker::web_sys::Request as WebRequest;
-use worker::{console_log, event, Context, Date, Env, Queue, Response as WorkerResponse, Result};
+use worker::{console_log, event, Context, Date, Env, MessageBuilder, Queue, Response as WorkerResponse, Result};
 
-use crate::bridge::{self, headers_read, AdminRequest, Bridge, Finished, Step};
+use crate::bridge::{self, headers_read, Bridge, Finished, Step};
 use crate::error::Error;
 use crate::http::{Headers, Request};
+use crate::queue::Queued;
 use crate::settings::Settings;
 
 pub use store::Claims;
@@ -139,26 +141,14 @@ async fn handle(request: &WebRequest, env: &Env, url: &str, deliveries: &mut u32
         headers_read().filter_map(|name| Some((name, request_headers.get(name).ok().flatten()?))).collect();
     let core_request = Request { method: &method, path, url, headers: &headers, body: &body };
     let queue = env.queue(DELIVERY_QUEUE_BINDING).ok();
-    let bridge = Bridge::new(settings).queued(queue.is_some()).keeps_records(true);
+    // Records are kept, and the admin routes served, over KV alone: KV is
+    // what can list them.
+    let keeps_records = store::kv_binding(env).is_some();
+    let bridge = Bridge::new(settings).queued(queue.is_some()).keeps_records(keeps_records);
     let now = (Date::now().as_millis() / 1000) as i64;
     // Looked up when first needed: a refused request needs no store.
     let stores = OnceCell::new();
     let io = Io { env, stores: &stores, queue: queue.as_ref(), timeout_ms: bridge.settings().upstream_timeout_ms, now };
-    // The admin routes over KV; without KV, the core answers them.
-    if let Some(asked) = bridge.admin(&core_request) {
-        if let (Some(kv), Some(binding)) = (io.stores().kv.as_ref(), store::kv_binding(env)) {
-            let answered = match asked {
-                Ok(AdminRequest::List) => dead_letters::list(kv, &binding).await,
-                Ok(AdminRequest::Replay(selection)) => {
-                    dead_letters::replay(kv, &binding, queue.as_ref(), &selection, now).await
-                }
-                Ok(AdminRequest::ListHeld) => dead_letters::held(kv, &binding).await,
-                Ok(AdminRequest::ListRejected) => dead_letters::rejected(kv, &binding, bridge.settings()).await,
-                Err(refused) => refused,
-            };
-            return (answered, None);
-        }
-    }
     let exchange = bridge.exchange(&core_request, now);
     let finished = io.run(exchange, deliveries).await.unwrap_or_else(|error| bridge::failed(&method, path, error));
     let after = bridge.aftermath(&core_request, &finished, now);
@@ -217,13 +207,39 @@ impl Io<'_> {
                     let result = io::send(deliver.delivery(), self.timeout_ms).await;
                     deliver.answer(result)
                 }
+                Step::List(list) => {
+                    let binding =
+                        store::kv_binding(self.env).ok_or_else(|| failed(format!("{KV_BINDING} is not bound")))?;
+                    let (keys, more) =
+                        io::kv_keys(&binding, list.prefix(), list.limit() as u64).await.map_err(failed)?;
+                    list.answer(keys, more)
+                }
                 Step::Enqueue(enqueue) => {
-                    let queue = self.queue.expect("queue mode only with a queue bound");
-                    let sent = queue.send_batch(enqueue.messages().to_vec()).await;
-                    enqueue.answer(sent.map_err(|e| e.to_string()))
+                    let sent = self.enqueue(enqueue.messages(), enqueue.delay_seconds()).await;
+                    enqueue.answer(sent)
+                }
+                Step::DeadLetter(bury) => {
+                    let sent = match self.env.queue(DEAD_LETTER_QUEUE_BINDING) {
+                        Ok(queue) => queue.send(bury.letter().clone()).await.map_err(io::plain_error),
+                        Err(e) => Err(format!("{DEAD_LETTER_QUEUE_BINDING} is not bound: {e}")),
+                    };
+                    bury.answer(sent)
                 }
                 Step::Respond(finished) => return Ok(finished),
             }
         }
+    }
+
+    /// Puts `messages` on the delivery queue, held `delay_seconds` first.
+    async fn enqueue(&self, messages: &[Queued], delay_seconds: u32) -> std::result::Result<(), String> {
+        let Some(queue) = self.queue else { return Err(format!("{DELIVERY_QUEUE_BINDING} is not bound")) };
+        let sent = match delay_seconds {
+            0 => queue.send_batch(messages.to_vec()).await,
+            delay => {
+                let later = messages.iter().map(|m| MessageBuilder::new(m.clone()).delay_seconds(delay).build());
+                queue.send_batch(later).await
+            }
+        };
+        sent.map_err(io::plain_error)
     }
 }

@@ -56,6 +56,7 @@ fn run_queued(
             Step::Claim(_) | Step::Release(_) | Step::DeliverOnce(_) => {
                 panic!("queue mode claims nothing: its consumer does")
             }
+            Step::List(_) | Step::DeadLetter(_) => panic!("a webhook lists nothing and buries nothing"),
             Step::Deliver(d) => panic!("queue mode delivered {} directly", d.delivery().url),
             Step::Enqueue(enqueue_step) => {
                 queued.extend(enqueue_step.messages().iter().cloned());

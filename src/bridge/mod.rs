@@ -1,7 +1,11 @@
 //! The whole bridge, sans-IO: a request (route, headers, body) plus
 //! settings and a clock becomes an exchange, which asks its shell for store
 //! reads and writes, claims and deliveries one `Step` at a time, and ends
-//! with the response for the sender and a summary for the log.
+//! with the response for the sender and a summary for the log. Every piece
+//! of work is such an exchange, with the same steps: a webhook or a staff
+//! reply (`exchange`), an admin route (`admin`), what follows an answer
+//! (`aftermath`), and a queued message (`consume`). A shell drives them all
+//! with one loop that only does IO.
 //!
 //! ```text
 //! let mut step = bridge.exchange(&request, now);
@@ -11,9 +15,11 @@
 //!         Step::Write(write)     => { store.put_all(write.entries()); write.done() }
 //!         Step::Claim(claim)     => { let held = store.claim_all(claim.entries()); claim.answer(held) }
 //!         Step::Release(release) => { store.delete_all(release.keys()); release.done() }
+//!         Step::List(list)       => { let (keys, more) = store.list(list.prefix(), list.limit()); list.answer(keys, more) }
 //!         Step::Deliver(deliver) => { let result = http.send(deliver.delivery()); deliver.answer(result) }
 //!         Step::DeliverOnce(once) => once.unfused(), // or claim, send and settle in one round trip
-//!         Step::Enqueue(enqueue) => { let sent = queue.send(enqueue.messages()); enqueue.answer(sent) }
+//!         Step::Enqueue(enqueue) => { let sent = queue.send(enqueue.messages(), enqueue.delay_seconds()); enqueue.answer(sent) }
+//!         Step::DeadLetter(bury) => { let sent = dead_letter_queue.send(bury.letter()); bury.answer(sent) }
 //!         Step::Respond(finished) => return finished.response,
 //!     }
 //! }
@@ -25,7 +31,8 @@
 //! ## Why a state machine, and not async code over an IO trait
 //!
 //! An exchange is an explicit state machine: each stage (`webhook`,
-//! `posting`, `staff_reply`, `queued`) is a struct holding what it has
+//! `posting`, `staff_reply`, `queued`, `admin`, `consumed`, `aftermath`) is
+//! a struct holding what it has
 //! learnt, and each step hands the shell a typed handle (`step.rs`) whose
 //! answer, consuming it, runs the stage on and gives the next step. The
 //! alternative, async straight-line code over a trait each shell
@@ -42,8 +49,12 @@
 //! can only be answered with values, each step only once, and a write
 //! gives the next step only when the shell says it is done.
 
+#[cfg(all(feature = "operations", feature = "queue"))]
+mod admin;
 #[cfg(feature = "operations")]
 mod aftermath;
+#[cfg(feature = "queue")]
+mod consumed;
 mod posting;
 #[cfg(feature = "queue")]
 mod queued;
@@ -56,16 +67,19 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::admin::Selection;
 use crate::error::{Context, Error};
 use crate::http::{Delivery, DeliveryResult, Request, Response};
 use crate::providers::{self, Provider, SmsApi};
 use crate::settings::{names, Settings};
 use crate::store::Store;
 
-pub use route::{headers_read, routes, Route, PAGE_PATHS};
 #[cfg(feature = "queue")]
-pub use step::Enqueue;
+pub use consumed::{consumption_failed, Disposition};
+pub use route::{headers_read, routes, Route, PAGE_PATHS};
+#[cfg(feature = "operations")]
+pub use step::List;
+#[cfg(feature = "queue")]
+pub use step::{Bury, Enqueue};
 pub use step::{Claim, Deliver, Finished, Read, Release, Step, Summary, Write};
 pub use webhook::Processed;
 
@@ -75,6 +89,7 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 #[derive(Clone, Debug)]
 pub struct Bridge {
     settings: Arc<Settings>,
+    #[cfg(feature = "queue")]
     queued: bool,
     keeps_records: bool,
 }
@@ -83,7 +98,12 @@ impl Bridge {
     /// From settings, or settings already shared (a Worker isolate keeps
     /// one `Arc` for all its requests).
     pub fn new(settings: impl Into<Arc<Settings>>) -> Self {
-        Bridge { settings: settings.into(), queued: false, keeps_records: false }
+        Bridge {
+            settings: settings.into(),
+            #[cfg(feature = "queue")]
+            queued: false,
+            keeps_records: false,
+        }
     }
 
     /// Queue mode: webhooks are answered 202 once their messages are on the
@@ -97,7 +117,8 @@ impl Bridge {
     }
 
     /// For a shell that can list what it keeps (the Worker, over KV): the
-    /// refused webhooks are recorded, for `GET /admin/rejected`.
+    /// refused webhooks are recorded, and the admin routes list, replay
+    /// and let go what is kept (`Step::List`).
     pub fn keeps_records(mut self, keeps: bool) -> Self {
         self.keeps_records = keeps;
         self
@@ -127,11 +148,15 @@ impl Bridge {
             Route::Health => Ok(step::respond(&Context::default(), "ok", self.health())),
             Route::Webhook(provider) => webhook::start(&self.settings, provider, request, now, self.mode()),
             Route::StaffReply => staff_reply::start(&self.settings, request),
-            // Dead letters are kept, listed and replayed by a shell with a
-            // queue; elsewhere these routes are authorized, then absent.
+            // Listed, replayed and let go where the shell keeps records;
+            // elsewhere these routes are authorized, then absent.
             Route::DeadLetters | Route::ReplayDeadLetters | Route::HeldTranscriptions | Route::RejectedWebhooks => {
                 let authorization = route::header(&self.settings, request, "Authorization")?;
                 crate::admin::authorize(&self.settings, authorization.as_deref())?;
+                #[cfg(all(feature = "operations", feature = "queue"))]
+                if self.keeps_records {
+                    return admin::start(&self.settings, route, request, self.queued, now);
+                }
                 Err(Error::NoDeadLetters)
             }
         }
@@ -149,29 +174,6 @@ impl Bridge {
         now: i64,
     ) -> Result<Processed, Error> {
         webhook::process(&self.settings, provider, request, store, now)
-    }
-
-    /// For a shell that keeps dead letters: what an operator's request on
-    /// them asks, once authorized, or the answer refusing it. `None` when
-    /// the request is not for the admin routes.
-    pub fn admin(&self, request: &Request) -> Option<Result<AdminRequest, Finished>> {
-        let route = Route::of(request.method, request.path).ok()?;
-        if !route.is_admin() {
-            return None;
-        }
-        Some(self.admin_request(route, request).map_err(Finished::from))
-    }
-
-    fn admin_request(&self, route: Route, request: &Request) -> Result<AdminRequest, Error> {
-        let authorization = route::header(&self.settings, request, "Authorization")?;
-        crate::admin::authorize(&self.settings, authorization.as_deref())?;
-        match route {
-            Route::ReplayDeadLetters if !self.queued => Err(Error::QueueModeOff),
-            Route::ReplayDeadLetters => Ok(AdminRequest::Replay(Selection::of(request.body)?)),
-            Route::HeldTranscriptions => Ok(AdminRequest::ListHeld),
-            Route::RejectedWebhooks => Ok(AdminRequest::ListRejected),
-            _ => Ok(AdminRequest::List),
-        }
     }
 
     fn mode(&self) -> webhook::Mode {
@@ -199,23 +201,6 @@ impl Bridge {
         };
         Response::json(200, &health)
     }
-}
-
-/// An operator's request on the dead letters (`Bridge::admin`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum AdminRequest {
-    /// List them: answer with `admin::listing`.
-    List,
-    /// Enqueue those selected again, as fresh first attempts, and delete
-    /// them: answer with `admin::replayed`.
-    Replay(Selection),
-    /// List the transcriptions held until their call is known: answer with
-    /// `admin::held`.
-    ListHeld,
-    /// List the refused webhooks kept (`store::keys::REJECTED_PREFIX`),
-    /// newest first, and answer with `admin::rejected::listing`, deleting
-    /// the keys it gives back.
-    ListRejected,
 }
 
 #[derive(Serialize)]
@@ -276,13 +261,15 @@ pub fn drive(
             }
             #[cfg(feature = "queue")]
             Step::Enqueue(enqueue) => enqueue.answer(Err("this driver has no queue".into())),
+            #[cfg(feature = "queue")]
+            Step::DeadLetter(bury) => bury.answer(Err("this driver has no queue".into())),
             Step::Respond(finished) => return finished.response,
             store_step => with_store(store_step, store, now),
         }
     }
 }
 
-/// Answers the store's steps (read, write, claim, release) from a
+/// Answers the store's steps (read, write, claim, release, list) from a
 /// synchronous store until the exchange asks for something else: a
 /// delivery, an enqueue, or its end, which is returned unanswered.
 pub fn with_store(mut step: Step, store: &mut dyn Store, now: i64) -> Step {
@@ -303,6 +290,11 @@ pub fn with_store(mut step: Step, store: &mut dyn Store, now: i64) -> Step {
             Step::Release(release) => {
                 release.keys().iter().for_each(|k| store.delete(k));
                 release.done()
+            }
+            #[cfg(feature = "operations")]
+            Step::List(list) => {
+                let (keys, more) = store.list(list.prefix(), list.limit(), now);
+                list.answer(keys, more)
             }
             // A synchronous store answers the claim as its own step.
             Step::DeliverOnce(once) => once.unfused(),

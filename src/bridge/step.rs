@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::error::{Context, Error, Report};
 use crate::http::{Delivery, DeliveryResult, Response};
 #[cfg(feature = "queue")]
-use crate::queue::Queued;
+use crate::queue::{DeadLetter, Queued};
 use crate::reamaze::Outgoing;
 use crate::store::Entry;
 
@@ -52,6 +52,12 @@ pub(super) trait AwaitsQueue {
     fn queued(self: Box<Self>, result: Result<(), String>) -> Step;
 }
 
+/// A stage waiting for the keys kept under a prefix (the admin routes).
+#[cfg(feature = "operations")]
+pub(super) trait AwaitsList {
+    fn listed(self: Box<Self>, keys: Vec<String>, more: bool) -> Step;
+}
+
 type AfterRead = Box<dyn AwaitsRead>;
 type AfterClaim = Box<dyn AwaitsClaim>;
 type AfterDeliver = Box<dyn AwaitsDelivery>;
@@ -69,6 +75,8 @@ macro_rules! shown_as {
 shown_as!(AwaitsRead, AwaitsClaim, AwaitsDelivery, AwaitsOnce);
 #[cfg(feature = "queue")]
 shown_as!(AwaitsQueue);
+#[cfg(feature = "operations")]
+shown_as!(AwaitsList);
 
 /// What the shell must do next.
 #[derive(Debug)]
@@ -80,9 +88,14 @@ pub enum Step {
     /// Claim these keys, each atomically (put-if-absent, `Store::claim`),
     /// and `answer` with what each held: `None` where the claim was written.
     Claim(Claim),
-    /// Delete these keys (claims given up), then take the next step from
-    /// `done`.
+    /// Delete these keys (claims given up, records let go), then take the
+    /// next step from `done`.
     Release(Release),
+    /// List the keys under `prefix`, in byte order, at most `limit`, and
+    /// `answer` with them and whether more follow (`Store::list`). Asked
+    /// only of a shell that keeps records (`Bridge::keeps_records`).
+    #[cfg(feature = "operations")]
+    List(List),
     /// Send this request, and `answer` with what came of it.
     Deliver(Deliver),
     /// Claim, send, and settle the claim, for a message that must reach
@@ -90,10 +103,15 @@ pub enum Step {
     /// one round trip does; any other answers it with `unfused`, which asks
     /// for them as a claim, a delivery, and a write or a release.
     DeliverOnce(Box<DeliverOnce>),
-    /// Queue mode: put these messages on the delivery queue, and `answer`
-    /// with `Err` and the reason if the queue refused them.
+    /// Queue mode: put these messages on the delivery queue, each delayed
+    /// by `delay_seconds`, and `answer` with `Err` and the reason if the
+    /// queue refused them.
     #[cfg(feature = "queue")]
     Enqueue(Enqueue),
+    /// Queue mode's consumer: put this letter on the dead-letter queue, and
+    /// `answer` as for `Enqueue`.
+    #[cfg(feature = "queue")]
+    DeadLetter(Box<Bury>),
     /// Done: answer the sender with `response`; log `summary`.
     Respond(Finished),
 }
@@ -316,10 +334,36 @@ impl AwaitsDelivery for Settling {
     }
 }
 
+#[cfg(feature = "operations")]
+#[derive(Debug)]
+pub struct List {
+    prefix: &'static str,
+    limit: usize,
+    then: Box<dyn AwaitsList>,
+}
+
+#[cfg(feature = "operations")]
+impl List {
+    pub fn prefix(&self) -> &'static str {
+        self.prefix
+    }
+
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+
+    /// The keys listed, in byte order, and whether more follow.
+    pub fn answer(self, mut keys: Vec<String>, more: bool) -> Step {
+        keys.truncate(self.limit);
+        self.then.listed(keys, more)
+    }
+}
+
 #[cfg(feature = "queue")]
 #[derive(Debug)]
 pub struct Enqueue {
     messages: Vec<Queued>,
+    delay_seconds: u32,
     then: Box<dyn AwaitsQueue>,
 }
 
@@ -329,7 +373,32 @@ impl Enqueue {
         &self.messages
     }
 
+    /// How long the queue holds the messages before delivering them: 0 but
+    /// for a retry.
+    pub fn delay_seconds(&self) -> u32 {
+        self.delay_seconds
+    }
+
     /// `Err` with the reason when the queue refused the messages.
+    pub fn answer(self, result: Result<(), String>) -> Step {
+        self.then.queued(result)
+    }
+}
+
+#[cfg(feature = "queue")]
+#[derive(Debug)]
+pub struct Bury {
+    letter: DeadLetter,
+    then: Box<dyn AwaitsQueue>,
+}
+
+#[cfg(feature = "queue")]
+impl Bury {
+    pub fn letter(&self) -> &DeadLetter {
+        &self.letter
+    }
+
+    /// `Err` with the reason when the queue refused the letter.
     pub fn answer(self, result: Result<(), String>) -> Step {
         self.then.queued(result)
     }
@@ -377,9 +446,24 @@ pub(super) fn deliver_once(claim: Entry, mark: Entry, delivery: Delivery, then: 
     Step::DeliverOnce(Box::new(DeliverOnce { claim, mark, delivery, then: Box::new(then) }))
 }
 
+#[cfg(feature = "operations")]
+pub(super) fn list(prefix: &'static str, limit: usize, then: impl AwaitsList + 'static) -> Step {
+    Step::List(List { prefix, limit, then: Box::new(then) })
+}
+
 #[cfg(feature = "queue")]
 pub(super) fn enqueue(messages: Vec<Queued>, then: impl AwaitsQueue + 'static) -> Step {
-    Step::Enqueue(Enqueue { messages, then: Box::new(then) })
+    enqueue_later(messages, 0, then)
+}
+
+#[cfg(feature = "queue")]
+pub(super) fn enqueue_later(messages: Vec<Queued>, delay_seconds: u32, then: impl AwaitsQueue + 'static) -> Step {
+    Step::Enqueue(Enqueue { messages, delay_seconds, then: Box::new(then) })
+}
+
+#[cfg(feature = "queue")]
+pub(super) fn bury(letter: DeadLetter, then: impl AwaitsQueue + 'static) -> Step {
+    Step::DeadLetter(Box::new(Bury { letter, then: Box::new(then) }))
 }
 
 /// The end: `response`, with the summary of `context` and `result`.
