@@ -4,10 +4,13 @@
 
 use std::fmt;
 
-use crate::signature::Window;
+use crate::signature::{Stamp, Window};
 
-mod agents;
-pub use agents::Agent;
+mod declared;
+#[cfg(feature = "cli")]
+pub use declared::Flag;
+use declared::Value;
+pub use declared::{Declared, Kind, Parsed};
 
 /// A secret value. Its `Debug` never shows it, so a settings dump or a
 /// panic message cannot leak it.
@@ -39,10 +42,9 @@ impl fmt::Debug for Secret {
 pub mod names;
 
 pub const DEFAULT_REAMAZE_BASE_URL: &str = "https://www.reamaze.io";
-pub const DEFAULT_VOICE360_API_BASE: &str = "https://api.voice360.app/v3/voice";
 /// The largest body accepted. Sized on the largest payload providers send:
-/// a Voice360 TRANSCRIPTION_FINISHED in the AWS Call Analytics shape is
-/// about 1.3 MB an hour of call, so 8 MiB holds a call of six hours.
+/// a call's transcript with its word items (the AWS Call Analytics shape)
+/// is about 1.3 MB an hour of call, so 8 MiB holds a call of six hours.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 8 * 1024 * 1024;
 /// The longest message text posted to Re:amaze. A longer transcript is
 /// posted in numbered parts of at most this; any other longer text is
@@ -56,11 +58,11 @@ pub const DEFAULT_MAX_JSON_DEPTH: u32 = 32;
 pub const DEFAULT_MAX_HEADER_BYTES: u32 = 1_024;
 /// The most secrets one provider's list may hold. A forged request costs
 /// one HMAC over its body per secret, so the list is bounded; 40 covers
-/// Voice360's documented setup, one webhook and so one secret for each of
-/// its 20 event types, with an old and a new secret for each during a
+/// the largest documented setup, one webhook and so one secret for each
+/// of 20 event types, with an old and a new secret for each during a
 /// rotation.
 pub const DEFAULT_MAX_SECRETS: u32 = 40;
-/// How long a shell waits for Re:amaze or Voice360 before treating the
+/// How long a shell waits for Re:amaze or the SMS API before treating the
 /// delivery as a temporary failure. Re:amaze's staff-reply webhook is
 /// synchronous, so the whole reply path must stay well inside its patience.
 pub const DEFAULT_UPSTREAM_TIMEOUT_MS: u64 = 10_000;
@@ -70,59 +72,20 @@ pub const DEFAULT_UPSTREAM_TIMEOUT_MS: u64 = 10_000;
 pub const DEFAULT_QUEUE_MAX_ATTEMPTS: u32 = 10;
 pub const DEFAULT_QUEUE_RETRY_BASE_SECONDS: u32 = 30;
 pub const DEFAULT_QUEUE_RETRY_MAX_SECONDS: u32 = 3_600;
-/// Bird statuses posted unless `BIRD_POST_STATUSES` says otherwise: every
-/// status that tells an agent something; `ringing` and `accepted` do not.
-pub const DEFAULT_BIRD_STATUSES: [&str; 7] =
-    ["starting", "ongoing", "completed", "no-answer", "busy", "failed", "cancelled"];
-
-/// Voice360 events posted unless `VOICE360_POST_EVENTS` says otherwise: a
-/// call reads as a conversation (in, waited in a queue, answered, ended,
-/// the transcript, or missed), not a log. Not posted: each agent a queue
-/// rings and each ring that ends (a ring-all queue of ten would put twenty
-/// messages in one call), and the caller leaving the queue, which the
-/// answer or the miss already says.
-pub const DEFAULT_VOICE360_EVENTS: [&str; 13] = [
-    "INCOMING_EXTERNAL_CALL",
-    "USER_ANSWER",
-    "CALL_ENDED",
-    "USER_DIAL",
-    "USER_HANGUP",
-    "QUEUE_ENTER",
-    "QUEUE_MEMBER_ANSWER",
-    "QUEUE_NO_ANSWER",
-    "QUEUE_HANGUP_TIMEOUT",
-    "QUEUE_HANGUP_ABANDONED",
-    "TRANSCRIPTION_FINISHED",
-    "SMS_RECEIVED",
-    "SMS_SENT",
-];
-
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Settings {
     pub reamaze_base_url: String,
     pub reamaze_voice_secret: Option<Secret>,
     pub reamaze_sms_secret: Option<Secret>,
-    /// Each provider's webhook secrets, by their setting's name
-    /// (`names::WEBHOOK_SECRETS`), read through `secrets`.
-    webhook_secrets: Vec<(&'static str, Vec<Secret>)>,
-    pub voice360_api_key: Option<Secret>,
-    pub voice360_account_id: Option<String>,
-    pub voice360_api_base: String,
+    /// The settings the providers declare (`Declared`), by name, read
+    /// through `secrets`, `text`, `number`, `words` and `parsed`.
+    declared: Vec<(&'static str, Value)>,
     pub sms_channel_number: Option<String>,
     /// The number behind the Re:amaze Voice channel: the channel's side of
     /// a voice message whose event does not name it.
     pub voice_channel_number: Option<String>,
-    /// Voice360 users by id: their names, and e-mails for `assignee`.
-    pub voice360_agents: Vec<Agent>,
     /// Card numbers masked in everything posted (`cards`); on by default.
     pub redact_card_numbers: bool,
-    /// The Voice360 events posted; the others are acknowledged as ignored.
-    pub voice360_post_events: Vec<String>,
-    pub bird_webhook_url: Option<String>,
-    pub bird_max_age_seconds: u64,
-    pub bird_max_future_seconds: u64,
-    pub bird_post_statuses: Vec<String>,
-    pub volubile_number: Option<String>,
     pub max_body_bytes: usize,
     pub upstream_timeout_ms: u64,
     pub queue_max_attempts: u32,
@@ -146,48 +109,11 @@ pub struct Settings {
     /// number's previous call joins its conversation; 0, one conversation
     /// per call.
     pub voice_thread_minutes: u32,
+    /// The most secrets one setting may hold.
+    pub max_secrets: usize,
     /// The settings whose values could not be used. Each disables only what
     /// depends on it (see `blocking`); a limit falls back to its default.
     pub invalid: Vec<SettingsError>,
-}
-
-impl Default for Settings {
-    fn default() -> Self {
-        Settings {
-            reamaze_base_url: DEFAULT_REAMAZE_BASE_URL.into(),
-            reamaze_voice_secret: None,
-            reamaze_sms_secret: None,
-            webhook_secrets: Vec::new(),
-            voice360_api_key: None,
-            voice360_account_id: None,
-            voice360_api_base: DEFAULT_VOICE360_API_BASE.into(),
-            sms_channel_number: None,
-            voice_channel_number: None,
-            voice360_agents: Vec::new(),
-            redact_card_numbers: true,
-            voice360_post_events: DEFAULT_VOICE360_EVENTS.iter().map(|s| s.to_string()).collect(),
-            bird_webhook_url: None,
-            bird_max_age_seconds: Window::DEFAULT_MAX_AGE,
-            bird_max_future_seconds: Window::DEFAULT_MAX_FUTURE,
-            bird_post_statuses: DEFAULT_BIRD_STATUSES.iter().map(|s| s.to_string()).collect(),
-            volubile_number: None,
-            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
-            upstream_timeout_ms: DEFAULT_UPSTREAM_TIMEOUT_MS,
-            queue_max_attempts: DEFAULT_QUEUE_MAX_ATTEMPTS,
-            queue_retry_base_seconds: DEFAULT_QUEUE_RETRY_BASE_SECONDS,
-            queue_retry_max_seconds: DEFAULT_QUEUE_RETRY_MAX_SECONDS,
-            admin_token: None,
-            max_message_chars: DEFAULT_MAX_MESSAGE_CHARS,
-            max_json_depth: DEFAULT_MAX_JSON_DEPTH,
-            max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
-            rejected_keep: DEFAULT_REJECTED_KEEP,
-            alert_webhook_url: None,
-            alert_webhook_secret: None,
-            alert_rejected_threshold: DEFAULT_ALERT_REJECTED_THRESHOLD,
-            voice_thread_minutes: 0,
-            invalid: Vec::new(),
-        }
-    }
 }
 
 /// A setting whose value cannot be used. Carries the name and what was
@@ -212,39 +138,38 @@ impl fmt::Display for SettingsError {
 impl std::error::Error for SettingsError {}
 
 impl Settings {
-    /// Reads every setting through `get`; absent or blank values take their
-    /// defaults. The first setting that cannot be used is an error: for
-    /// callers that must not run half set up (the CLI, a one-off translate).
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
-        let settings = Settings::read(get);
-        match settings.invalid.first() {
-            Some(error) => Err(error.clone()),
-            None => Ok(settings),
-        }
-    }
-
-    /// Reads every setting through `get`, as a long-running bridge must: a
-    /// setting that cannot be used is recorded in `invalid` and disables only
-    /// what depends on it (a provider's secrets that provider, a URL what
-    /// posts there); a limit that cannot be used keeps its default.
-    pub fn read(get: impl Fn(&str) -> Option<String>) -> Self {
+    /// Reads the bridge's own settings, and `declared` (the providers'),
+    /// through `get`, as a long-running bridge must: a setting that cannot
+    /// be used is recorded in `invalid` and disables only what depends on
+    /// it (a provider's secrets that provider, a URL what posts there); a
+    /// limit that cannot be used keeps its default. (`Settings::read`, in
+    /// the providers' registry, passes every provider's.)
+    pub fn read_with(get: impl Fn(&str) -> Option<String>, declared: &[&'static [Declared]]) -> Self {
         let reader = Reader { get: &get, invalid: std::cell::RefCell::new(Vec::new()) };
         let mut settings = reader.settings();
-        // In the README's order, whatever order they were read in (picked
-        // out by name: a sort would bring its code into the wasm builds).
+        let max_secrets = settings.max_secrets;
+        // In plain loops: iterator adapters over the lists cost the wasm
+        // builds more code than the loops do.
+        for list in declared {
+            for setting in list.iter() {
+                settings.declared.push((setting.name, reader.declared(setting, max_secrets)));
+            }
+        }
+        // The bridge's own settings first, then the providers', each in
+        // the order it is documented, whatever order they were read in
+        // (picked out by name: a sort would bring its code into the wasm
+        // builds).
         let mut invalid = reader.invalid.into_inner();
-        let mut ordered: Vec<SettingsError> = names::ALL
-            .iter()
-            .filter_map(|&name| invalid.iter().position(|e| e.name == name).map(|i| invalid.remove(i)))
-            .collect();
+        let mut ordered = Vec::with_capacity(invalid.len());
+        let order = names::ALL.iter().copied().chain(settings.declared.iter().map(|(name, _)| *name));
+        for name in order {
+            if let Some(i) = invalid.iter().position(|e| e.name == name) {
+                ordered.push(invalid.remove(i));
+            }
+        }
         ordered.append(&mut invalid);
         settings.invalid = ordered;
         settings
-    }
-
-    /// The Voice360 user `id`, if `VOICE360_AGENTS` names them.
-    pub fn agent(&self, id: &str) -> Option<&Agent> {
-        self.voice360_agents.iter().find(|agent| agent.id == id)
     }
 
     /// The first invalid setting among `names`: what stops a feature that
@@ -253,25 +178,62 @@ impl Settings {
         self.invalid.iter().find(|e| names.contains(&e.name))
     }
 
-    /// The freshness window of a stamped scheme's timestamps, at `now`.
-    pub fn stamp_window(&self, now: i64) -> Window {
-        Window { now, max_age: self.bird_max_age_seconds, max_future: self.bird_max_future_seconds }
+    /// The freshness window of a stamped scheme's timestamps, at `now`
+    /// (the defaults for a scheme without one).
+    pub fn stamp_window(&self, stamp: Option<&Stamp>, now: i64) -> Window {
+        let mut window = Window::at(now);
+        if let Some(stamp) = stamp {
+            window.max_age = self.number(stamp.max_age_setting).unwrap_or(window.max_age);
+            window.max_future = self.number(stamp.max_future_setting).unwrap_or(window.max_future);
+        }
+        window
+    }
+
+    /// The value of the declared setting `name`.
+    fn value(&self, name: &str) -> &Value {
+        self.declared.iter().find(|(setting, _)| *setting == name).map_or(&Value::Absent, |(_, value)| value)
     }
 
     /// The secrets the setting `name` holds (none for a name that holds
     /// no secrets): the one place a secrets' setting is read by its name.
     pub fn secrets(&self, name: &str) -> &[Secret] {
-        match name {
-            names::REAMAZE_VOICE_SECRET => self.reamaze_voice_secret.as_slice(),
-            names::REAMAZE_SMS_SECRET => self.reamaze_sms_secret.as_slice(),
-            _ => self.webhook_secrets.iter().find(|(setting, _)| *setting == name).map_or(&[], |(_, s)| s),
+        match (name, self.value(name)) {
+            (names::REAMAZE_VOICE_SECRET, _) => self.reamaze_voice_secret.as_slice(),
+            (names::REAMAZE_SMS_SECRET, _) => self.reamaze_sms_secret.as_slice(),
+            (_, Value::Secrets(secrets)) => secrets,
+            _ => &[],
         }
     }
 
-    /// The text setting `name`, where it is set: a stamped scheme's public URL.
+    /// The text setting `name`, where it is set (and, for a URL, usable).
     pub fn text(&self, name: &str) -> Option<&str> {
-        match name {
-            names::BIRD_WEBHOOK_URL => self.bird_webhook_url.as_deref(),
+        match self.value(name) {
+            Value::Text(text) => Some(text),
+            _ => None,
+        }
+    }
+
+    /// The number setting `name`: its value, or its default.
+    pub fn number(&self, name: &str) -> Option<u64> {
+        match self.value(name) {
+            Value::Number(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// The words setting `name`: its words, or its default's.
+    pub fn words(&self, name: &str) -> &[String] {
+        match self.value(name) {
+            Value::Words(words) => words,
+            _ => &[],
+        }
+    }
+
+    /// What a provider read from the setting `name`, where it is set and
+    /// could be read.
+    pub fn parsed<T: std::any::Any>(&self, name: &str) -> Option<&T> {
+        match self.value(name) {
+            Value::Parsed(parsed) => parsed.get(),
             _ => None,
         }
     }
@@ -287,34 +249,15 @@ struct Reader<'a> {
 impl Reader<'_> {
     fn settings(&self) -> Settings {
         use names::*;
-        let defaults = Settings::default();
-        let statuses = self.list(BIRD_POST_STATUSES);
-        let max_secrets = self.small(MAX_SECRETS, DEFAULT_MAX_SECRETS) as usize;
         Settings {
             reamaze_base_url: self.url(REAMAZE_BASE_URL, DEFAULT_REAMAZE_BASE_URL),
             reamaze_voice_secret: self.secret(REAMAZE_VOICE_SECRET),
             reamaze_sms_secret: self.secret(REAMAZE_SMS_SECRET),
-            webhook_secrets: WEBHOOK_SECRETS.iter().map(|&name| (name, self.secrets(name, max_secrets))).collect(),
-            voice360_api_key: self.secret(VOICE360_API_KEY),
-            voice360_account_id: self.text(VOICE360_ACCOUNT_ID),
-            voice360_api_base: self.url(VOICE360_API_BASE, DEFAULT_VOICE360_API_BASE),
+            declared: Vec::new(),
+            max_secrets: self.small(MAX_SECRETS, DEFAULT_MAX_SECRETS) as usize,
             sms_channel_number: self.text(SMS_CHANNEL_NUMBER),
             voice_channel_number: self.text(VOICE_CHANNEL_NUMBER),
-            voice360_agents: self.agents(),
             redact_card_numbers: self.flag(REDACT_CARD_NUMBERS, true),
-            voice360_post_events: match self.list(VOICE360_POST_EVENTS) {
-                events if events.is_empty() => defaults.voice360_post_events.clone(),
-                events => events.into_iter().map(|e| e.to_ascii_uppercase()).collect(),
-            },
-            bird_webhook_url: self.text(BIRD_WEBHOOK_URL),
-            bird_max_age_seconds: self.number(BIRD_MAX_AGE_SECONDS, defaults.bird_max_age_seconds),
-            bird_max_future_seconds: self.number(BIRD_MAX_FUTURE_SECONDS, defaults.bird_max_future_seconds),
-            bird_post_statuses: if statuses.is_empty() {
-                defaults.bird_post_statuses
-            } else {
-                statuses.into_iter().map(|s| s.to_ascii_lowercase()).collect()
-            },
-            volubile_number: self.text(VOLUBILE_NUMBER),
             max_body_bytes: self.size(MAX_BODY_BYTES, DEFAULT_MAX_BODY_BYTES),
             upstream_timeout_ms: self.number(UPSTREAM_TIMEOUT_MS, DEFAULT_UPSTREAM_TIMEOUT_MS),
             queue_max_attempts: self.small(QUEUE_MAX_ATTEMPTS, DEFAULT_QUEUE_MAX_ATTEMPTS).max(1),
@@ -430,14 +373,34 @@ impl Reader<'_> {
         }
     }
 
-    /// `VOICE360_AGENTS`; one that cannot be read names no agent (messages
-    /// then say "user 67890", as without the setting).
-    fn agents(&self) -> Vec<Agent> {
-        let Some(text) = self.text(names::VOICE360_AGENTS) else { return Vec::new() };
-        agents::parse(&text).unwrap_or_else(|| {
-            self.refuse(names::VOICE360_AGENTS, "comma-separated entries ID=Name <email>, either part optional");
-            Vec::new()
-        })
+    /// A provider's declared setting.
+    fn declared(&self, setting: &Declared, max_secrets: usize) -> Value {
+        let name = setting.name;
+        match setting.kind {
+            Kind::Secrets => Value::Secrets(self.secrets(name, max_secrets)),
+            Kind::Secret => Value::Secrets(self.secret(name).into_iter().collect()),
+            Kind::Text => self.text(name).map_or(Value::Absent, Value::Text),
+            Kind::Url { default } => {
+                Some(self.url(name, default)).filter(|u| !u.is_empty()).map_or(Value::Absent, Value::Text)
+            }
+            Kind::Number { default } => Value::Number(self.number(name, default)),
+            Kind::Words { default, upper } => {
+                let words = self.list(name);
+                let words = if words.is_empty() { default.iter().map(|w| w.to_string()).collect() } else { words };
+                let cased = |w: String| if upper { w.to_ascii_uppercase() } else { w.to_ascii_lowercase() };
+                Value::Words(words.into_iter().map(cased).collect())
+            }
+            Kind::Parsed { parse, expected } => match self.text(name) {
+                None => Value::Absent,
+                Some(text) => parse(&text).map_or_else(
+                    || {
+                        self.refuse(name, expected);
+                        Value::Absent
+                    },
+                    Value::Parsed,
+                ),
+            },
+        }
     }
 
     /// `whsec_` then the secret's bytes in base64; one that is not cannot
@@ -463,99 +426,5 @@ impl Reader<'_> {
                 DEFAULT_MAX_JSON_DEPTH
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::collections::HashMap;
-
-    fn from(pairs: &[(&str, &str)]) -> Result<Settings, SettingsError> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        Settings::from_lookup(|name| map.get(name).cloned())
-    }
-
-    #[test]
-    fn defaults_and_lists() {
-        let s = from(&[("VOICE360_WEBHOOK_SECRETS", " a, b ,,c "), ("REAMAZE_BASE_URL", "https://acme.reamaze.io/")])
-            .unwrap();
-        assert_eq!(
-            s.secrets(names::VOICE360_WEBHOOK_SECRETS),
-            vec![Secret::new("a"), Secret::new("b"), Secret::new("c")]
-        );
-        assert_eq!(s.reamaze_base_url, "https://acme.reamaze.io");
-        assert_eq!(s.voice360_api_base, DEFAULT_VOICE360_API_BASE);
-        assert_eq!(s.bird_max_age_seconds, 86_400);
-        assert!(s.reamaze_voice_secret.is_none());
-    }
-
-    #[test]
-    fn bad_values_name_the_setting_not_the_value() {
-        let err = from(&[("BIRD_MAX_AGE_SECONDS", "a day")]).unwrap_err();
-        assert_eq!(err.name, "BIRD_MAX_AGE_SECONDS");
-        assert!(!err.to_string().contains("a day"));
-        assert!(from(&[("REAMAZE_BASE_URL", "www.reamaze.io")]).is_err());
-    }
-
-    #[test]
-    fn secrets_do_not_show_in_debug() {
-        let s = from(&[("REAMAZE_VOICE_SECRET", "hunter2")]).unwrap();
-        assert!(!format!("{s:?}").contains("hunter2"));
-    }
-
-    #[test]
-    fn limits_have_defaults_and_bounds() {
-        let s = from(&[]).unwrap();
-        assert_eq!((s.max_json_depth, s.max_header_bytes), (DEFAULT_MAX_JSON_DEPTH, DEFAULT_MAX_HEADER_BYTES));
-        assert_eq!(from(&[("MAX_JSON_DEPTH", "100")]).unwrap().max_json_depth, 100);
-        for out_of_range in ["0", "101"] {
-            assert_eq!(from(&[("MAX_JSON_DEPTH", out_of_range)]).unwrap_err().name, "MAX_JSON_DEPTH");
-        }
-        assert_eq!(from(&[("MAX_HEADER_BYTES", "10")]).unwrap().max_header_bytes, 64, "room for any real signature");
-    }
-
-    #[test]
-    fn secret_lists_are_bounded_by_max_secrets() {
-        let list = |n: usize| (1..=n).map(|i| format!("k{i}")).collect::<Vec<_>>().join(",");
-        let twenty = list(20);
-        assert_eq!(
-            from(&[("VOICE360_WEBHOOK_SECRETS", &twenty)]).unwrap().secrets(names::VOICE360_WEBHOOK_SECRETS).len(),
-            20
-        );
-        let too_many = list(41);
-        let err = from(&[("BIRD_SIGNING_KEYS", &too_many)]).unwrap_err();
-        assert_eq!(err.name, "BIRD_SIGNING_KEYS");
-        assert!(!err.to_string().contains("k41"), "{err}");
-        assert_eq!(
-            from(&[("BIRD_SIGNING_KEYS", &too_many), ("MAX_SECRETS", "41")])
-                .unwrap()
-                .secrets(names::BIRD_SIGNING_KEYS)
-                .len(),
-            41
-        );
-        assert!(from(&[("VOLUBILE_WEBHOOK_SECRETS", "a,b,c"), ("MAX_SECRETS", "2")]).is_err());
-    }
-
-    #[test]
-    fn a_setting_that_cannot_be_used_disables_only_what_depends_on_it() {
-        let map: HashMap<&str, &str> = [
-            ("VOLUBILE_WEBHOOK_SECRETS", "a,b,c"),
-            ("MAX_SECRETS", "2"),
-            ("BIRD_SIGNING_KEYS", "k"),
-            ("MAX_BODY_BYTES", "lots"),
-            ("VOICE360_API_BASE", "api.voice360.app"),
-        ]
-        .into_iter()
-        .collect();
-        let s = Settings::read(|name| map.get(name).map(|v| v.to_string()));
-        let names: Vec<&str> = s.invalid.iter().map(|e| e.name).collect();
-        assert_eq!(names, ["VOICE360_API_BASE", "VOLUBILE_WEBHOOK_SECRETS", "MAX_BODY_BYTES"]);
-        assert!(s.secrets(names::VOLUBILE_WEBHOOK_SECRETS).is_empty(), "Volubile is off");
-        assert_eq!(s.secrets(names::BIRD_SIGNING_KEYS), vec![Secret::new("k")], "Bird is not");
-        assert_eq!(s.max_body_bytes, DEFAULT_MAX_BODY_BYTES, "a limit keeps its default");
-        assert_eq!(s.voice360_api_base, "", "nothing is sent to an unusable URL");
-        assert_eq!(s.blocking(&["VOICE360_API_BASE"]).map(|e| e.name), Some("VOICE360_API_BASE"));
-        assert!(s.blocking(&["BIRD_SIGNING_KEYS"]).is_none());
     }
 }

@@ -82,8 +82,10 @@ pub struct Stamp {
     /// The setting that holds the public URL the sender signs, where the
     /// request's own URL is not it (behind a proxy or a tunnel).
     pub url_setting: &'static str,
-    /// The setting that bounds the timestamp's age, to name in advice.
+    /// The settings that bound the timestamp's age and how far ahead of
+    /// the clock it may be (a whole number of seconds each).
     pub max_age_setting: &'static str,
+    pub max_future_setting: &'static str,
 }
 
 impl Scheme {
@@ -444,6 +446,7 @@ mod tests {
             header: "x-stamped-timestamp",
             url_setting: "STAMPED_URL",
             max_age_setting: "STAMPED_MAX_AGE_SECONDS",
+            max_future_setting: "STAMPED_MAX_FUTURE_SECONDS",
         }),
     };
 

@@ -174,7 +174,7 @@ impl Rejected {
             timestamp: scheme.timestamp_header().and_then(|name| self.header(name)),
             url: Some(&self.url),
         };
-        let window = settings.stamp_window(self.at);
+        let window = settings.stamp_window(scheme.stamp.as_ref(), self.at);
         let checked = Checked { scheme, secrets: &secrets, signed, received: self.header(scheme.header()), window };
         mistakes::diagnose(&checked, CAUSE_BUDGET).causes
     }

@@ -68,12 +68,8 @@ enum Command {
         /// The number behind the Re:amaze SMS channel [env: SMS_CHANNEL_NUMBER].
         #[arg(long)]
         sms_channel_number: Option<String>,
-        /// The Volubile AI agent's own number [env: VOLUBILE_NUMBER].
-        #[arg(long)]
-        volubile_number: Option<String>,
-        /// Bird statuses to post, comma-separated [env: BIRD_POST_STATUSES].
-        #[arg(long)]
-        bird_statuses: Option<String>,
+        // And a flag for each provider setting that declares one
+        // (`provider_flags`).
     },
 }
 
@@ -142,24 +138,43 @@ fn schemes_help() -> String {
 /// A failure to report: the message for stderr and the exit code.
 struct Failure(String, u8);
 
+/// `translate`'s flag for each provider setting that declares one
+/// (`Declared::flag`), by the setting's name.
+fn provider_flags(translate: clap::Command) -> clap::Command {
+    providers::declared().fold(translate, |command, setting| match &setting.flag {
+        Some(flag) => {
+            let help = format!("{} [env: {}]", flag.about, setting.name);
+            command.arg(clap::Arg::new(setting.name).long(flag.long).value_name("VALUE").help(help))
+        }
+        None => command,
+    })
+}
+
+/// The provider settings given by their flags.
+fn flags_given(matches: &clap::ArgMatches) -> Vec<(&'static str, Option<String>)> {
+    let Some(("translate", translate)) = matches.subcommand() else { return Vec::new() };
+    let flagged = providers::declared().filter(|setting| setting.flag.is_some());
+    flagged.map(|setting| (setting.name, translate.get_one::<String>(setting.name).cloned())).collect()
+}
+
 fn main() -> ExitCode {
     let schemes = schemes_help();
     let command = Cli::command()
         .mut_subcommand("sign", |c| c.after_help(schemes.clone()))
-        .mut_subcommand("verify", |c| c.after_help(schemes.clone()));
-    let cli = Cli::from_arg_matches(&command.get_matches()).unwrap_or_else(|e| e.exit());
+        .mut_subcommand("verify", |c| c.after_help(schemes.clone()))
+        .mut_subcommand("translate", provider_flags);
+    let matches = command.get_matches();
+    let flags = flags_given(&matches);
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let result = match cli.command {
         Command::Sign { scheme, timestamp } => sign(scheme, timestamp),
         Command::Verify { scheme, signature, timestamp, now, max_age } => {
             verify(scheme, signature, timestamp, now, max_age)
         }
-        Command::Translate { source, reamaze_base_url, sms_channel_number, volubile_number, bird_statuses } => {
-            let overrides = [
-                (names::REAMAZE_BASE_URL, reamaze_base_url),
-                (names::SMS_CHANNEL_NUMBER, sms_channel_number),
-                (names::VOLUBILE_NUMBER, volubile_number),
-                (names::BIRD_POST_STATUSES, bird_statuses),
-            ];
+        Command::Translate { source, reamaze_base_url, sms_channel_number } => {
+            let mut overrides =
+                vec![(names::REAMAZE_BASE_URL, reamaze_base_url), (names::SMS_CHANNEL_NUMBER, sms_channel_number)];
+            overrides.extend(flags);
             translate(source, &overrides)
         }
     };

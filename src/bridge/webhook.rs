@@ -63,7 +63,7 @@ fn verify(settings: &Settings, provider: Provider, request: &Request, now: i64) 
     };
     let signed = Signed { body: request.body, timestamp: timestamp.as_deref(), url };
     let received = header(settings, request, scheme.header())?;
-    let window = settings.stamp_window(now);
+    let window = settings.stamp_window(scheme.stamp.as_ref(), now);
     signature::verify(scheme, secrets, &signed, received.as_deref(), window).map_err(Error::Signature)?;
     Ok(())
 }

@@ -7,9 +7,9 @@ use super::{label, settle, value_text, Description, Fields, Happening, Lookup, T
 use crate::identity::Who;
 use crate::json::{Node, Object};
 use crate::reamaze::{Channel, Direction, Message, Outgoing, Party};
-use crate::settings::names;
 use crate::settings::Settings;
-use crate::signature::{Encoding, Scheme, Stamp};
+use crate::settings::{Declared, Kind};
+use crate::signature::{Encoding, Scheme, Stamp, Window};
 use crate::time;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -59,11 +59,11 @@ impl Event {
     }
 
     fn messages(&self, settings: &Settings) -> Translation {
-        if !settings.bird_post_statuses.contains(&self.status) {
+        if !settings.words(POST_STATUSES).contains(&self.status) {
             return Translation::ignored(format!(
                 "Bird status {:?} is not posted (BIRD_POST_STATUSES: {})",
                 self.status,
-                settings.bird_post_statuses.join(",")
+                settings.words(POST_STATUSES).join(",")
             ));
         }
         let call = Fields::new(&self.call, self.path);
@@ -187,17 +187,40 @@ pub static SCHEME: Scheme = Scheme {
     prefix: None,
     stamp: Some(Stamp {
         header: "messagebird-request-timestamp",
-        url_setting: names::BIRD_WEBHOOK_URL,
-        max_age_setting: names::BIRD_MAX_AGE_SECONDS,
+        url_setting: WEBHOOK_URL,
+        max_age_setting: MAX_AGE_SECONDS,
+        max_future_setting: MAX_FUTURE_SECONDS,
     }),
 };
+
+pub const SIGNING_KEYS: &str = "BIRD_SIGNING_KEYS";
+pub const WEBHOOK_URL: &str = "BIRD_WEBHOOK_URL";
+pub const MAX_AGE_SECONDS: &str = "BIRD_MAX_AGE_SECONDS";
+pub const MAX_FUTURE_SECONDS: &str = "BIRD_MAX_FUTURE_SECONDS";
+pub const POST_STATUSES: &str = "BIRD_POST_STATUSES";
+
+/// Statuses posted unless `BIRD_POST_STATUSES` says otherwise: every status
+/// that tells an agent something; `ringing` and `accepted` do not.
+pub const DEFAULT_POST_STATUSES: [&str; 7] =
+    ["starting", "ongoing", "completed", "no-answer", "busy", "failed", "cancelled"];
+
+/// Bird's settings, in the README's order.
+static SETTINGS: [Declared; 5] = [
+    Declared::new(SIGNING_KEYS, Kind::Secrets),
+    Declared::new(WEBHOOK_URL, Kind::Text),
+    Declared::new(MAX_AGE_SECONDS, Kind::Number { default: Window::DEFAULT_MAX_AGE }),
+    Declared::new(MAX_FUTURE_SECONDS, Kind::Number { default: Window::DEFAULT_MAX_FUTURE }),
+    Declared::new(POST_STATUSES, Kind::Words { default: &DEFAULT_POST_STATUSES, upper: false })
+        .with_flag("bird-statuses", "Bird statuses to post, comma-separated"),
+];
 
 pub static DESCRIPTION: Description = Description {
     name: "bird",
     title: "Bird",
     scheme: &SCHEME,
-    secrets: names::BIRD_SIGNING_KEYS,
-    settings: &[names::BIRD_SIGNING_KEYS, names::BIRD_MAX_AGE_SECONDS, names::BIRD_MAX_FUTURE_SECONDS],
+    secrets: SIGNING_KEYS,
+    settings: &[SIGNING_KEYS, MAX_AGE_SECONDS, MAX_FUTURE_SECONDS],
+    declares: &SETTINGS,
     parse: |object, _| Ok(Box::new(Event::parse(object)?)),
     held_call_id: None,
     samples: samples![(

@@ -35,7 +35,7 @@ use std::str::FromStr;
 
 use crate::json::{self, JsonError, Object};
 use crate::reamaze::Outgoing;
-use crate::settings::{names, Secret, Settings};
+use crate::settings::{names, Declared, Secret, Settings, SettingsError};
 use crate::signature::Scheme;
 use crate::store::Entry;
 pub(crate) use fields::{value_text, Fields};
@@ -59,6 +59,9 @@ pub struct Description {
     /// The settings its webhooks depend on, its secrets' first: one that
     /// cannot be used turns them off.
     pub settings: &'static [&'static str],
+    /// Its own settings, and how each is read: the settings layer reads
+    /// them with the bridge's (`Settings::read`).
+    pub declares: &'static [Declared],
     /// Reads a payload (the object parsed from `body`) into its event.
     pub parse: Parse,
     /// For a provider whose payloads may be held until their call is known
@@ -182,6 +185,42 @@ impl FromStr for &'static Scheme {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         scheme_named(s)
+    }
+}
+
+/// Every provider's settings, in the registry's order.
+pub fn declared() -> impl Iterator<Item = &'static Declared> + Clone {
+    ALL.iter().flat_map(|provider| provider.declares)
+}
+
+/// The settings are read here, above the settings layer, so that they
+/// take in every provider's own (`Description::declares`) while the
+/// settings layer names none.
+impl Settings {
+    /// Reads every setting through `get`, the bridge's and every
+    /// provider's, as a long-running bridge must: a setting that cannot be
+    /// used is recorded in `invalid` and disables only what depends on it;
+    /// a limit that cannot be used keeps its default.
+    pub fn read(get: impl Fn(&str) -> Option<String>) -> Settings {
+        Settings::read_with(get, &ALL.map(|provider| provider.declares))
+    }
+
+    /// Reads every setting through `get`; absent or blank values take their
+    /// defaults. The first setting that cannot be used is an error: for
+    /// callers that must not run half set up (the CLI, a one-off translate).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Settings, SettingsError> {
+        let settings = Settings::read(get);
+        match settings.invalid.first() {
+            Some(error) => Err(error.clone()),
+            None => Ok(settings),
+        }
+    }
+}
+
+/// Every setting at its default.
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings::read(|_| None)
     }
 }
 

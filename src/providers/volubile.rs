@@ -6,8 +6,8 @@ use super::{push_line, settle, value_text, Description, Fields, Happening, Looku
 use crate::identity::Who;
 use crate::json::{Node, Object};
 use crate::reamaze::{Channel, Direction, Message, Outgoing, Party};
-use crate::settings::names;
 use crate::settings::Settings;
+use crate::settings::{Declared, Kind};
 use crate::signature::{Encoding, Scheme};
 use crate::time;
 
@@ -87,7 +87,7 @@ impl Call {
         // A withheld caller is posted with an identity of this call's own
         // (`providers::settle`), named by what the agent extracted if it did.
         let customer = Party::named(self.customer.name(customer_name(&extracted)), Some(self.customer.phone()));
-        let agent = Party::named(Some("Volubile AI agent".into()), settings.volubile_number.clone());
+        let agent = Party::named(Some("Volubile AI agent".into()), settings.text(NUMBER).map(String::from));
         let created_at = ["endTime", "created", "startTime"]
             .iter()
             .find_map(|k| fields.text(k))
@@ -187,12 +187,22 @@ pub static SCHEME: Scheme = Scheme {
     stamp: None,
 };
 
+pub const WEBHOOK_SECRETS: &str = "VOLUBILE_WEBHOOK_SECRETS";
+pub const NUMBER: &str = "VOLUBILE_NUMBER";
+
+/// Volubile's settings, in the README's order.
+static SETTINGS: [Declared; 2] = [
+    Declared::new(WEBHOOK_SECRETS, Kind::Secrets),
+    Declared::new(NUMBER, Kind::Text).with_flag("volubile-number", "The Volubile AI agent's own number"),
+];
+
 pub static DESCRIPTION: Description = Description {
     name: "volubile",
     title: "Volubile",
     scheme: &SCHEME,
-    secrets: names::VOLUBILE_WEBHOOK_SECRETS,
-    settings: &[names::VOLUBILE_WEBHOOK_SECRETS],
+    secrets: WEBHOOK_SECRETS,
+    settings: &[WEBHOOK_SECRETS],
+    declares: &SETTINGS,
     parse: |object, _| Ok(Box::new(Call::parse(object)?)),
     held_call_id: None,
     samples: samples![(

@@ -1,20 +1,10 @@
-//! Every setting name, in the order the README documents them.
+//! The bridge's own setting names, in the order the README documents
+//! them. Each provider declares its own (`Declared`), in its module.
 
 pub const REAMAZE_BASE_URL: &str = "REAMAZE_BASE_URL";
 pub const REAMAZE_VOICE_SECRET: &str = "REAMAZE_VOICE_SECRET";
 pub const REAMAZE_SMS_SECRET: &str = "REAMAZE_SMS_SECRET";
-pub const VOICE360_WEBHOOK_SECRETS: &str = "VOICE360_WEBHOOK_SECRETS";
-pub const VOICE360_API_KEY: &str = "VOICE360_API_KEY";
-pub const VOICE360_ACCOUNT_ID: &str = "VOICE360_ACCOUNT_ID";
-pub const VOICE360_API_BASE: &str = "VOICE360_API_BASE";
 pub const SMS_CHANNEL_NUMBER: &str = "SMS_CHANNEL_NUMBER";
-pub const BIRD_SIGNING_KEYS: &str = "BIRD_SIGNING_KEYS";
-pub const BIRD_WEBHOOK_URL: &str = "BIRD_WEBHOOK_URL";
-pub const BIRD_MAX_AGE_SECONDS: &str = "BIRD_MAX_AGE_SECONDS";
-pub const BIRD_MAX_FUTURE_SECONDS: &str = "BIRD_MAX_FUTURE_SECONDS";
-pub const BIRD_POST_STATUSES: &str = "BIRD_POST_STATUSES";
-pub const VOLUBILE_WEBHOOK_SECRETS: &str = "VOLUBILE_WEBHOOK_SECRETS";
-pub const VOLUBILE_NUMBER: &str = "VOLUBILE_NUMBER";
 pub const MAX_BODY_BYTES: &str = "MAX_BODY_BYTES";
 pub const UPSTREAM_TIMEOUT_MS: &str = "UPSTREAM_TIMEOUT_MS";
 pub const QUEUE_MAX_ATTEMPTS: &str = "QUEUE_MAX_ATTEMPTS";
@@ -26,35 +16,18 @@ pub const MAX_JSON_DEPTH: &str = "MAX_JSON_DEPTH";
 pub const MAX_HEADER_BYTES: &str = "MAX_HEADER_BYTES";
 pub const MAX_SECRETS: &str = "MAX_SECRETS";
 pub const VOICE_CHANNEL_NUMBER: &str = "VOICE_CHANNEL_NUMBER";
-pub const VOICE360_AGENTS: &str = "VOICE360_AGENTS";
 pub const REDACT_CARD_NUMBERS: &str = "REDACT_CARD_NUMBERS";
-pub const VOICE360_POST_EVENTS: &str = "VOICE360_POST_EVENTS";
 pub const REJECTED_KEEP: &str = "REJECTED_KEEP";
 pub const ALERT_WEBHOOK_URL: &str = "ALERT_WEBHOOK_URL";
 pub const ALERT_WEBHOOK_SECRET: &str = "ALERT_WEBHOOK_SECRET";
 pub const ALERT_REJECTED_THRESHOLD: &str = "ALERT_REJECTED_THRESHOLD";
 pub const VOICE_THREAD_MINUTES: &str = "VOICE_THREAD_MINUTES";
 
-/// The settings that hold a provider's webhook secrets (each provider's
-/// description names its own).
-pub const WEBHOOK_SECRETS: [&str; 3] = [VOICE360_WEBHOOK_SECRETS, BIRD_SIGNING_KEYS, VOLUBILE_WEBHOOK_SECRETS];
-
-pub const ALL: [&str; 34] = [
+pub const ALL: [&str; 21] = [
     REAMAZE_BASE_URL,
     REAMAZE_VOICE_SECRET,
     REAMAZE_SMS_SECRET,
-    VOICE360_WEBHOOK_SECRETS,
-    VOICE360_API_KEY,
-    VOICE360_ACCOUNT_ID,
-    VOICE360_API_BASE,
     SMS_CHANNEL_NUMBER,
-    BIRD_SIGNING_KEYS,
-    BIRD_WEBHOOK_URL,
-    BIRD_MAX_AGE_SECONDS,
-    BIRD_MAX_FUTURE_SECONDS,
-    BIRD_POST_STATUSES,
-    VOLUBILE_WEBHOOK_SECRETS,
-    VOLUBILE_NUMBER,
     MAX_BODY_BYTES,
     UPSTREAM_TIMEOUT_MS,
     QUEUE_MAX_ATTEMPTS,
@@ -66,9 +39,7 @@ pub const ALL: [&str; 34] = [
     MAX_HEADER_BYTES,
     MAX_SECRETS,
     VOICE_CHANNEL_NUMBER,
-    VOICE360_AGENTS,
     REDACT_CARD_NUMBERS,
-    VOICE360_POST_EVENTS,
     REJECTED_KEEP,
     ALERT_WEBHOOK_URL,
     ALERT_WEBHOOK_SECRET,

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+mod agents;
 mod calls;
 mod contacts;
 mod held;
@@ -16,7 +17,7 @@ use super::{settle, Description, Fields, Happening, Lookup, Outcome, TranslateEr
 use crate::identity::Who;
 use crate::json::{self, Node, Object};
 use crate::reamaze::{Direction, Party};
-use crate::settings::{names, Settings};
+use crate::settings::{self, Declared, Settings};
 use crate::signature::{Encoding, Scheme};
 use crate::store::keys;
 use crate::time;
@@ -290,12 +291,11 @@ impl Event {
     /// ignored, and what it tells of its call is still remembered (who
     /// answered, so later messages are assigned; the parties).
     fn unless_quiet(&self, translation: Translation, settings: &Settings) -> Translation {
-        let posted = settings.voice360_post_events.contains(&self.name);
+        let posted = settings.words(POST_EVENTS).contains(&self.name);
         if posted || !matches!(translation.outcome, Outcome::Messages(_)) {
             return translation;
         }
-        let reason =
-            format!("{} is not posted (VOICE360_POST_EVENTS: {})", self.name, settings.voice360_post_events.join(","));
+        let reason = format!("{} is not posted ({POST_EVENTS}: {})", self.name, settings.words(POST_EVENTS).join(","));
         Translation { outcome: Outcome::Ignored(reason), remember: translation.remember }
     }
 
@@ -374,7 +374,7 @@ fn check_parties(metadata: &Object) -> Result<(), TranslateError> {
 
 /// How a Voice360 user is named: by `VOICE360_AGENTS`, else `user <id>`.
 fn agent_name(settings: &Settings, id: &str) -> String {
-    match settings.agent(id).and_then(|agent| agent.name.clone()) {
+    match agents::named(settings, id).and_then(|agent| agent.name.clone()) {
         Some(name) => name,
         None => format!("user {id}"),
     }
@@ -382,7 +382,7 @@ fn agent_name(settings: &Settings, id: &str) -> String {
 
 /// The e-mail of user `id` (`VOICE360_AGENTS`), to assign a conversation.
 fn agent_email(settings: &Settings, id: Option<&str>) -> Option<String> {
-    settings.agent(id?)?.email.clone()
+    agents::named(settings, id?)?.email.clone()
 }
 
 /// `text` with its first letter in upper case. ASCII only: the texts are
@@ -407,12 +407,60 @@ pub static SCHEME: Scheme = Scheme {
     stamp: None,
 };
 
+pub const WEBHOOK_SECRETS: &str = "VOICE360_WEBHOOK_SECRETS";
+pub const API_KEY: &str = "VOICE360_API_KEY";
+pub const ACCOUNT_ID: &str = "VOICE360_ACCOUNT_ID";
+pub const API_BASE: &str = "VOICE360_API_BASE";
+pub const AGENTS: &str = "VOICE360_AGENTS";
+pub const POST_EVENTS: &str = "VOICE360_POST_EVENTS";
+
+pub const DEFAULT_API_BASE: &str = "https://api.voice360.app/v3/voice";
+
+/// Events posted unless `VOICE360_POST_EVENTS` says otherwise: a call
+/// reads as a conversation (in, waited in a queue, answered, ended, the
+/// transcript, or missed), not a log. Not posted: each agent a queue rings
+/// and each ring that ends (a ring-all queue of ten would put twenty
+/// messages in one call), and the caller leaving the queue, which the
+/// answer or the miss already says.
+pub const DEFAULT_POST_EVENTS: [&str; 13] = [
+    "INCOMING_EXTERNAL_CALL",
+    "USER_ANSWER",
+    "CALL_ENDED",
+    "USER_DIAL",
+    "USER_HANGUP",
+    "QUEUE_ENTER",
+    "QUEUE_MEMBER_ANSWER",
+    "QUEUE_NO_ANSWER",
+    "QUEUE_HANGUP_TIMEOUT",
+    "QUEUE_HANGUP_ABANDONED",
+    "TRANSCRIPTION_FINISHED",
+    "SMS_RECEIVED",
+    "SMS_SENT",
+];
+
+/// Voice360's settings, in the README's order.
+static SETTINGS: [Declared; 6] = [
+    Declared::new(WEBHOOK_SECRETS, settings::Kind::Secrets),
+    Declared::new(API_KEY, settings::Kind::Secret),
+    Declared::new(ACCOUNT_ID, settings::Kind::Text),
+    Declared::new(API_BASE, settings::Kind::Url { default: DEFAULT_API_BASE }),
+    Declared::new(
+        AGENTS,
+        settings::Kind::Parsed {
+            parse: agents::read,
+            expected: "comma-separated entries ID=Name <email>, either part optional",
+        },
+    ),
+    Declared::new(POST_EVENTS, settings::Kind::Words { default: &DEFAULT_POST_EVENTS, upper: true }),
+];
+
 pub static DESCRIPTION: Description = Description {
     name: PROVIDER,
     title: "Voice360",
     scheme: &SCHEME,
-    secrets: names::VOICE360_WEBHOOK_SECRETS,
-    settings: &[names::VOICE360_WEBHOOK_SECRETS],
+    secrets: WEBHOOK_SECRETS,
+    settings: &[WEBHOOK_SECRETS],
+    declares: &SETTINGS,
     parse: |object, body| Ok(Box::new(Event::parse(object, body)?)),
     held_call_id: Some(held::held_call_id),
     samples: samples![

@@ -3,7 +3,9 @@
 
 use crate::http::{Delivery, Target, API_KEY_HEADER};
 use crate::reamaze::SmsPart;
-use crate::settings::{names, Secret, Settings, SettingsError};
+use crate::settings::{Secret, Settings, SettingsError};
+
+use super::{ACCOUNT_ID, API_BASE, API_KEY};
 
 /// Where and how staff replies are sent: the send-SMS URL for the account,
 /// and its API key.
@@ -32,7 +34,7 @@ impl SmsApi {
 
     /// The unusable setting that stops staff replies, if any.
     pub fn blocked(settings: &Settings) -> Option<&SettingsError> {
-        settings.blocking(&[names::VOICE360_API_BASE])
+        settings.blocking(&[API_BASE])
     }
 
     /// From the settings, or what stops it.
@@ -40,21 +42,21 @@ impl SmsApi {
         if let Some(invalid) = Self::blocked(settings) {
             return Err(SmsSetup::Invalid(invalid.clone()));
         }
-        let api_key = settings.voice360_api_key.clone().ok_or(SmsSetup::Missing(names::VOICE360_API_KEY))?;
-        let account = settings.voice360_account_id.as_deref().ok_or(SmsSetup::Missing(names::VOICE360_ACCOUNT_ID))?;
+        let api_key = settings.secrets(API_KEY).first().cloned().ok_or(SmsSetup::Missing(API_KEY))?;
+        let account = settings.text(ACCOUNT_ID).ok_or(SmsSetup::Missing(ACCOUNT_ID))?;
         Ok(SmsApi { url: Self::endpoint(settings, account), api_key })
     }
 
     /// The send-SMS URL for `account`.
     fn endpoint(settings: &Settings, account: &str) -> String {
-        format!("{}/{account}/sms/send", settings.voice360_api_base)
+        format!("{}/{account}/sms/send", settings.text(API_BASE).unwrap_or_default())
     }
 
     /// The send-SMS URL as the settings give it, the account's setting
     /// named in its place where it is not set (for previews).
     pub fn endpoint_shown(settings: &Settings) -> String {
-        let placeholder = format!("{{{}}}", names::VOICE360_ACCOUNT_ID);
-        Self::endpoint(settings, settings.voice360_account_id.as_deref().unwrap_or(&placeholder))
+        let placeholder = format!("{{{ACCOUNT_ID}}}");
+        Self::endpoint(settings, settings.text(ACCOUNT_ID).unwrap_or(&placeholder))
     }
 
     /// The request that sends part `index` of `parts`.

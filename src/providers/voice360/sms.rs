@@ -38,7 +38,7 @@ impl Event {
         let meta = self.meta();
         let channel = meta.channel_phone(&["from_number"])?.or_else(|| settings.sms_channel_number.clone());
         let sent_by = meta.text("sms_sent_by_user_id");
-        let named = |id: &str| settings.agent(id).and_then(|agent| agent.name.clone());
+        let named = |id: &str| super::agents::named(settings, id).and_then(|agent| agent.name.clone());
         let sender = sent_by.as_deref().map(|id| named(id).unwrap_or_else(|| format!("User {id}")));
         let assignee = agent_email(settings, sent_by.as_deref());
         let message_id = meta.text("message_id").unwrap_or_else(|| self.timestamp.to_string());

@@ -3,6 +3,20 @@
 //! `ID=Name <email>`, either part optional: `67890=Jane Smith
 //! <jane@acme.example>, 67891=<sam@acme.example>, 67892=Lee`.
 
+use crate::settings::{Parsed, Settings};
+
+use super::AGENTS;
+
+/// The agent with Voice360 user id `id`, if `VOICE360_AGENTS` names them.
+pub fn named<'s>(settings: &'s Settings, id: &str) -> Option<&'s Agent> {
+    settings.parsed::<Vec<Agent>>(AGENTS)?.iter().find(|agent| agent.id == id)
+}
+
+/// The setting's reader (`Kind::Parsed`).
+pub fn read(text: &str) -> Option<Parsed> {
+    parse(text).map(|agents| Parsed::new(text, agents))
+}
+
 /// One agent, by their Voice360 user id.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Agent {
