@@ -116,13 +116,13 @@ pub struct Settings {
     pub invalid: Vec<SettingsError>,
 }
 
-/// A setting whose value cannot be used. Carries the name and what was
-/// expected, never the value (it may be a secret).
 /// How many refused webhooks are kept for operators (each for 7 days).
 pub const DEFAULT_REJECTED_KEEP: u32 = 100;
 /// Refusals on one route within 10 minutes that raise an alert.
 pub const DEFAULT_ALERT_REJECTED_THRESHOLD: u32 = 20;
 
+/// A setting whose value cannot be used. Carries the name and what was
+/// expected, never the value (it may be a secret).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SettingsError {
     pub name: &'static str,
@@ -197,11 +197,13 @@ impl Settings {
     /// The secrets the setting `name` holds (none for a name that holds
     /// no secrets): the one place a secrets' setting is read by its name.
     pub fn secrets(&self, name: &str) -> &[Secret] {
-        match (name, self.value(name)) {
-            (names::REAMAZE_VOICE_SECRET, _) => self.reamaze_voice_secret.as_slice(),
-            (names::REAMAZE_SMS_SECRET, _) => self.reamaze_sms_secret.as_slice(),
-            (_, Value::Secrets(secrets)) => secrets,
-            _ => &[],
+        match name {
+            names::REAMAZE_VOICE_SECRET => self.reamaze_voice_secret.as_slice(),
+            names::REAMAZE_SMS_SECRET => self.reamaze_sms_secret.as_slice(),
+            _ => match self.value(name) {
+                Value::Secrets(secrets) => secrets,
+                _ => &[],
+            },
         }
     }
 
@@ -213,7 +215,8 @@ impl Settings {
         }
     }
 
-    /// The number setting `name`: its value, or its default.
+    /// The number setting `name`: its value, or its default (`None` for a
+    /// name no provider declares as a number).
     pub fn number(&self, name: &str) -> Option<u64> {
         match self.value(name) {
             Value::Number(n) => Some(*n),
@@ -221,7 +224,8 @@ impl Settings {
         }
     }
 
-    /// The words setting `name`: its words, or its default's.
+    /// The words setting `name`: its words, or its default's (none for a
+    /// name no provider declares as words).
     pub fn words(&self, name: &str) -> &[String] {
         match self.value(name) {
             Value::Words(words) => words,

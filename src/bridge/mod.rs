@@ -32,9 +32,9 @@
 //!
 //! An exchange is an explicit state machine: each stage (`webhook`,
 //! `posting`, `staff_reply`, `queued`, `admin`, `consumed`, `aftermath`) is
-//! a struct holding what it has
-//! learnt, and each step hands the shell a typed handle (`step.rs`) whose
-//! answer, consuming it, runs the stage on and gives the next step. The
+//! a struct holding what it has learnt, and each step hands the shell a
+//! typed handle (`step.rs`) whose answer, consuming it, runs the stage on
+//! and gives the next step. The
 //! alternative, async straight-line code over a trait each shell
 //! implements, reads more like a story, but:
 //! - the npm package's store and fetch are JavaScript promises: awaiting
