@@ -177,7 +177,7 @@ export interface Translation {
  * conversation; default 0), VOICE360_AGENTS (`ID=Name <email>` entries),
  * REDACT_CARD_NUMBERS (default true), VOICE360_POST_EVENTS, BIRD_SIGNING_KEYS, BIRD_WEBHOOK_URL, BIRD_MAX_AGE_SECONDS,
  * BIRD_MAX_FUTURE_SECONDS, BIRD_POST_STATUSES, VOLUBILE_WEBHOOK_SECRETS, VOLUBILE_NUMBER,
- * MAX_BODY_BYTES, MAX_MESSAGE_CHARS, MAX_SECRETS, UPSTREAM_TIMEOUT_MS. Lists may be arrays or
+ * MAX_BODY_BYTES, MAX_MESSAGE_CHARS, MAX_JSON_DEPTH, MAX_HEADER_BYTES, MAX_SECRETS, UPSTREAM_TIMEOUT_MS. Lists may be arrays or
  * comma-separated strings. In createBridge and createProcessor, a setting that cannot be used
  * turns off only what depends on it (GET /healthz lists it under `invalid_settings`).
  * REJECTED_KEEP, ALERT_WEBHOOK_URL, ALERT_WEBHOOK_SECRET and ALERT_REJECTED_THRESHOLD are the

@@ -114,3 +114,51 @@ fn the_registry_lists_each_provider_once_with_its_own_scheme() {
         }
     }
 }
+
+/// The text of a file of the repository.
+fn read(path: &str) -> String {
+    fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(path)).unwrap()
+}
+
+/// The quoted names of a TypeScript union `export type <name> = 'a' | 'b';`.
+fn union(types: &str, name: &str) -> Vec<String> {
+    let start = types.find(&format!("export type {name} = ")).unwrap_or_else(|| panic!("no type {name}"));
+    let line = types[start..].lines().next().unwrap();
+    line.split('\'').skip(1).step_by(2).map(String::from).collect()
+}
+
+#[test]
+fn the_package_types_list_the_registry() {
+    let types = read("pkg/index.d.ts");
+    let names: Vec<String> = providers::ALL.iter().map(|p| p.name().to_string()).collect();
+    assert_eq!(union(&types, "Provider"), names, "pkg/index.d.ts's Provider");
+    let schemes: Vec<String> = providers::schemes().map(|s| s.name.to_string()).collect();
+    assert_eq!(union(&types, "Scheme"), schemes, "pkg/index.d.ts's Scheme");
+}
+
+/// The settings of what only the Worker has today: a queue, admin routes,
+/// refused-webhook records and alerts. The package's types leave them out.
+const WORKER_ONLY: [&str; 8] = [
+    "QUEUE_MAX_ATTEMPTS",
+    "QUEUE_RETRY_BASE_SECONDS",
+    "QUEUE_RETRY_MAX_SECONDS",
+    "ADMIN_TOKEN",
+    "REJECTED_KEEP",
+    "ALERT_WEBHOOK_URL",
+    "ALERT_WEBHOOK_SECRET",
+    "ALERT_REJECTED_THRESHOLD",
+];
+
+#[test]
+fn every_setting_is_documented_in_the_readme_and_the_package_types() {
+    let readme = read("README.md");
+    let table = &readme[readme.find("## Settings").expect("the README's Settings section")..];
+    let types = read("pkg/index.d.ts");
+    let own = reamaze_bridge::settings::names::ALL.into_iter();
+    for name in own.chain(providers::declared().map(|d| d.name)) {
+        assert!(table.contains(&format!("`{name}`")), "{name} is not in the README's settings table");
+        if !WORKER_ONLY.contains(&name) {
+            assert!(types.contains(name), "{name} is not in pkg/index.d.ts's Settings");
+        }
+    }
+}
