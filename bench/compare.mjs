@@ -4,11 +4,14 @@
 // bench/core.rs, criterion) and the npm benchmark (this tree's bench/node.mjs
 // against that tree's package and JS pipeline), the trees taking turns to go first. Prints,
 // per figure, the median over rounds for both and B's time over A's: below
-// 1 means B is faster.
+// 1 means B is faster. Then the npm package of both trees in one process,
+// taking turns slice by slice (bench/same-process.mjs): the closer
+// comparison of the two, where separate runs differ by a few percent.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { criterionMedians } from './criterion.mjs';
 import { fmt } from './node.mjs';
+import { sameProcess } from './same-process.mjs';
 
 const [a, labelA, b, labelB] = process.argv.slice(2);
 const rounds = Number(process.env.ROUNDS ?? 2);
@@ -67,3 +70,9 @@ for (const name of names) {
   const ratio = x !== undefined && y !== undefined ? `${(y / x).toFixed(2)}×` : '';
   console.log(line([name, show(name, x), show(name, y), ratio]));
 }
+
+const together = await sameProcess(a, b);
+console.log(`\nThe npm package of both trees in one process, taking turns (bench/same-process.mjs): median ns per call.\n`);
+console.log(line(['figure', labelA, labelB, 'ratio']));
+console.log(line(['---', '---:', '---:', '---:']));
+for (const row of together) console.log(line([`npm ${row.what}`, fmt(row.a), fmt(row.b), `${(row.b / row.a).toFixed(2)}×`]));
