@@ -2,7 +2,7 @@
 // node bench/same-process.mjs <tree A> <tree B> [--json]. Separate processes
 // differ by a few percent from one run to the next (where the JIT and the
 // allocator settle); within one process, alternating slices of 4000 calls,
-// the medians of the two trees are comparable to about 1%. `make
+// the medians of the two trees are comparable to about 2%. `make
 // bench-compare` prints these figures beside its rounds.
 import { createHmac } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
