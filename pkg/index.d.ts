@@ -243,3 +243,27 @@ export interface Bridge {
 }
 
 export function createBridge(settings: Settings, options?: { store?: Store; fetch?: typeof fetch }): Bridge;
+
+/** The part of a `node:http` request `nodeListener` reads (an `IncomingMessage` is one). */
+export interface NodeRequest extends AsyncIterable<unknown> {
+  method?: string;
+  url?: string;
+  headers: { host?: string };
+  rawHeaders: string[];
+  readableEnded: boolean;
+  resume(): unknown;
+}
+
+/** The part of a `node:http` response `nodeListener` writes (a `ServerResponse` is one). */
+export interface NodeResponse {
+  readonly headersSent: boolean;
+  writeHead(statusCode: number, headers: Record<string, string>): unknown;
+  end(chunk?: Uint8Array | string): unknown;
+}
+
+/**
+ * Node only: a request listener for `http.createServer` that answers with
+ * `bridge.fetch`, streaming the body to it. `origin` is the public origin
+ * (`https://bridge.example`) behind a proxy; by default, the request's Host.
+ */
+export function nodeListener(bridge: Bridge, options?: { origin?: string }): (req: NodeRequest, res: NodeResponse) => Promise<void>;

@@ -25,3 +25,4 @@ export const { contract, sign, verify, diagnose, translate, replyToSms, createPr
 /** The signature header each scheme uses, from the core's contract. */
 export const SIGNATURE_HEADERS = api.contract().signatureHeaders;
 export { BridgeError, MemoryStore };
+export { nodeListener } from './node-http.mjs';

@@ -20,7 +20,7 @@ test('npm pack installs into a fresh project and works from require and import',
     const files = packed.files.map((f) => f.path).sort();
     assert.deepEqual(files, [
       'README.md', 'dist/index.cjs', 'dist/reamaze_bridge.js', 'dist/reamaze_bridge_bg.wasm',
-      'index.d.ts', 'package.json', 'src/api.mjs', 'src/browser.mjs', 'src/node.mjs',
+      'index.d.ts', 'package.json', 'src/api.mjs', 'src/browser.mjs', 'src/node-http.mjs', 'src/node.mjs',
     ]);
     const tarball = join(dir, packed.filename);
 

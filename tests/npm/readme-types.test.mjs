@@ -20,6 +20,22 @@ declare const body: string;
 declare const reamazeStaffReplyBody: string;
 `;
 
+/** The part of Express (4) the README's example uses, as @types/express declares it. */
+const EXPRESS = `
+declare module 'express' {
+  interface Request { body: Buffer; get(name: string): string | undefined }
+  interface Response { status(code: number): Response; json(body: unknown): Response }
+  type Handler = (req: Request, res: Response, next: () => void) => unknown;
+  interface Express { post(path: string, ...handlers: Handler[]): Express }
+  interface ExpressStatic {
+    (): Express;
+    raw(options?: { type?: string; limit?: string }): Handler;
+  }
+  const express: ExpressStatic;
+  export default express;
+}
+`;
+
 /** The part of node-redis (v4) the README's store example uses, as its own types declare it. */
 const REDIS = `
 declare module 'redis' {
@@ -46,6 +62,8 @@ test("the package README's examples type-check with tsc --strict", () => {
     });
     files.push(join(dir, 'redis.d.ts'));
     writeFileSync(files.at(-1), REDIS);
+    files.push(join(dir, 'express.d.ts'));
+    writeFileSync(files.at(-1), EXPRESS);
     writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({
       compilerOptions: {
         strict: true, noEmit: true, target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext',
@@ -62,4 +80,15 @@ test("the package README's examples type-check with tsc --strict", () => {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test("the package README lists every verify code the types declare, and no other", () => {
+  const types = readFileSync(join(root, 'pkg/index.d.ts'), 'utf8');
+  const union = types.slice(types.indexOf('export type VerifyCode'), types.indexOf(';', types.indexOf('export type VerifyCode')));
+  const declared = [...union.matchAll(/'([a-z_]+)'/g)].map((m) => m[1]).sort();
+  const readme = readFileSync(join(root, 'pkg/README.md'), 'utf8');
+  const list = readme.slice(readme.indexOf('Failed checks have these codes'), readme.indexOf('Comparison is constant-time'));
+  const listed = [...list.matchAll(/^- `([a-z_]+)`/gm)].map((m) => m[1]).sort();
+  assert.ok(declared.length >= 9, `${declared.length} codes in index.d.ts`);
+  assert.deepEqual(listed, declared);
 });
