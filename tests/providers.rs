@@ -150,15 +150,18 @@ const WORKER_ONLY: [&str; 8] = [
 ];
 
 #[test]
-fn every_setting_is_documented_in_the_readme_and_the_package_types() {
+fn every_setting_is_documented_in_both_readmes_and_the_package_types() {
     let readme = read("README.md");
     let table = &readme[readme.find("## Settings").expect("the README's Settings section")..];
     let types = read("pkg/index.d.ts");
+    let package_readme = read("pkg/README.md");
+    let package_table = &package_readme[package_readme.find("## Settings").expect("pkg/README's Settings section")..];
     let own = reamaze_bridge::settings::names::ALL.into_iter();
     for name in own.chain(providers::declared().map(|d| d.name)) {
         assert!(table.contains(&format!("`{name}`")), "{name} is not in the README's settings table");
         if !WORKER_ONLY.contains(&name) {
             assert!(types.contains(name), "{name} is not in pkg/index.d.ts's Settings");
+            assert!(package_table.contains(&format!("`{name}`")), "{name} is not in pkg/README's settings table");
         }
     }
 }
