@@ -17,8 +17,6 @@ use crate::signature::VerifyError;
 
 /// How many characters of an upstream answer are quoted back to the sender.
 const UPSTREAM_QUOTE_CHARS: usize = 300;
-/// How long a copy that found its work under way is asked to wait.
-pub const IN_PROGRESS_RETRY_SECONDS: u32 = 15;
 /// How long a sender is asked to wait when the store or the queue failed.
 const IO_RETRY_SECONDS: u32 = 30;
 /// How long a sender is asked to wait while a setting cannot be used.
@@ -61,8 +59,11 @@ pub enum Error {
     /// A staff reply whose body is not the JSON Re:amaze sends.
     ReplyBody(JsonError),
     Reply(ReplyError),
-    /// Another copy of this request is doing its work right now.
-    InProgress,
+    /// Another copy of this request is doing its work right now; its claim
+    /// lapses within `retry_after` seconds, if that copy dies.
+    InProgress {
+        retry_after: u64,
+    },
     /// Re:amaze did not take a webhook's messages.
     Reamaze(Upstream),
     /// The SMS provider did not send part `part` (from 0) of a staff reply.
@@ -142,7 +143,7 @@ impl Error {
             }
             NotConfigured { .. }
             | InvalidSetting { .. }
-            | InProgress
+            | InProgress { .. }
             | StoreUnavailable(_)
             | QueueUnavailable(_)
             | QueueModeOff => 503,
@@ -163,7 +164,7 @@ impl Error {
             Payload(e) => e.code(),
             ReplyBody(e) => e.code(),
             Reply(e) => e.code(),
-            InProgress => "in_progress",
+            InProgress { .. } => "in_progress",
             Reamaze(u) if u.temporary => "reamaze_unavailable",
             Reamaze(_) => "reamaze_refused",
             SmsNotSent { upstream, .. } if upstream.temporary => "sms_unavailable",
@@ -209,7 +210,7 @@ impl Error {
         match self {
             MethodNotAllowed { allowed, .. } => Some(("Allow", (*allowed).into())),
             InvalidSetting { .. } => Some(("Retry-After", SETTING_RETRY_SECONDS.to_string())),
-            InProgress => Some(("Retry-After", IN_PROGRESS_RETRY_SECONDS.to_string())),
+            InProgress { retry_after } => Some(("Retry-After", retry_after.to_string())),
             StoreUnavailable(_) | QueueUnavailable(_) => Some(("Retry-After", IO_RETRY_SECONDS.to_string())),
             Reamaze(u) | SmsNotSent { upstream: u, .. } if u.temporary => {
                 u.retry_after.clone().map(|value| ("Retry-After", value))
@@ -241,7 +242,7 @@ impl Error {
             Error::Payload(e) => ErrorBody { field: e.field(), ..of_event },
             Error::Reply(e) => ErrorBody { field: e.field(), ..ErrorBody::default() },
             Error::InvalidSetting { error, .. } => ErrorBody { setting: Some(error.name), ..ErrorBody::default() },
-            Error::InProgress => ErrorBody { messages, ..of_event },
+            Error::InProgress { .. } => ErrorBody { messages, ..of_event },
             Error::Reamaze(upstream) => ErrorBody { messages, upstream: Some(upstream.json()), ..of_event },
             Error::SmsNotSent { part, parts, upstream } => ErrorBody {
                 parts_sent: Some(*part),
@@ -277,7 +278,7 @@ impl fmt::Display for Error {
             Payload(e) => e.fmt(f),
             ReplyBody(e) => e.fmt(f),
             Reply(e) => e.fmt(f),
-            InProgress => f.write_str("another copy of this request is being delivered right now; retry after it"),
+            InProgress { .. } => f.write_str("another copy of this request is being delivered right now; retry after it"),
             Reamaze(upstream) => f.write_str(&upstream.said()),
             SmsNotSent { part, parts, upstream } => {
                 write!(f, "SMS part {} of {parts} was not sent. {}", part + 1, upstream.said())

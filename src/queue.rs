@@ -10,9 +10,9 @@
 //!     Arrival::DeadLetter(dead) => { store.put(dead.entry()); ack; continue }
 //!     Arrival::Delivery(queued) => queued,
 //! }
-//! match queued.found(store.claim(queued.claim())) {            // atomic put-if-absent
+//! match queued.found(store.claim(queued.claim(lease))) {       // atomic put-if-absent
 //!     Found::Delivered => { ack; continue }                    // delivered before
-//!     Found::UnderWay => { retry after ttl::CLAIM; continue }  // another consumer has it
+//!     Found::UnderWay => { retry after the lease; continue }   // another consumer has it
 //!     Found::Ours => {}
 //! }
 //! let settled = match queued.delivery(&settings) {             // signed now, with today's secret
@@ -192,7 +192,7 @@ pub enum Found {
     /// Delivered before: acknowledge, post nothing.
     Delivered,
     /// Another consumer is delivering it: try again once its claim has
-    /// lapsed (`ttl::CLAIM`), in case that consumer died.
+    /// lapsed (`ttl::claim_lease`), in case that consumer died.
     UnderWay,
 }
 
@@ -205,9 +205,10 @@ impl Queued {
 
     /// Claim this first (atomically, `Store::claim`), so that two consumers
     /// holding copies of one message (a queue redelivery, or a provider's
-    /// retry enqueued twice) never both post it.
-    pub fn claim(&self) -> Entry {
-        Entry { key: self.delivery_key(), value: PENDING.into(), ttl_seconds: ttl::CLAIM }
+    /// retry enqueued twice) never both post it; for `lease` seconds
+    /// (`ttl::claim_lease`).
+    pub fn claim(&self, lease: u64) -> Entry {
+        Entry::claim(self.delivery_key(), lease)
     }
 
     /// What the claim becomes once Re:amaze took the message: a later copy

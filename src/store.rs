@@ -26,9 +26,10 @@ pub struct Entry {
 }
 
 impl Entry {
-    /// A claim on `key` while its work is under way.
-    pub fn claim(key: String) -> Entry {
-        Entry { key, value: PENDING.into(), ttl_seconds: ttl::CLAIM }
+    /// A claim on `key` while its work is under way, for `lease` seconds
+    /// (`ttl::claim_lease`).
+    pub fn claim(key: String, lease: u64) -> Entry {
+        Entry { key, value: PENDING.into(), ttl_seconds: lease }
     }
 
     /// The mark that `key`'s work is done: later copies are duplicates.
@@ -119,10 +120,18 @@ pub mod ttl {
     /// An SMS the bridge sent for an agent, until the provider's SMS_SENT
     /// echo of it has come back.
     pub const ECHO: u64 = 3_600;
-    /// A claim while its delivery is under way: longer than any attempt
-    /// takes (each upstream call is bounded by UPSTREAM_TIMEOUT_MS), short
-    /// enough that a claim left by a crashed process soon frees its key.
-    pub const CLAIM: u64 = 300;
+    /// The shortest lease of a claim while its delivery is under way: a
+    /// claim left by a process that died mid-send frees its key this soon,
+    /// well before a sender with few retries gives up.
+    pub const CLAIM: u64 = 30;
+
+    /// A claim's lease: `CLAIM`, or longer where one upstream call may take
+    /// longer (`UPSTREAM_TIMEOUT_MS`), so that a live post never outlasts
+    /// its claim. (Workers KV keeps nothing under 60 seconds; its claims,
+    /// without the Claims Durable Object, last that long.)
+    pub fn claim_lease(upstream_timeout_ms: u64) -> u64 {
+        CLAIM.max(upstream_timeout_ms.div_ceil(1000) + 20)
+    }
     /// A provider's contact, by phone number: a year, renewed by each
     /// update of the contact.
     pub const CONTACT: u64 = 365 * 86_400;

@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use reamaze_bridge::bridge::{drive, with_store, Bridge, Deliver, Step};
 use reamaze_bridge::http::{Delivery, DeliveryResult, Headers, Request, Response, Target, Verdict};
 use reamaze_bridge::signature::{self, Signed};
+use reamaze_bridge::store::Store;
 use reamaze_bridge::{MemoryStore, Settings};
 use serde_json::{json, Value};
 
@@ -700,4 +701,57 @@ fn overlapping_copies_of_a_staff_reply_send_each_part_once() {
     assert_eq!(until_delivery(second_part.answer(accepted()), &mut h.store).unwrap_err().status, 200);
     let retry = h.staff_reply(&reply, never);
     assert_eq!((retry.status, retry.body_json()["status"].clone()), (200, json!("sent")), "nothing is sent again");
+}
+
+/// The copy that claimed a message dies mid-post (its process killed): its
+/// claim is a lease of about 30 seconds (`ttl::claim_lease`), so a retry
+/// in the meantime is told to come back when the lease has lapsed at the
+/// latest, and a retry after that posts. Over the upstream time limit, the
+/// lease grows with it, so a live post never outlasts its claim.
+#[test]
+fn a_claim_left_by_a_process_that_died_is_taken_over_once_its_lease_lapses() {
+    for (timeout_ms, lease) in [("10000", 30_u64), ("2000", 30), ("45000", 65)] {
+        let mut h = Harness::new(&[("UPSTREAM_TIMEOUT_MS", timeout_ms)]);
+        let body = serde_json::to_vec(&incoming_call("dead.1")).unwrap();
+        let died = until_delivery(common::voice360_exchange(&h.bridge, &body, WEBHOOK_SECRET, NOW), &mut h.store);
+        drop(died.expect("the first copy claims and posts"));
+        let soon = NOW + 10;
+        let retry = drive(common::voice360_exchange(&h.bridge, &body, WEBHOOK_SECRET, soon), &mut h.store, soon, never);
+        assert_eq!((retry.status, retry.body_json()["error"].clone()), (503, json!("in_progress")));
+        assert_eq!(retry.header("Retry-After"), Some(lease.to_string().as_str()), "timeout {timeout_ms} ms");
+        let lapsed = NOW + lease as i64;
+        let later =
+            drive(common::voice360_exchange(&h.bridge, &body, WEBHOOK_SECRET, lapsed), &mut h.store, lapsed, ok);
+        assert_eq!(later.body_json()["status"], "delivered", "timeout {timeout_ms} ms");
+    }
+}
+
+/// A staff reply's parts are claimed together, before the first is sent:
+/// each part's claim lasts a lease and the time the parts before it may
+/// take, so none lapses while a live copy is still sending, and a copy that
+/// meets them is told when the last has lapsed, if their sender died.
+#[test]
+fn a_staff_reply_s_claims_last_as_long_as_its_parts_may_take() {
+    let mut h = Harness::new(&[]);
+    let reply = json!({"to": {"phone": "+15559876543"}, "from": {"phone": "+15551234567"},
+                       "body": "Your order has shipped. ".repeat(17)});
+    let body = serde_json::to_vec(&reply).unwrap();
+    let sig = signature::sign_reamaze(b"sms-secret", &body);
+    let headers: Headers = [("X-Reamaze-Hmac-SHA256", sig)].into_iter().collect();
+    let request = Request {
+        method: "POST",
+        path: "/webhooks/reamaze/sms",
+        url: "https://b.test/x",
+        headers: &headers,
+        body: &body,
+    };
+    let Step::Claim(claim) = h.bridge.exchange(&request, NOW) else { panic!("a reply claims its parts first") };
+    let leases: Vec<u64> = claim.entries().iter().map(|e| e.ttl_seconds).collect();
+    assert_eq!(leases, [30, 40, 50], "three parts, UPSTREAM_TIMEOUT_MS of 10 s");
+    let held = claim.entries().iter().map(|e| h.store.claim(e, NOW)).collect();
+    drop(claim.answer(held));
+    let copy = drive(h.bridge.exchange(&request, NOW + 1), &mut h.store, NOW + 1, never);
+    assert_eq!((copy.status, copy.header("Retry-After")), (503, Some("50")));
+    let lapsed = drive(h.bridge.exchange(&request, NOW + 50), &mut h.store, NOW + 50, ok);
+    assert_eq!(lapsed.body_json()["status"], "sent", "{:?}", lapsed.body_json());
 }

@@ -110,7 +110,7 @@ fn a_message_claimed_elsewhere_comes_back_once_the_claim_lapses_and_one_delivere
     let bridge = Bridge::new(settings());
     let key = keys::delivery("voice360:CALL_ENDED:9");
     for (held, outcome, expected) in [
-        (PENDING, "under_way", Disposition::Redeliver { delay_seconds: Some(300) }),
+        (PENDING, "under_way", Disposition::Redeliver { delay_seconds: Some(30) }),
         (DONE, "duplicate", Disposition::Acknowledge),
     ] {
         let mut store = MemoryStore::new();

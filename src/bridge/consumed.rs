@@ -65,7 +65,8 @@ impl Bridge {
         let line = Line::delivery(&queued);
         match queued.delivery(&self.settings) {
             Ok(delivery) => {
-                let (claim, mark) = (queued.claim(), queued.mark());
+                let lease = ttl::claim_lease(self.settings.upstream_timeout_ms);
+                let (claim, mark) = (queued.claim(lease), queued.mark());
                 let delivering = Delivering { queued, settings: self.settings.clone(), line, now, jitter };
                 step::deliver_once(claim, mark, delivery, delivering)
             }
@@ -113,7 +114,8 @@ impl AwaitsOnce for Delivering {
         match self.queued.found(Some(value)) {
             Found::UnderWay => {
                 line.outcome = "under_way";
-                let later = Disposition::Redeliver { delay_seconds: Some(ttl::CLAIM as u32) };
+                let lease = ttl::claim_lease(self.settings.upstream_timeout_ms) as u32;
+                let later = Disposition::Redeliver { delay_seconds: Some(lease) };
                 end(line, later)
             }
             _ => {

@@ -10,7 +10,7 @@ use crate::http::{DeliveryResult, Target, Verdict};
 use crate::outbound;
 use crate::reamaze::Outgoing;
 use crate::settings::Settings;
-use crate::store::{self, keys, Entry};
+use crate::store::{self, keys, ttl, Entry};
 
 use super::step::{self, answer, report, AwaitsOnce, Step};
 
@@ -72,7 +72,8 @@ impl Posting {
         match outbound::reamaze_post(&self.settings, outgoing) {
             Ok(delivery) => {
                 let key = keys::delivery(&outgoing.message.id);
-                step::deliver_once(Entry::claim(key.clone()), Entry::done(key), delivery, self)
+                let lease = ttl::claim_lease(self.settings.upstream_timeout_ms);
+                step::deliver_once(Entry::claim(key.clone(), lease), Entry::done(key), delivery, self)
             }
             Err(error) => step::fail(&self.context, error),
         }
@@ -86,7 +87,10 @@ impl Posting {
             // Another copy is delivering some of it: the sender is asked to
             // come back, and its retry is a duplicate, or delivers what
             // that copy failed to.
-            (None, true) => step::fail(&self.context, Error::InProgress),
+            (None, true) => {
+                let retry_after = ttl::claim_lease(self.settings.upstream_timeout_ms);
+                step::fail(&self.context, Error::InProgress { retry_after })
+            }
             (None, false) => self.end.answer(&self.context),
         }
     }

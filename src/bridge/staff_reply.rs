@@ -43,10 +43,28 @@ pub(super) fn start(settings: &Arc<Settings>, request: &Request) -> Result<Step,
     // Keyed by the exact reply, so Re:amaze's retry of it skips the parts
     // already sent, while a new reply with the same text is sent.
     let part_keys: Vec<String> = (0..parts.len()).map(|i| keys::reply_part(request.body, i)).collect();
-    let claims = part_keys.iter().cloned().map(Entry::claim).collect();
+    let claims: Vec<Entry> = (part_keys.iter().enumerate())
+        .map(|(i, key)| Entry::claim(key.clone(), part_lease(s.upstream_timeout_ms, i)))
+        .collect();
     let context = Context { provider: Some("reamaze"), event: Some("staff_reply".into()), ..Context::default() };
-    let sending = Sending { api, context, parts, part_keys, sent: Vec::new(), unsettled: Vec::new(), next: 0 };
+    let sending = Sending {
+        api,
+        timeout_ms: s.upstream_timeout_ms,
+        context,
+        parts,
+        part_keys,
+        sent: Vec::new(),
+        unsettled: Vec::new(),
+        next: 0,
+    };
     Ok(step::claim(claims, ReplyClaimed { sending }))
+}
+
+/// The lease of part `index`'s claim. The parts are claimed together,
+/// before the first is sent, so each claim lasts a claim's lease
+/// (`ttl::claim_lease`) and the time the parts before it may take.
+fn part_lease(upstream_timeout_ms: u64, index: usize) -> u64 {
+    ttl::claim_lease(upstream_timeout_ms) + index as u64 * upstream_timeout_ms.div_ceil(1000)
 }
 
 /// Waiting for the claims on the reply's parts.
@@ -60,8 +78,11 @@ impl AwaitsClaim for ReplyClaimed {
         let mut sending = self.sending;
         sending.unsettled =
             sending.part_keys.iter().zip(&held).filter(|(_, h)| h.is_none()).map(|(k, _)| k.clone()).collect();
-        if held.iter().any(|h| h.as_deref() == Some(store::PENDING)) {
-            let busy = step::fail(&sending.context, Error::InProgress);
+        let last_pending = held.iter().rposition(|h| h.as_deref() == Some(store::PENDING));
+        if let Some(part) = last_pending {
+            // That copy's claims have all lapsed by then, if it died.
+            let retry_after = part_lease(sending.timeout_ms, part);
+            let busy = step::fail(&sending.context, Error::InProgress { retry_after });
             return step::release(sending.unsettled, busy);
         }
         // The echo markers go first: the provider's webhook for a part sent
@@ -83,6 +104,8 @@ impl AwaitsClaim for ReplyClaimed {
 #[derive(Debug)]
 struct Sending {
     api: SmsApi,
+    /// `UPSTREAM_TIMEOUT_MS`: how long one part's send may take.
+    timeout_ms: u64,
     context: Context,
     parts: Vec<SmsPart>,
     part_keys: Vec<String>,

@@ -96,7 +96,8 @@ async function answer(res) {
 /**
  * The built Worker in workerd (Miniflare). A target: `base` (the URL it is
  * reached at), `request(path, init)`, `reconfigure(bindings)`, `close()`,
- * and `kv()`, its KV namespace as the runtime holds it.
+ * `kv()`, its KV namespace as the runtime holds it, and `claims()`, its
+ * Claims Durable Object namespace.
  */
 export async function workerTarget({ bindings, logs, queues } = {}) {
   const mf = await startWorker({ bindings, logs, queues });
@@ -106,6 +107,7 @@ export async function workerTarget({ bindings, logs, queues } = {}) {
       answer(await mf.dispatchFetch(`${BRIDGE}${path}`, { method, body: method === 'GET' ? undefined : body, headers })),
     reconfigure: (next) => mf.setOptions(workerOptions({ bindings: next, logs, queues })),
     kv: () => mf.getKVNamespace('BRIDGE_KV'),
+    claims: () => mf.getDurableObjectNamespace('CLAIMS'),
     close: () => mf.dispose(),
   };
 }

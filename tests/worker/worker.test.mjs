@@ -60,3 +60,20 @@ test('KV keeps a call\'s parties a week, as the core asks; the delivered id is a
   assert.equal(expiration('seen:voice360:'), undefined, 'claims are not in KV, which cannot claim atomically');
   assert.equal((await webhook(worker.target, 'voice360', incomingCall('ttl.1'))).json.status, 'duplicate', 'the claim is held');
 });
+
+test('a claim left in the Claims Durable Object by a Worker that died mid-send is taken over once it lapses', async () => {
+  // A claim as a dying Worker leaves it, with a short lease so the test is
+  // quick: the object itself lets it lapse, as it lets the bridge's 30 s ones.
+  const namespace = await worker.target.claims();
+  const key = 'seen:voice360:INCOMING_EXTERNAL_CALL:lease.1';
+  const held = await namespace.get(namespace.idFromName(key)).fetch('https://claims/claim/2/pending', { method: 'POST' });
+  assert.equal(await held.text(), 'free', 'the planted claim was written');
+  const meanwhile = await webhook(worker.target, 'voice360', incomingCall('lease.1'));
+  assert.equal(meanwhile.status, 503, meanwhile.text);
+  assert.equal(meanwhile.json.error, 'in_progress');
+  assert.equal(meanwhile.headers.get('retry-after'), '30', 'the bridge\'s own lease: when that claim lapses at the latest');
+  await new Promise((resolve) => setTimeout(resolve, 2500));
+  const after = await webhook(worker.target, 'voice360', incomingCall('lease.1'));
+  assert.equal(after.status, 200, after.text);
+  assert.equal(after.json.status, 'delivered');
+});
