@@ -593,6 +593,16 @@ fn an_unusable_setting_turns_off_only_its_provider() {
     assert_eq!(r.status, 200, "Volubile keeps working: {:?}", r.body_json());
 }
 
+/// The first step of a staff reply with `body`, signed with the SMS
+/// channel's secret as Re:amaze signs it.
+fn staff_reply_exchange(bridge: &Bridge, body: &[u8], now: i64) -> Step {
+    let sig = signature::sign_reamaze(b"sms-secret", body);
+    let headers: Headers = [("X-Reamaze-Hmac-SHA256", sig)].into_iter().collect();
+    let request =
+        Request { method: "POST", path: "/webhooks/reamaze/sms", url: "https://b.test/x", headers: &headers, body };
+    bridge.exchange(&request, now)
+}
+
 /// Runs an exchange from `step` against `store` until it asks to deliver
 /// (returned, not answered) or responds.
 fn until_delivery(step: Step, store: &mut MemoryStore) -> Result<Deliver, Response> {
@@ -677,16 +687,7 @@ fn overlapping_copies_of_a_staff_reply_send_each_part_once() {
     let reply = json!({"to": {"phone": "+15559876543"}, "from": {"phone": "+15551234567"},
                        "body": "Your order has shipped. ".repeat(10)});
     let body = serde_json::to_vec(&reply).unwrap();
-    let sig = signature::sign_reamaze(b"sms-secret", &body);
-    let headers: Headers = [("X-Reamaze-Hmac-SHA256", sig)].into_iter().collect();
-    let request = Request {
-        method: "POST",
-        path: "/webhooks/reamaze/sms",
-        url: "https://b.test/x",
-        headers: &headers,
-        body: &body,
-    };
-    let copies: Vec<_> = (0..5).map(|_| h.bridge.exchange(&request, NOW)).collect();
+    let copies: Vec<_> = (0..5).map(|_| staff_reply_exchange(&h.bridge, &body, NOW)).collect();
     let mut sending = Vec::new();
     for copy in copies {
         match until_delivery(copy, &mut h.store) {
@@ -736,22 +737,15 @@ fn a_staff_reply_s_claims_last_as_long_as_its_parts_may_take() {
     let reply = json!({"to": {"phone": "+15559876543"}, "from": {"phone": "+15551234567"},
                        "body": "Your order has shipped. ".repeat(17)});
     let body = serde_json::to_vec(&reply).unwrap();
-    let sig = signature::sign_reamaze(b"sms-secret", &body);
-    let headers: Headers = [("X-Reamaze-Hmac-SHA256", sig)].into_iter().collect();
-    let request = Request {
-        method: "POST",
-        path: "/webhooks/reamaze/sms",
-        url: "https://b.test/x",
-        headers: &headers,
-        body: &body,
+    let Step::Claim(claim) = staff_reply_exchange(&h.bridge, &body, NOW) else {
+        panic!("a reply claims its parts first")
     };
-    let Step::Claim(claim) = h.bridge.exchange(&request, NOW) else { panic!("a reply claims its parts first") };
     let leases: Vec<u64> = claim.entries().iter().map(|e| e.ttl_seconds).collect();
     assert_eq!(leases, [30, 40, 50], "three parts, UPSTREAM_TIMEOUT_MS of 10 s");
     let held = claim.entries().iter().map(|e| h.store.claim(e, NOW)).collect();
     drop(claim.answer(held));
-    let copy = drive(h.bridge.exchange(&request, NOW + 1), &mut h.store, NOW + 1, never);
+    let copy = drive(staff_reply_exchange(&h.bridge, &body, NOW + 1), &mut h.store, NOW + 1, never);
     assert_eq!((copy.status, copy.header("Retry-After")), (503, Some("50")));
-    let lapsed = drive(h.bridge.exchange(&request, NOW + 50), &mut h.store, NOW + 50, ok);
+    let lapsed = drive(staff_reply_exchange(&h.bridge, &body, NOW + 50), &mut h.store, NOW + 50, ok);
     assert_eq!(lapsed.body_json()["status"], "sent", "{:?}", lapsed.body_json());
 }

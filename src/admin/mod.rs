@@ -20,7 +20,7 @@ use crate::queue::DeadLetter;
 use crate::settings::Settings;
 
 /// How many dead letters one listing or replay handles.
-pub const DEAD_LETTER_PAGE: u64 = 1000;
+pub const DEAD_LETTER_PAGE: usize = 1000;
 
 /// Operators' access: `Authorization: Bearer <ADMIN_TOKEN>`, compared in
 /// constant time (digests of both, so not even the length leaks). No token

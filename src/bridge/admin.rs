@@ -34,20 +34,19 @@ pub(super) fn start(
     queued: bool,
     now: i64,
 ) -> Result<Step, Error> {
-    let page = DEAD_LETTER_PAGE as usize;
     Ok(match route {
         Route::ReplayDeadLetters if !queued => return Err(Error::QueueModeOff),
         Route::ReplayDeadLetters => {
             let replay = Letters::Replay { selection: Selection::of(request.body)?, now };
-            step::list(keys::DEAD_LETTER_PREFIX, page, Reading(replay))
+            step::list(keys::DEAD_LETTER_PREFIX, DEAD_LETTER_PAGE, Reading(replay))
         }
-        Route::HeldTranscriptions => step::list(keys::HELD_PREFIX, page, Reading(HeldListing)),
+        Route::HeldTranscriptions => step::list(keys::HELD_PREFIX, DEAD_LETTER_PAGE, Reading(HeldListing)),
         Route::RejectedWebhooks => {
             let keep = settings.rejected_keep as usize;
             let limit = (keep + REJECTED_MARGIN).min(LIST_LIMIT);
             step::list(keys::REJECTED_PREFIX, limit, RejectedListing { settings: settings.clone(), keep })
         }
-        _ => step::list(keys::DEAD_LETTER_PREFIX, page, Reading(Letters::List)),
+        _ => step::list(keys::DEAD_LETTER_PREFIX, DEAD_LETTER_PAGE, Reading(Letters::List)),
     })
 }
 

@@ -82,8 +82,7 @@ impl Bridge {
 /// its queue): the queue brings it back.
 pub fn consumption_failed(queue_name: &str, error: &Error) -> Finished {
     let reason = error.reason().unwrap_or_else(|| error.to_string());
-    let Step::Respond(finished) = end(Line::failed(queue_name, reason), AGAIN) else { unreachable!("an end") };
-    finished
+    finished(Line::failed(queue_name, reason), AGAIN)
 }
 
 /// A dead letter, kept until an operator replays it.
@@ -215,9 +214,14 @@ impl Line {
     }
 }
 
-/// The end: 200 to acknowledge; 503, with `Retry-After` when delayed, to
-/// have the message back.
+/// The end, with `line` and what becomes of the message.
 fn end(line: Line, disposition: Disposition) -> Step {
+    Step::Respond(finished(line, disposition))
+}
+
+/// 200 to acknowledge; 503, with `Retry-After` when delayed, to have the
+/// message back.
+fn finished(line: Line, disposition: Disposition) -> Finished {
     let status = if disposition == Disposition::Acknowledge { 200 } else { 503 };
     let mut response = Response::json(status, &line);
     if let Disposition::Redeliver { delay_seconds: Some(delay) } = disposition {
@@ -230,5 +234,5 @@ fn end(line: Line, disposition: Disposition) -> Step {
         upstream_status: line.upstream_status.flatten(),
         reason: line.reason,
     };
-    Step::Respond(Finished { response, summary })
+    Finished { response, summary }
 }

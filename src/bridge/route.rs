@@ -26,16 +26,6 @@ pub enum Route {
     RejectedWebhooks,
 }
 
-impl Route {
-    /// Whether this is one of the operators' routes.
-    pub fn is_admin(&self) -> bool {
-        matches!(
-            self,
-            Route::DeadLetters | Route::ReplayDeadLetters | Route::HeldTranscriptions | Route::RejectedWebhooks
-        )
-    }
-}
-
 /// Where each provider's route is: `/webhooks/<name>`.
 const WEBHOOKS: &str = "/webhooks/";
 
