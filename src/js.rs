@@ -489,6 +489,21 @@ impl JsExchange {
         })
     }
 
+    /// Answers a store step (read, write, claim, release) that failed: the
+    /// store threw, rejected or timed out, for the reason `why`, the error's
+    /// message (kept for the log, never answered). The exchange ends as the
+    /// core ends a request whose store is unavailable (503, Retry-After).
+    #[wasm_bindgen(js_name = storeFailed)]
+    pub fn store_failed(&mut self, why: &str) -> Result<(), JsValue> {
+        let error = Error::StoreUnavailable(why.to_owned());
+        self.advance(|step| match step {
+            Step::Read(_) | Step::Write(_) | Step::Claim(_) | Step::Release(_) => {
+                Ok(Step::Respond(crate::bridge::Finished::from(error)))
+            }
+            other => Err(other),
+        })
+    }
+
     /// Answers a delivery: the HTTP status, the `Retry-After` header, and
     /// the answer's body.
     pub fn delivered(&mut self, status: Option<u16>, retry_after: Option<String>, body: String) -> Result<(), JsValue> {

@@ -59,6 +59,10 @@ export class MemoryStore {
   #entries = new Map();
 
   get(key) {
+    return this.#live(key);
+  }
+
+  #live(key) {
     const entry = this.#entries.get(key);
     if (!entry) return undefined;
     if (entry.expires <= Date.now()) {
@@ -70,8 +74,8 @@ export class MemoryStore {
 
   /** Puts `value` only if `key` holds none: undefined when written, else the value held. */
   claim(key, value, ttlSeconds) {
-    const held = this.get(key);
-    if (held === undefined) this.put(key, value, ttlSeconds);
+    const held = this.#live(key);
+    if (held === undefined) this.#set(key, value, ttlSeconds);
     return held;
   }
 
@@ -80,6 +84,10 @@ export class MemoryStore {
   }
 
   put(key, value, ttlSeconds) {
+    this.#set(key, value, ttlSeconds);
+  }
+
+  #set(key, value, ttlSeconds) {
     if (this.#entries.size > 10_000) {
       const now = Date.now();
       for (const [k, e] of this.#entries) if (e.expires <= now) this.#entries.delete(k);
@@ -360,6 +368,22 @@ export function makeApi(core) {
       }
     }
 
+    /** Does a store step: resolves to the call that answers the exchange with what the store gave. */
+    async function storeStep(step) {
+      const text = (v) => (v === undefined || v === null ? null : String(v));
+      if (step.read) {
+        const values = await Promise.all(step.read.map((key) => store.get(key)));
+        return (exchange) => exchange.provide(JSON.stringify(values.map(text)));
+      }
+      if (step.claim) {
+        const held = await Promise.all(step.claim.map((e) => store.claim(e.key, e.value, e.ttlSeconds)));
+        return (exchange) => exchange.claimed(JSON.stringify(held.map(text)));
+      }
+      if (step.write) await Promise.all(step.write.map((e) => store.put(e.key, e.value, e.ttlSeconds)));
+      else await Promise.all(step.release.map((key) => store.delete(key)));
+      return (exchange) => exchange.done();
+    }
+
     async function handle(request) {
       const url = new URL(request.url);
       const declared = Number(request.headers.get('content-length') ?? 0);
@@ -370,23 +394,22 @@ export function makeApi(core) {
       try {
         for (;;) {
           const step = JSON.parse(exchange.step());
-          if (step.read) {
-            const values = await Promise.all(step.read.map((key) => store.get(key)));
-            exchange.provide(JSON.stringify(values.map((v) => (v === undefined || v === null ? null : String(v)))));
-          } else if (step.write) {
-            await Promise.all(step.write.map((e) => store.put(e.key, e.value, e.ttlSeconds)));
-            exchange.done();
-          } else if (step.claim) {
-            const held = await Promise.all(step.claim.map((e) => store.claim(e.key, e.value, e.ttlSeconds)));
-            exchange.claimed(JSON.stringify(held.map((v) => (v === undefined || v === null ? null : String(v)))));
-          } else if (step.release) {
-            await Promise.all(step.release.map((key) => store.delete(key)));
-            exchange.done();
-          } else if (step.deliver) {
+          if (step.deliver) {
             await send(exchange, step.deliver);
-          } else {
+          } else if (step.respond) {
             const { status, headers, body: text } = step.respond;
             return new Response(text, { status, headers });
+          } else {
+            // The store is the user's: whatever it throws or rejects with ends
+            // the exchange as an unavailable store (503, Retry-After).
+            let answer;
+            try {
+              answer = await storeStep(step);
+            } catch (e) {
+              exchange.storeFailed(String(e?.message ?? e));
+              continue;
+            }
+            answer(exchange);
           }
         }
       } finally {

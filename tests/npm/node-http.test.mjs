@@ -1,6 +1,6 @@
 // The package's node:http adapter (nodeListener) on loopback: the headers as
-// sent, the origin a sender signs, and a store that fails answering 500
-// without stopping the server. The whole contract through it is the
+// sent, the origin a sender signs, and a store that fails answering 503
+// store_unavailable without stopping the server. The whole contract through it is the
 // behaviour suite's (server.test.mjs, through examples/node-server.mjs).
 
 import { after, before, test } from 'node:test';
@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { MemoryStore, createBridge, nodeListener } from '../../pkg/src/node.mjs';
 import { startReamaze } from '../../scripts/standins.mjs';
-import { SECRETS, sign } from '../support/helpers.mjs';
+import { SECRETS, incomingCall, sign } from '../support/helpers.mjs';
 
 let reamaze;
 const servers = [];
@@ -42,7 +42,7 @@ function send(base, path, headers, body) {
     const req = http.request(`${base}${path}`, { method: 'POST', headers: grouped }, (res) => {
       let text = '';
       res.on('data', (chunk) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode, json: JSON.parse(text) }));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, json: JSON.parse(text) }));
     });
     req.on('error', reject);
     req.end(body);
@@ -73,16 +73,38 @@ test('behind a proxy, `origin` gives the URL the sender signed', async () => {
   assert.equal(proxied.status, 200, JSON.stringify(proxied.json));
 });
 
-test('a store that throws is answered 500, and the server keeps serving', async () => {
-  const failing = new MemoryStore();
-  failing.claim = () => {
-    throw new Error('the store is down');
-  };
-  const base = await serve(nodeListener(bridge(failing)));
-  const body = JSON.stringify({ id: 'node-http-2', phone: '+33612345678', type: 'INBOUND', status: 'COMPLETED', duration: 60 });
-  const failed = await send(base, '/webhooks/volubile', Object.entries(sign.volubile(body)), body);
-  assert.equal(failed.status, 500);
-  assert.equal(failed.json.error, 'internal');
-  const health = await fetch(`${base}/healthz`);
-  assert.equal(health.status, 200);
-});
+// Every way a store can fail a call (each operation; thrown or rejected):
+// the bridge answers 503 store_unavailable with Retry-After, says nothing of
+// the store's own error (it may name a host or a password), and serves on.
+const failures = ['get', 'put', 'claim', 'delete'].flatMap((op) => [
+  [op, 'throws', () => {
+    throw new Error('redis://:hunter2@10.0.0.5 is down');
+  }],
+  [op, 'rejects', async () => {
+    throw new Error('redis://:hunter2@10.0.0.5 is down');
+  }],
+]);
+for (const [op, how, fail] of failures) {
+  test(`a store whose ${op} ${how}: 503 store_unavailable, and the server keeps serving`, async () => {
+    const failing = new MemoryStore();
+    failing[op] = fail;
+    // A Voice360 call's first event reaches get, put and claim; its claim
+    // is let go (delete) when Re:amaze fails, so for delete Re:amaze answers 500.
+    const reamazeAnswer = op === 'delete' ? 500 : 200;
+    const settings = { ...SECRETS, REAMAZE_BASE_URL: 'http://reamaze.test' };
+    const base = await serve(nodeListener(createBridge(settings, { store: failing, fetch: async () => new Response('{}', { status: reamazeAnswer }) })));
+    const body = JSON.stringify(incomingCall(`node-http-${op}-${how}`));
+    const answers = [];
+    for (let i = 0; i < 2; i += 1) answers.push(await send(base, '/webhooks/voice360', Object.entries(sign.voice360(body)), body));
+    const failed = answers.filter((a) => a.json.error === 'store_unavailable');
+    assert.ok(failed.length > 0, `no answer says the store failed: ${JSON.stringify(answers.map((a) => a.json))}`);
+    for (const answer of failed) {
+      assert.equal(answer.status, 503, JSON.stringify(answer.json));
+      assert.ok(Number(answer.headers['retry-after']) > 0, 'Retry-After says when to come back');
+      assert.doesNotMatch(JSON.stringify(answer.json), /hunter2|10\.0\.0\.5/);
+    }
+    assert.ok(answers.every((a) => a.status !== 500), JSON.stringify(answers.map((a) => a.json)));
+    const health = await fetch(`${base}/healthz`);
+    assert.equal(health.status, 200);
+  });
+}
