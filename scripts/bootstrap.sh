@@ -33,13 +33,16 @@ fi
 
 # Debian's packages: the vector generator's python3 and openssl; Node.js and
 # npm (whose npm fetches the Node.js binaries below); Chromium for the
-# browser tests (driven by playwright-core, which downloads no browser).
+# browser tests (driven by playwright-core, which downloads no browser);
+# redis-server for the npm package's Redis store tests (started by the
+# test itself on a loopback port; the package's own service is not used).
 debian_packages() {
   local missing=()
   command -v python3 >/dev/null 2>&1 || missing+=(python3)
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)
   command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
   [ -x /usr/bin/chromium ] || missing+=(chromium)
+  command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
   ((${#missing[@]})) || return 0
   say "installing ${missing[*]} from Debian's packages"
   apt-get update -qq

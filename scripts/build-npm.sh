@@ -4,6 +4,7 @@
 #                                               every entry: Node ESM loads the .wasm from disk
 #                                               synchronously, the browser entry fetches it in init()
 #   index.cjs                                   the Node entry bundled as CommonJS (esbuild), for require()
+#   redis.cjs                                   reamaze-bridge/redis as CommonJS, for require()
 # Local tools only: the cargo-installed wasm-bindgen (matching the crate's pin), and
 # wasm-opt and esbuild from node_modules.
 set -euo pipefail
@@ -24,4 +25,5 @@ node_modules/.bin/esbuild pkg/src/node.mjs --bundle --platform=node --format=cjs
   --outfile="$out/index.cjs" \
   --define:import.meta.url=__import_meta_url \
   --banner:js="const __import_meta_url = require('node:url').pathToFileURL(__filename).href;"
+node_modules/.bin/esbuild pkg/src/redis.mjs --platform=node --format=cjs --log-level=warning --outfile="$out/redis.cjs"
 ls -l "$out"

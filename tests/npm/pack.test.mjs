@@ -19,8 +19,8 @@ test('npm pack installs into a fresh project and works from require and import',
     const [packed] = JSON.parse(run('npm', ['pack', pkg, '--pack-destination', dir, '--json', '--loglevel=error'], dir));
     const files = packed.files.map((f) => f.path).sort();
     assert.deepEqual(files, [
-      'README.md', 'dist/index.cjs', 'dist/reamaze_bridge.js', 'dist/reamaze_bridge_bg.wasm',
-      'index.d.ts', 'package.json', 'src/api.mjs', 'src/browser.mjs', 'src/node-http.mjs', 'src/node.mjs',
+      'README.md', 'dist/index.cjs', 'dist/reamaze_bridge.js', 'dist/reamaze_bridge_bg.wasm', 'dist/redis.cjs',
+      'index.d.ts', 'package.json', 'redis.d.ts', 'src/api.mjs', 'src/browser.mjs', 'src/node-http.mjs', 'src/node.mjs', 'src/redis.mjs',
     ]);
     const tarball = join(dir, packed.filename);
 
@@ -34,6 +34,9 @@ test('npm pack installs into a fresh project and works from require and import',
     const fromImport = run('node', ['--input-type=module', '-e', `import { sign } from 'reamaze-bridge'; console.log(${check})`], project);
     assert.equal(fromRequire.trim(), 'FgdUISIrhWKi9IhRN80V37obl/NYrpXeaZvV95dmgeU=');
     assert.equal(fromImport.trim(), 'FgdUISIrhWKi9IhRN80V37obl/NYrpXeaZvV95dmgeU=');
+    const redisEntries = run('node', ['-e', `console.log(typeof require('reamaze-bridge/redis').redisStore)`], project) +
+      run('node', ['--input-type=module', '-e', `import { redisStore } from 'reamaze-bridge/redis'; console.log(typeof redisStore)`], project);
+    assert.equal(redisEntries, 'function\nfunction\n', 'reamaze-bridge/redis from require and import');
     const translated = run('node', ['--input-type=module', '-e',
       `import { translate } from 'reamaze-bridge'; console.log(translate('volubile', '{"id":"1","phone":"+33612345678","type":"INBOUND","status":"NO_ANSWER"}').messages[0].message.body)`], project);
     assert.equal(translated.trim(), 'Inbound call with the AI agent: missed, no answer');
