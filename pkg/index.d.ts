@@ -72,8 +72,19 @@ export interface ProviderDescription {
 /** The contract, from the core (after `init()` in the browser). */
 export function contract(): Contract;
 
-/** Loads the core. Required (and awaited) once in the browser; a no-op in Node. */
-export function init(wasm?: string | URL | Response | BufferSource | WebAssembly.Module): Promise<void>;
+/**
+ * A compiled `WebAssembly.Module` where the environment's types declare one (the DOM lib,
+ * Workers, Deno), so that these types need neither the DOM lib nor any other.
+ */
+export type WasmModule = typeof globalThis extends { WebAssembly: { Module: abstract new (...args: any[]) => infer M } } ? M : object;
+
+/**
+ * Loads the core. Required (and awaited) once in the browser, where by default it fetches the
+ * .wasm beside the module; pass its URL (`reamaze-bridge/reamaze_bridge_bg.wasm`, through your
+ * bundler), a Response, its bytes or a compiled module where that cannot work. A no-op in
+ * Node, Deno, Bun and Cloudflare Workers.
+ */
+export function init(wasm?: string | URL | Response | ArrayBuffer | ArrayBufferView | WasmModule): Promise<void>;
 
 export interface SignOptions {
   scheme: Scheme;

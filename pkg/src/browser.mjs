@@ -12,9 +12,21 @@ let api = null;
  */
 export const SIGNATURE_HEADERS = {};
 
+const NO_WASM_URL =
+  "this bundle does not say where the package's .wasm is: import its URL, " +
+  "import wasm from 'reamaze-bridge/reamaze_bridge_bg.wasm' (with esbuild: --loader:.wasm=file), " +
+  'and pass it: await init(wasm)';
+
 export async function init(wasm) {
   if (api) return;
-  await initWasm(wasm === undefined ? undefined : { module_or_path: wasm });
+  try {
+    await initWasm(wasm === undefined ? undefined : { module_or_path: wasm });
+  } catch (e) {
+    // Without an argument the .wasm is found beside this module, through
+    // import.meta.url, which an IIFE or CommonJS bundle does not keep.
+    if (wasm === undefined && e instanceof TypeError && /URL/.test(e.message)) throw new BridgeError('wasm_not_found', NO_WASM_URL);
+    throw e;
+  }
   api = makeApi(core);
   Object.freeze(Object.assign(SIGNATURE_HEADERS, api.contract().signatureHeaders));
 }

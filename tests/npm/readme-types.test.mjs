@@ -56,7 +56,7 @@ test("the package README's examples type-check with tsc --strict", () => {
         strict: true, noEmit: true, target: 'es2022', module: 'nodenext', moduleResolution: 'nodenext',
         types: ['node'], typeRoots: [join(root, 'node_modules/@types')], skipLibCheck: false,
         // node-redis's own types (the newest, from the dev dependencies): what a reader's project has.
-        paths: { 'reamaze-bridge': [join(root, 'pkg/index.d.ts')], 'reamaze-bridge/redis': [join(root, 'pkg/redis.d.ts')], redis: [join(root, 'node_modules/redis/dist/index.d.ts')] },
+        paths: { 'reamaze-bridge': [join(root, 'pkg/index.d.ts')], 'reamaze-bridge/redis': [join(root, 'pkg/redis.d.ts')], 'reamaze-bridge/reamaze_bridge_bg.wasm': [join(root, 'pkg/wasm.d.ts')], redis: [join(root, 'node_modules/redis/dist/index.d.ts')] },
       },
       files,
     }));
