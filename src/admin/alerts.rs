@@ -11,11 +11,11 @@
 //! settings within the day) goes out once.
 
 use serde::Serialize;
-use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use crate::http::{Delivery, Target};
 use crate::queue::DeadLetter;
+use crate::reamaze::Channel;
 use crate::settings::Settings;
 use crate::signature;
 use crate::store::{keys, Entry, PENDING};
@@ -51,16 +51,16 @@ pub fn dead_letter_created(settings: &Settings, dead: &DeadLetter, now: i64) -> 
          console.",
         dead.queued.provider, dead.queued.event, message.id, dead.attempts, dead.last_error
     );
-    let data = json!({
-        "message_id": message.id,
-        "provider": dead.queued.provider,
-        "event": dead.queued.event,
-        "channel": dead.queued.channel,
-        "attempts": dead.attempts,
-        "last_error": dead.last_error,
-        "upstream_status": dead.upstream_status,
-    });
-    signed(settings, DEAD_LETTER_CREATED, &message.id, 30 * 86_400, data, text, now)
+    let data = DeadLetterData {
+        message_id: &message.id,
+        provider: &dead.queued.provider,
+        event: &dead.queued.event,
+        channel: dead.queued.channel,
+        attempts: dead.attempts,
+        last_error: &dead.last_error,
+        upstream_status: dead.upstream_status,
+    };
+    signed(settings, DEAD_LETTER_CREATED, &message.id, 30 * 86_400, &data, text, now)
 }
 
 /// `webhooks.rejected_spike`: `route` refused about `count` requests in the
@@ -70,14 +70,14 @@ pub fn rejected_spike(settings: &Settings, route: &str, count: u32, code: &str, 
         "{count} webhooks refused on {route} in the last 10 minutes (the latest: {code}). The admin console names \
          the likely cause of each."
     );
-    let data = json!({
-        "route": route,
-        "count": count,
-        "threshold": settings.alert_rejected_threshold,
-        "window_seconds": SPIKE_WINDOW_SECONDS,
-        "latest_code": code,
-    });
-    signed(settings, REJECTED_SPIKE, &format!("{route}:{}", now / 3600), 3600, data, text, now)
+    let data = SpikeData {
+        route,
+        count,
+        threshold: settings.alert_rejected_threshold,
+        window_seconds: SPIKE_WINDOW_SECONDS,
+        latest_code: code,
+    };
+    signed(settings, REJECTED_SPIKE, &format!("{route}:{}", now / 3600), 3600, &data, text, now)
 }
 
 /// `settings.invalid`: the settings that cannot be used, by name (never by
@@ -91,29 +91,78 @@ pub fn settings_invalid(settings: &Settings, now: i64) -> Option<Alert> {
         "Settings that cannot be used, and turn off what depends on them: {}.",
         settings.invalid.iter().map(|e| format!("{} (expected {})", e.name, e.expected)).collect::<Vec<_>>().join("; ")
     );
-    let listed: Vec<Value> =
-        settings.invalid.iter().map(|e| json!({"setting": e.name, "expected": e.expected})).collect();
-    signed(settings, SETTINGS_INVALID, &names.join(","), 86_400, json!({ "settings": listed }), text, now)
+    let listed = settings.invalid.iter().map(|e| InvalidSetting { setting: e.name, expected: e.expected }).collect();
+    let data = InvalidData { settings: listed };
+    signed(settings, SETTINGS_INVALID, &names.join(","), 86_400, &data, text, now)
+}
+
+/// `dead_letter.created`'s data.
+#[derive(Serialize)]
+struct DeadLetterData<'a> {
+    message_id: &'a str,
+    provider: &'a str,
+    event: &'a str,
+    channel: Channel,
+    attempts: u32,
+    last_error: &'a str,
+    upstream_status: Option<u16>,
+}
+
+/// `webhooks.rejected_spike`'s data.
+#[derive(Serialize)]
+struct SpikeData<'a> {
+    route: &'a str,
+    count: u32,
+    threshold: u32,
+    window_seconds: i64,
+    latest_code: &'a str,
+}
+
+/// `settings.invalid`'s data: each setting by name, never by value.
+#[derive(Serialize)]
+struct InvalidData {
+    settings: Vec<InvalidSetting>,
 }
 
 #[derive(Serialize)]
-struct Body<'a> {
+struct InvalidSetting {
+    setting: &'static str,
+    expected: &'static str,
+}
+
+#[derive(Serialize)]
+struct Body<'a, D> {
     #[serde(rename = "type")]
     kind: &'a str,
     timestamp: String,
-    data: Value,
+    data: &'a D,
     text: String,
 }
 
 /// The alert of `kind` about `about` (what makes it the same alert), claimed
-/// for `claim_ttl` seconds, signed for now.
-fn signed(
+/// for `claim_ttl` seconds, signed for now. Generic only in what it
+/// serializes: the rest is `sealed`, once for every kind.
+fn signed<D: Serialize>(
     settings: &Settings,
     kind: &'static str,
     about: &str,
     claim_ttl: u64,
-    data: Value,
+    data: &D,
     text: String,
+    now: i64,
+) -> Option<Alert> {
+    let body = Body { kind, timestamp: time::unix_to_iso(now).unwrap_or_default(), data, text };
+    let body = serde_json::to_vec(&body).expect("an alert serializes");
+    sealed(settings, kind, about, claim_ttl, body, now)
+}
+
+/// The alert whose JSON body is `body`, with its claim and its signature.
+fn sealed(
+    settings: &Settings,
+    kind: &'static str,
+    about: &str,
+    claim_ttl: u64,
+    body: Vec<u8>,
     now: i64,
 ) -> Option<Alert> {
     let url = settings.alert_webhook_url.clone()?;
@@ -122,8 +171,6 @@ fn signed(
     let claim = Entry { key: keys::alert(kind, about), value: PENDING.into(), ttl_seconds: claim_ttl };
     // The same alert keeps its id across attempts, as Standard Webhooks asks.
     let id = format!("msg_{}", hex::encode(&Sha256::digest(claim.key.as_bytes())[..16]));
-    let body = Body { kind, timestamp: time::unix_to_iso(now).unwrap_or_default(), data, text };
-    let body = serde_json::to_vec(&body).expect("an alert serializes");
     let timestamp = now.to_string();
     let signed = [id.as_bytes(), b".", timestamp.as_bytes(), b".", &body].concat();
     let signature = format!("v1,{}", signature::encode_base64(&signature::hmac(&key, &signed)));
