@@ -79,6 +79,9 @@ pub enum Error {
     /// Dead letters and held transcriptions are listed only by a shell that
     /// keeps them in a store it can list (the Worker, in KV).
     NoDeadLetters,
+    /// Dead letters asked of a build with no delivery queue (the npm
+    /// package's): there are none.
+    NoDeliveryQueue,
     /// Replaying dead letters needs the delivery queue.
     QueueModeOff,
     /// A replay body that is neither empty nor `{"ids": [...]}`.
@@ -125,7 +128,7 @@ impl Error {
     pub fn status(&self) -> u16 {
         use Error::*;
         match self {
-            NoRoute { .. } | NoPage | NoDeadLetters => 404,
+            NoRoute { .. } | NoPage | NoDeadLetters | NoDeliveryQueue => 404,
             MethodNotAllowed { .. } => 405,
             BodyTooLarge { .. } => 413,
             HeaderTooLarge { .. } => 431,
@@ -153,7 +156,7 @@ impl Error {
     pub fn code(&self) -> &'static str {
         use Error::*;
         match self {
-            NoRoute { .. } | NoPage | NoDeadLetters => "not_found",
+            NoRoute { .. } | NoPage | NoDeadLetters | NoDeliveryQueue => "not_found",
             MethodNotAllowed { .. } => "method_not_allowed",
             BodyTooLarge { .. } => "body_too_large",
             HeaderTooLarge { .. } => "header_too_large",
@@ -289,7 +292,10 @@ impl fmt::Display for Error {
             QueueUnavailable(_) => f.write_str("the delivery queue is unavailable for now; retry later"),
             Unauthorized => write!(f, "this route needs Authorization: Bearer <{}>", names::ADMIN_TOKEN),
             NoDeadLetters => f.write_str(
-                "dead letters, held transcriptions and refused webhooks are listed only where the bridge keeps them in Workers KV",
+                "dead letters, held transcriptions and refused webhooks are listed only where the bridge's store can list its keys (Workers KV; in the npm package, a store with list)",
+            ),
+            NoDeliveryQueue => f.write_str(
+                "this bridge has no delivery queue, so it keeps no dead letters: a webhook it cannot deliver is answered 503, and its sender retries",
             ),
             QueueModeOff => f.write_str("replay needs the DELIVERIES queue binding"),
             ReplayBody(why) => write!(f, "expected {{\"ids\": [...]}} or no body: {why}"),

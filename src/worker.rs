@@ -21,7 +21,6 @@ mod store;
 use std::cell::{OnceCell, RefCell};
 use std::sync::Arc;
 
-use serde::Serialize;
 use worker::web_sys::Request as WebRequest;
 use worker::{console_log, event, Context, Date, Env, MessageBuilder, Queue, Response as WorkerResponse, Result};
 
@@ -63,23 +62,6 @@ fn settings_of(env: &Env) -> Arc<Settings> {
     settings
 }
 
-/// One line per request, in this order. Never a secret, never a body.
-#[derive(Serialize)]
-struct LogLine<'a> {
-    method: &'a str,
-    route: &'a str,
-    provider: Option<&'a str>,
-    event: Option<&'a str>,
-    outcome: &'a str,
-    status: u16,
-    upstream_status: Option<u16>,
-    deliveries: u32,
-    duration_ms: u64,
-    /// What failed inside the bridge (a store, the queue), plain.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<&'a str>,
-}
-
 /// Takes the runtime's own `Request`, not worker-rs's: converting it reads
 /// the `cf` object and the URL across the JS boundary on every request,
 /// for nothing the bridge uses.
@@ -93,20 +75,8 @@ pub async fn fetch(request: WebRequest, env: Env, ctx: Context) -> Result<Worker
     let method = request.method();
     let mut deliveries = 0;
     let (finished, after) = handle(&request, &env, &url, &mut deliveries).await;
-    let summary = &finished.summary;
-    let line = LogLine {
-        method: &method,
-        route: path,
-        provider: summary.provider,
-        event: summary.event.as_deref(),
-        outcome: summary.result,
-        status: finished.response.status,
-        upstream_status: summary.upstream_status,
-        deliveries,
-        duration_ms: Date::now().as_millis().saturating_sub(started),
-        reason: summary.reason.as_deref(),
-    };
-    console_log!("{}", serde_json::to_string(&line).expect("a log line serializes"));
+    let duration_ms = Date::now().as_millis().saturating_sub(started);
+    console_log!("{}", bridge::log::request_line(&method, path, &finished, deliveries, duration_ms));
     if let Some(step) = after {
         let timeout_ms = settings_of(&env).upstream_timeout_ms;
         ctx.wait_until(afterwards(env, step, timeout_ms));
@@ -121,11 +91,8 @@ pub(crate) async fn afterwards(env: Env, step: Step, timeout_ms: u64) {
     let stores = OnceCell::new();
     let now = (Date::now().as_millis() / 1000) as i64;
     let io = Io { env: &env, stores: &stores, queue: None, timeout_ms, now };
-    let (outcome, upstream_status) = match io.run(step, &mut 0).await {
-        Ok(finished) => (finished.summary.result.to_string(), finished.summary.upstream_status),
-        Err(error) => (error.code().to_string(), None),
-    };
-    console_log!("{}", serde_json::json!({ "aftermath": outcome, "upstream_status": upstream_status }));
+    let finished = io.run(step, &mut 0).await.unwrap_or_else(Finished::from);
+    console_log!("{}", bridge::log::aftermath_line(&finished));
 }
 
 /// The request's answer, and what follows it.

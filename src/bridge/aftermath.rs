@@ -69,6 +69,14 @@ impl Bridge {
         self.after(tasks, summary, now)
     }
 
+    /// Whether anything may follow an answer (refused webhooks kept,
+    /// alerts): a shell whose call to `aftermath` costs (a body copied
+    /// again) makes it only then.
+    pub fn follows_up(&self) -> bool {
+        let keeps = self.keeps_records && self.settings.admin_token.is_some() && self.settings.rejected_keep > 0;
+        keeps || alerts::enabled(&self.settings)
+    }
+
     /// For a shell's queue consumer: what follows a new dead letter.
     pub fn dead_letter_aftermath(&self, dead: &crate::queue::DeadLetter, now: i64) -> Option<Step> {
         let alert = alerts::dead_letter_created(&self.settings, dead, now)?;

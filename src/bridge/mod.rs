@@ -49,12 +49,17 @@
 //! can only be answered with values, each step only once, and a write
 //! gives the next step only when the shell says it is done.
 
-#[cfg(all(feature = "operations", feature = "queue"))]
+#[cfg(feature = "operations")]
 mod admin;
 #[cfg(feature = "operations")]
 mod aftermath;
 #[cfg(feature = "queue")]
 mod consumed;
+#[cfg(all(feature = "operations", feature = "queue"))]
+mod dead_letters;
+#[cfg(feature = "operations")]
+mod listing;
+pub mod log;
 mod posting;
 #[cfg(feature = "queue")]
 mod queued;
@@ -153,9 +158,9 @@ impl Bridge {
             Route::DeadLetters | Route::ReplayDeadLetters | Route::HeldTranscriptions | Route::RejectedWebhooks => {
                 let authorization = route::header(&self.settings, request, "Authorization")?;
                 crate::admin::authorize(&self.settings, authorization.as_deref())?;
-                #[cfg(all(feature = "operations", feature = "queue"))]
+                #[cfg(feature = "operations")]
                 if self.keeps_records {
-                    return admin::start(&self.settings, route, request, self.queued, now);
+                    return admin::start(&self.settings, route, request, self.is_queued(), now);
                 }
                 Err(Error::NoDeadLetters)
             }
@@ -174,6 +179,16 @@ impl Bridge {
         now: i64,
     ) -> Result<Processed, Error> {
         webhook::process(&self.settings, provider, request, store, now)
+    }
+
+    /// Whether webhooks go through the delivery queue (never, in a build
+    /// without one).
+    #[cfg(feature = "operations")]
+    fn is_queued(&self) -> bool {
+        #[cfg(feature = "queue")]
+        return self.queued;
+        #[cfg(not(feature = "queue"))]
+        false
     }
 
     fn mode(&self) -> webhook::Mode {
