@@ -8,9 +8,9 @@ import http from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { createBridge, nodeListener } from 'reamaze-bridge';
 
-/** Starts the server; resolves to { url, close() }. */
-export async function startServer({ settings, port = 0, host = '127.0.0.1', store } = {}) {
-  const bridge = createBridge(settings, { store });
+/** Starts the server; resolves to { url, close() }. `log` takes each log line (default: stdout). */
+export async function startServer({ settings, port = 0, host = '127.0.0.1', store, log } = {}) {
+  const bridge = createBridge(settings, { store, log });
   const server = http.createServer(nodeListener(bridge));
   await new Promise((resolve) => server.listen(port, host, resolve));
   const { port: bound } = server.address();

@@ -191,8 +191,9 @@ export interface Translation {
  * MAX_BODY_BYTES, MAX_MESSAGE_CHARS, MAX_JSON_DEPTH, MAX_HEADER_BYTES, MAX_SECRETS, UPSTREAM_TIMEOUT_MS. Lists may be arrays or
  * comma-separated strings. In createBridge and createProcessor, a setting that cannot be used
  * turns off only what depends on it (GET /healthz lists it under `invalid_settings`).
- * REJECTED_KEEP, ALERT_WEBHOOK_URL, ALERT_WEBHOOK_SECRET and ALERT_REJECTED_THRESHOLD are the
- * Worker's: the package keeps no refused webhooks and sends no alerts.
+ * In createBridge: ADMIN_TOKEN (the admin routes and the console at GET /admin), REJECTED_KEEP
+ * (refused webhooks kept, over a store with `list`; default 100), ALERT_WEBHOOK_URL,
+ * ALERT_WEBHOOK_SECRET (`whsec_` then base64) and ALERT_REJECTED_THRESHOLD (default 20).
  */
 export type Settings = Partial<Record<string, string | number | boolean | string[]>>;
 
@@ -238,6 +239,12 @@ export interface Store {
   put(key: string, value: string, ttlSeconds: number): unknown;
   claim(key: string, value: string, ttlSeconds: number): string | null | undefined | Promise<string | null | undefined>;
   delete(key: string): void | Promise<unknown>;
+  /**
+   * Optional: the live keys that start with `prefix`, in byte order (more than `limit` may be
+   * given; the bridge takes the first). With it, refused webhooks are kept and the admin
+   * routes list them and held transcriptions.
+   */
+  list?(prefix: string, limit: number): readonly string[] | Promise<readonly string[]>;
 }
 
 /** The default store: a Map with expiry, its claims atomic within the process. */
@@ -246,6 +253,7 @@ export class MemoryStore implements Store {
   put(key: string, value: string, ttlSeconds: number): void;
   claim(key: string, value: string, ttlSeconds: number): string | undefined;
   delete(key: string): void;
+  list(prefix: string): string[];
 }
 
 export interface Bridge {
@@ -253,7 +261,16 @@ export interface Bridge {
   fetch(request: Request): Promise<Response>;
 }
 
-export function createBridge(settings: Settings, options?: { store?: Store; fetch?: typeof fetch }): Bridge;
+export interface BridgeOptions {
+  /** Where state is kept between requests (default: a MemoryStore, for this process alone). */
+  store?: Store;
+  /** The outbound fetch, to Re:amaze, the SMS provider and the alert receiver (default: the global fetch). */
+  fetch?: typeof fetch;
+  /** Takes each log line, one JSON object per request and per aftermath (default: stdout); null for none. */
+  log?: ((line: string) => void) | null;
+}
+
+export function createBridge(settings: Settings, options?: BridgeOptions): Bridge;
 
 /** The part of a `node:http` request `nodeListener` reads (an `IncomingMessage` is one). */
 export interface NodeRequest extends AsyncIterable<unknown> {

@@ -5,6 +5,8 @@
 #                                               synchronously, the browser entry fetches it in init()
 #   index.cjs                                   the Node entry bundled as CommonJS (esbuild), for require()
 #   redis.cjs                                   reamaze-bridge/redis as CommonJS, for require()
+#   admin.html                                  the operators' console (scripts/build-page.sh), which
+#                                               createBridge serves at GET /admin in Node
 #   index.d.cts, redis.d.cts                    the types again, as CommonJS declarations, for
 #                                               require() under TypeScript's node16/nodenext
 # Local tools only: the cargo-installed wasm-bindgen (matching the crate's pin), and
@@ -28,6 +30,8 @@ node_modules/.bin/esbuild pkg/src/node.mjs --bundle --platform=node --format=cjs
   --define:import.meta.url=__import_meta_url \
   --banner:js="const __import_meta_url = require('node:url').pathToFileURL(__filename).href;"
 node_modules/.bin/esbuild pkg/src/redis.mjs --platform=node --format=cjs --log-level=warning --outfile="$out/redis.cjs"
+scripts/build-page.sh console
+cp www/dist/admin.html "$out/admin.html"
 cp pkg/index.d.ts "$out/index.d.cts"
 sed "s|from './index.js'|from './index.cjs'|" pkg/redis.d.ts >"$out/redis.d.cts"
 ls -l "$out"

@@ -5,6 +5,7 @@
 //! `field` where the core's `Error` has them).
 
 mod contract;
+mod exchange;
 mod frame;
 mod host_hash;
 
@@ -13,7 +14,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::bridge::{Bridge, Processed, Step};
 use crate::error::Error;
-use crate::http::{DeliveryResult, Headers, Request};
+use crate::http::{Headers, Request};
 use crate::json::{self, JsonError, Node, Object};
 use crate::mistakes::{self, Checked};
 use crate::providers::{self, Preview, Provider};
@@ -21,6 +22,7 @@ use crate::reamaze::{self, reply_to_sms, StaffReply};
 use crate::settings::{names, Settings};
 use crate::signature::{self, Scheme, Signed, Window};
 use crate::store::MemoryStore;
+use exchange::JsExchange;
 use frame::Output;
 
 /// Lets the host compute SHA-256 for long bodies (`host_hash`): Node's
@@ -300,21 +302,54 @@ impl JsBridge {
         self.bridge.settings().max_body_bytes as f64
     }
 
-    /// The 413 answer, as a step's `respond` JSON, for a body over the
-    /// limit: `announced` is its size when known (a Content-Length).
+    /// The 413 answer, as an exchange that has answered, for a body over
+    /// the limit: `announced` is its size when known (a Content-Length).
     #[wasm_bindgen(js_name = bodyTooLarge)]
-    pub fn body_too_large(&self, announced: Option<f64>) -> String {
+    pub fn body_too_large(&self, method: &str, path: &str, announced: Option<f64>) -> JsExchange {
         let limit = self.bridge.settings().max_body_bytes;
         let error = Error::BodyTooLarge { bytes: announced.map(|n| n as usize), limit };
-        let response = error.response(&Default::default());
-        let answer = MessageJson {
-            url: None,
-            method: None,
-            status: Some(response.status),
-            headers: &response.headers,
-            body: String::from_utf8_lossy(&response.body),
-        };
-        serde_json::to_string(&answer).expect("an answer serializes")
+        JsExchange::new(Step::Respond(crate::bridge::failed(method, path, error)))
+    }
+
+    /// Whether the admin routes are on (`ADMIN_TOKEN` is set): the package
+    /// then serves the operators' console page at `GET /admin`.
+    #[wasm_bindgen(getter, js_name = adminEnabled)]
+    pub fn admin_enabled(&self) -> bool {
+        self.bridge.settings().admin_token.is_some()
+    }
+
+    /// For a store that can list its keys: refused webhooks are kept, and
+    /// the admin routes list them (`Step::List`).
+    #[wasm_bindgen(js_name = keepRecords)]
+    pub fn keep_records(&mut self) {
+        self.bridge = self.bridge.clone().keeps_records(true);
+    }
+
+    /// Whether anything may follow an answer (records, alerts): the
+    /// package calls `aftermath` only then.
+    #[wasm_bindgen(getter, js_name = followsUp)]
+    pub fn follows_up(&self) -> bool {
+        self.bridge.follows_up()
+    }
+
+    /// What follows the request that `answered` has answered (the request
+    /// given again): an exchange to run once the answer is sent, or
+    /// undefined when nothing follows.
+    #[allow(clippy::too_many_arguments)]
+    pub fn aftermath(
+        &self,
+        answered: &JsExchange,
+        method: &str,
+        path: &str,
+        url: &str,
+        headers_json: &str,
+        body: &[u8],
+        now: f64,
+    ) -> Result<Option<JsExchange>, JsValue> {
+        let headers = header_pairs(headers_json).map_err(|e| error("invalid_headers", &e.to_string()))?;
+        let request = Request { method, path, url, headers: &headers, body };
+        let after = self.bridge.aftermath(&request, answered.finished()?, now as i64);
+        Ok(after.map(JsExchange::new))
     }
 
     /// Starts an exchange. `headers_json` is `[[name, value], ...]`.
@@ -329,7 +364,7 @@ impl JsBridge {
     ) -> Result<JsExchange, JsValue> {
         let headers = header_pairs(headers_json).map_err(|e| error("invalid_headers", &e.to_string()))?;
         let request = Request { method, path, url, headers: &headers, body };
-        Ok(JsExchange { step: Some(separately(self.bridge.exchange(&request, now as i64))) })
+        Ok(JsExchange::new(self.bridge.exchange(&request, now as i64)))
     }
 }
 
@@ -355,195 +390,6 @@ fn processed(outcome: Result<Processed, Error>) -> Vec<String> {
     }
 }
 
-/// A step as the package's JavaScript reads it: `{"read": [keys]}` and so
-/// on, one key naming the step.
-#[derive(serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-enum StepJson<'a> {
-    Read(&'a [String]),
-    Write(Vec<EntryJson<'a>>),
-    Claim(Vec<EntryJson<'a>>),
-    Release(&'a [String]),
-    Deliver(MessageJson<'a>),
-    Respond(MessageJson<'a>),
-}
-
-#[derive(serde::Serialize)]
-struct EntryJson<'a> {
-    key: &'a str,
-    value: &'a str,
-    #[serde(rename = "ttlSeconds")]
-    ttl_seconds: u64,
-}
-
-/// An outbound request (`url` and `method`) or the answer (`status`).
-#[derive(serde::Serialize)]
-struct MessageJson<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    url: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    method: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    status: Option<u16>,
-    headers: &'a [(String, String)],
-    body: std::borrow::Cow<'a, str>,
-}
-
-fn entries_json(entries: &[crate::store::Entry]) -> Vec<EntryJson<'_>> {
-    entries.iter().map(|e| EntryJson { key: &e.key, value: &e.value, ttl_seconds: e.ttl_seconds }).collect()
-}
-
-impl<'a> StepJson<'a> {
-    fn of(step: &'a Step) -> StepJson<'a> {
-        match step {
-            Step::Read(read) => StepJson::Read(read.keys()),
-            Step::Write(write) => StepJson::Write(entries_json(write.entries())),
-            Step::Claim(claim) => StepJson::Claim(entries_json(claim.entries())),
-            Step::Release(release) => StepJson::Release(release.keys()),
-            Step::Deliver(deliver) => {
-                let d = deliver.delivery();
-                StepJson::Deliver(MessageJson {
-                    url: Some(&d.url),
-                    method: Some(d.method),
-                    status: None,
-                    headers: &d.headers,
-                    body: String::from_utf8_lossy(&d.body),
-                })
-            }
-            // A build with both shells has queue mode; this one never uses it.
-            #[cfg(feature = "queue")]
-            Step::Enqueue(_) => unreachable!("the JS bridge runs in sync mode"),
-            Step::DeliverOnce(_) => unreachable!("kept as separate steps (`separately`)"),
-            Step::Respond(finished) => StepJson::Respond(MessageJson {
-                url: None,
-                method: None,
-                status: Some(finished.response.status),
-                headers: &finished.response.headers,
-                body: String::from_utf8_lossy(&finished.response.body),
-            }),
-        }
-    }
-}
-
-/// One request in flight: the step it waits on (see `bridge::Step`). The
-/// package's JavaScript reads it with `step()` and answers it with the
-/// method for its kind, which moves the exchange on.
-#[wasm_bindgen(js_name = CoreExchange)]
-pub struct JsExchange {
-    step: Option<Step>,
-}
-
-#[wasm_bindgen(js_class = CoreExchange)]
-impl JsExchange {
-    /// The step waited on, as JSON: `{"read": [keys]}`, `{"write": [{key,
-    /// value, ttlSeconds}]}`, `{"claim": [{key, value, ttlSeconds}]}`,
-    /// `{"release": [keys]}`, `{"deliver": {url, method, headers, body}}` or
-    /// `{"respond": {status, headers, body}}` (bodies as UTF-8 text).
-    pub fn step(&self) -> Result<String, JsValue> {
-        let step = self.step.as_ref().ok_or_else(answered_badly)?;
-        Ok(serde_json::to_string(&StepJson::of(step)).expect("a step serializes"))
-    }
-
-    /// Answers a read: a JSON array of strings or nulls, in the keys' order.
-    pub fn provide(&mut self, values_json: &str) -> Result<(), JsValue> {
-        let values = store_values(values_json)?;
-        self.advance(|step| match step {
-            Step::Read(read) => Ok(read.answer(values)),
-            other => Err(other),
-        })
-    }
-
-    /// Answers a claim: a JSON array with, per key, null when the claim was
-    /// written, else the value the key already held.
-    pub fn claimed(&mut self, values_json: &str) -> Result<(), JsValue> {
-        let held = store_values(values_json)?;
-        self.advance(|step| match step {
-            Step::Claim(claim) => Ok(claim.answer(held)),
-            other => Err(other),
-        })
-    }
-
-    /// Answers a write or a release: done.
-    pub fn done(&mut self) -> Result<(), JsValue> {
-        self.advance(|step| match step {
-            Step::Write(write) => Ok(write.done()),
-            Step::Release(release) => Ok(release.done()),
-            other => Err(other),
-        })
-    }
-
-    /// Answers a delivery that got no answer: it timed out after
-    /// `timeout_ms`, or could not be made, for the reason `why`.
-    pub fn unanswered(&mut self, timed_out: bool, timeout_ms: f64, why: String) -> Result<(), JsValue> {
-        self.advance(|step| match step {
-            Step::Deliver(deliver) => {
-                let target = &deliver.delivery().target;
-                let result = if timed_out {
-                    DeliveryResult::timed_out(target, timeout_ms as u64)
-                } else {
-                    DeliveryResult::unreachable(target, &why)
-                };
-                Ok(deliver.answer(result))
-            }
-            other => Err(other),
-        })
-    }
-
-    /// Answers a store step (read, write, claim, release) that failed: the
-    /// store threw, rejected or timed out, for the reason `why`, the error's
-    /// message (kept for the log, never answered). The exchange ends as the
-    /// core ends a request whose store is unavailable (503, Retry-After).
-    #[wasm_bindgen(js_name = storeFailed)]
-    pub fn store_failed(&mut self, why: &str) -> Result<(), JsValue> {
-        let error = Error::StoreUnavailable(why.to_owned());
-        self.advance(|step| match step {
-            Step::Read(_) | Step::Write(_) | Step::Claim(_) | Step::Release(_) => {
-                Ok(Step::Respond(crate::bridge::Finished::from(error)))
-            }
-            other => Err(other),
-        })
-    }
-
-    /// Answers a delivery: the HTTP status, the `Retry-After` header, and
-    /// the answer's body.
-    pub fn delivered(&mut self, status: Option<u16>, retry_after: Option<String>, body: String) -> Result<(), JsValue> {
-        self.advance(|step| match step {
-            Step::Deliver(deliver) => Ok(deliver.answer(DeliveryResult { status, retry_after, body })),
-            other => Err(other),
-        })
-    }
-}
-
-impl JsExchange {
-    /// Answers the step waited on with `answer`, which gives the step back
-    /// when it is not the kind it answers.
-    fn advance(&mut self, answer: impl FnOnce(Step) -> Result<Step, Step>) -> Result<(), JsValue> {
-        let step = self.step.take().ok_or_else(answered_badly)?;
-        match answer(step) {
-            Ok(next) => self.step = Some(separately(next)),
-            Err(unanswered) => {
-                self.step = Some(unanswered);
-                return Err(answered_badly());
-            }
-        }
-        Ok(())
-    }
-}
-
-/// `step`, with a claimed delivery asked for as its separate steps: the
-/// package's store is the user's, so the claim, the delivery and the
-/// claim's settling are each a step of their own.
-fn separately(step: Step) -> Step {
-    match step {
-        Step::DeliverOnce(once) => once.unfused(),
-        other => other,
-    }
-}
-
-fn answered_badly() -> JsValue {
-    error("wrong_answer", "the exchange's step was answered with the method of another kind of step")
-}
-
 /// The headers of `[[name, value], ...]`.
 fn header_pairs(headers_json: &str) -> Result<Headers, JsonError> {
     let pair = |node: &Node| match node.as_array() {
@@ -551,17 +397,6 @@ fn header_pairs(headers_json: &str) -> Result<Headers, JsonError> {
         _ => Err(json::wrong_kind("a header", node, "a [name, value] pair of strings")),
     };
     items(headers_json, "the headers")?.iter().map(pair).collect()
-}
-
-/// The values of `[value or null, ...]`.
-fn store_values(values_json: &str) -> Result<Vec<Option<String>>, JsValue> {
-    let value = |node: &Node| match node {
-        Node::Null => Ok(None),
-        Node::String(s) => Ok(Some(s.clone())),
-        other => Err(json::wrong_kind("a stored value", other, "a string or null")),
-    };
-    let values = items(values_json, "the stored values").and_then(|items| items.iter().map(value).collect());
-    values.map_err(|e| error("invalid_store_value", &e.to_string()))
 }
 
 /// The items of a JSON array the package's JavaScript wrote.

@@ -46,6 +46,10 @@ function core_(call) {
 }
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
+const defaultLog = (line) => console.log(line);
+
+/** The operators' console page, as the Worker serves it. */
+const consoleResponse = (html) => new Response(html, { status: 200, headers: { 'content-type': 'text/html; charset=utf-8' } });
 const optionalText = (v) => (v === undefined || v === null ? undefined : String(v));
 /** A header as Node gives it (a list for one sent twice) or as Headers.get does (joined by ", "). */
 const headerText = (v) => (Array.isArray(v) ? v.join(', ') : optionalText(v));
@@ -81,6 +85,13 @@ export class MemoryStore {
 
   delete(key) {
     this.#entries.delete(key);
+  }
+
+  /** The live keys under `prefix`, in byte order (the admin routes' listings). */
+  list(prefix) {
+    const keys = [];
+    for (const key of this.#entries.keys()) if (key.startsWith(prefix) && this.#live(key) !== undefined) keys.push(key);
+    return keys.sort();
   }
 
   put(key, value, ttlSeconds) {
@@ -337,19 +348,30 @@ export function makeApi(core) {
    * `delete(key)`, and `claim(key, value, ttlSeconds)`, which must be atomic
    * across every process sharing the store (put only if absent; resolve to
    * undefined or null when written, else to the value held; Redis: `SET key
-   * value NX GET EX ttl`).
+   * value NX GET EX ttl`); and optionally `list(prefix, limit)`, the keys
+   * under a prefix in byte order, with which refused webhooks are kept and
+   * the admin routes list them. `log(line)` gets one JSON line per request
+   * and per aftermath (default: stdout; null for none). `consolePage`, where
+   * the entry has one, is the operators' console served at `GET /admin`.
    */
-  function createBridge(settings = {}, { store = new MemoryStore(), fetch: fetchImpl = globalThis.fetch } = {}) {
+  function createBridge(settings = {}, { store = new MemoryStore(), fetch: fetchImpl = globalThis.fetch, log = defaultLog, consolePage } = {}) {
     const missing = ['get', 'put', 'claim', 'delete'].filter((m) => typeof store?.[m] !== 'function');
     if (missing.length) {
       throw new BridgeError('invalid_store', `the store has no ${missing.join(', ')}: it needs get, put, claim and delete (see the README)`);
     }
+    if (log !== null && typeof log !== 'function') throw new BridgeError('invalid_argument', 'log must be a function, or null for no log');
     const bridge = core_(() => new core.CoreBridge(JSON.stringify(settings)));
+    if (typeof store.list === 'function') bridge.keepRecords();
     const timeoutMs = bridge.upstreamTimeoutMs;
     const maxBodyBytes = bridge.maxBodyBytes;
-    const tooLarge = (announced) => {
-      const { status, headers, body } = JSON.parse(bridge.bodyTooLarge(announced));
-      return new Response(body, { status, headers });
+    const followsUp = bridge.followsUp;
+    const page = bridge.adminEnabled ? consolePage : undefined;
+    const write = (line) => {
+      try {
+        log?.(line);
+      } catch {
+        // A log that throws changes no answer.
+      }
     };
 
     /** Sends a delivery and answers the exchange with what came of it. */
@@ -379,41 +401,85 @@ export function makeApi(core) {
         const held = await Promise.all(step.claim.map((e) => store.claim(e.key, e.value, e.ttlSeconds)));
         return (exchange) => exchange.claimed(JSON.stringify(held.map(text)));
       }
+      if (step.list) {
+        const { prefix, limit } = step.list;
+        const keys = [...(await store.list(prefix, limit))].map(String).filter((k) => k.startsWith(prefix)).sort();
+        return (exchange) => exchange.listed(JSON.stringify(keys.slice(0, limit)), keys.length > limit);
+      }
       if (step.write) await Promise.all(step.write.map((e) => store.put(e.key, e.value, e.ttlSeconds)));
       else await Promise.all(step.release.map((key) => store.delete(key)));
       return (exchange) => exchange.done();
     }
 
-    async function handle(request) {
-      const url = new URL(request.url);
-      const declared = Number(request.headers.get('content-length') ?? 0);
-      if (declared > maxBodyBytes) return tooLarge(declared);
-      const body = await readBody(request.body, maxBodyBytes);
-      if (body === null) return tooLarge(undefined);
-      const exchange = bridge.exchange(request.method, url.pathname, request.url, JSON.stringify([...request.headers]), body, nowSeconds());
-      try {
-        for (;;) {
-          const step = JSON.parse(exchange.step());
-          if (step.deliver) {
-            await send(exchange, step.deliver);
-          } else if (step.respond) {
-            const { status, headers, body: text } = step.respond;
-            return new Response(text, { status, headers });
-          } else {
-            // The store is the user's: whatever it throws or rejects with ends
-            // the exchange as an unavailable store (503, Retry-After).
-            let answer;
-            try {
-              answer = await storeStep(step);
-            } catch (e) {
-              exchange.storeFailed(String(e?.message ?? e));
-              continue;
-            }
-            answer(exchange);
-          }
+    /** Runs an exchange's steps until it answers: the answer, and the upstream requests made. */
+    async function run(exchange) {
+      let deliveries = 0;
+      for (;;) {
+        const step = JSON.parse(exchange.step());
+        if (step.respond) return { answer: step.respond, deliveries };
+        if (step.deliver) {
+          deliveries += 1;
+          await send(exchange, step.deliver);
+          continue;
         }
+        // The store is the user's: whatever it throws or rejects with ends
+        // the exchange as an unavailable store (503, Retry-After).
+        let answer;
+        try {
+          answer = await storeStep(step);
+        } catch (e) {
+          exchange.storeFailed(String(e?.message ?? e));
+          continue;
+        }
+        answer(exchange);
+      }
+    }
+
+    /** What follows an answer, run once it is sent: its failure changes nothing answered. */
+    async function afterwards(exchange) {
+      try {
+        await run(exchange);
+        write(exchange.aftermathLine());
+      } catch (e) {
+        write(JSON.stringify({ aftermath: 'internal', reason: String(e?.message ?? e) }));
       } finally {
         exchange.free();
+      }
+    }
+
+    /** The request's exchange: its answer, and what follows it. */
+    async function exchangeOf(request, url) {
+      const method = request.method;
+      const declared = Number(request.headers.get('content-length') ?? 0);
+      const body = declared > maxBodyBytes ? null : await readBody(request.body, maxBodyBytes);
+      if (body === null) {
+        const exchange = bridge.bodyTooLarge(method, url.pathname, declared > maxBodyBytes ? declared : undefined);
+        return { exchange, answer: JSON.parse(exchange.step()).respond, deliveries: 0 };
+      }
+      const headers = JSON.stringify([...request.headers]);
+      const exchange = bridge.exchange(method, url.pathname, request.url, headers, body, nowSeconds());
+      try {
+        const { answer, deliveries } = await run(exchange);
+        const after = followsUp ? bridge.aftermath(exchange, method, url.pathname, request.url, headers, body, nowSeconds()) : undefined;
+        return { exchange, answer, deliveries, after };
+      } catch (e) {
+        exchange.free();
+        throw e;
+      }
+    }
+
+    async function handle(request) {
+      const started = Date.now();
+      const url = new URL(request.url);
+      if (page && request.method === 'GET' && url.pathname === '/admin') return consoleResponse(await page());
+      const { exchange, answer, deliveries, after } = await exchangeOf(request, url);
+      try {
+        const { status, headers, body } = answer;
+        write(exchange.logLine(request.method, url.pathname, deliveries, Date.now() - started));
+        return new Response(body, { status, headers });
+      } finally {
+        exchange.free();
+        if (after) afterwards(after);
       }
     }
 

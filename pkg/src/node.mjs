@@ -21,7 +21,14 @@ const api = makeApi(core);
 /** Ready at import in Node; kept so code written for the browser runs unchanged. */
 export async function init() {}
 
-export const { contract, sign, verify, diagnose, translate, replyToSms, createProcessor, createBridge } = api;
+export const { contract, sign, verify, diagnose, translate, replyToSms, createProcessor } = api;
+
+// The operators' console, read once, when first asked for.
+let consoleHtml;
+const consolePage = () => (consoleHtml ??= readFileSync(new URL('../dist/admin.html', import.meta.url), 'utf8'));
+
+/** The whole bridge (see api.mjs), serving the operators' console at GET /admin when ADMIN_TOKEN is set. */
+export const createBridge = (settings, options) => api.createBridge(settings, { consolePage, ...options });
 /** The signature header each scheme uses, from the core's contract. */
 export const SIGNATURE_HEADERS = api.contract().signatureHeaders;
 export { BridgeError, MemoryStore };

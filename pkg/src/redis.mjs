@@ -34,8 +34,24 @@ export function redisStore(client, { prefix = 'reamaze-bridge:', timeoutMs = DEF
     // Null when written, else the value held: as createBridge's claim is.
     claim: (key, value, ttlSeconds) => command(['SET', prefix + key, value, 'NX', 'GET', 'EX', String(ttlSeconds)]),
     delete: (key) => command(['DEL', prefix + key]),
+    // The keys under `under`, for the admin routes' listings (refused
+    // webhooks, held transcriptions): SCAN, a page at a time, then sorted.
+    list: async (under) => {
+      const pattern = `${globEscaped(prefix + under)}*`;
+      const keys = [];
+      let cursor = '0';
+      do {
+        const [next, found] = await command(['SCAN', cursor, 'MATCH', pattern, 'COUNT', '1000']);
+        for (const key of found) keys.push(String(key).slice(prefix.length));
+        cursor = String(next);
+      } while (cursor !== '0');
+      return keys.sort();
+    },
   };
 }
+
+/** `text` matched literally in a Redis glob pattern. */
+const globEscaped = (text) => text.replace(/[*?[\]\\]/g, '\\$&');
 
 /**
  * Listens for the client's errors (without a listener, node-redis's error

@@ -161,7 +161,7 @@ test('a JavaScript Cloudflare Worker, bundled by wrangler, answers in workerd', 
 });
 
 describe('Deno and Bun, from their npm binaries', () => {
-  const script = `import { createBridge, sign } from 'reamaze-bridge';\nconst health = await createBridge({}).fetch(new Request('http://b.test/healthz'));\nconsole.log(${SIGN}, health.status);\n`;
+  const script = `import { createBridge, sign } from 'reamaze-bridge';\nconst health = await createBridge({}, { log: null }).fetch(new Request('http://b.test/healthz'));\nconsole.log(${SIGN}, health.status);\n`;
 
   test('Deno, with --allow-read (for the .wasm), as pkg/README says', () => {
     write('runtime.mjs', script);

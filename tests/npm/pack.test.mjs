@@ -19,7 +19,7 @@ test('npm pack installs into a fresh project and works from require and import',
     const [packed] = JSON.parse(run('npm', ['pack', pkg, '--pack-destination', dir, '--json', '--loglevel=error'], dir));
     const files = packed.files.map((f) => f.path).sort();
     assert.deepEqual(files, [
-      'README.md', 'dist/index.cjs', 'dist/index.d.cts', 'dist/reamaze_bridge.js', 'dist/reamaze_bridge_bg.wasm', 'dist/redis.cjs', 'dist/redis.d.cts',
+      'README.md', 'dist/admin.html', 'dist/index.cjs', 'dist/index.d.cts', 'dist/reamaze_bridge.js', 'dist/reamaze_bridge_bg.wasm', 'dist/redis.cjs', 'dist/redis.d.cts',
       'index.d.ts', 'package.json', 'redis.d.ts', 'src/api.mjs', 'src/browser.mjs', 'src/node-http.mjs', 'src/node.mjs', 'src/redis.mjs',
       'src/workerd.mjs', 'wasm.d.ts',
     ]);

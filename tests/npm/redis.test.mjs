@@ -11,7 +11,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { redisStore } from '../../pkg/src/redis.mjs';
 import { startReamaze, startVoice360 } from '../../scripts/standins.mjs';
-import { SECRETS, incomingCall, sign, unusedPort, waitFor } from '../support/helpers.mjs';
+import { SECRETS, incomingCall, sign, unusedPort } from '../support/helpers.mjs';
 
 const bridgeScript = fileURLToPath(new URL('../support/redis-bridge.mjs', import.meta.url));
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -51,12 +51,12 @@ async function startBridge(redisUrl, module, settings) {
   });
   const errors = [];
   child.stderr.on('data', (chunk) => errors.push(String(chunk)));
-  for await (const chunk of child.stdout) {
-    const { port } = JSON.parse(String(chunk).split('\n')[0]);
-    child.stdout.resume();
-    return { url: `http://127.0.0.1:${port}`, process: child, errors };
-  }
-  throw new Error(`the bridge process did not start: ${errors.join('')}`);
+  // The first line is the port; the log lines follow, read and dropped.
+  const [first] = await Promise.race([once(child.stdout, 'data'), once(child, 'exit').then(() => [''])]);
+  const line = String(first).split('\n')[0];
+  if (!line.startsWith('{"port"')) throw new Error(`the bridge process did not start: ${errors.join('')}`);
+  child.stdout.resume();
+  return { url: `http://127.0.0.1:${JSON.parse(line).port}`, process: child, errors };
 }
 
 async function post(base, path, body, headers) {
@@ -102,6 +102,7 @@ for (const [module, version, runs] of [['redis4', 'v4', true], ['redis', 'the ne
         VOICE360_ACCOUNT_ID: '61',
         SMS_CHANNEL_NUMBER: '+15559876543',
         UPSTREAM_TIMEOUT_MS: '2000',
+        ADMIN_TOKEN: 'redis-admin-token',
       };
       bridges = await Promise.all([startBridge(redis.url, module, settings), startBridge(redis.url, module, settings)]);
     });
@@ -133,6 +134,23 @@ for (const [module, version, runs] of [['redis4', 'v4', true], ['redis', 'the ne
       const answers = (await Promise.all(copies)).map((tries) => tries.at(-1));
       assert.ok(answers.every((a) => a.status === 200), JSON.stringify(answers.map((a) => a.json)));
       assert.equal(voice360.accepted().length, 1);
+    });
+
+    test('a webhook refused by one process is listed by the other', async () => {
+      const body = JSON.stringify(incomingCall(`redis-${module}-refused`));
+      const refused = await post(bridges[0].url, '/webhooks/voice360', body, { 'X-Voice360-Signature': 'sha256=00' });
+      assert.equal(refused.status, 401);
+      const admin = { headers: { Authorization: 'Bearer redis-admin-token' } };
+      let listed;
+      for (let i = 0; i < 50 && !listed?.rejected?.some((r) => r.body === body); i += 1) {
+        await sleep(100);
+        listed = await (await fetch(`${bridges[1].url}/admin/rejected`, admin)).json();
+      }
+      const record = listed.rejected.find((r) => r.body === body);
+      assert.ok(record, JSON.stringify(listed));
+      assert.equal(record.code, 'malformed_signature');
+      const held = await fetch(`${bridges[1].url}/admin/held`, admin);
+      assert.equal(held.status, 200);
     });
 
     test('a Redis restart mid-run: 503 store_unavailable while it is down, nothing lost, no process dies', async (t) => {

@@ -112,11 +112,22 @@ export async function workerTarget({ bindings, logs, queues } = {}) {
   };
 }
 
-/** The npm package's example server (examples/node-server.mjs) on loopback, as a target. */
-export async function nodeServerTarget({ bindings } = {}) {
+/**
+ * The npm package's example server (examples/node-server.mjs) on loopback, as a
+ * target, over a MemoryStore (a new one at each `reconfigure`):
+ * `storedUnder(prefix)` counts its keys under a prefix. Log lines go to `logs`.
+ */
+export async function nodeServerTarget({ bindings, logs } = {}) {
   const { startServer } = await import('../../examples/node-server.mjs');
-  let server = await startServer({ settings: { ...SECRETS, ...bindings } });
+  const { MemoryStore } = await import('../../pkg/src/node.mjs');
+  let store;
+  const start = (next) => {
+    store = new MemoryStore();
+    return startServer({ settings: { ...SECRETS, ...next }, store, log: logs ? (line) => logs.push(line) : undefined });
+  };
+  let server = await start(bindings);
   return {
+    storedUnder: (prefix) => store.list(prefix).length,
     get base() {
       return server.url;
     },
@@ -124,7 +135,7 @@ export async function nodeServerTarget({ bindings } = {}) {
       answer(await fetch(`${server.url}${path}`, { method, body: method === 'GET' ? undefined : body, headers })),
     reconfigure: async (next) => {
       await server.close();
-      server = await startServer({ settings: { ...SECRETS, ...next } });
+      server = await start(next);
     },
     close: () => server.close(),
   };
