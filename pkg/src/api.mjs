@@ -46,6 +46,8 @@ function core_(call) {
 }
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
+/** A stored value as the core reads it: text, or null for none. */
+const storedText = (v) => (v === undefined || v === null ? null : String(v));
 const defaultLog = (line) => console.log(line);
 
 /** The operators' console page, as the Worker serves it. */
@@ -53,6 +55,10 @@ const consoleResponse = (html) => new Response(html, { status: 200, headers: { '
 const optionalText = (v) => (v === undefined || v === null ? undefined : String(v));
 /** A header as Node gives it (a list for one sent twice) or as Headers.get does (joined by ", "). */
 const headerText = (v) => (Array.isArray(v) ? v.join(', ') : optionalText(v));
+
+/** The core's keys for refused webhooks' records, and the most a listing reads (src/store.rs, src/bridge/admin.rs). */
+const RECORD_PREFIX = 'rejected:';
+const MAX_RECORDS = 1000;
 
 /**
  * A store of time-to-live entries in memory: the default for createBridge.
@@ -104,6 +110,29 @@ export class MemoryStore {
       for (const [k, e] of this.#entries) if (e.expires <= now) this.#entries.delete(k);
     }
     this.#entries.set(key, { value, expires: Date.now() + ttlSeconds * 1000 });
+    if (key.startsWith(RECORD_PREFIX) && (this.#records += 1) > MAX_RECORDS) this.#dropOldestRecord();
+  }
+
+  #records = 0;
+
+  /**
+   * Refused webhooks' records are the one kind of entry a stranger can add
+   * (each up to 64 KiB, kept a week): in memory, at most MAX_RECORDS, the
+   * most the admin routes ever list. Their keys sort newest first.
+   */
+  #dropOldestRecord() {
+    let oldest;
+    let count = 0;
+    for (const key of this.#entries.keys()) {
+      if (!key.startsWith(RECORD_PREFIX)) continue;
+      count += 1;
+      if (oldest === undefined || key > oldest) oldest = key;
+    }
+    this.#records = count;
+    if (count > MAX_RECORDS) {
+      this.#entries.delete(oldest);
+      this.#records -= 1;
+    }
   }
 }
 
@@ -390,25 +419,24 @@ export function makeApi(core) {
       }
     }
 
-    /** Does a store step: resolves to the call that answers the exchange with what the store gave. */
-    async function storeStep(step) {
-      const text = (v) => (v === undefined || v === null ? null : String(v));
-      if (step.read) {
-        const values = await Promise.all(step.read.map((key) => store.get(key)));
-        return (exchange) => exchange.provide(JSON.stringify(values.map(text)));
-      }
-      if (step.claim) {
-        const held = await Promise.all(step.claim.map((e) => store.claim(e.key, e.value, e.ttlSeconds)));
-        return (exchange) => exchange.claimed(JSON.stringify(held.map(text)));
-      }
-      if (step.list) {
+    /** A store step's calls to the store: a promise of what they gave. */
+    function storeCalls(step) {
+      if (step.read) return Promise.all(step.read.map((key) => store.get(key)));
+      if (step.claim) return Promise.all(step.claim.map((e) => store.claim(e.key, e.value, e.ttlSeconds)));
+      if (step.write) return Promise.all(step.write.map((e) => store.put(e.key, e.value, e.ttlSeconds)));
+      if (step.release) return Promise.all(step.release.map((key) => store.delete(key)));
+      return Promise.resolve(store.list(step.list.prefix, step.list.limit));
+    }
+
+    /** Answers a store step with what the store gave. */
+    function answerStore(exchange, step, given) {
+      if (step.read) exchange.provide(JSON.stringify(given.map(storedText)));
+      else if (step.claim) exchange.claimed(JSON.stringify(given.map(storedText)));
+      else if (step.list) {
         const { prefix, limit } = step.list;
-        const keys = [...(await store.list(prefix, limit))].map(String).filter((k) => k.startsWith(prefix)).sort();
-        return (exchange) => exchange.listed(JSON.stringify(keys.slice(0, limit)), keys.length > limit);
-      }
-      if (step.write) await Promise.all(step.write.map((e) => store.put(e.key, e.value, e.ttlSeconds)));
-      else await Promise.all(step.release.map((key) => store.delete(key)));
-      return (exchange) => exchange.done();
+        const keys = [...given].map(String).filter((k) => k.startsWith(prefix)).sort();
+        exchange.listed(JSON.stringify(keys.slice(0, limit)), keys.length > limit);
+      } else exchange.done();
     }
 
     /** Runs an exchange's steps until it answers: the answer, and the upstream requests made. */
@@ -424,14 +452,14 @@ export function makeApi(core) {
         }
         // The store is the user's: whatever it throws or rejects with ends
         // the exchange as an unavailable store (503, Retry-After).
-        let answer;
+        let given;
         try {
-          answer = await storeStep(step);
+          given = await storeCalls(step);
         } catch (e) {
           exchange.storeFailed(String(e?.message ?? e));
           continue;
         }
-        answer(exchange);
+        answerStore(exchange, step, given);
       }
     }
 
@@ -447,36 +475,34 @@ export function makeApi(core) {
       }
     }
 
-    /** The request's exchange: its answer, and what follows it. */
-    async function exchangeOf(request, url) {
-      const method = request.method;
-      const declared = Number(request.headers.get('content-length') ?? 0);
-      const body = declared > maxBodyBytes ? null : await readBody(request.body, maxBodyBytes);
-      if (body === null) {
-        const exchange = bridge.bodyTooLarge(method, url.pathname, declared > maxBodyBytes ? declared : undefined);
-        return { exchange, answer: JSON.parse(exchange.step()).respond, deliveries: 0 };
-      }
-      const headers = JSON.stringify([...request.headers]);
-      const exchange = bridge.exchange(method, url.pathname, request.url, headers, body, nowSeconds());
-      try {
-        const { answer, deliveries } = await run(exchange);
-        const after = followsUp ? bridge.aftermath(exchange, method, url.pathname, request.url, headers, body, nowSeconds()) : undefined;
-        return { exchange, answer, deliveries, after };
-      } catch (e) {
-        exchange.free();
-        throw e;
-      }
-    }
-
     async function handle(request) {
       const started = Date.now();
       const url = new URL(request.url);
-      if (page && request.method === 'GET' && url.pathname === '/admin') return consoleResponse(await page());
-      const { exchange, answer, deliveries, after } = await exchangeOf(request, url);
+      const method = request.method;
+      if (page && method === 'GET' && url.pathname === '/admin') return consoleResponse(await page());
+      const declared = Number(request.headers.get('content-length') ?? 0);
+      const body = declared > maxBodyBytes ? null : await readBody(request.body, maxBodyBytes);
+      let exchange;
+      let after;
+      let answer;
+      let deliveries = 0;
+      if (body === null) {
+        exchange = bridge.bodyTooLarge(method, url.pathname, declared > maxBodyBytes ? declared : undefined);
+        answer = JSON.parse(exchange.step()).respond;
+      } else {
+        const headers = JSON.stringify([...request.headers]);
+        exchange = bridge.exchange(method, url.pathname, request.url, headers, body, nowSeconds());
+        try {
+          ({ answer, deliveries } = await run(exchange));
+          if (followsUp) after = bridge.aftermath(exchange, method, url.pathname, request.url, headers, body, nowSeconds());
+        } catch (e) {
+          exchange.free();
+          throw e;
+        }
+      }
       try {
-        const { status, headers, body } = answer;
-        write(exchange.logLine(request.method, url.pathname, deliveries, Date.now() - started));
-        return new Response(body, { status, headers });
+        if (log !== null) write(exchange.logLine(method, url.pathname, deliveries, Date.now() - started));
+        return new Response(answer.body, { status: answer.status, headers: answer.headers });
       } finally {
         exchange.free();
         if (after) afterwards(after);

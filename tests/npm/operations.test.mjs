@@ -5,7 +5,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createBridge } from '../../pkg/src/node.mjs';
+import { MemoryStore, createBridge } from '../../pkg/src/node.mjs';
 import { SECRETS, incomingCall, nodeServerTarget, request, waitFor } from '../support/helpers.mjs';
 import { ADMIN_TOKEN, admin, operationsSuite } from '../support/operations.mjs';
 
@@ -72,4 +72,17 @@ test('a store without list: nothing is kept, and the admin routes say why', asyn
   const listed = await bridge.fetch(new Request('http://b.test/admin/rejected', { headers: admin }));
   assert.equal(listed.status, 404);
   assert.match((await listed.json()).message, /a store with list/);
+});
+
+test('in memory, refused webhooks are kept up to the 1,000 a listing reads: the oldest go first', () => {
+  const store = new MemoryStore();
+  // As the core writes them: newest first in byte order (99999999999 minus the time).
+  const key = (at) => `rejected:${String(99_999_999_999 - at).padStart(11, '0')}:${at}`;
+  for (let at = 1; at <= 1_500; at += 1) store.put(key(at), 'x'.repeat(100), 604_800);
+  store.put('seen:voice360:CALL_ENDED:1', 'done', 60);
+  const kept = store.list('rejected:');
+  assert.equal(kept.length, 1_000);
+  assert.equal(kept[0], key(1_500), 'the newest kept');
+  assert.equal(kept.at(-1), key(501), 'the oldest gone');
+  assert.equal(store.get('seen:voice360:CALL_ENDED:1'), 'done', 'no other entry touched');
 });
