@@ -132,6 +132,9 @@ fn verify_cases() {
         let causes = mistakes::diagnose(&checked, mistakes::DEFAULT_BUDGET).causes;
         let first = causes.first().map(|cause| cause.title.as_str());
         assert_eq!(first, expect.get("cause").and_then(Value::as_str), "{name}: the likely cause ({causes:?})");
+        if let Some(count) = expect.get("cause_count").and_then(Value::as_u64) {
+            assert_eq!(causes.len() as u64, count, "{name}: one cause for the same bytes ({causes:?})");
+        }
     }
 }
 

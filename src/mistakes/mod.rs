@@ -233,17 +233,37 @@ impl Finder<'_> {
     /// whitespace, a stamped scheme's hex digest or another URL.
     fn altered_inputs(&mut self, received: &Received) {
         let Checked { signed, .. } = *self.checked;
-        for (what, body) in variants::bodies(signed.body) {
-            if self.signed_by_any(received, Signed { body: &body, ..signed }) {
-                self.cause(
-                    format!("The body was signed with {what}"),
-                    "The sender signed other bytes than the ones here. Verify the raw body exactly as received, \
-                     before any parsing or re-serialization.",
-                );
+        for variant in variants::bodies(signed.body) {
+            if self.signed_by_any(received, Signed { body: &variant.bytes, ..signed }) {
+                self.body_cause(&variant);
+                // Each variant's bytes differ: no other one can match.
+                break;
             }
         }
         self.secret_whitespace(received);
         self.stamp_inputs(received);
+    }
+
+    /// The body the sender signed instead, named as the mistake that most
+    /// likely made it.
+    fn body_cause(&mut self, variant: &variants::Variant) {
+        if variant.parsed_here {
+            let written = variant.written;
+            return self.cause(
+                "The body was parsed and written again before it was verified",
+                format!(
+                    "The sender signed its JSON written {written}; the body checked here is that JSON written compactly, as \
+                     JSON.stringify writes it after a parser such as Express's express.json() has read the request. \
+                     Verify the raw bytes: in Express, read this route's body with \
+                     express.raw({{ type: 'application/json' }})."
+                ),
+            );
+        }
+        self.cause(
+            format!("The body was signed with {}", variant.what),
+            "The sender signed other bytes than the ones here. Verify the raw body exactly as received, before any \
+             parsing or re-serialization.",
+        );
     }
 
     fn secret_whitespace(&mut self, received: &Received) {

@@ -6,24 +6,59 @@
 
 use crate::json::{self, Node};
 
-/// The body variants, each with what it is, none equal to `body`.
-pub(super) fn bodies(body: &[u8]) -> Vec<(String, Vec<u8>)> {
+/// A body the sender may have signed instead of the one received.
+pub(super) struct Variant {
+    /// What differs, as "The body was signed with …" ends.
+    pub what: String,
+    /// For JSON written again: how ("with 2-space indentation").
+    pub written: &'static str,
+    pub bytes: Vec<u8>,
+    /// The sender's JSON in another writing, where the body received is
+    /// compact JSON as `JSON.stringify` writes it: the body was most likely
+    /// parsed and written again on its way to the verifier.
+    pub parsed_here: bool,
+}
+
+/// The body variants, each with what it is: none equal to `body`, and
+/// none twice (the first named keeps bytes several writings give: a
+/// compact body's final newline is one cause, not five).
+pub(super) fn bodies(body: &[u8]) -> Vec<Variant> {
     const BOM: &[u8] = "\u{feff}".as_bytes();
-    let mut out: Vec<(String, Vec<u8>)> = vec![("a trailing newline added".into(), [body, b"\n"].concat())];
+    let plain = |what: &str, bytes: Vec<u8>| Variant { what: what.into(), bytes, written: "", parsed_here: false };
+    let mut out = vec![plain("a trailing newline added", [body, b"\n"].concat())];
     if let Some(without) = body.strip_suffix(b"\r\n").or_else(|| body.strip_suffix(b"\n")) {
-        out.push(("its final newline removed".into(), without.to_vec()));
+        out.push(plain("its final newline removed", without.to_vec()));
     }
-    out.push(("CRLF line endings instead of LF".into(), crlf(body)));
+    out.push(plain("CRLF line endings instead of LF", crlf(body)));
     if body.windows(2).any(|pair| pair == b"\r\n") {
-        out.push(("LF line endings instead of CRLF".into(), lf(body)));
+        out.push(plain("LF line endings instead of CRLF", lf(body)));
     }
     match body.strip_prefix(BOM) {
-        Some(without) => out.push(("without its byte-order mark (BOM)".into(), without.to_vec())),
-        None => out.push(("a byte-order mark (BOM) in front".into(), [BOM, body].concat())),
+        Some(without) => out.push(plain("without its byte-order mark (BOM)", without.to_vec())),
+        None => out.push(plain("a byte-order mark (BOM) in front", [BOM, body].concat())),
     }
-    out.extend(reserialized(body).into_iter().map(|(what, text)| (format!("JSON {what}"), text.into_bytes())));
-    out.retain(|(_, variant)| variant != body);
-    out
+    let writings = reserialized(body);
+    let compact_here = writings.first().is_some_and(|(_, compact)| compact.as_bytes() == body);
+    out.extend(writings.into_iter().map(|(written, text)| Variant {
+        what: format!("JSON re-serialized {written}"),
+        written,
+        bytes: text.into_bytes(),
+        parsed_here: compact_here,
+    }));
+    distinct(out, body)
+}
+
+/// The variants whose bytes differ from `body` and from every variant
+/// before them.
+fn distinct(variants: Vec<Variant>, body: &[u8]) -> Vec<Variant> {
+    let mut kept: Vec<Variant> = Vec::with_capacity(variants.len());
+    for variant in variants {
+        let seen = |bytes: &[u8]| bytes.len() == variant.bytes.len() && bytes == variant.bytes.as_slice();
+        if !seen(body) && !kept.iter().any(|other| seen(&other.bytes)) {
+            kept.push(variant);
+        }
+    }
+    kept
 }
 
 /// Every line ending as CRLF.
@@ -49,11 +84,13 @@ fn lf(body: &[u8]) -> Vec<u8> {
     out
 }
 
-/// How JSON is written: indentation (none is compact), keys sorted, `/`
-/// escaped (PHP), everything outside ASCII escaped.
+/// How JSON is written: indentation (none is compact), a final newline
+/// (as files and pretty-printing senders end), keys sorted, `/` escaped
+/// (PHP), everything outside ASCII escaped.
 #[derive(Clone, Copy, Default)]
 struct Style {
     indent: usize,
+    newline: bool,
     sorted: bool,
     slashes: bool,
     ascii: bool,
@@ -69,22 +106,25 @@ fn reserialized(body: &[u8]) -> Vec<(&'static str, String)> {
     }
     let compact = Style::default();
     let styles = [
-        ("re-serialized compactly (no spaces)", compact),
-        ("re-serialized with 2-space indentation", Style { indent: 2, ..compact }),
-        ("re-serialized with 4-space indentation", Style { indent: 4, ..compact }),
-        ("re-serialized with its keys sorted", Style { sorted: true, ..compact }),
-        ("re-serialized with escaped slashes (\\/), as PHP does", Style { slashes: true, ..compact }),
-        ("re-serialized with non-ASCII escaped (\\u00e9)", Style { ascii: true, ..compact }),
-        (
-            "re-serialized as PHP json_encode does (escaped slashes and unicode)",
-            Style { slashes: true, ascii: true, ..compact },
-        ),
+        ("compactly (no spaces)", compact),
+        ("compactly, with a final newline", Style { newline: true, ..compact }),
+        ("with 2-space indentation", Style { indent: 2, ..compact }),
+        ("with 2-space indentation and a final newline", Style { indent: 2, newline: true, ..compact }),
+        ("with 4-space indentation", Style { indent: 4, ..compact }),
+        ("with 4-space indentation and a final newline", Style { indent: 4, newline: true, ..compact }),
+        ("with its keys sorted", Style { sorted: true, ..compact }),
+        ("with escaped slashes (\\/), as PHP does", Style { slashes: true, ..compact }),
+        ("with non-ASCII escaped (\\u00e9)", Style { ascii: true, ..compact }),
+        ("as PHP json_encode does (escaped slashes and unicode)", Style { slashes: true, ascii: true, ..compact }),
     ];
     styles
         .into_iter()
         .map(|(what, style)| {
             let mut out = String::with_capacity(body.len() + 16);
             write(&value, style, 0, &mut out);
+            if style.newline {
+                out.push('\n');
+            }
             (what, out)
         })
         .collect()
@@ -270,12 +310,12 @@ mod tests {
         let written: Vec<String> = reserialized(body.as_bytes()).into_iter().map(|(_, text)| text).collect();
         assert_eq!(written[0], "{\"b\":[1,{\"x\":\"é/😀\"}],\"a\":1,\"c\":{},\"d\":[],\"e\":\"\\u0001\\n\"}");
         assert_eq!(
-            written[1],
+            written[2],
             "{\n  \"b\": [\n    1,\n    {\n      \"x\": \"é/😀\"\n    }\n  ],\n  \"a\": 1,\n  \"c\": {},\n  \"d\": [],\n  \"e\": \"\\u0001\\n\"\n}"
         );
-        assert_eq!(written[3], "{\"a\":1,\"b\":[1,{\"x\":\"é/😀\"}],\"c\":{},\"d\":[],\"e\":\"\\u0001\\n\"}");
+        assert_eq!(written[6], "{\"a\":1,\"b\":[1,{\"x\":\"é/😀\"}],\"c\":{},\"d\":[],\"e\":\"\\u0001\\n\"}");
         assert_eq!(
-            written[6],
+            written[9],
             "{\"b\":[1,{\"x\":\"\\u00e9\\/\\ud83d\\ude00\"}],\"a\":1,\"c\":{},\"d\":[],\"e\":\"\\u0001\\n\"}"
         );
         assert!(reserialized(b"not json").is_empty());
@@ -298,9 +338,25 @@ mod tests {
         assert!(urls("mailto:someone").is_empty());
     }
 
+    /// A compact body with no slash and nothing outside ASCII: compact,
+    /// sorted, escaped-slash and escaped-Unicode writings are its own bytes,
+    /// and its newline variants the same as the plain ones; none is kept.
+    #[test]
+    fn variants_differ_from_the_body_and_from_each_other() {
+        for body in [&b"{\"a\":1,\"b\":\"x\"}"[..], b"{\"a\":1}\n", b"{\n  \"z\": \"a/\xc3\xa9\"\n}\n", b"a\r\nb"] {
+            let variants = bodies(body);
+            for (i, variant) in variants.iter().enumerate() {
+                assert_ne!(variant.bytes, body, "{}", variant.what);
+                assert!(variants[..i].iter().all(|other| other.bytes != variant.bytes), "{} twice", variant.what);
+            }
+        }
+        let compact = bodies(b"{\"a\":1,\"b\":\"x\"}");
+        assert!(!compact.iter().any(|variant| variant.what.contains("PHP") || variant.what.contains("compactly (no")));
+    }
+
     #[test]
     fn line_endings_and_marks() {
-        let names = |body: &[u8]| bodies(body).into_iter().map(|(what, _)| what).collect::<Vec<_>>();
+        let names = |body: &[u8]| bodies(body).into_iter().map(|variant| variant.what).collect::<Vec<_>>();
         assert_eq!(
             names(b"a\r\nb\n"),
             [
@@ -311,7 +367,7 @@ mod tests {
                 "a byte-order mark (BOM) in front"
             ]
         );
-        let crlf_body = bodies(b"a\nb\r\n").into_iter().find(|(what, _)| what.starts_with("CRLF")).unwrap().1;
+        let crlf_body = bodies(b"a\nb\r\n").into_iter().find(|variant| variant.what.starts_with("CRLF")).unwrap().bytes;
         assert_eq!(crlf_body, b"a\r\nb\r\n");
     }
 }

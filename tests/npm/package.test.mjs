@@ -52,6 +52,7 @@ describe('shared vectors', () => {
       const { causes, ...result } = bridge.diagnose(options);
       assert.deepEqual(result, bridge.verify(options), `${c.name}: diagnose verifies as verify does`);
       assert.equal(causes[0]?.title, c.expect.cause, `${c.name}: ${JSON.stringify(causes)}`);
+      if (c.expect.cause_count !== undefined) assert.equal(causes.length, c.expect.cause_count, `${c.name}: ${JSON.stringify(causes)}`);
     }
   });
 

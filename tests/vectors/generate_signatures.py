@@ -127,7 +127,8 @@ def signature_vectors():
 def verify_cases():
     """Whole verifications: headers as received, expected outcome by code, and
     the usual mistake that explains it (`cause`, the title the bridge gives it;
-    none where nothing needs explaining)."""
+    none where nothing needs explaining), and where it matters how many causes
+    are listed (`cause_count`: one where several mistakes give the same bytes)."""
     s = signature
     now = 1704067200
     body = VOICE360_BODY.encode()
@@ -155,7 +156,11 @@ def verify_cases():
              headers={"X-Voice360-Signature": good_v360}, expect={"error": "signature_mismatch", "cause": 'No usual mistake explains it'}),
         dict(name="voice360 body changed after signing", scheme="voice360", secrets=["whsec-two"],
              body=VOICE360_BODY + "\n", headers={"X-Voice360-Signature": good_v360},
-             expect={"error": "signature_mismatch", "cause": 'The body was signed with its final newline removed'}),
+             expect={"error": "signature_mismatch", "cause": 'The body was signed with its final newline removed', "cause_count": 1}),
+        dict(name="voice360 express.json then JSON.stringify", scheme="voice360", secrets=["whsec-two"],
+             body=VOICE360_BODY,
+             headers={"X-Voice360-Signature": s("voice360", "whsec-two", (json.dumps(json.loads(VOICE360_BODY), indent=2) + "\n").encode())},
+             expect={"error": "signature_mismatch", "cause": 'The body was parsed and written again before it was verified', "cause_count": 1}),
         dict(name="voice360 empty header", scheme="voice360", secrets=["whsec-two"], body=VOICE360_BODY,
              headers={"X-Voice360-Signature": ""}, expect={"error": "missing_signature"}),
         # Re:amaze
@@ -234,7 +239,8 @@ def main():
             "about": "Whole verifications: received headers (names as senders write them), configured secrets, "
                      "the clock (`now`, Unix seconds; Bird's window is 86400 s back and 300 s ahead), and the "
                      "expected result: ok with the matching secret's index, or an error code; and `cause`, the "
-                     "usual mistake the bridge names first (the title of its likely cause), where one explains it.",
+                     "usual mistake the bridge names first (the title of its likely cause), where one explains it; "
+                     "and `cause_count`, how many causes it lists, where several mistakes give the same bytes.",
             "cases": verify_cases(),
         }),
     }
