@@ -74,7 +74,8 @@ fn dead_letters_and_held_transcriptions_are_listed() {
     for id in ["bird:a", "bird:b"] {
         store.put(&dead_letter(id).entry(), NOW);
     }
-    store.put(&Entry { key: keys::held("voice360", "call-7"), value: "{\"held\":1}".into(), ttl_seconds: 60 }, NOW);
+    let transcription = r#"{"event_name":"TRANSCRIPTION_FINISHED","timestamp":1704067000}"#;
+    store.put(&Entry { key: keys::held("voice360", "call-7"), value: transcription.into(), ttl_seconds: 60 }, NOW);
     let bridge = bridge(true, true);
     let letters = ask(&bridge, "GET", "/admin/dead-letters", b"", &mut store, Ok(()));
     assert_eq!(letters.response.status, 200);
@@ -89,7 +90,10 @@ fn dead_letters_and_held_transcriptions_are_listed() {
     let held = ask(&bridge, "GET", "/admin/held", b"", &mut store, Ok(()));
     assert_eq!(
         held.json(),
-        json!({"count": 1, "more": false, "held": [{"provider": "voice360", "call_id": "call-7", "bytes": 10}]})
+        json!({"count": 1, "more": false, "held": [{
+            "provider": "voice360", "call_id": "call-7", "bytes": transcription.len(),
+            "at": 1704067000, "time": "2023-12-31T23:56:40+00:00"
+        }]})
     );
 }
 

@@ -153,6 +153,7 @@ fn a_refused_webhook_is_kept_with_its_likely_cause() {
     assert_eq!(record["headers"][0][0], "X-Webhook-Signature");
     assert_eq!(record["body"].as_str().unwrap().as_bytes(), VOLUBILE);
     assert_eq!(record["causes"][0]["title"], "Base64 where hex was expected");
+    assert_eq!((record["event"].as_str(), record["call"].as_str()), (Some("COMPLETED"), Some("v1")), "named");
     let ttl = store.expiry(&keys::rejected(NOW, record["id"].as_str().unwrap()));
     assert_eq!(ttl, Some(NOW + 7 * 86_400), "kept for 7 days");
 }
@@ -325,11 +326,10 @@ fn an_unusable_alert_secret_turns_alerts_off_and_says_so() {
 }
 
 #[test]
-fn a_body_kept_in_part_or_not_utf8_is_not_analysed_and_says_why() {
+fn a_body_kept_in_part_is_not_analysed_and_one_not_utf8_is_kept_byte_exact() {
     let settings = settings(&[]);
-    let headers: Headers = [("X-Webhook-Signature", "bad")].into_iter().collect();
-    let answer = || rejected::Answer { status: 401, code: "malformed_signature", body: b"{}" };
-    let cause = |body: &[u8]| {
+    let record = |body: &[u8], signature: &str| {
+        let headers: Headers = [("X-Webhook-Signature", signature)].into_iter().collect();
         let request = Request {
             method: "POST",
             path: "/webhooks/volubile",
@@ -337,18 +337,28 @@ fn a_body_kept_in_part_or_not_utf8_is_not_analysed_and_says_why() {
             headers: &headers,
             body,
         };
+        let answer = rejected::Answer { status: 401, code: "signature_mismatch", body: b"{}" };
         let record = rejected::Rejected::of(
             &request,
             &["X-Webhook-Signature"],
             request.url,
             Some(&reamaze_bridge::providers::volubile::SCHEME),
-            answer(),
+            answer,
             NOW,
         );
-        let read = rejected::Rejected::read(&record.entry().value).unwrap();
-        read.causes(&settings)[0].title.clone()
+        rejected::Rejected::read(&record.entry().value).unwrap()
     };
-    assert_eq!(cause(&vec![b' '; rejected::BODY_KEPT + 1]), "The body is too long to analyse here");
-    assert_eq!(cause(b"\xff{}"), "The body is not UTF-8 text");
-    assert_eq!(cause(VOLUBILE), "The header is not a signature of this scheme");
+    let cause = |record: &rejected::Rejected| record.causes(&settings)[0].title.clone();
+    assert_eq!(cause(&record(&vec![b' '; rejected::BODY_KEPT + 1], "bad")), "The body is too long to analyse here");
+    assert_eq!(cause(&record(VOLUBILE, "bad")), "The header is not a signature of this scheme");
+
+    // Bytes that are not UTF-8, with a NUL and a CR, signed without the
+    // final newline they arrive with: kept exactly, and explained.
+    let sent = b"\xff\x00{\"a\":\r1}";
+    let received = [sent.as_slice(), b"\n"].concat();
+    let not_utf8 = record(&received, &hex::encode(hmac(b"vol-secret", sent)));
+    let kept = base64::engine::general_purpose::STANDARD.decode(not_utf8.body_base64.as_deref().unwrap()).unwrap();
+    assert_eq!(kept, received, "the bytes as received");
+    assert_eq!(cause(&not_utf8), "The body was signed with its final newline removed");
+    assert_eq!(record(VOLUBILE, "bad").body_base64, None, "UTF-8 text is kept as text alone");
 }

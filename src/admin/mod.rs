@@ -83,6 +83,12 @@ pub struct Held {
     pub call_id: String,
     /// The size of what is kept, in bytes.
     pub bytes: usize,
+    /// When the transcription was made, in Unix seconds and ISO 8601 UTC,
+    /// as its payload says: how long it has waited for its call.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub time: Option<String>,
 }
 
 impl Held {
@@ -93,14 +99,15 @@ impl Held {
         if value.is_empty() {
             return None;
         }
+        let payload = Provider::named(provider).and_then(|p| p.read_held).map(|read| read(value)).unwrap_or_default();
         // A call id too long for a key is keyed by its digest: the id is
         // read from the transcription kept.
-        let held_call_id = Provider::named(provider).and_then(|p| p.held_call_id);
-        let call_id = match call_id.starts_with(crate::store::keys::DIGESTED) {
-            true => held_call_id.and_then(|read| read(value)).unwrap_or_else(|| call_id.to_string()),
-            false => call_id.to_string(),
+        let call_id = match (call_id.starts_with(crate::store::keys::DIGESTED), payload.call_id) {
+            (true, Some(read)) => read,
+            _ => call_id.to_string(),
         };
-        Some(Held { provider: provider.into(), call_id, bytes: value.len() })
+        let time = payload.at.and_then(crate::time::unix_to_iso);
+        Some(Held { provider: provider.into(), call_id, bytes: value.len(), at: payload.at, time })
     }
 }
 

@@ -6,12 +6,16 @@
 //! refused: finding it signs variants of the request, and a refused request
 //! must cost no more than its refusal (anyone can send one).
 
+use std::borrow::Cow;
+
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine;
 use serde::Serialize;
 
 use crate::http::{Request, Response};
 use crate::json::{self, required, JsonError, Object};
 use crate::mistakes::{self, Cause, Checked};
-use crate::providers;
+use crate::providers::{self, Event};
 use crate::settings::Settings;
 use crate::signature::{Scheme, Signed, VerifyError};
 use crate::store::{keys, Entry};
@@ -45,16 +49,25 @@ pub struct Rejected {
     pub message: String,
     /// The headers the bridge reads, as received.
     pub headers: Vec<[String; 2]>,
-    /// The body as received, up to `BODY_KEPT`, as text (a body that is
-    /// not UTF-8 was refused as not JSON, and its causes are not looked
-    /// for).
+    /// The body as received, up to `BODY_KEPT`, as text; and, where that
+    /// text is not the very bytes (a body that is not UTF-8), the bytes in
+    /// base64, for the causes and the debugger.
     pub body: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_base64: Option<String>,
     pub body_bytes: usize,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub body_truncated: bool,
     /// The likely causes, found when the records are listed.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub causes: Vec<Cause>,
+    /// The event the body is, and the call it is of, read from the body
+    /// when the records are listed (for the operator, who knows calls, not
+    /// record ids).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub call: Option<String>,
     /// The signature as received, and its timestamp where the scheme signs
     /// one, told apart when the records are listed (for the console's link
     /// to the debugger, which knows no scheme's headers).
@@ -88,7 +101,10 @@ impl Rejected {
             .filter_map(|&name| Some([name.to_string(), request.headers.get(name)?.into_owned()]))
             .collect();
         let kept = &request.body[..request.body.len().min(BODY_KEPT)];
-        let body = String::from_utf8_lossy(kept).into_owned();
+        let (body, body_base64) = match std::str::from_utf8(kept) {
+            Ok(text) => (text.to_string(), None),
+            Err(_) => (String::from_utf8_lossy(kept).into_owned(), Some(BASE64.encode(kept))),
+        };
         let message = json::parse_object(answer.body, 4)
             .ok()
             .and_then(|o| o.string("message", "message").ok().flatten().map(String::from));
@@ -106,9 +122,12 @@ impl Rejected {
             message: message.unwrap_or_default(),
             headers,
             body,
+            body_base64,
             body_bytes: request.body.len(),
             body_truncated: kept.len() < request.body.len(),
             causes: Vec::new(),
+            event: None,
+            call: None,
             signature: None,
             timestamp: None,
         }
@@ -140,12 +159,34 @@ impl Rejected {
             message: text("message")?,
             headers: header_pairs(&object)?,
             body: text("body")?,
+            body_base64: object.string("body_base64", "body_base64")?.map(String::from),
             body_bytes: usize::try_from(number("body_bytes")?).unwrap_or(0),
             body_truncated: flag("body_truncated"),
             causes: Vec::new(),
+            event: None,
+            call: None,
             signature: None,
             timestamp: None,
         })
+    }
+
+    /// The body's bytes as they were kept.
+    fn kept_bytes(&self) -> Cow<'_, [u8]> {
+        match self.body_base64.as_deref().map(|text| BASE64.decode(text)) {
+            Some(Ok(bytes)) => Cow::Owned(bytes),
+            _ => Cow::Borrowed(self.body.as_bytes()),
+        }
+    }
+
+    /// The event and the call the body tells of, if it is a provider's
+    /// payload the bridge reads.
+    fn happening(&self, settings: &Settings) -> (Option<String>, Option<String>) {
+        let provider = providers::ALL.iter().find(|p| Some(p.scheme.name) == self.scheme);
+        let Some(event) = provider.and_then(|&p| Event::parse(p, &self.kept_bytes(), settings.max_json_depth).ok())
+        else {
+            return (None, None);
+        };
+        (Some(event.name()), event.call_id())
     }
 
     fn header(&self, name: &str) -> Option<&str> {
@@ -157,20 +198,18 @@ impl Rejected {
     pub fn causes(&self, settings: &Settings) -> Vec<Cause> {
         let signature_refused = VerifyError::is_request_refusal(&self.code);
         let Some(scheme) = self.scheme.and_then(providers::scheme).filter(|_| signature_refused) else {
-            return vec![Cause { title: title_of(&self.code).into(), detail: self.message.clone() }];
+            let (title, detail) = remedy_of(&self.code);
+            return vec![Cause { title: title.into(), detail: detail.into() }];
         };
         if self.body_truncated {
             let detail = "Only the first 64 KiB of the body were kept, so its signature cannot be checked here.";
             return vec![Cause { title: "The body is too long to analyse here".into(), detail: detail.into() }];
         }
-        if self.body.len() != self.body_bytes {
-            let detail = "It was kept with its invalid bytes replaced, so its signature cannot be checked here.";
-            return vec![Cause { title: "The body is not UTF-8 text".into(), detail: detail.into() }];
-        }
+        let body = self.kept_bytes();
         let secrets: Vec<Vec<u8>> =
             providers::secrets_for(settings, scheme).iter().map(|secret| secret.as_ref().to_vec()).collect();
         let signed = Signed {
-            body: self.body.as_bytes(),
+            body: &body,
             timestamp: scheme.timestamp_header().and_then(|name| self.header(name)),
             url: Some(&self.url),
         };
@@ -180,14 +219,30 @@ impl Rejected {
     }
 }
 
-/// What a refusal that is not a signature's means, in a few words.
-fn title_of(code: &str) -> &'static str {
+/// What a refusal that is not a signature's means, in a few words, and
+/// what to do about it (the record's own message says what was wrong).
+fn remedy_of(code: &str) -> (&'static str, &'static str) {
     match code {
-        "no_secrets_configured" | "not_configured" | "invalid_setting" => "The bridge is not set up for this route",
-        "body_too_large" => "The body is over MAX_BODY_BYTES",
-        "header_too_large" => "A header is over MAX_HEADER_BYTES",
-        "recipient_unclear" => "The reply's recipient cannot be told",
-        _ => "The payload is not what the bridge reads",
+        "no_secrets_configured" | "not_configured" | "invalid_setting" => (
+            "The bridge is not set up for this route",
+            "GET /healthz names the settings missing or invalid; set them, and the sender's retries get through.",
+        ),
+        "body_too_large" => {
+            ("The body is over MAX_BODY_BYTES", "Raise MAX_BODY_BYTES if the sender's payloads are really this large.")
+        }
+        "header_too_large" => (
+            "A header is over MAX_HEADER_BYTES",
+            "Raise MAX_HEADER_BYTES if the sender's headers are really this large.",
+        ),
+        "recipient_unclear" => (
+            "The reply's recipient cannot be told",
+            "The bridge sends no SMS it cannot address for certain: check the conversation's phone number in Re:amaze.",
+        ),
+        _ => (
+            "The payload is not what the bridge reads",
+            "The signature was right, so the sender sent this: if its payloads changed, the bridge needs to learn \
+             the new form.",
+        ),
     }
 }
 
@@ -236,7 +291,8 @@ pub fn listing(settings: &Settings, kept: &[(String, Option<String>)]) -> (Respo
                 .and_then(|scheme| scheme.timestamp_header())
                 .and_then(|name| record.header(name))
                 .map(String::from);
-            Rejected { causes: record.causes(settings), signature, timestamp, ..record }
+            let (event, call) = record.happening(settings);
+            Rejected { causes: record.causes(settings), event, call, signature, timestamp, ..record }
         })
         .collect();
     let answer = Response::json(200, &Listing { count: rejected.len(), keep, rejected });

@@ -222,7 +222,7 @@ pub static DESCRIPTION: Description = Description {
     settings: &[SIGNING_KEYS, MAX_AGE_SECONDS, MAX_FUTURE_SECONDS],
     declares: &SETTINGS,
     parse: |object, _| Ok(Box::new(Event::parse(object)?)),
-    held_call_id: None,
+    read_held: None,
     samples: samples![(
         "bird",
         "Bird call",

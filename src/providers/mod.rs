@@ -65,10 +65,19 @@ pub struct Description {
     /// Reads a payload (the object parsed from `body`) into its event.
     pub parse: Parse,
     /// For a provider whose payloads may be held until their call is known
-    /// (`store::keys::held`): reads the call's id from a payload held.
-    pub held_call_id: Option<fn(held: &str) -> Option<String>>,
+    /// (`store::keys::held`): reads the call's id, and when the payload was
+    /// made, from a payload held.
+    pub read_held: Option<fn(held: &str) -> HeldPayload>,
     /// Payloads for the debugger's "Generate", each with its label.
     pub samples: &'static [Sample],
+}
+
+/// What a held payload says of itself: its call, and when it was made
+/// (Unix seconds).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HeldPayload {
+    pub call_id: Option<String>,
+    pub at: Option<i64>,
 }
 
 /// Reads a payload (the object parsed from `body`) into its event.
@@ -383,6 +392,15 @@ impl Event {
     /// The event's name for responses and logs.
     pub fn name(&self) -> String {
         self.happening.name()
+    }
+
+    /// The call the event is of, by the provider's own id for it; `None`
+    /// for SMS and contacts.
+    pub fn call_id(&self) -> Option<String> {
+        let (thread, _) = self.happening.voice_call()?;
+        let thread = thread?;
+        let own = thread.strip_prefix(self.provider.name).and_then(|rest| rest.strip_prefix(':'));
+        Some(own.map_or_else(|| thread.clone(), String::from))
     }
 
     /// The store keys `translate` will consult.

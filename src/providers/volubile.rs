@@ -204,7 +204,7 @@ pub static DESCRIPTION: Description = Description {
     settings: &[WEBHOOK_SECRETS],
     declares: &SETTINGS,
     parse: |object, _| Ok(Box::new(Call::parse(object)?)),
-    held_call_id: None,
+    read_held: None,
     samples: samples![(
         "volubile",
         "Volubile call",

@@ -5,16 +5,17 @@
 
 use super::{CallMemory, Event, PROVIDER};
 use crate::json;
-use crate::providers::{Lookup, Outcome, TranslateError, Translation};
+use crate::providers::{HeldPayload, Lookup, Outcome, TranslateError, Translation};
 use crate::settings::Settings;
 use crate::store::{keys, ttl, Entry};
 
-/// The call id of a held transcription (`metadata.uniqueid`), read from
-/// the payload kept.
-pub(super) fn held_call_id(value: &str) -> Option<String> {
-    let object = json::parse_object(value.as_bytes(), 64).ok()?;
-    let metadata = object.object("metadata", "metadata").ok()??;
-    metadata.string("uniqueid", "metadata.uniqueid").ok()?.map(String::from)
+/// The call id of a held transcription (`metadata.uniqueid`) and its
+/// `timestamp`, read from the payload kept.
+pub(super) fn read_held(value: &str) -> HeldPayload {
+    let Ok(object) = json::parse_object(value.as_bytes(), 64) else { return HeldPayload::default() };
+    let metadata = object.object("metadata", "metadata").ok().flatten();
+    let call_id = metadata.and_then(|m| m.string("uniqueid", "metadata.uniqueid").ok()?.map(String::from));
+    HeldPayload { call_id, at: object.integer("timestamp", "timestamp").ok().flatten() }
 }
 
 /// How long the mark that a held transcription was posted is kept (the

@@ -462,7 +462,7 @@ pub static DESCRIPTION: Description = Description {
     settings: &[WEBHOOK_SECRETS],
     declares: &SETTINGS,
     parse: |object, body| Ok(Box::new(Event::parse(object, body)?)),
-    held_call_id: Some(held::held_call_id),
+    read_held: Some(held::read_held),
     samples: samples![
         (
             "voice360",
