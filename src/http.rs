@@ -85,6 +85,13 @@ impl Response {
         serde_json::from_slice(&self.body).unwrap_or(Value::Null)
     }
 
+    /// An admin route's answer: never stored by a cache, never run or
+    /// framed as a page (`pages::data_headers`).
+    pub fn hardened(mut self) -> Response {
+        self.headers.extend(crate::pages::data_headers());
+        self
+    }
+
     pub(crate) fn with_header(mut self, name: &str, value: Option<String>) -> Response {
         if let Some(value) = value {
             self.headers.push((name.into(), value));

@@ -17,6 +17,7 @@ use crate::error::Error;
 use crate::http::{Headers, Request};
 use crate::json::{self, JsonError, Node, Object};
 use crate::mistakes::{self, Checked};
+use crate::pages::Page;
 use crate::providers::{self, Preview, Provider};
 use crate::reamaze::{self, reply_to_sms, StaffReply};
 use crate::settings::{names, Settings};
@@ -58,6 +59,23 @@ fn thrown(core: Error) -> JsValue {
 #[wasm_bindgen]
 pub fn contract() -> String {
     contract::json()
+}
+
+/// The headers `page` (`debugger` or `console`) is served with, for `html`
+/// as served, as `[[name, value], …]` JSON: the npm package serves the
+/// console with them, and the Worker's build writes them to its assets'
+/// `_headers`.
+#[wasm_bindgen(js_name = pageHeaders)]
+pub fn page_headers(page: &str, html: &str) -> Result<String, JsValue> {
+    let page = Page::named(page).ok_or_else(|| error("unknown_page", "a page is `debugger` or `console`"))?;
+    Ok(serde_json::to_string(&page.headers(html)).expect("headers serialize"))
+}
+
+/// The Content-Security-Policy of `page` for a `<meta>` in `html`.
+#[wasm_bindgen(js_name = pagePolicy)]
+pub fn page_policy(page: &str, html: &str) -> Result<String, JsValue> {
+    let page = Page::named(page).ok_or_else(|| error("unknown_page", "a page is `debugger` or `console`"))?;
+    Ok(page.policy(html, true))
 }
 
 fn scheme(name: &str) -> Result<&'static Scheme, JsValue> {

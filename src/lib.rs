@@ -55,6 +55,7 @@ pub mod js;
 pub mod json;
 pub mod mistakes;
 pub mod outbound;
+pub mod pages;
 pub mod providers;
 pub mod queue;
 pub mod reamaze;

@@ -109,6 +109,36 @@ fn only_the_newest_refused_records_are_listed_and_the_older_are_let_go() {
     assert_eq!(left, [keys::rejected(NOW + 4, "x"), keys::rejected(NOW + 3, "x")], "the two newest stay");
 }
 
+/// Every admin answer, listed, replayed or refused, is kept from caches
+/// and from being run or framed as a page: the listings hold what strangers
+/// sent.
+#[test]
+fn every_admin_answer_is_hardened() {
+    let mut store = MemoryStore::new();
+    store.put(&dead_letter("bird:a").entry(), NOW);
+    let routes = [
+        ("GET", "/admin/dead-letters"),
+        ("GET", "/admin/held"),
+        ("GET", "/admin/rejected"),
+        ("POST", "/admin/dead-letters/replay"),
+    ];
+    for (keeps, queued) in [(true, true), (true, false), (false, false)] {
+        for (method, path) in routes {
+            let answer = ask(&bridge(queued, keeps), method, path, b"", &mut store, Ok(())).response;
+            let header = |name| answer.header(name).unwrap_or_default().to_string();
+            let what = format!("{method} {path} ({}, keeps {keeps}, queued {queued})", answer.status);
+            assert_eq!(header("Cache-Control"), "no-store", "{what}");
+            assert_eq!(header("X-Content-Type-Options"), "nosniff", "{what}");
+            assert_eq!(header("Referrer-Policy"), "no-referrer", "{what}");
+            assert!(header("Content-Security-Policy").contains("frame-ancestors 'none'"), "{what}");
+        }
+    }
+    let headers: Headers = [("Authorization", "Bearer wrong")].into_iter().collect();
+    let request = Request { method: "GET", path: "/admin/held", url: "https://b.test/", headers: &headers, body: b"" };
+    let Step::Respond(refused) = bridge(true, true).exchange(&request, NOW) else { panic!("answered at once") };
+    assert_eq!((refused.response.status, refused.response.header("Cache-Control")), (401, Some("no-store")));
+}
+
 #[test]
 fn where_nothing_is_kept_the_routes_are_absent_and_replay_needs_the_queue() {
     let mut store = MemoryStore::new();

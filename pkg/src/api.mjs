@@ -51,7 +51,6 @@ const storedText = (v) => (v === undefined || v === null ? null : String(v));
 const defaultLog = (line) => console.log(line);
 
 /** The operators' console page, as the Worker serves it. */
-const consoleResponse = (html) => new Response(html, { status: 200, headers: { 'content-type': 'text/html; charset=utf-8' } });
 const optionalText = (v) => (v === undefined || v === null ? undefined : String(v));
 /** A header as Node gives it (a list for one sent twice) or as Headers.get does (joined by ", "). */
 const headerText = (v) => (Array.isArray(v) ? v.join(', ') : optionalText(v));
@@ -275,6 +274,13 @@ export function makeApi(core) {
   // What the HTTP contract fixes, from the core: its schemes and providers
   // are the package's, with no list of its own.
   const contractOnce = deepFreeze(JSON.parse(core.contract()));
+  // The console's headers (its policy allows its inline script by hash), from
+  // the core: worked out once for the page served.
+  let consoleHeaders = { html: null, headers: null };
+  const consoleResponse = (html) => {
+    if (consoleHeaders.html !== html) consoleHeaders = { html, headers: JSON.parse(core.pageHeaders('console', html)) };
+    return new Response(html, { status: 200, headers: consoleHeaders.headers });
+  };
   const contract = () => contractOnce;
   const stamped = new Set(contractOnce.schemes.filter((s) => s.timestampHeader).map((s) => s.name));
   const reamazeHeader = contractOnce.signatureHeaders.reamaze;

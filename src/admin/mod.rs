@@ -72,7 +72,7 @@ pub fn listing(letters: &[DeadLetter], more: bool) -> Response {
         more: bool,
         dead_letters: &'a [DeadLetter],
     }
-    Response::json(200, &Listing { count: letters.len(), more, dead_letters: letters })
+    Response::json(200, &Listing { count: letters.len(), more, dead_letters: letters }).hardened()
 }
 
 /// One held transcription, as `GET /admin/held` lists it.
@@ -119,7 +119,7 @@ pub fn held(held: &[Held], more: bool) -> Response {
         more: bool,
         held: &'a [Held],
     }
-    Response::json(200, &Listing { count: held.len(), more, held })
+    Response::json(200, &Listing { count: held.len(), more, held }).hardened()
 }
 
 /// `POST /admin/dead-letters/replay`: the ids enqueued again.
@@ -130,5 +130,5 @@ pub fn replayed(ids: &[String], more: bool) -> Response {
         ids: &'a [String],
         more: bool,
     }
-    Response::json(200, &Replayed { replayed: ids.len(), ids, more })
+    Response::json(200, &Replayed { replayed: ids.len(), ids, more }).hardened()
 }

@@ -295,6 +295,6 @@ pub fn listing(settings: &Settings, kept: &[(String, Option<String>)]) -> (Respo
             Rejected { causes: record.causes(settings), event, call, signature, timestamp, ..record }
         })
         .collect();
-    let answer = Response::json(200, &Listing { count: rejected.len(), keep, rejected });
+    let answer = Response::json(200, &Listing { count: rejected.len(), keep, rejected }).hardened();
     (answer, beyond.iter().map(|(key, _)| key.clone()).collect())
 }

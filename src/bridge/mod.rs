@@ -138,9 +138,18 @@ impl Bridge {
     pub fn exchange(&self, request: &Request, now: i64) -> Step {
         let route = Route::of(request.method, request.path);
         let context = Context { provider: route.as_ref().ok().and_then(Route::source), ..Context::default() };
-        match route.and_then(|route| self.start(route, request, now)) {
+        let admin = route.as_ref().is_ok_and(|route| route.is_admin());
+        let step = match route.and_then(|route| self.start(route, request, now)) {
             Ok(step) => step,
             Err(error) => step::fail(&context, error),
+        };
+        match step {
+            // An admin route refused (the token, or no records kept): its
+            // answer is hardened as its listings are.
+            Step::Respond(finished) if admin => {
+                Step::Respond(Finished { response: finished.response.hardened(), ..finished })
+            }
+            step => step,
         }
     }
 

@@ -64,6 +64,15 @@ impl Route {
 
     /// Who sent a request on this route: a provider, or `reamaze` for a
     /// staff reply.
+    /// The operators' routes, under `/admin/`: their answers are hardened
+    /// (`Response::hardened`).
+    pub fn is_admin(&self) -> bool {
+        matches!(
+            self,
+            Route::DeadLetters | Route::ReplayDeadLetters | Route::HeldTranscriptions | Route::RejectedWebhooks
+        )
+    }
+
     pub fn source(&self) -> Option<&'static str> {
         match self {
             Route::Webhook(provider) => Some(provider.name()),

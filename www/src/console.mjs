@@ -27,6 +27,28 @@ function problem(answer) {
   return answer.json?.message ?? `The bridge answered ${answer.status}.`;
 }
 
+/** A time in Unix seconds as ISO 8601 in UTC, to the second: the one style the page uses. */
+const iso = (seconds) => (Number.isFinite(seconds) ? new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') : '—');
+
+/** How long ago a time in Unix seconds was, in the largest two units. */
+function age(seconds) {
+  let left = Math.max(0, Math.floor(Date.now() / 1000 - seconds));
+  const parts = [];
+  for (const [unit, size] of [['d', 86_400], ['h', 3_600], ['min', 60], ['s', 1]]) {
+    if (left >= size || (unit === 's' && !parts.length)) parts.push(`${Math.floor(left / size)} ${unit}`);
+    left %= size;
+  }
+  return parts.slice(0, 2).join(' ');
+}
+
+/** A time, and how long ago it was. */
+function when(seconds) {
+  const cell = element('div');
+  cell.append(element('span', iso(seconds), 'mono'));
+  if (Number.isFinite(seconds)) cell.append(element('div', `${age(seconds)} ago`, 'hint'));
+  return cell;
+}
+
 function element(tag, text, className) {
   const node = document.createElement(tag);
   if (text !== undefined && text !== null) node.textContent = String(text);
@@ -42,8 +64,9 @@ function table(headings, rows) {
   const body = tableNode.createTBody();
   for (const cells of rows) {
     const row = body.insertRow();
-    for (const cell of cells) {
+    for (const [i, cell] of cells.entries()) {
       const td = row.insertCell();
+      if (headings[i]) td.dataset.heading = headings[i];
       if (cell instanceof Node) td.append(cell);
       else td.textContent = cell ?? '—';
     }
@@ -77,6 +100,7 @@ function renderDeadLetters(answer) {
   if (!letters.length) return none('dead-letters', 'No dead letters.');
   $('replay-all').hidden = false;
   const rows = letters.map((dead) => [
+    when(dead.dead_at),
     element('span', dead.queued.message.id, 'mono'),
     `${dead.queued.provider} ${dead.queued.event}`,
     dead.attempts,
@@ -84,19 +108,32 @@ function renderDeadLetters(answer) {
     dead.last_error,
     replayButton('Replay', [dead.queued.message.id]),
   ]);
-  show('dead-letters', table(['Message', 'Event', 'Attempts', 'Re:amaze', 'Last error', ''], rows));
+  show('dead-letters', table(['Died', 'Message', 'Event', 'Attempts', 'Re:amaze', 'Last error', ''], rows));
 }
 
 function renderHeld(answer) {
   if (answer.status !== 200) return none('held', problem(answer));
   if (!answer.json.held.length) return none('held', 'No transcription is held.');
-  const rows = answer.json.held.map((h) => [h.provider, element('span', h.call_id, 'mono'), `${h.bytes} bytes`]);
-  show('held', table(['Provider', 'Call', 'Size'], rows));
+  const rows = answer.json.held.map((h) => [when(h.at), h.provider, element('span', h.call_id, 'mono'), `${h.bytes} bytes`]);
+  show('held', table(['Transcribed', 'Provider', 'Call', 'Size'], rows));
 }
 
-/** The debugger, at this bridge's GET /, with what was received filled in. */
+/** Bytes as base64url, for a URL's fragment. */
+function base64url(bytes) {
+  let binary = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/** The body exactly as received: its kept bytes where it is not UTF-8, else its text's. */
+function bodyBytes(record) {
+  if (record.body_base64) return Uint8Array.from(atob(record.body_base64), (c) => c.charCodeAt(0));
+  return new TextEncoder().encode(record.body);
+}
+
+/** The debugger, at this bridge's GET /, with what was received filled in, the body byte for byte. */
 function debuggerLink(record) {
-  const fields = { scheme: record.scheme ?? '', body: record.body, signature: record.signature ?? '', url: record.url };
+  const fields = { scheme: record.scheme ?? '', body64: base64url(bodyBytes(record)), signature: record.signature ?? '', url: record.url };
   if (record.timestamp) fields.timestamp = record.timestamp;
   const link = element('a', 'Open in the debugger');
   link.href = `/#${new URLSearchParams(fields)}`;
@@ -118,12 +155,21 @@ function causesOf(record) {
   return cell;
 }
 
+/** The route, and the event and call the body tells of. */
+function whatOf(record) {
+  const cell = element('div');
+  cell.append(element('div', record.route, 'mono'));
+  if (record.event) cell.append(element('div', record.event));
+  if (record.call) cell.append(element('div', `call ${record.call}`, 'mono'));
+  return cell;
+}
+
 function renderRejected(answer) {
   if (answer.status !== 200) return none('rejected', problem(answer));
   const records = answer.json.rejected;
   if (!records.length) return none('rejected', 'No refused webhook is kept.');
-  const rows = records.map((r) => [r.time, element('span', r.route, 'mono'), causesOf(r), r.scheme ? debuggerLink(r) : '']);
-  show('rejected', table(['When', 'Route', 'What was refused, and the likely cause', ''], rows));
+  const rows = records.map((r) => [when(r.at), whatOf(r), causesOf(r), r.scheme ? debuggerLink(r) : '']);
+  show('rejected', table(['When', 'What', 'Why it was refused, and the likely cause', ''], rows));
 }
 
 function status(text, tone = '') {
@@ -141,25 +187,40 @@ async function load() {
   renderRejected(rejected);
   const refused = [dead, held, rejected].find((a) => a.status === 401 || a.status === 404);
   if (refused) status(problem(refused), 'bad');
-  else status(`Loaded at ${new Date().toLocaleTimeString()}.`, 'ok');
+  else status(`Loaded at ${iso(Math.floor(Date.now() / 1000))}.`, 'ok');
 }
 
 async function replay(ids) {
+  const what = ids ? `the message ${ids[0]}` : 'every dead letter';
+  if (!confirm(`Replay ${what}? It goes back on the delivery queue and is posted to Re:amaze again.`)) return;
   const answer = await call('/admin/dead-letters/replay', { method: 'POST', body: ids ? JSON.stringify({ ids }) : '' });
-  if (answer.status !== 200) status(problem(answer), 'bad');
+  if (answer.status !== 200) {
+    status(problem(answer), 'bad');
+    return load();
+  }
   await load();
-  if (answer.status === 200) status(`Replayed ${answer.json.replayed}: back on the delivery queue.`, 'ok');
+  status(`Replayed ${answer.json.replayed}: back on the delivery queue. Load again in a minute: a letter that fails again comes back here.`, 'ok');
+}
+
+/** The token box says whether a token is kept, without showing it. */
+function tokenKept() {
+  $('token').placeholder = token() ? 'kept in this tab; type to replace' : '';
 }
 
 function main() {
+  tokenKept();
   $('login').addEventListener('submit', (event) => {
     event.preventDefault();
-    sessionStorage.setItem(TOKEN_KEY, $('token').value.trim());
+    // An empty box keeps the token given before: Load is also the refresh.
+    const typed = $('token').value.trim();
+    if (typed) sessionStorage.setItem(TOKEN_KEY, typed);
     $('token').value = '';
+    tokenKept();
     load();
   });
   $('forget').addEventListener('click', () => {
     sessionStorage.removeItem(TOKEN_KEY);
+    tokenKept();
     for (const id of ['dead-letters', 'held', 'rejected']) none(id, 'Not loaded.');
     $('replay-all').hidden = true;
     status('The token is forgotten.');

@@ -30,8 +30,8 @@ function fromBase64(text) {
   }
 }
 
-async function sha256Hex(text) {
-  const digest = await crypto.subtle.digest('SHA-256', encoder.encode(text));
+async function sha256Hex(bytes) {
+  const digest = await crypto.subtle.digest('SHA-256', bytes);
   return toHex(new Uint8Array(digest));
 }
 
@@ -54,7 +54,7 @@ function macOf(name, header) {
   return encoding === 'hex' ? fromHex(text) : fromBase64(text);
 }
 
-function signatureFor(state, { secret = state.secrets[0], body = state.body, timestamp = state.timestamp, url = state.url } = {}) {
+function signatureFor(state, { secret = state.secrets[0], body = state.bytes, timestamp = state.timestamp, url = state.url } = {}) {
   if (stamped(state.scheme) && (!timestamp || !url)) return null;
   try {
     return sign({ scheme: state.scheme, secret, body, timestamp, url });
@@ -81,7 +81,7 @@ function analyse(state) {
     return out;
   }
   const { maxAgeSeconds, maxFutureSeconds } = schemeOf(scheme).window ?? {};
-  const result = diagnose({ ...state, signature: received, maxAgeSeconds, maxFutureSeconds });
+  const result = diagnose({ ...state, body: state.bytes, signature: received, maxAgeSeconds, maxFutureSeconds });
   out.causes = result.causes;
   out.verdict = result.ok
     ? { tone: 'ok', text: `Signature matches (secret #${result.secretIndex + 1}).`, detail: 'The bridge accepts this request.' }
@@ -116,9 +116,9 @@ function visibleBytes(text) {
 }
 
 async function signedBytesHtml(state) {
-  const size = encoder.encode(state.body).length;
+  const size = state.bytes.length;
   if (!stamped(state.scheme)) return `${visibleBytes(state.body) || '<em>(empty body)</em>'}\n\n<span class="hint">${size} bytes</span>`;
-  const digest = await sha256Hex(state.body);
+  const digest = await sha256Hex(state.bytes);
   return `${visibleBytes(state.timestamp || '?')}${mark('LF')}\n${visibleBytes(state.url || '?')}${mark('LF')}\n<span class="digest">[SHA-256 of the ${size}-byte body, as 32 raw bytes: ${digest}]</span>`;
 }
 
@@ -132,7 +132,7 @@ function preview(state) {
       const parts = replyToSms(state.body, { SMS_CHANNEL_NUMBER: channel ?? '' });
       return `Send-SMS requests (taking ${channel} as the channel's number):\n${JSON.stringify(parts, null, 2)}`;
     }
-    const t = translate(state.scheme, state.body);
+    const t = translate(state.scheme, state.bytes);
     if (t.ignored) return `${t.event}: acknowledged, nothing posted: ${t.ignored}`;
     return t.messages.map((m) => `POST ${m.endpoint}\n${JSON.stringify(m.message, null, 2)}`).join('\n\n');
   } catch (e) {
@@ -156,6 +156,15 @@ function ansiQuote(s) {
   return `$'${escaped}'`;
 }
 
+/** The body for the shell, byte for byte: as text where it is UTF-8, else with every byte outside ASCII escaped. */
+function ansiQuoteBody(state) {
+  const text = encoder.encode(state.body);
+  const same = text.length === state.bytes.length && text.every((b, i) => b === state.bytes[i]);
+  if (same) return ansiQuote(state.body);
+  const escaped = Array.from(state.bytes, (b) => (b < 0x80 ? ansiQuote(String.fromCharCode(b)).slice(2, -1) : `\\x${b.toString(16)}`));
+  return `$'${escaped.join('')}'`;
+}
+
 function curlCommand(state) {
   if (!state.secrets.length) return 'Add a secret to sign the replay.';
   if (!state.url) return 'Add the request URL.';
@@ -165,17 +174,26 @@ function curlCommand(state) {
   if (!signature) return 'Cannot sign with these inputs.';
   const lines = [`curl -sS -X POST ${shellQuote(state.url)}`, `-H ${shellQuote('Content-Type: application/json')}`, `-H ${shellQuote(`${SIGNATURE_HEADERS[state.scheme]}: ${signature}`)}`];
   if (timestamp) lines.push(`-H ${shellQuote(`${timestampHeader}: ${timestamp}`)}`);
-  lines.push(`--data-binary ${ansiQuote(state.body)}`);
+  lines.push(`--data-binary ${ansiQuoteBody(state)}`);
   return `${lines.join(' \\\n  ')}${timestamp ? `\n# ${title}: signed for now; run it within the next minutes.` : ''}`;
 }
+
+// The body exactly as the console handed it over (CR, NUL and bytes that are
+// not UTF-8 included), until the text box is edited: a text box cannot hold
+// every byte (it turns CRLF into LF).
+let exactBody = null;
+const decoder = new TextDecoder();
 
 function readState() {
   const scheme = $('scheme').value;
   let body = $('body').value;
   if ($('crlf').checked) body = body.replace(/\r?\n/g, '\r\n');
+  if (exactBody) body = decoder.decode(exactBody);
   return {
     scheme,
     body,
+    // What is signed and checked: the exact bytes handed over, else the text's.
+    bytes: exactBody ?? encoder.encode(body),
     // Secrets keep their surrounding whitespace: it may be the very mistake.
     secrets: $('secret').value.split('\n').filter((s) => s.length > 0),
     received: $('signature').value,
@@ -240,6 +258,7 @@ function generate() {
   const { scheme } = sample;
   $('scheme').value = scheme;
   $('crlf').checked = false;
+  letGoOfExactBody();
   $('body').value = sample.json;
   if (!$('secret').value.trim()) $('secret').value = toHex(crypto.getRandomValues(new Uint8Array(16)));
   // Keep the bridge the user pointed at; switch to this provider's route.
@@ -269,10 +288,24 @@ function schemeChanged() {
  */
 function fillFromFragment() {
   const given = new URLSearchParams(location.hash.slice(1));
-  if (!given.has('body')) return false;
+  if (!given.has('body') && !given.has('body64')) return false;
   if (schemeOf(given.get('scheme'))) $('scheme').value = given.get('scheme');
   for (const id of ['body', 'signature', 'timestamp', 'url']) $(id).value = given.get(id) ?? '';
+  if (given.has('body64')) {
+    // `body64`: the body's exact bytes, in base64url.
+    const base64 = given.get('body64').replace(/-/g, '+').replace(/_/g, '/');
+    exactBody = Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
+    $('body').value = decoder.decode(exactBody);
+    $('exact').hidden = false;
+    $('exact').textContent = `The exact ${exactBody.length} bytes received are checked, line endings and all; editing the body replaces them with what the box holds.`;
+  }
   return true;
+}
+
+/** Once the body is edited, the box's text is the body. */
+function letGoOfExactBody() {
+  exactBody = null;
+  $('exact').hidden = true;
 }
 
 async function main() {
@@ -282,6 +315,7 @@ async function main() {
   fillFromFragment();
   $('scheme').addEventListener('change', schemeChanged);
   for (const id of ['body', 'secret', 'signature', 'timestamp', 'url', 'crlf']) $(id).addEventListener('input', render);
+  for (const id of ['body', 'crlf']) $(id).addEventListener('input', letGoOfExactBody, { capture: true });
   $('generate').addEventListener('click', generate);
   await render();
   schemeChanged();
