@@ -193,7 +193,8 @@ export interface Translation {
  * turns off only what depends on it (GET /healthz lists it under `invalid_settings`).
  * In createBridge: ADMIN_TOKEN (the admin routes and the console at GET /admin), REJECTED_KEEP
  * (refused webhooks kept, over a store with `list`; default 100), ALERT_WEBHOOK_URL,
- * ALERT_WEBHOOK_SECRET (`whsec_` then base64) and ALERT_REJECTED_THRESHOLD (default 20).
+ * ALERT_WEBHOOK_SECRET (`whsec_` then base64), ALERT_REJECTED_THRESHOLD (default 20) and
+ * BRIDGE_NAME (the deployment's name, which its alerts carry).
  */
 export type Settings = Partial<Record<string, string | number | boolean | string[]>>;
 

@@ -105,6 +105,9 @@ pub struct Settings {
     /// A `whsec_` secret, as Standard Webhooks writes one.
     pub alert_webhook_secret: Option<Secret>,
     pub alert_rejected_threshold: u32,
+    /// The deployment's name, which its alerts carry (several bridges may
+    /// post to one channel).
+    pub bridge_name: Option<String>,
     /// A call from a number that starts within this many minutes of that
     /// number's previous call joins its conversation; 0, one conversation
     /// per call.
@@ -277,6 +280,7 @@ impl Reader<'_> {
             alert_webhook_secret: self.alert_secret(),
             alert_rejected_threshold: self.small(ALERT_REJECTED_THRESHOLD, DEFAULT_ALERT_REJECTED_THRESHOLD).max(1),
             voice_thread_minutes: self.minutes(VOICE_THREAD_MINUTES),
+            bridge_name: self.text(BRIDGE_NAME),
             invalid: Vec::new(),
         }
     }

@@ -281,9 +281,8 @@ fn a_setting_that_cannot_be_used_is_alerted_once_a_day() {
     assert!(!alerts[0].to_string().contains("not an entry"), "never the value");
 }
 
-#[test]
-fn a_dead_letter_is_announced_once() {
-    let bridge = Bridge::new(settings(&[]));
+/// The dead letter `voice360:CALL_ENDED:9`, after `attempts`.
+fn dead_letter(attempts: u32, last_error: &str, upstream_status: Option<u16>) -> DeadLetter {
     let message = Message::between(
         "voice360:CALL_ENDED:9".into(),
         Direction::Inbound,
@@ -293,26 +292,46 @@ fn a_dead_letter_is_announced_once() {
     );
     let outgoing = Outgoing { channel: Channel::Voice, message };
     let queued = Queued::new(&outgoing, "voice360", "CALL_ENDED", NOW);
-    let dead = DeadLetter {
-        queued,
-        attempts: 10,
-        last_error: "Re:amaze answered 400".into(),
-        upstream_status: Some(400),
-        dead_at: NOW,
-    };
+    DeadLetter { queued, attempts, last_error: last_error.into(), upstream_status, dead_at: NOW }
+}
+
+/// The alerts `dead` raises, announced twice.
+fn announced(bridge: &Bridge, dead: &DeadLetter) -> Vec<Value> {
     let mut store = Kept::default();
     let mut alerts = Vec::new();
     for _ in 0..2 {
-        let step = bridge.dead_letter_aftermath(&dead, NOW).unwrap();
+        let step = bridge.dead_letter_aftermath(dead, NOW).unwrap();
         run(step, &mut store, NOW, &mut |d| {
             alerts.push(assert_signed(d));
             DeliveryResult::answered(200, "")
         });
     }
+    alerts
+}
+
+#[test]
+fn a_dead_letter_is_announced_once() {
+    let bridge = Bridge::new(settings(&[]));
+    let alerts = announced(&bridge, &dead_letter(10, "timed out after 10000 ms", Some(400)));
     assert_eq!(alerts.len(), 1, "a redelivered dead letter is announced once");
     assert_eq!(alerts[0]["type"], "dead_letter.created");
     assert_eq!(alerts[0]["data"]["message_id"], "voice360:CALL_ENDED:9");
-    assert!(alerts[0]["text"].as_str().unwrap().contains("after 10 attempts (Re:amaze answered 400)"));
+    assert!(alerts[0]["text"].as_str().unwrap().contains("after 10 attempts (Re:amaze answered 400): timed out"));
+    assert_eq!(alerts[0].get("bridge"), None, "no name unless BRIDGE_NAME is set");
+}
+
+/// The line a person reads: the deployment first, "1 attempt", and
+/// Re:amaze's answer said once.
+#[test]
+fn an_alert_names_its_deployment_and_reads_cleanly() {
+    let bridge = Bridge::new(settings(&[("BRIDGE_NAME", "support-eu")]));
+    let alerts = announced(&bridge, &dead_letter(1, "Re:amaze answered 400: phone number is invalid", Some(400)));
+    assert_eq!(alerts[0]["bridge"], "support-eu");
+    assert_eq!(
+        alerts[0]["text"],
+        "[support-eu] Dead letter: voice360 CALL_ENDED message voice360:CALL_ENDED:9 was not delivered after 1 \
+         attempt: Re:amaze answered 400: phone number is invalid. Replay it from the admin console."
+    );
 }
 
 #[test]

@@ -45,11 +45,19 @@ pub fn enabled(settings: &Settings) -> bool {
 /// `dead_letter.created`, once per dead letter.
 pub fn dead_letter_created(settings: &Settings, dead: &DeadLetter, now: i64) -> Option<Alert> {
     let message = &dead.queued.message;
-    let status = dead.upstream_status.map_or(String::new(), |s| format!(" (Re:amaze answered {s})"));
+    // The last error names Re:amaze's answer where it came from one.
+    let status = dead
+        .upstream_status
+        .filter(|s| !dead.last_error.starts_with(&format!("Re:amaze answered {s}")))
+        .map_or(String::new(), |s| format!(" (Re:amaze answered {s})"));
+    let attempts = match dead.attempts {
+        1 => "1 attempt".to_string(),
+        n => format!("{n} attempts"),
+    };
     let text = format!(
-        "Dead letter: {} {} message {} was not delivered after {} attempts{status}: {}. Replay it from the admin \
+        "Dead letter: {} {} message {} was not delivered after {attempts}{status}: {}. Replay it from the admin \
          console.",
-        dead.queued.provider, dead.queued.event, message.id, dead.attempts, dead.last_error
+        dead.queued.provider, dead.queued.event, message.id, dead.last_error
     );
     let data = DeadLetterData {
         message_id: &message.id,
@@ -135,6 +143,9 @@ struct Body<'a, D> {
     #[serde(rename = "type")]
     kind: &'a str,
     timestamp: String,
+    /// The deployment that sent it (`BRIDGE_NAME`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bridge: Option<&'a str>,
     data: &'a D,
     text: String,
 }
@@ -151,7 +162,13 @@ fn signed<D: Serialize>(
     text: String,
     now: i64,
 ) -> Option<Alert> {
-    let body = Body { kind, timestamp: time::unix_to_iso(now).unwrap_or_default(), data, text };
+    let bridge = settings.bridge_name.as_deref();
+    // The line a person reads starts with the deployment's name.
+    let text = match bridge {
+        Some(name) => format!("[{name}] {text}"),
+        None => text,
+    };
+    let body = Body { kind, timestamp: time::unix_to_iso(now).unwrap_or_default(), bridge, data, text };
     let body = serde_json::to_vec(&body).expect("an alert serializes");
     sealed(settings, kind, about, claim_ttl, body, now)
 }

@@ -6,7 +6,7 @@
 
 import { after, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import { ALERT_SECRET, startReceiver } from './alerts.mjs';
 import { SECRETS, request, waitFor } from './helpers.mjs';
 
@@ -32,6 +32,7 @@ export function operationsSuite(makeTarget) {
     ALERT_WEBHOOK_SECRET: ALERT_SECRET,
     ALERT_REJECTED_THRESHOLD: '3',
     REJECTED_KEEP: '4',
+    BRIDGE_NAME: 'ops-test',
   });
 
   before(async () => {
@@ -79,6 +80,34 @@ export function operationsSuite(makeTarget) {
     }
   });
 
+  test('the console and every admin answer are served hardened, the console\'s script allowed by its own hash', async () => {
+    const page = await request(worker, '/admin', { method: 'GET' });
+    const html = page.text;
+    assert.equal(page.status, 200);
+    const policy = page.headers.get('content-security-policy') ?? '';
+    // The hashes, worked out here from the page as served (node:crypto).
+    const inline = (tag) => [...html.matchAll(new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, 'g'))].map((m) => `'sha256-${createHash('sha256').update(m[1]).digest('base64')}'`);
+    assert.equal(inline('script').length, 1);
+    assert.match(policy, new RegExp(`script-src ${inline('script').join(' ').replace(/[+/=]/g, '\\$&')};`));
+    assert.match(policy, new RegExp(`style-src ${inline('style').join(' ').replace(/[+/=]/g, '\\$&')};`));
+    for (const part of ["default-src 'none'", "connect-src 'self'", "frame-ancestors 'none'", "base-uri 'none'"]) assert.ok(policy.includes(part), `${part} in ${policy}`);
+    assert.ok(!policy.includes('unsafe-inline'), policy);
+    const hardened = (answer, what) => {
+      assert.equal(answer.headers.get('cache-control'), 'no-store', what);
+      assert.equal(answer.headers.get('x-content-type-options'), 'nosniff', what);
+      assert.equal(answer.headers.get('referrer-policy'), 'no-referrer', what);
+      assert.equal(answer.headers.get('x-frame-options'), 'DENY', what);
+    };
+    hardened(page, 'GET /admin');
+    for (const path of ['/admin/rejected', '/admin/held']) {
+      for (const headers of [admin, {}]) {
+        const answer = await request(worker, path, { method: 'GET', headers });
+        hardened(answer, `GET ${path} (${answer.status})`);
+        assert.match(answer.headers.get('content-security-policy'), /frame-ancestors 'none'/);
+      }
+    }
+  });
+
   test('only the last REJECTED_KEEP are kept: the older are deleted when listed', async () => {
     for (let i = 0; i < 6; i += 1) assert.equal((await volubile(`not-a-mac-${i}`)).status, 401);
     await waitFor(() => logs.filter((l) => l.includes('"aftermath"')).length >= 6, 10_000, 'the records written');
@@ -99,7 +128,8 @@ export function operationsSuite(makeTarget) {
     assert.ok(spike.signed, 'the Standard Webhooks signature verifies');
     assert.equal(spike.body.data.route, '/webhooks/bird');
     assert.ok(spike.body.data.count >= 3);
-    assert.match(spike.body.text, /^\d+ webhooks refused on \/webhooks\/bird in the last 10 minutes/);
+    assert.equal(spike.body.bridge, 'ops-test', 'the deployment named');
+    assert.match(spike.body.text, /^\[ops-test\] \d+ webhooks refused on \/webhooks\/bird in the last 10 minutes/);
     assert.match(spike.headers['webhook-id'], /^msg_/);
   });
 
