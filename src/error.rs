@@ -86,6 +86,8 @@ pub enum Error {
     QueueModeOff,
     /// A replay body that is neither empty nor `{"ids": [...]}`.
     ReplayBody(String),
+    /// A deliveries question that is not `{"ids": [...]}` with 1 to 100 ids.
+    IdsBody(String),
 }
 
 /// What an upstream answered, or that it did not.
@@ -132,7 +134,7 @@ impl Error {
             MethodNotAllowed { .. } => 405,
             BodyTooLarge { .. } => 413,
             HeaderTooLarge { .. } => 431,
-            Unreadable(_) | ReplyBody(_) | ReplayBody(_) => 400,
+            Unreadable(_) | ReplyBody(_) | ReplayBody(_) | IdsBody(_) => 400,
             Signature(VerifyError::NoSecrets) => 503,
             Signature(_) | Unauthorized => 401,
             Payload(_) => 400,
@@ -176,7 +178,7 @@ impl Error {
             QueueUnavailable(_) => "queue_unavailable",
             Unauthorized => "unauthorized",
             QueueModeOff => "queue_mode_off",
-            ReplayBody(_) => "invalid_json",
+            ReplayBody(_) | IdsBody(_) => "invalid_json",
         }
     }
 
@@ -299,6 +301,7 @@ impl fmt::Display for Error {
             ),
             QueueModeOff => f.write_str("replay needs the DELIVERIES queue binding"),
             ReplayBody(why) => write!(f, "expected {{\"ids\": [...]}} or no body: {why}"),
+            IdsBody(why) => write!(f, "expected {{\"ids\": [...]}} with 1 to 100 ids: {why}"),
         }
     }
 }

@@ -121,6 +121,7 @@ fn every_admin_answer_is_hardened() {
         ("GET", "/admin/held"),
         ("GET", "/admin/rejected"),
         ("POST", "/admin/dead-letters/replay"),
+        ("POST", "/admin/deliveries"),
     ];
     for (keeps, queued) in [(true, true), (true, false), (false, false)] {
         for (method, path) in routes {
@@ -148,6 +149,36 @@ fn where_nothing_is_kept_the_routes_are_absent_and_replay_needs_the_queue() {
     let off = ask(&bridge(false, true), "POST", "/admin/dead-letters/replay", b"", &mut store, Ok(()));
     assert_eq!((off.response.status, off.json()["error"].as_str()), (503, Some("queue_mode_off")));
     assert_eq!(kept(&store, keys::DEAD_LETTER_PREFIX).len(), 1, "nothing let go");
+}
+
+/// After a replay, each message's delivery as the store tells it: posted
+/// (its claim marked done), being posted, dead again, or not yet taken.
+#[test]
+fn deliveries_say_how_each_replayed_message_stands() {
+    let mut store = MemoryStore::new();
+    store.put(&Entry { key: keys::delivery("bird:done"), value: "1".into(), ttl_seconds: 60 }, NOW);
+    store.put(&Entry { key: keys::delivery("bird:busy"), value: "pending".into(), ttl_seconds: 60 }, NOW);
+    store.put(&dead_letter("bird:dead").entry(), NOW);
+    let body = json!({"ids": ["bird:done", "bird:busy", "bird:dead", "bird:waiting"]}).to_string();
+    let asked = ask(&bridge(true, true), "POST", "/admin/deliveries", body.as_bytes(), &mut store, Ok(()));
+    assert_eq!(asked.response.status, 200);
+    assert_eq!(asked.response.header("Cache-Control"), Some("no-store"));
+    assert_eq!(
+        asked.json(),
+        json!({"deliveries": [
+            {"id": "bird:done", "state": "delivered"},
+            {"id": "bird:busy", "state": "under_way"},
+            {"id": "bird:dead", "state": "dead", "last_error": "out of attempts"},
+            {"id": "bird:waiting", "state": "queued"},
+        ]})
+    );
+    for bad in ["", "{}", "{\"ids\": []}", "{\"ids\": 1}"] {
+        let refused = ask(&bridge(true, true), "POST", "/admin/deliveries", bad.as_bytes(), &mut store, Ok(()));
+        assert_eq!((refused.response.status, refused.json()["error"].as_str()), (400, Some("invalid_json")), "{bad}");
+    }
+    let many = json!({"ids": (0..101).map(|i| i.to_string()).collect::<Vec<_>>()}).to_string();
+    let refused = ask(&bridge(true, true), "POST", "/admin/deliveries", many.as_bytes(), &mut store, Ok(()));
+    assert_eq!(refused.response.status, 400, "at most 100 at once");
 }
 
 fn ids() -> impl Strategy<Value = BTreeSet<String>> {

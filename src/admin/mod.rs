@@ -75,6 +75,55 @@ pub fn listing(letters: &[DeadLetter], more: bool) -> Response {
     Response::json(200, &Listing { count: letters.len(), more, dead_letters: letters }).hardened()
 }
 
+/// The most messages one `POST /admin/deliveries` asks about.
+pub const DELIVERIES_ASKED: usize = 100;
+
+/// The ids a `POST /admin/deliveries` asks about: `{"ids": [...]}`, one to
+/// `DELIVERIES_ASKED` of them.
+pub fn asked_ids(body: &[u8]) -> Result<Vec<String>, Error> {
+    let refuse = |why: String| Error::IdsBody(why);
+    let object = crate::json::parse_object(body, 4).map_err(|e| refuse(e.to_string()))?;
+    let ids = object.strings("ids", "ids").map_err(|e| refuse(e.to_string()))?.unwrap_or_default();
+    if ids.is_empty() || ids.len() > DELIVERIES_ASKED {
+        return Err(refuse(format!("{} ids", ids.len())));
+    }
+    Ok(ids)
+}
+
+/// How one message's delivery stands, as `POST /admin/deliveries` says.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Delivery {
+    pub id: String,
+    /// `delivered`, `under_way` (a consumer is posting it), `dead` (it
+    /// failed again, and is a dead letter once more) or `queued` (nothing
+    /// has happened to it yet).
+    pub state: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+impl Delivery {
+    /// From its delivery claim (`store::keys::delivery`) and its dead letter.
+    pub fn of(id: String, claim: Option<&str>, dead: Option<DeadLetter>) -> Delivery {
+        let state = match (claim, &dead) {
+            (_, Some(_)) => "dead",
+            (Some(crate::store::PENDING), None) => "under_way",
+            (Some(_), None) => "delivered",
+            (None, None) => "queued",
+        };
+        Delivery { id, state, last_error: dead.map(|dead| dead.last_error) }
+    }
+}
+
+/// `POST /admin/deliveries`: how each message asked about stands.
+pub fn deliveries(deliveries: &[Delivery]) -> Response {
+    #[derive(Serialize)]
+    struct Standing<'a> {
+        deliveries: &'a [Delivery],
+    }
+    Response::json(200, &Standing { deliveries }).hardened()
+}
+
 /// One held transcription, as `GET /admin/held` lists it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Held {

@@ -1,6 +1,7 @@
 //! The dead letters' routes, in builds with a queue: `GET
-//! /admin/dead-letters` lists them, and `POST /admin/dead-letters/replay`
-//! puts them back on the delivery queue.
+//! /admin/dead-letters` lists them, `POST /admin/dead-letters/replay`
+//! puts them back on the delivery queue, and `POST /admin/deliveries` says
+//! how the messages replayed stand since.
 
 use std::collections::VecDeque;
 
@@ -12,10 +13,13 @@ use crate::store::keys;
 
 use super::listing::{listed, FromKept, Reading};
 use super::route::Route;
-use super::step::{self, AwaitsQueue, Finished, Step};
+use super::step::{self, AwaitsQueue, AwaitsRead, Finished, Step};
 
 /// The first step of a dead letters' route, once authorized.
 pub(super) fn start(route: Route, request: &Request, queued: bool, now: i64) -> Result<Step, Error> {
+    if route == Route::Deliveries {
+        return standing(request.body);
+    }
     let letters = match route {
         Route::ReplayDeadLetters if !queued => return Err(Error::QueueModeOff),
         Route::ReplayDeadLetters => Letters::Replay { selection: Selection::of(request.body)?, now },
@@ -86,5 +90,35 @@ impl AwaitsQueue for Replaying {
             Ok(()) => self.next(),
             Err(why) => step::fail(&Context::default(), Error::QueueUnavailable(why)),
         }
+    }
+}
+
+/// `POST /admin/deliveries` with `{"ids": [...]}`: each message's delivery
+/// claim and dead letter, read.
+fn standing(body: &[u8]) -> Result<Step, Error> {
+    let ids = admin::asked_ids(body)?;
+    let keys = ids.iter().flat_map(|id| [keys::delivery(id), keys::dead_letter(id)]).collect();
+    Ok(step::read(keys, Standing { ids }))
+}
+
+/// The messages asked about, awaiting their claims and dead letters.
+#[derive(Debug)]
+struct Standing {
+    ids: Vec<String>,
+}
+
+impl AwaitsRead for Standing {
+    fn read(self: Box<Self>, values: Vec<Option<String>>) -> Step {
+        let mut values = values.into_iter();
+        let deliveries: Vec<admin::Delivery> = self
+            .ids
+            .into_iter()
+            .map(|id| {
+                let (claim, dead) = (values.next().flatten(), values.next().flatten());
+                let dead = dead.and_then(|letter| DeadLetter::parse(letter.as_bytes()).ok());
+                admin::Delivery::of(id, claim.as_deref(), dead)
+            })
+            .collect();
+        Step::Respond(Finished::ok("listed", admin::deliveries(&deliveries)))
     }
 }

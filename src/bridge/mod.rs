@@ -164,7 +164,11 @@ impl Bridge {
             Route::StaffReply => staff_reply::start(&self.settings, request),
             // Listed, replayed and let go where the shell keeps records;
             // elsewhere these routes are authorized, then absent.
-            Route::DeadLetters | Route::ReplayDeadLetters | Route::HeldTranscriptions | Route::RejectedWebhooks => {
+            Route::DeadLetters
+            | Route::ReplayDeadLetters
+            | Route::HeldTranscriptions
+            | Route::RejectedWebhooks
+            | Route::Deliveries => {
                 let authorization = route::header(&self.settings, request, "Authorization")?;
                 crate::admin::authorize(&self.settings, authorization.as_deref())?;
                 #[cfg(feature = "operations")]

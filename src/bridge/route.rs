@@ -24,6 +24,10 @@ pub enum Route {
     /// The refused webhooks kept, with their likely causes (operators,
     /// bearer token).
     RejectedWebhooks,
+    /// How the deliveries of the messages named stand: delivered, under
+    /// way, dead again or still queued (operators, bearer token; after a
+    /// replay).
+    Deliveries,
 }
 
 /// Where each provider's route is: `/webhooks/<name>`.
@@ -31,13 +35,14 @@ const WEBHOOKS: &str = "/webhooks/";
 
 /// Every route besides the providers' (`/webhooks/<name>`, one for each
 /// of `providers::ALL`): its path, method, and what it is.
-const FIXED_ROUTES: [(&str, &str, Route); 6] = [
+const FIXED_ROUTES: [(&str, &str, Route); 7] = [
     ("/webhooks/reamaze/sms", "POST", Route::StaffReply),
     ("/healthz", "GET", Route::Health),
     ("/admin/dead-letters", "GET", Route::DeadLetters),
     ("/admin/dead-letters/replay", "POST", Route::ReplayDeadLetters),
     ("/admin/held", "GET", Route::HeldTranscriptions),
     ("/admin/rejected", "GET", Route::RejectedWebhooks),
+    ("/admin/deliveries", "POST", Route::Deliveries),
 ];
 
 impl Route {
@@ -69,7 +74,11 @@ impl Route {
     pub fn is_admin(&self) -> bool {
         matches!(
             self,
-            Route::DeadLetters | Route::ReplayDeadLetters | Route::HeldTranscriptions | Route::RejectedWebhooks
+            Route::DeadLetters
+                | Route::ReplayDeadLetters
+                | Route::HeldTranscriptions
+                | Route::RejectedWebhooks
+                | Route::Deliveries
         )
     }
 

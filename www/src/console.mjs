@@ -199,7 +199,34 @@ async function replay(ids) {
     return load();
   }
   await load();
-  status(`Replayed ${answer.json.replayed}: back on the delivery queue. Load again in a minute: a letter that fails again comes back here.`, 'ok');
+  status(`Replayed ${answer.json.replayed}: back on the delivery queue, waiting for the delivery…`, 'ok');
+  await followDeliveries(answer.json.ids);
+}
+
+/** How long the console follows replayed messages before it says they are still queued. */
+const FOLLOW_MS = 60_000;
+
+/** Asks how the replayed messages stand until each is delivered or dead again, then says so. */
+async function followDeliveries(ids) {
+  if (!ids.length) return;
+  const until = Date.now() + FOLLOW_MS;
+  let deliveries = [];
+  for (;;) {
+    const answer = await call('/admin/deliveries', { method: 'POST', body: JSON.stringify({ ids }) });
+    if (answer.status !== 200) return status(problem(answer), 'bad');
+    deliveries = answer.json.deliveries;
+    const settled = deliveries.every((d) => d.state === 'delivered' || d.state === 'dead');
+    if (settled || Date.now() > until) break;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  const count = (state) => deliveries.filter((d) => d.state === state).length;
+  const dead = deliveries.filter((d) => d.state === 'dead');
+  const parts = [`${count('delivered')} of ${ids.length} delivered to Re:amaze`];
+  if (dead.length) parts.push(`${dead.length} failed again (${dead[0].last_error})`);
+  const waiting = count('queued') + count('under_way');
+  if (waiting) parts.push(`${waiting} still on the queue after ${FOLLOW_MS / 1000} s: Load again later`);
+  if (dead.length) await load();
+  status(`Replayed: ${parts.join('; ')}.`, dead.length || waiting ? 'bad' : 'ok');
 }
 
 /** The token box says whether a token is kept, without showing it. */
