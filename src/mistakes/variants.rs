@@ -354,6 +354,27 @@ mod tests {
         assert!(!compact.iter().any(|variant| variant.what.contains("PHP") || variant.what.contains("compactly (no")));
     }
 
+    proptest::proptest! {
+        /// Over generated bodies: JSON-ish text with slashes, accents, emoji,
+        /// CR, LF and a BOM in any order, and bytes that are not UTF-8.
+        #[test]
+        fn generated_bodies_give_distinct_variants(
+            body in proptest::string::string_regex("(\u{feff})?[{}\\[\\]\"a:, /é😀\r\n0-9]{0,40}").unwrap(),
+            raw in proptest::collection::vec(proptest::num::u8::ANY, 0..16),
+        ) {
+            // The text as JSON too, compact and with a final newline, so the
+            // writings are tried.
+            let json = serde_json::json!({"b": [1, {"a/": body.clone()}], "a": body.clone()}).to_string();
+            for body in [body.into_bytes(), raw, json.clone().into_bytes(), format!("{json}\n").into_bytes()] {
+                let variants = bodies(&body);
+                for (i, variant) in variants.iter().enumerate() {
+                    proptest::prop_assert_ne!(&variant.bytes, &body, "{}", variant.what);
+                    proptest::prop_assert!(variants[..i].iter().all(|other| other.bytes != variant.bytes), "{} twice", variant.what);
+                }
+            }
+        }
+    }
+
     #[test]
     fn line_endings_and_marks() {
         let names = |body: &[u8]| bodies(body).into_iter().map(|variant| variant.what).collect::<Vec<_>>();

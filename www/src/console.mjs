@@ -195,8 +195,8 @@ async function replay(ids) {
   if (!confirm(`Replay ${what}? It goes back on the delivery queue and is posted to Re:amaze again.`)) return;
   const answer = await call('/admin/dead-letters/replay', { method: 'POST', body: ids ? JSON.stringify({ ids }) : '' });
   if (answer.status !== 200) {
-    status(problem(answer), 'bad');
-    return load();
+    await load();
+    return status(problem(answer), 'bad');
   }
   await load();
   status(`Replayed ${answer.json.replayed}: back on the delivery queue, waiting for the delivery…`, 'ok');
@@ -205,6 +205,19 @@ async function replay(ids) {
 
 /** How long the console follows replayed messages before it says they are still queued. */
 const FOLLOW_MS = 60_000;
+/** The most ids one question to /admin/deliveries holds. */
+const ASKED_AT_ONCE = 100;
+
+/** How each of `ids` stands, asked a hundred at a time: the deliveries, or the answer that refused. */
+async function standing(ids) {
+  const deliveries = [];
+  for (let i = 0; i < ids.length; i += ASKED_AT_ONCE) {
+    const answer = await call('/admin/deliveries', { method: 'POST', body: JSON.stringify({ ids: ids.slice(i, i + ASKED_AT_ONCE) }) });
+    if (answer.status !== 200) return { refused: answer };
+    deliveries.push(...answer.json.deliveries);
+  }
+  return { deliveries };
+}
 
 /** Asks how the replayed messages stand until each is delivered or dead again, then says so. */
 async function followDeliveries(ids) {
@@ -212,9 +225,9 @@ async function followDeliveries(ids) {
   const until = Date.now() + FOLLOW_MS;
   let deliveries = [];
   for (;;) {
-    const answer = await call('/admin/deliveries', { method: 'POST', body: JSON.stringify({ ids }) });
-    if (answer.status !== 200) return status(problem(answer), 'bad');
-    deliveries = answer.json.deliveries;
+    const answer = await standing(ids);
+    if (answer.refused) return status(problem(answer.refused), 'bad');
+    deliveries = answer.deliveries;
     const settled = deliveries.every((d) => d.state === 'delivered' || d.state === 'dead');
     if (settled || Date.now() > until) break;
     await new Promise((resolve) => setTimeout(resolve, 1000));
