@@ -216,6 +216,21 @@ test('a body that is not UTF-8, with a NUL, reaches the debugger byte for byte',
   assert.match(await page.textContent('#exact'), new RegExp(`exact ${received.length} bytes`));
 });
 
+test('a payload refused with 400 says its message once, and what to do', async () => {
+  const body = '{"id":"missing.1"}';
+  const mac = createHmac('sha256', SECRETS.VOLUBILE_WEBHOOK_SECRETS).update(body).digest('hex');
+  const refused = await post('/webhooks/volubile', body, { 'X-Webhook-Signature': mac });
+  assert.equal(refused.status, 400);
+  const { message } = await refused.json();
+  await open();
+  await page.fill('#token', ADMIN_TOKEN);
+  await page.click('#load');
+  await page.waitForFunction(() => document.querySelector('#rejected').textContent.includes('400 '));
+  const row = await page.locator('#rejected tbody tr', { hasText: '400 ' }).first().textContent();
+  assert.equal(row.split(message).length - 1, 1, `the message once: ${row}`);
+  assert.match(row, /The payload is not what the bridge reads\. The signature was right/);
+});
+
 test('at 390 px wide, the loaded console does not scroll sideways', async () => {
   await page.setViewportSize({ width: 390, height: 844 });
   try {
