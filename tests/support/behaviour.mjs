@@ -312,24 +312,35 @@ export function behaviourSuite(name, makeTarget) {
 
   describe('overlapping copies go out once (the sender retries while its first attempt runs)', () => {
     test('20 copies of one Voice360 event: one post; the rest are told to retry, and their retries are duplicates', async () => {
-      reamaze.respond({ delayMs: 300 });
+      // Re:amaze holds the first post for most of the upstream timeout, so
+      // copies overlap it. On a busy machine some copies come after it, and
+      // are duplicates: when each arrives is the machine's, what each is
+      // told is the bridge's.
+      reamaze.respond({ delayMs: TIMEOUT_MS * 0.75 });
       const answers = await Promise.all(Array.from({ length: 20 }, () => webhook('voice360', incomingCall('overlap.20'))));
       assert.equal(reamaze.received.length, 1, 'posted once');
-      const statuses = answers.map((a) => a.status).sort();
-      assert.deepEqual(statuses, [200, ...Array(19).fill(503)], answers.map((a) => a.text).join('\n'));
-      assert.ok(answers.filter((a) => a.status === 503).every((a) => a.json.error === 'in_progress' && a.headers.get('retry-after')));
+      const told = (word) => answers.filter((a) => (a.json.error ?? a.json.status) === word);
+      const texts = answers.map((a) => a.text).join('\n');
+      assert.equal(told('delivered').length, 1, texts);
+      assert.ok(told('in_progress').length >= 1, `some copies overlapped the post: ${texts}`);
+      assert.equal(told('delivered').length + told('in_progress').length + told('duplicate').length, 20, texts);
+      assert.ok(told('in_progress').every((a) => a.status === 503 && a.headers.get('retry-after')));
+      assert.ok(told('duplicate').every((a) => a.status === 200));
       const retry = await webhook('voice360', incomingCall('overlap.20'));
       assert.equal(retry.json.status, 'duplicate');
       assert.equal(reamaze.received.length, 1);
     });
     test('5 copies of one signed staff reply: each SMS part sent once', async () => {
-      voice360.respond({ delayMs: 300 });
+      voice360.respond({ delayMs: TIMEOUT_MS * 0.75 });
       const payload = { to: { phone: '+15559876543' }, from: { phone: '+15551234567' }, body: 'Your parcel left the depot this morning. '.repeat(5).trim() };
       const answers = await Promise.all(Array.from({ length: 5 }, () => staffReply(payload)));
       const parts = voice360.received.length;
       assert.equal(parts, 2, 'two parts, each sent once');
-      assert.equal(answers.filter((a) => a.status === 200).length, 1, answers.map((a) => a.text).join('\n'));
-      assert.ok(answers.filter((a) => a.status !== 200).every((a) => a.status === 503 && a.json.error === 'in_progress'));
+      // A copy that comes once the SMS went out is told it was sent (200).
+      const texts = answers.map((a) => a.text).join('\n');
+      assert.ok(answers.some((a) => a.status === 200), texts);
+      assert.ok(answers.some((a) => a.status === 503), `some copies overlapped the send: ${texts}`);
+      assert.ok(answers.filter((a) => a.status !== 200).every((a) => a.status === 503 && a.json.error === 'in_progress'), texts);
       const retry = await staffReply(payload);
       assert.equal(retry.status, 200, retry.text);
       assert.equal(voice360.received.length, parts, 'the retry sends nothing again');
