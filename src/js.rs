@@ -67,15 +67,17 @@ pub fn contract() -> String {
 /// `_headers`.
 #[wasm_bindgen(js_name = pageHeaders)]
 pub fn page_headers(page: &str, html: &str) -> Result<String, JsValue> {
-    let page = Page::named(page).ok_or_else(|| error("unknown_page", "a page is `debugger` or `console`"))?;
-    Ok(serde_json::to_string(&page.headers(html)).expect("headers serialize"))
+    Ok(serde_json::to_string(&page_named(page)?.headers(html)).expect("headers serialize"))
 }
 
 /// The Content-Security-Policy of `page` for a `<meta>` in `html`.
 #[wasm_bindgen(js_name = pagePolicy)]
 pub fn page_policy(page: &str, html: &str) -> Result<String, JsValue> {
-    let page = Page::named(page).ok_or_else(|| error("unknown_page", "a page is `debugger` or `console`"))?;
-    Ok(page.policy(html, true))
+    Ok(page_named(page)?.policy(html, true))
+}
+
+fn page_named(name: &str) -> Result<Page, JsValue> {
+    Page::named(name).ok_or_else(|| error("unknown_page", "a page is `debugger` or `console`"))
 }
 
 fn scheme(name: &str) -> Result<&'static Scheme, JsValue> {

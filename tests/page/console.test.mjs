@@ -172,24 +172,37 @@ test('the console lists, explains and replays, with the token kept in the tab on
 /** The causes a page lists, by title. */
 const titles = (selector) => page.$$eval(`${selector} li strong`, (items) => items.map((i) => i.textContent.replace(/\.\s*$/, '')));
 
+/** The console, opened and loaded with the token. */
+async function loadConsole() {
+  await open();
+  await page.fill('#token', ADMIN_TOKEN);
+  await page.click('#load');
+}
+
+/**
+ * The refused webhook whose row shows `marker`: its causes in the console,
+ * then in the debugger its link opens, once the secret is typed there.
+ */
+async function causesInBoth(marker) {
+  await loadConsole();
+  await page.waitForFunction((text) => document.querySelector('#rejected').textContent.includes(text), marker);
+  const row = page.locator('#rejected tbody tr', { hasText: marker });
+  const inConsole = (await row.locator('li strong').allTextContents()).map((t) => t.replace(/\.\s*$/, ''));
+  await page.goto(`${base}${await row.locator('a').getAttribute('href')}`);
+  await page.waitForSelector('html[data-ready=true]', { timeout: 20_000 });
+  await page.fill('#secret', SECRETS.VOLUBILE_WEBHOOK_SECRETS);
+  await page.waitForFunction(() => document.querySelector('#cause li'));
+  return { inConsole, inDebugger: await titles('#cause') };
+}
+
 test('a body signed with LF and delivered with CRLF: refused, and the console and the debugger name the same cause', async () => {
   const lf = `${JSON.stringify(JSON.parse(VOLUBILE.replace('"v1"', '"crlf.1"')), null, 2)}\n`;
   const crlf = lf.replace(/\n/g, '\r\n');
   const mac = createHmac('sha256', SECRETS.VOLUBILE_WEBHOOK_SECRETS).update(lf).digest('hex');
   assert.equal((await post('/webhooks/volubile', crlf, { 'X-Webhook-Signature': mac })).status, 401);
-  await open();
-  await page.fill('#token', ADMIN_TOKEN);
-  await page.click('#load');
-  await page.waitForFunction(() => document.querySelector('#rejected').textContent.includes('crlf.1'));
-  const row = page.locator('#rejected tbody tr', { hasText: 'crlf.1' });
-  const inConsole = await row.locator('li strong').allTextContents();
-  assert.deepEqual(inConsole.map((t) => t.replace(/\.\s*$/, '')), ['The body was signed with LF line endings instead of CRLF']);
-  const href = await row.locator('a').getAttribute('href');
-  await page.goto(`${base}${href}`);
-  await page.waitForSelector('html[data-ready=true]', { timeout: 20_000 });
-  await page.fill('#secret', SECRETS.VOLUBILE_WEBHOOK_SECRETS);
-  await page.waitForFunction(() => document.querySelector('#cause li'));
-  assert.deepEqual(await titles('#cause'), ['The body was signed with LF line endings instead of CRLF']);
+  const { inConsole, inDebugger } = await causesInBoth('crlf.1');
+  assert.deepEqual(inConsole, ['The body was signed with LF line endings instead of CRLF']);
+  assert.deepEqual(inDebugger, ['The body was signed with LF line endings instead of CRLF']);
   assert.match(await page.textContent('#exact'), new RegExp(`exact ${Buffer.byteLength(crlf)} bytes`));
   assert.match(await page.textContent('#bytes'), /CR/);
   await assertNoViolation('the debugger, from the link');
@@ -200,19 +213,10 @@ test('a body that is not UTF-8, with a NUL, reaches the debugger byte for byte',
   const received = Buffer.concat([sent, Buffer.from('\n')]);
   const mac = createHmac('sha256', SECRETS.VOLUBILE_WEBHOOK_SECRETS).update(sent).digest('hex');
   assert.equal((await post('/webhooks/volubile', received, { 'X-Webhook-Signature': mac })).status, 401);
-  await open();
-  await page.fill('#token', ADMIN_TOKEN);
-  await page.click('#load');
   // Not JSON, so no event or call to name it by: found by its cause.
-  await page.waitForFunction(() => document.querySelector('#rejected').textContent.includes('final newline removed'));
-  const row = page.locator('#rejected tbody tr', { hasText: 'final newline removed' });
-  const inConsole = (await row.locator('li strong').allTextContents()).map((t) => t.replace(/\.\s*$/, ''));
+  const { inConsole, inDebugger } = await causesInBoth('final newline removed');
   assert.deepEqual(inConsole, ['The body was signed with its final newline removed']);
-  await page.goto(`${base}${await row.locator('a').getAttribute('href')}`);
-  await page.waitForSelector('html[data-ready=true]', { timeout: 20_000 });
-  await page.fill('#secret', SECRETS.VOLUBILE_WEBHOOK_SECRETS);
-  await page.waitForFunction(() => document.querySelector('#cause li'));
-  assert.deepEqual(await titles('#cause'), inConsole);
+  assert.deepEqual(inDebugger, inConsole);
   assert.match(await page.textContent('#exact'), new RegExp(`exact ${received.length} bytes`));
 });
 
@@ -222,9 +226,7 @@ test('a payload refused with 400 says its message once, and what to do', async (
   const refused = await post('/webhooks/volubile', body, { 'X-Webhook-Signature': mac });
   assert.equal(refused.status, 400);
   const { message } = await refused.json();
-  await open();
-  await page.fill('#token', ADMIN_TOKEN);
-  await page.click('#load');
+  await loadConsole();
   await page.waitForFunction(() => document.querySelector('#rejected').textContent.includes('400 '));
   const row = await page.locator('#rejected tbody tr', { hasText: '400 ' }).first().textContent();
   assert.equal(row.split(message).length - 1, 1, `the message once: ${row}`);
@@ -234,9 +236,7 @@ test('a payload refused with 400 says its message once, and what to do', async (
 test('at 390 px wide, the loaded console does not scroll sideways', async () => {
   await page.setViewportSize({ width: 390, height: 844 });
   try {
-    await open();
-    await page.fill('#token', ADMIN_TOKEN);
-    await page.click('#load');
+    await loadConsole();
     await page.waitForFunction(() => document.querySelector('#status').classList.contains('ok'));
     assert.ok(await page.$('#rejected tbody tr'), 'rows are shown');
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
@@ -268,9 +268,7 @@ test('the pages are served with their headers: a strict policy, no framing, no s
 });
 
 test('forgetting the token clears what was shown', async () => {
-  await open();
-  await page.fill('#token', ADMIN_TOKEN);
-  await page.click('#load');
+  await loadConsole();
   await page.waitForFunction(() => document.querySelector('#status').classList.contains('ok'));
   await page.click('#forget');
   assert.equal(await page.evaluate(() => sessionStorage.getItem('reamaze-bridge-admin-token')), null);
