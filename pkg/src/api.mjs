@@ -165,6 +165,9 @@ export async function readBody(stream, limit) {
   return body;
 }
 
+/** The length from which a text is given room for ASCII only in a frame (see `frames`). */
+const LONG_TEXT = 64 * 1024;
+
 /** What a core frame operation answers for an argument it cannot take (src/js.rs). */
 const THROWN = -2;
 
@@ -188,8 +191,14 @@ function frames(core) {
       dv = new DataView(memory.buffer);
     }
   };
+  // A text's room in a frame. A UTF-16 unit takes at most three bytes of
+  // UTF-8, but the core's memory never shrinks: room for three times a
+  // transcript of megabytes would stay taken for good. A long text is given
+  // its length, all an ASCII text needs.
+  const textRoom = (text) => (text.length > LONG_TEXT ? text.length : 3 * text.length);
   // Short ASCII text (a scheme, a signature, most secrets) written here: a
-  // call to encodeInto costs more than the loop.
+  // call to encodeInto costs more than the loop. The bytes written, or -1
+  // for a long text that did not fit in the room `textRoom` gave it.
   const putText = (text, at) => {
     const length = text.length;
     if (length <= 128) {
@@ -201,40 +210,45 @@ function frames(core) {
       }
       if (i === length) return length;
     }
-    return encoder.encodeInto(text, u8.subarray(at, at + 3 * length)).written;
+    const { read, written } = encoder.encodeInto(text, u8.subarray(at, at + textRoom(text)));
+    return read === length ? written : -1;
+  };
+  /** Writes `items` (numbers; strings and byte arrays; undefined for absent) as the next frame: its length. */
+  const write = (items) => {
+    let bound = 0;
+    for (const item of items) {
+      bound += typeof item === 'number' ? 8 : 4 + (item === undefined ? 0 : typeof item === 'string' ? textRoom(item) : item.byteLength);
+    }
+    if (bound > room) {
+      base = core.frameInput(bound);
+      room = Math.max(bound, 8);
+    }
+    current();
+    let at = base;
+    for (const item of items) {
+      if (typeof item === 'number') {
+        dv.setFloat64(at, item, true);
+        at += 8;
+      } else if (item === undefined) {
+        dv.setUint32(at, 0xffffffff, true);
+        at += 4;
+      } else if (typeof item === 'string') {
+        const written = putText(item, at + 4);
+        // A long text with more bytes than characters: encoded apart, and
+        // the frame written again with its bytes.
+        if (written < 0) return write(items.map((other) => (other === item ? encoder.encode(item) : other)));
+        dv.setUint32(at, written, true);
+        at += 4 + written;
+      } else {
+        u8.set(item, at + 4);
+        dv.setUint32(at, item.byteLength, true);
+        at += 4 + item.byteLength;
+      }
+    }
+    return at - base;
   };
   return {
-    /** Writes `items` (numbers; strings and byte arrays; undefined for absent) as the next frame: its length. */
-    write(items) {
-      let bound = 0;
-      for (const item of items) {
-        bound += typeof item === 'number' ? 8 : 4 + (item === undefined ? 0 : typeof item === 'string' ? 3 * item.length : item.byteLength);
-      }
-      if (bound > room) {
-        base = core.frameInput(bound);
-        room = Math.max(bound, 8);
-      }
-      current();
-      let at = base;
-      for (const item of items) {
-        if (typeof item === 'number') {
-          dv.setFloat64(at, item, true);
-          at += 8;
-        } else if (item === undefined) {
-          dv.setUint32(at, 0xffffffff, true);
-          at += 4;
-        } else if (typeof item === 'string') {
-          const written = putText(item, at + 4);
-          dv.setUint32(at, written, true);
-          at += 4 + written;
-        } else {
-          u8.set(item, at + 4);
-          dv.setUint32(at, item.byteLength, true);
-          at += 4 + item.byteLength;
-        }
-      }
-      return at - base;
-    },
+    write,
     /** The strings the last operation answered: its text decoded once, then sliced. */
     read() {
       current();

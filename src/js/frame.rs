@@ -35,9 +35,15 @@ thread_local! {
 pub fn input(len: usize) -> *mut u8 {
     INPUT.with(|input| {
         let mut input = input.borrow_mut();
-        if input.len() < len.max(8) {
-            // Zeroed once per growth, not per frame.
-            input.resize(len.max(8), 0);
+        let len = len.max(8);
+        if input.len() < len {
+            // Exactly `len`, not the doubling a Vec grows by: the frame of a
+            // body of megabytes would take twice its size for good, since
+            // wasm memory never shrinks. Zeroed once per growth, not per
+            // frame.
+            let more = len - input.len();
+            input.reserve_exact(more);
+            input.resize(len, 0);
         }
         input.as_mut_ptr()
     })

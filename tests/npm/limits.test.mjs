@@ -4,7 +4,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import { Readable } from 'node:stream';
@@ -81,4 +81,53 @@ test('createBridge reads a streamed body only up to MAX_BODY_BYTES', async () =>
   assert.equal(response.status, 413);
   assert.match((await response.json()).message, /MAX_BODY_BYTES/);
   assert.ok(pulled <= MB + 3 * CHUNK.length, `${pulled} bytes pulled`);
+});
+
+/**
+ * In a fresh process (the core's memory is one per process, and never
+ * shrinks): how much the core's wasm memory grows for a six-hour call's
+ * transcript (7.7 MB of text with accents and emoji), verified alone, then
+ * processed while its call is unknown (so held in the core's memory).
+ */
+function coreMemoryForTranscript() {
+  const script = `
+    let memory;
+    const Instance = WebAssembly.Instance;
+    WebAssembly.Instance = function (module, imports) {
+      const instance = new Instance(module, imports);
+      memory ??= instance.exports.memory;
+      return instance;
+    };
+    const { createHmac } = await import('node:crypto');
+    const { longTranscription } = await import('./tests/support/transcript.mjs');
+    const { createProcessor, verify } = await import('reamaze-bridge');
+    const signed = (id) => {
+      const body = JSON.stringify(longTranscription(id, 360, 1704074500).event);
+      return { body, signature: 'sha256=' + createHmac('sha256', 'k').update(body).digest('hex') };
+    };
+    const first = signed('memory.1');
+    const size = () => memory.buffer.byteLength;
+    const grown = (work) => { const before = size(); const result = work(); return [result, size() - before]; };
+    const [verified, verify1] = grown(() => verify({ scheme: 'voice360', ...first, secrets: ['k'] }));
+    const processor = createProcessor({ VOICE360_WEBHOOK_SECRETS: 'k', REAMAZE_VOICE_SECRET: 'v' });
+    const [held1, process1] = grown(() => processor.process('voice360', { ...first, now: 1704074500 }));
+    console.log(JSON.stringify({ bytes: Buffer.byteLength(first.body), verified: verified.ok, held: Boolean(held1.held), verify1, process1 }));`;
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: new URL('../../', import.meta.url).pathname, encoding: 'utf8' });
+  assert.equal(child.status, 0, child.stderr);
+  return JSON.parse(child.stdout);
+}
+
+test("a transcript's text costs the core's memory its size once, not three times its length", () => {
+  const f = coreMemoryForTranscript();
+  const mb = (bytes) => `${(bytes / MB).toFixed(1)} MiB`;
+  console.log(`a ${mb(f.bytes)} body: the core's memory grew ${mb(f.verify1)} to verify it, ${mb(f.process1)} more to process and hold it`);
+  assert.equal(f.verified, true);
+  assert.equal(f.held, true);
+  // Verifying holds the body once, in the frame that carries it in (not
+  // room for three bytes a character, nor a buffer grown by doubling).
+  assert.ok(f.verify1 < 1.25 * f.bytes, `verify: ${f.verify1} bytes for a body of ${f.bytes}`);
+  // Processing reuses that frame. What it adds: the copy held, the
+  // transcription's text read out of its JSON string, and the reader's
+  // buffer for it; not a second copy of the body to hold.
+  assert.ok(f.process1 < 3.5 * f.bytes, `process: ${f.process1} bytes for a body of ${f.bytes}`);
 });

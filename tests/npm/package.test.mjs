@@ -211,6 +211,23 @@ test('long bodies, on each side of the size where the host hashes them without a
   }
 });
 
+test('long texts, ASCII or not, are verified as their UTF-8 bytes, on each side of the length a frame gives ASCII room only', () => {
+  // From 64 KiB characters, a text is given room for its length in the
+  // core's frame, and encoded apart when it has more bytes than that.
+  const tails = ['', 'é', '👍', '\ud83d', 'a\u0000'];
+  for (const length of [65_535, 65_536, 65_537, 200_000]) {
+    for (const tail of tails) {
+      for (const head of ['', 'ü']) {
+        const body = head + 'x'.repeat(length - head.length - tail.length) + tail;
+        const want = `sha256=${createHmac('sha256', 'k').update(body).digest('hex')}`;
+        const what = `${length} characters, ${JSON.stringify(head)} first, ${JSON.stringify(tail)} last`;
+        assert.deepEqual(bridge.verify({ scheme: 'voice360', secrets: ['other', 'k'], body, signature: want }), { ok: true, secretIndex: 1 }, what);
+        assert.equal(bridge.verify({ scheme: 'voice360', secret: 'k', body: body + ' ', signature: want }).ok, false, what);
+      }
+    }
+  }
+});
+
 test('secrets used again after many others, on both sides of 256 bytes, sign as node:crypto does', () => {
   // The core keeps each key's HMAC state for its last 64 keys: 130 keys in
   // turn push each one out before it comes back; "secret-1" is a prefix of

@@ -32,7 +32,10 @@ impl Event {
     /// for the call memory's time to live.
     pub(super) fn hold(&self) -> Result<Translation, TranslateError> {
         let uniqueid = self.meta().need_text("uniqueid")?;
-        let value = self.raw.clone().unwrap_or_default();
+        // An event is translated once, so its body is still here. Were it
+        // not, a panic (a 500, which the provider retries with the body
+        // again) is better than holding nothing in its place.
+        let value = self.raw.take().expect("a transcription is translated, and so held, at most once");
         let key = keys::held(PROVIDER, &uniqueid);
         let reason = format!(
             "transcription for call {uniqueid}, which the bridge has not seen yet: held, and posted with the \

@@ -1,6 +1,8 @@
 //! Voice360 webhooks: envelope `event_name`, `account_id`, `timestamp`
 //! (Unix seconds), `metadata` (per event; see the reference text).
 
+use std::cell::RefCell;
+
 use serde::Serialize;
 
 mod agents;
@@ -110,8 +112,9 @@ pub struct Event {
     pub timestamp: i64,
     metadata: Object,
     /// A transcription's body as received, kept whole in case it must be
-    /// held until its call is known (`held.rs`).
-    raw: Option<String>,
+    /// held until its call is known (`held.rs`), which takes it: a body of
+    /// megabytes is moved into the held entry, not copied again.
+    raw: RefCell<Option<String>>,
     /// The body's digest, for events that may have nothing else to tell
     /// two withheld parties' messages apart (`Kind::digested_when_withheld`).
     digest: Option<String>,
@@ -204,7 +207,7 @@ impl Event {
         let kind = Kind::of(&name);
         check_parties(&metadata)?;
         // Read as JSON already, so valid UTF-8.
-        let raw = (kind == Kind::TranscriptionFinished).then(|| String::from_utf8_lossy(body).into_owned());
+        let raw = RefCell::new((kind == Kind::TranscriptionFinished).then(|| String::from_utf8_lossy(body).into_owned()));
         let digest = needs_digest(kind, &metadata).then(|| crate::store::digest(&[body]));
         Ok(Event { kind, name, account_id, timestamp: timestamp as i64, metadata, raw, digest })
     }
