@@ -3,21 +3,26 @@
 // the default MAX_BODY_BYTES of 8 MiB), measured where the limits are.
 //
 // - Node (the npm package), each size in a fresh process so that memory
-//   figures are its own: CPU to verify and parse (`createProcessor`, the
-//   call unknown, so the transcript is only read and held), CPU for the
-//   whole request through `createBridge` (verify, parse, translate, sign,
-//   the posts to a stand-in fetch), the core's wasm linear memory after it
-//   (wasm memory never shrinks: its high-water mark), and the growth of
-//   the process's peak RSS from before the body was read (its JS copies
+//   figures are its own: CPU for the whole request through `createBridge`
+//   (verify, parse, translate, sign, the posts to a stand-in fetch) and the
+//   core's wasm linear memory after it (wasm memory never shrinks: its
+//   high-water mark); then CPU to verify and parse (`createProcessor`, the
+//   call unknown, so the transcript is only read and held); and the growth
+//   of the process's peak RSS from before the body was read (its JS copies
 //   included).
 // - The Worker in workerd, sync mode and queue mode: workerd's CPU for the
 //   transcript's request (the Re:amaze stand-in runs in this process, not
-//   in workerd), for the queue's intake and its consumer apart, and
-//   workerd's peak RSS growth. Linux's /proc; CPU in ticks of 10 ms, so each
-//   figure is the mean of several requests.
+//   in workerd), for the queue's intake and its consumer apart, workerd's
+//   peak RSS growth, and the Worker's wasm linear memory (read through
+//   bench/wasm-memory-worker.mjs), after the transcripts were delivered and
+//   again after one more was held (its call unknown: the largest need, as
+//   the body is kept whole to be stored). Linux's /proc; CPU in ticks of
+//   10 ms, so each figure is the mean of several requests.
 //
 // Workers Free allows 10 ms of CPU per invocation; Standard, 30 s by
 // default (`limits.cpu_ms`). An isolate has 128 MB.
+// First: it must see the package's wasm instance made (tests/support/helpers.mjs loads it).
+import './wasm-memory-hook.mjs';
 import { spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -44,14 +49,9 @@ const signed = (event) => {
 
 /** In a child process: one transcript of `minutes` through the package. */
 async function nodeChild(minutes) {
-  // The package's wasm instance, seen as it is made, for its memory.
-  let memory;
-  const Instance = WebAssembly.Instance;
-  WebAssembly.Instance = function (module, imports) {
-    const instance = new Instance(module, imports);
-    memory ??= instance.exports.memory;
-    return instance;
-  };
+  // The package's one wasm instance, seen as it was made (the hook is this
+  // module's first import), for its memory.
+  const [memory] = globalThis.__benchWasmMemories;
   const { createBridge, createProcessor } = await import('reamaze-bridge');
   const settings = { VOICE360_WEBHOOK_SECRETS: SECRET, REAMAZE_VOICE_SECRET: 'voice', REAMAZE_SMS_SECRET: 'sms' };
   const cpu = (fn) => async () => {
@@ -73,18 +73,6 @@ async function nodeChild(minutes) {
   };
   const median = (xs) => xs.sort((a, b) => a - b)[xs.length >> 1];
   const wasmBefore = memory.buffer.byteLength;
-  // Verify and parse: the call is unknown, so the transcript is read and held.
-  const processor = createProcessor(settings);
-  const verifyParse = [];
-  for (const i of [0, 1, 2]) {
-    const { body, signature } = transcript(`large.read.${i}`);
-    verifyParse.push(
-      await cpu(() => {
-        const result = processor.process('voice360', { body, signature, now: 1704074500 });
-        if (!result.ok || !result.held) throw new Error(`not held: ${JSON.stringify(result).slice(0, 200)}`);
-      })(),
-    );
-  }
   let posted = 0;
   const fetch = async (_url, init) => {
     posted += String(init.body).length;
@@ -108,16 +96,30 @@ async function nodeChild(minutes) {
       })(),
     );
   }
+  // The core's high-water mark for the whole request, before anything is held.
+  const wasmWhole = memory.buffer.byteLength;
+  // Verify and parse: the call is unknown, so the transcript is read and held.
+  const processor = createProcessor(settings);
+  const verifyParse = [];
+  for (const i of [0, 1, 2]) {
+    const { body, signature } = transcript(`large.read.${i}`);
+    verifyParse.push(
+      await cpu(() => {
+        const result = processor.process('voice360', { body, signature, now: 1704074500 });
+        if (!result.ok || !result.held) throw new Error(`not held: ${JSON.stringify(result).slice(0, 200)}`);
+      })(),
+    );
+  }
   return {
     bytes: whole.body.length,
-    // The first run of each (a cold instance), then the median of the three.
+    // The first run of each (the whole request's on a cold instance), then the median of the three.
     verifyParseFirstMs: verifyParse[0],
     verifyParseMs: median(verifyParse),
     wholeFirstMs: wholeRuns[0],
     wholeMs: median(wholeRuns),
     postedBytes: posted,
     wasmBefore,
-    wasmAfter: memory.buffer.byteLength,
+    wasmWhole,
     rssGrowth: (process.resourceUsage().maxRSS - rssBefore) * 1024,
   };
 }
@@ -139,7 +141,15 @@ const peakRss = (pids) => pids.reduce((sum, pid) => sum + Number(/VmHWM:\s+(\d+)
 async function workerFigures(minutes, queues) {
   const reamaze = await startReamaze({ voiceSecret: SECRETS.REAMAZE_VOICE_SECRET, smsSecret: SECRETS.REAMAZE_SMS_SECRET });
   const before = workerdProcesses();
-  const miniflare = new Miniflare({ ...workerOptions({ bindings: { REAMAZE_BASE_URL: reamaze.url }, queues }), port: 0, handleStructuredLogs: () => {} });
+  const miniflare = new Miniflare({
+    ...workerOptions({ bindings: { REAMAZE_BASE_URL: reamaze.url }, queues }),
+    // The Worker as built, with a route that reads its wasm memory.
+    scriptPath: fileURLToPath(new URL('./wasm-memory-worker.mjs', import.meta.url)),
+    modulesRoot: fileURLToPath(new URL('..', import.meta.url)),
+    modulesRules: [{ type: 'ESModule', include: ['**/*.js', '**/*.mjs'] }, { type: 'CompiledWasm', include: ['**/*.wasm'] }],
+    port: 0,
+    handleStructuredLogs: () => {},
+  });
   try {
     const url = await miniflare.ready;
     const pids = [...workerdProcesses()].filter((pid) => !before.has(pid));
@@ -174,7 +184,12 @@ async function workerFigures(minutes, queues) {
       intake += answered - start;
       consumer += cpuSeconds(pids) * 1000 - answered;
     }
-    return { intakeMs: intake / WORKER_REPEATS, consumerMs: consumer / WORKER_REPEATS, rssGrowth: peakRss(pids) - rssBefore };
+    const wasmMemory = async () => Math.max(...(await (await fetch(`${url}__bench/wasm-memory`)).json()));
+    const wasm = await wasmMemory();
+    const rssGrowth = peakRss(pids) - rssBefore;
+    // One more transcript, of a call the Worker has not seen: held whole.
+    await post(signed(longTranscription(`large.held.${minutes}`, minutes, 1704074500).event));
+    return { intakeMs: intake / WORKER_REPEATS, consumerMs: consumer / WORKER_REPEATS, rssGrowth, wasm, wasmHeld: await wasmMemory() };
   } finally {
     await miniflare.dispose();
     await reamaze.close();
