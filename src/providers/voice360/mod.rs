@@ -207,7 +207,8 @@ impl Event {
         let kind = Kind::of(&name);
         check_parties(&metadata)?;
         // Read as JSON already, so valid UTF-8.
-        let raw = RefCell::new((kind == Kind::TranscriptionFinished).then(|| String::from_utf8_lossy(body).into_owned()));
+        let raw =
+            RefCell::new((kind == Kind::TranscriptionFinished).then(|| String::from_utf8_lossy(body).into_owned()));
         let digest = needs_digest(kind, &metadata).then(|| crate::store::digest(&[body]));
         Ok(Event { kind, name, account_id, timestamp: timestamp as i64, metadata, raw, digest })
     }
