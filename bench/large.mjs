@@ -22,7 +22,7 @@
 // Workers Free allows 10 ms of CPU per invocation; Standard, 30 s by
 // default (`limits.cpu_ms`). An isolate has 128 MB.
 // First: it must see the package's wasm instance made (tests/support/helpers.mjs loads it).
-import './wasm-memory-hook.mjs';
+import '../tests/support/wasm-memory-hook.mjs';
 import { spawnSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -51,7 +51,7 @@ const signed = (event) => {
 async function nodeChild(minutes) {
   // The package's one wasm instance, seen as it was made (the hook is this
   // module's first import), for its memory.
-  const [memory] = globalThis.__benchWasmMemories;
+  const [memory] = globalThis.__wasmMemories;
   const { createBridge, createProcessor } = await import('reamaze-bridge');
   const settings = { VOICE360_WEBHOOK_SECRETS: SECRET, REAMAZE_VOICE_SECRET: 'voice', REAMAZE_SMS_SECRET: 'sms' };
   const cpu = (fn) => async () => {

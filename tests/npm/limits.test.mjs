@@ -91,16 +91,11 @@ test('createBridge reads a streamed body only up to MAX_BODY_BYTES', async () =>
  */
 function coreMemoryForTranscript() {
   const script = `
-    let memory;
-    const Instance = WebAssembly.Instance;
-    WebAssembly.Instance = function (module, imports) {
-      const instance = new Instance(module, imports);
-      memory ??= instance.exports.memory;
-      return instance;
-    };
+    await import('./tests/support/wasm-memory-hook.mjs');
     const { createHmac } = await import('node:crypto');
     const { longTranscription } = await import('./tests/support/transcript.mjs');
     const { createProcessor, verify } = await import('reamaze-bridge');
+    const [memory] = globalThis.__wasmMemories;
     const signed = (id) => {
       const body = JSON.stringify(longTranscription(id, 360, 1704074500).event);
       return { body, signature: 'sha256=' + createHmac('sha256', 'k').update(body).digest('hex') };
